@@ -1,0 +1,25 @@
+add_library(passage_flags INTERFACE)
+target_compile_options(passage_flags INTERFACE
+    -Wall -Wextra -Wshadow -Wno-missing-field-initializers
+    $<$<COMPILE_LANGUAGE:CXX>:-fno-exceptions -fno-rtti>)
+
+if(CMAKE_CROSSCOMPILING)
+    # EL2: no libc, no FP/SIMD in our own code (guest FP state is never
+    # touched), no unaligned accesses (Device memory and MMU-off faults),
+    # position independent so the image runs where it is loaded.
+    target_compile_options(passage_flags INTERFACE
+        -ffreestanding -nostdlib -mgeneral-regs-only -mstrict-align
+        -fPIE -fno-plt -fno-stack-protector -fno-asynchronous-unwind-tables
+        -fno-unwind-tables -ffunction-sections -fdata-sections -O2 -g
+        $<$<COMPILE_LANGUAGE:CXX>:-fno-threadsafe-statics -fno-use-cxa-atexit>)
+    target_compile_definitions(passage_flags INTERFACE PASSAGE_TARGET=1)
+else()
+    option(PASSAGE_SANITIZE "build host code with ASan and UBSan" ON)
+    target_compile_options(passage_flags INTERFACE -g)
+    if(PASSAGE_SANITIZE)
+        target_compile_options(passage_flags INTERFACE -O1
+            -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
+        target_link_options(passage_flags INTERFACE -fsanitize=address,undefined)
+    endif()
+    target_compile_definitions(passage_flags INTERFACE PASSAGE_HOST=1)
+endif()
