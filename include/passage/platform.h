@@ -1,0 +1,106 @@
+// The platform as discovered from the device tree: plain data, filled by
+// discover_platform() (hyp/platform) and consumed by everything after it.
+#pragma once
+
+#include "passage/types.h"
+
+namespace passage {
+
+struct MemRange {
+    u64 base = 0;
+    u64 size = 0;
+    constexpr u64 end() const { return base + size; }
+};
+
+enum class PsciMethod : u8 { None, Smc, Hvc };
+
+// One window of a PCI host bridge, decoded from an entry of `ranges`.
+enum class PciSpace : u8 { Io, Mem32, Mem64 };
+
+struct PciWindow {
+    PciSpace space = PciSpace::Mem32;
+    bool prefetchable = false;
+    u64 cpu_addr = 0;  // where the CPU sees it (translated through parent ranges)
+    u64 pci_addr = 0;  // the address on the PCI bus
+    u64 size = 0;
+};
+
+struct PciHostBridge {
+    static constexpr usize kMaxWindows = 8;
+    u64 ecam_base = 0;   // CPU physical address of the ECAM
+    u64 ecam_size = 0;
+    u8 bus_start = 0;
+    u8 bus_end = 0;
+    u16 segment = 0;     // linux,pci-domain, else the bridge's index
+    bool dma_coherent = false;
+    PciWindow windows[kMaxWindows];
+    usize window_count = 0;
+    char path[64] = {};  // device-tree node path, for messages
+};
+
+enum class GicVersion : u8 { None, V2, V3 };
+
+struct Gic {
+    static constexpr usize kMaxRedist = 4;
+    static constexpr usize kMaxIts = 4;
+    GicVersion version = GicVersion::None;
+    MemRange dist;
+    // GICv3
+    MemRange redist[kMaxRedist];
+    usize redist_count = 0;
+    MemRange its[kMaxIts];
+    usize its_count = 0;
+    // GICv2 (and the GICv3 legacy CPU interface, if described)
+    MemRange cpu_if;  // GICC
+    MemRange hyp_if;  // GICH: never given to a guest
+    MemRange vcpu_if; // GICV: never given to a guest
+    MemRange v2m[kMaxIts];
+    usize v2m_count = 0;
+};
+
+struct Timer {
+    bool present = false;
+    // PPI numbers (INTID = PPI + 16) for secure, non-secure, virtual, hypervisor.
+    u32 ppi[4] = {};
+};
+
+struct Uart {
+    u64 base = 0;
+    u64 size = 0;
+    bool pl011 = false;
+    char path[64] = {};
+};
+
+// A device the guest keeps as plain MMIO (RTC, GPIO, fw-cfg, virtio-mmio ...).
+struct MmioDevice {
+    MemRange reg;
+    char compatible[32] = {};
+};
+
+struct Platform {
+    static constexpr usize kMaxMemory = 8;
+    static constexpr usize kMaxReserved = 16;
+    static constexpr usize kMaxCpus = 8;
+    static constexpr usize kMaxBridges = 4;
+    static constexpr usize kMaxMmio = 64;
+
+    char model[64] = {};
+    MemRange memory[kMaxMemory];
+    usize memory_count = 0;
+    MemRange reserved[kMaxReserved];  // /memreserve/ and /reserved-memory
+    usize reserved_count = 0;
+    u64 cpu_mpidr[kMaxCpus] = {};
+    usize cpu_count = 0;
+    usize cpus_ignored = 0;           // CPUs past kMaxCpus, not used
+    PsciMethod psci = PsciMethod::None;
+    char psci_compatible[24] = {};
+    Uart uart;
+    Gic gic;
+    Timer timer;
+    PciHostBridge bridges[kMaxBridges];
+    usize bridge_count = 0;
+    MmioDevice mmio[kMaxMmio];
+    usize mmio_count = 0;
+};
+
+}  // namespace passage
