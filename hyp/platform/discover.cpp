@@ -1,0 +1,443 @@
+// Platform discovery from the device tree. See passage/discover.h.
+#include "passage/discover.h"
+
+#include <libfdt.h>
+
+#include "fdt_reader.h"
+#include "passage/format.h"
+#include "passage/log.h"
+
+namespace passage {
+namespace {
+
+using fdt::copy_string;
+using fdt::node_path;
+using fdt::read_cells;
+
+Status fail(Diagnostic& diag, Error code, u64 addr, const char* fmt, ...) __attribute__((format(printf, 4, 5)));
+Status fail(Diagnostic& diag, Error code, u64 addr, const char* fmt, ...)
+{
+    va_list args;
+    va_start(args, fmt);
+    vformat(diag.text, sizeof diag.text, fmt, args);
+    va_end(args);
+    return Failure{code, addr};
+}
+
+bool compatible(const void* fdt, int node, const char* compat)
+{
+    return fdt_node_check_compatible(fdt, node, compat) == 0;
+}
+
+bool string_equal(const char* a, const char* b)
+{
+    while (*a != '\0' && *a == *b) {
+        ++a;
+        ++b;
+    }
+    return *a == *b;
+}
+
+bool string_prop_is(const void* fdt, int node, const char* name, const char* value)
+{
+    int len = 0;
+    const char* s = static_cast<const char*>(fdt_getprop(fdt, node, name, &len));
+    return s != nullptr && len > 0 && s[len - 1] == '\0' && string_equal(s, value);
+}
+
+// reg entry with a message naming the node when it is malformed.
+Status reg_or_fail(const void* fdt, int node, int index, MemRange& out, Diagnostic& diag, const char* what)
+{
+    auto r = fdt::reg_entry(fdt, node, index);
+    if (!r) {
+        char path[96];
+        node_path(fdt, node, path, sizeof path);
+        return fail(diag, Error::BadDeviceTree, 0, "%s %s: reg entry %d: %s (check #address-cells/#size-cells)",
+                    what, path, index, error_name(r.error()));
+    }
+    out = *r;
+    return {};
+}
+
+Status discover_memory(const void* fdt, Platform& p, Diagnostic& diag)
+{
+    for (int node = fdt_first_subnode(fdt, 0); node >= 0; node = fdt_next_subnode(fdt, node)) {
+        if (!string_prop_is(fdt, node, "device_type", "memory") || !fdt::node_enabled(fdt, node)) continue;
+        auto count = fdt::reg_count(fdt, node);
+        if (!count) {
+            char path[96];
+            node_path(fdt, node, path, sizeof path);
+            return fail(diag, Error::BadDeviceTree, 0, "memory node %s: reg does not match #address-cells/#size-cells", path);
+        }
+        for (int i = 0; i < *count; ++i) {
+            MemRange r;
+            if (auto s = reg_or_fail(fdt, node, i, r, diag, "memory node"); !s) return s;
+            if (r.size == 0) continue;
+            if (p.memory_count == Platform::kMaxMemory) {
+                log_warn("more than %zu memory ranges; ignoring 0x%llx (+0x%llx)", Platform::kMaxMemory,
+                         (unsigned long long)r.base, (unsigned long long)r.size);
+                continue;
+            }
+            p.memory[p.memory_count++] = r;
+        }
+    }
+    if (p.memory_count == 0) return fail(diag, Error::NotFound, 0, "no memory: the device tree has no /memory node with a reg");
+    return {};
+}
+
+void add_reserved(Platform& p, MemRange r)
+{
+    if (r.size == 0) return;
+    if (p.reserved_count == Platform::kMaxReserved) {
+        log_warn("more than %zu reserved ranges; ignoring 0x%llx", Platform::kMaxReserved, (unsigned long long)r.base);
+        return;
+    }
+    p.reserved[p.reserved_count++] = r;
+}
+
+Status discover_reserved(const void* fdt, Platform& p, Diagnostic& diag)
+{
+    int n = fdt_num_mem_rsv(fdt);
+    for (int i = 0; i < n; ++i) {
+        uint64_t base = 0, size = 0;
+        if (fdt_get_mem_rsv(fdt, i, &base, &size) == 0) add_reserved(p, {base, size});
+    }
+    int rm = fdt_path_offset(fdt, "/reserved-memory");
+    if (rm < 0) return {};
+    for (int node = fdt_first_subnode(fdt, rm); node >= 0; node = fdt_next_subnode(fdt, node)) {
+        if (!fdt::node_enabled(fdt, node)) continue;
+        auto count = fdt::reg_count(fdt, node);
+        if (!count) return fail(diag, Error::BadDeviceTree, 0, "/reserved-memory: malformed reg in a child node");
+        for (int i = 0; i < *count; ++i) {
+            MemRange r;
+            if (auto s = reg_or_fail(fdt, node, i, r, diag, "reserved-memory node"); !s) return s;
+            add_reserved(p, r);
+        }
+    }
+    return {};
+}
+
+Status discover_cpus(const void* fdt, Platform& p, Diagnostic& diag)
+{
+    int cpus = fdt_path_offset(fdt, "/cpus");
+    if (cpus < 0) return fail(diag, Error::NotFound, 0, "no /cpus node");
+    auto ac = fdt::address_cells(fdt, cpus);
+    if (!ac || *ac < 1 || *ac > 2) return fail(diag, Error::BadDeviceTree, 0, "/cpus: #address-cells must be 1 or 2");
+    for (int node = fdt_first_subnode(fdt, cpus); node >= 0; node = fdt_next_subnode(fdt, node)) {
+        if (!string_prop_is(fdt, node, "device_type", "cpu") || !fdt::node_enabled(fdt, node)) continue;
+        int len = 0;
+        const void* reg = fdt_getprop(fdt, node, "reg", &len);
+        if (reg == nullptr || len != *ac * 4) {
+            char path[96];
+            node_path(fdt, node, path, sizeof path);
+            return fail(diag, Error::BadDeviceTree, 0, "cpu node %s: reg must be %d cell(s)", path, *ac);
+        }
+        if (p.cpu_count == Platform::kMaxCpus) {
+            ++p.cpus_ignored;
+            continue;
+        }
+        p.cpu_mpidr[p.cpu_count++] = read_cells(reg, *ac);
+    }
+    if (p.cpus_ignored > 0) log_warn("%zu CPUs beyond the first %zu are not used", p.cpus_ignored, Platform::kMaxCpus);
+    if (p.cpu_count == 0) return fail(diag, Error::NotFound, 0, "/cpus has no enabled cpu node");
+    return {};
+}
+
+int find_psci(const void* fdt)
+{
+    const char* compats[] = {"arm,psci-1.0", "arm,psci-0.2", "arm,psci"};
+    for (const char* c : compats) {
+        int node = fdt_node_offset_by_compatible(fdt, -1, c);
+        if (node >= 0) return node;
+    }
+    return -1;
+}
+
+Status discover_gic(const void* fdt, Platform& p, Diagnostic& diag)
+{
+    Gic& g = p.gic;
+    int node = fdt_node_offset_by_compatible(fdt, -1, "arm,gic-v3");
+    if (node >= 0) {
+        g.version = GicVersion::V3;
+        if (auto s = reg_or_fail(fdt, node, 0, g.dist, diag, "GICv3"); !s) return s;
+        u64 nredist = 1;
+        int len = 0;
+        if (const void* rr = fdt_getprop(fdt, node, "#redistributor-regions", &len); rr != nullptr && len == 4)
+            nredist = read_cells(rr, 1);
+        if (nredist == 0 || nredist > Gic::kMaxRedist)
+            return fail(diag, Error::Unsupported, nredist, "GICv3: %llu redistributor regions (at most %zu supported)",
+                        (unsigned long long)nredist, Gic::kMaxRedist);
+        for (u64 i = 0; i < nredist; ++i) {
+            if (auto s = reg_or_fail(fdt, node, int(1 + i), g.redist[g.redist_count], diag, "GICv3 redistributor"); !s)
+                return s;
+            ++g.redist_count;
+        }
+        auto count = fdt::reg_count(fdt, node);
+        int next = int(1 + nredist);
+        if (count && *count > next) (void)reg_or_fail(fdt, node, next, g.cpu_if, diag, "GICv3 GICC");
+        if (count && *count > next + 1) (void)reg_or_fail(fdt, node, next + 1, g.hyp_if, diag, "GICv3 GICH");
+        if (count && *count > next + 2) (void)reg_or_fail(fdt, node, next + 2, g.vcpu_if, diag, "GICv3 GICV");
+        for (int c = fdt_first_subnode(fdt, node); c >= 0; c = fdt_next_subnode(fdt, c)) {
+            if (!compatible(fdt, c, "arm,gic-v3-its") || !fdt::node_enabled(fdt, c)) continue;
+            if (g.its_count == Gic::kMaxIts) break;
+            if (auto s = reg_or_fail(fdt, c, 0, g.its[g.its_count], diag, "GICv3 ITS"); !s) return s;
+            ++g.its_count;
+        }
+        return {};
+    }
+    const char* v2[] = {"arm,cortex-a15-gic", "arm,gic-400", "arm,cortex-a7-gic", "arm,cortex-a9-gic"};
+    for (const char* c : v2) {
+        node = fdt_node_offset_by_compatible(fdt, -1, c);
+        if (node >= 0) break;
+    }
+    if (node < 0) return fail(diag, Error::NotFound, 0, "no supported interrupt controller (arm,gic-v3 or a GICv2)");
+    g.version = GicVersion::V2;
+    if (auto s = reg_or_fail(fdt, node, 0, g.dist, diag, "GICv2 distributor"); !s) return s;
+    if (auto s = reg_or_fail(fdt, node, 1, g.cpu_if, diag, "GICv2 CPU interface"); !s) return s;
+    auto count = fdt::reg_count(fdt, node);
+    if (count && *count > 2) (void)reg_or_fail(fdt, node, 2, g.hyp_if, diag, "GICv2 GICH");
+    if (count && *count > 3) (void)reg_or_fail(fdt, node, 3, g.vcpu_if, diag, "GICv2 GICV");
+    for (int c = fdt_first_subnode(fdt, node); c >= 0; c = fdt_next_subnode(fdt, c)) {
+        if (!compatible(fdt, c, "arm,gic-v2m-frame") || !fdt::node_enabled(fdt, c)) continue;
+        if (g.v2m_count == Gic::kMaxIts) break;
+        if (auto s = reg_or_fail(fdt, c, 0, g.v2m[g.v2m_count], diag, "GICv2m frame"); !s) return s;
+        ++g.v2m_count;
+    }
+    return {};
+}
+
+void discover_timer(const void* fdt, Platform& p)
+{
+    int node = fdt_node_offset_by_compatible(fdt, -1, "arm,armv8-timer");
+    if (node < 0) {
+        log_warn("no arm,armv8-timer node: the guest gets no timer interrupts described");
+        return;
+    }
+    int len = 0;
+    const auto* irq = static_cast<const u8*>(fdt_getprop(fdt, node, "interrupts", &len));
+    if (irq == nullptr || len < 4 * 12) {
+        log_warn("arm,armv8-timer: interrupts property is not 4 three-cell entries");
+        return;
+    }
+    p.timer.present = true;
+    for (int i = 0; i < 4; ++i) p.timer.ppi[i] = static_cast<u32>(read_cells(irq + i * 12 + 4, 1));
+}
+
+Status discover_pci_bridge(const void* fdt, int node, Platform& p, Diagnostic& diag)
+{
+    if (p.bridge_count == Platform::kMaxBridges) {
+        log_warn("more than %zu PCI host bridges; the rest are ignored", Platform::kMaxBridges);
+        return {};
+    }
+    PciHostBridge& b = p.bridges[p.bridge_count];
+    b = PciHostBridge{};
+    node_path(fdt, node, b.path, sizeof b.path);
+    MemRange ecam;
+    if (auto s = reg_or_fail(fdt, node, 0, ecam, diag, "PCI host bridge"); !s) return s;
+    b.ecam_base = ecam.base;
+    b.ecam_size = ecam.size;
+    b.bus_start = 0;
+    b.bus_end = 255;
+    int len = 0;
+    if (const void* br = fdt_getprop(fdt, node, "bus-range", &len); br != nullptr) {
+        if (len != 8) return fail(diag, Error::BadDeviceTree, 0, "PCI host bridge %s: bus-range must be 2 cells", b.path);
+        u64 first = read_cells(br, 1), last = read_cells(static_cast<const u8*>(br) + 4, 1);
+        if (first > last || last > 255)
+            return fail(diag, Error::BadDeviceTree, 0, "PCI host bridge %s: bus-range %llu-%llu is invalid", b.path,
+                        (unsigned long long)first, (unsigned long long)last);
+        b.bus_start = u8(first);
+        b.bus_end = u8(last);
+    }
+    u64 buses = u64(b.bus_end - b.bus_start) + 1;
+    if (b.ecam_size < (buses << 20)) {
+        u64 fit = b.ecam_size >> 20;
+        if (fit == 0) return fail(diag, Error::BadDeviceTree, b.ecam_base, "PCI host bridge %s: ECAM smaller than one bus", b.path);
+        log_warn("PCI host bridge %s: ECAM of %llu MiB covers %llu buses, not bus-range's %llu; using %llu", b.path,
+                 (unsigned long long)(b.ecam_size >> 20), (unsigned long long)fit, (unsigned long long)buses,
+                 (unsigned long long)fit);
+        b.bus_end = u8(b.bus_start + fit - 1);
+    }
+    if (const void* dom = fdt_getprop(fdt, node, "linux,pci-domain", &len); dom != nullptr && len == 4)
+        b.segment = u16(read_cells(dom, 1));
+    else b.segment = u16(p.bridge_count);
+    b.dma_coherent = fdt_getprop(fdt, node, "dma-coherent", nullptr) != nullptr;
+
+    auto ac = fdt::address_cells(fdt, node);
+    auto sc = fdt::size_cells(fdt, node);
+    int parent = fdt_parent_offset(fdt, node);
+    auto pac = fdt::address_cells(fdt, parent);
+    if (!ac || !sc || !pac || *ac != 3 || *sc < 1 || *sc > 2 || *pac < 1 || *pac > 2)
+        return fail(diag, Error::BadDeviceTree, 0, "PCI host bridge %s: needs #address-cells = 3 and #size-cells 1 or 2", b.path);
+    const auto* ranges = static_cast<const u8*>(fdt_getprop(fdt, node, "ranges", &len));
+    int entry = (3 + *pac + *sc) * 4;
+    if (ranges == nullptr || len == 0 || len % entry != 0)
+        return fail(diag, Error::BadDeviceTree, 0, "PCI host bridge %s: ranges is %s (%d bytes, entries of %d)", b.path,
+                    ranges == nullptr ? "missing" : "malformed", len, entry);
+    for (int off = 0; off < len; off += entry) {
+        u32 hi = u32(read_cells(ranges + off, 1));
+        u64 pci = read_cells(ranges + off + 4, 2);
+        u64 cpu_local = read_cells(ranges + off + 12, *pac);
+        u64 size = read_cells(ranges + off + 12 + *pac * 4, *sc);
+        unsigned space = (hi >> 24) & 3;
+        if (space == 0 || size == 0) continue;  // config space, or empty
+        auto cpu = fdt::translate_to_cpu(fdt, parent, cpu_local);
+        if (!cpu)
+            return fail(diag, Error::BadDeviceTree, cpu_local, "PCI host bridge %s: window at 0x%llx is not reachable from the CPU",
+                        b.path, (unsigned long long)cpu_local);
+        if (b.window_count == PciHostBridge::kMaxWindows) {
+            log_warn("PCI host bridge %s: more than %zu windows; ignoring the rest", b.path, PciHostBridge::kMaxWindows);
+            break;
+        }
+        PciWindow& w = b.windows[b.window_count++];
+        w.space = space == 1 ? PciSpace::Io : space == 2 ? PciSpace::Mem32 : PciSpace::Mem64;
+        w.prefetchable = (hi >> 30) & 1;
+        w.pci_addr = pci;
+        w.cpu_addr = *cpu;
+        w.size = size;
+        // A "64-bit" range that sits wholly below 4 GiB on the bus still serves 32-bit BARs.
+        if (w.space == PciSpace::Mem64 && pci + size <= (u64{1} << 32)) w.space = PciSpace::Mem32;
+    }
+    if (b.window_count == 0)
+        return fail(diag, Error::BadDeviceTree, 0, "PCI host bridge %s: ranges has no I/O or memory window", b.path);
+    ++p.bridge_count;
+    return {};
+}
+
+Status discover_pci(const void* fdt, Platform& p, Diagnostic& diag)
+{
+    for (int node = fdt_node_offset_by_compatible(fdt, -1, "pci-host-ecam-generic"); node >= 0;
+         node = fdt_node_offset_by_compatible(fdt, node, "pci-host-ecam-generic")) {
+        if (!fdt::node_enabled(fdt, node)) continue;
+        if (auto s = discover_pci_bridge(fdt, node, p, diag); !s) return s;
+    }
+    return {};
+}
+
+// Nodes whose registers passage handles itself; every other enabled node
+// with a reg at the root (or under a simple-bus) is plain MMIO for the guest.
+bool handled_elsewhere(const void* fdt, int node)
+{
+    return string_prop_is(fdt, node, "device_type", "memory") || compatible(fdt, node, "pci-host-ecam-generic") ||
+           compatible(fdt, node, "arm,gic-v3") || compatible(fdt, node, "arm,cortex-a15-gic") ||
+           compatible(fdt, node, "arm,gic-400") || compatible(fdt, node, "arm,cortex-a7-gic") ||
+           compatible(fdt, node, "arm,cortex-a9-gic");
+}
+
+void collect_mmio(const void* fdt, int bus, Platform& p, int depth)
+{
+    for (int node = fdt_first_subnode(fdt, bus); node >= 0; node = fdt_next_subnode(fdt, node)) {
+        if (!fdt::node_enabled(fdt, node) || handled_elsewhere(fdt, node)) continue;
+        if (depth < 4 && compatible(fdt, node, "simple-bus")) {
+            collect_mmio(fdt, node, p, depth + 1);
+            continue;
+        }
+        int clen = 0;
+        const char* compat = static_cast<const char*>(fdt_getprop(fdt, node, "compatible", &clen));
+        if (compat == nullptr || clen <= 0) continue;
+        auto count = fdt::reg_count(fdt, node);
+        if (!count) continue;
+        for (int i = 0; i < *count; ++i) {
+            auto r = fdt::reg_entry(fdt, node, i);
+            if (!r || r->size == 0) continue;
+            if (p.mmio_count == Platform::kMaxMmio) {
+                log_warn("more than %zu MMIO regions; %s at 0x%llx is not given to the guest", Platform::kMaxMmio, compat,
+                         (unsigned long long)r->base);
+                return;
+            }
+            MmioDevice& d = p.mmio[p.mmio_count++];
+            d.reg = *r;
+            copy_string(d.compatible, sizeof d.compatible, compat);
+        }
+    }
+}
+
+}  // namespace
+
+Status check_device_tree(const void* fdt, usize max_size, Diagnostic& diag)
+{
+    if (fdt == nullptr) return fail(diag, Error::BadDeviceTree, 0, "no device tree (x0 was 0)");
+    if (max_size < sizeof(struct fdt_header))
+        return fail(diag, Error::BadDeviceTree, max_size, "device tree truncated: %zu bytes, smaller than its header", max_size);
+    int err = fdt_check_header(fdt);
+    if (err != 0) {
+        u32 magic = u32(read_cells(fdt, 1));
+        return fail(diag, Error::BadDeviceTree, magic, "device tree header invalid (magic 0x%08x): %s", magic, fdt_strerror(err));
+    }
+    if (fdt_totalsize(fdt) > max_size)
+        return fail(diag, Error::BadDeviceTree, fdt_totalsize(fdt), "device tree truncated: header says %u bytes, only %zu present",
+                    fdt_totalsize(fdt), max_size);
+    err = fdt_check_full(fdt, fdt_totalsize(fdt));
+    if (err != 0) return fail(diag, Error::BadDeviceTree, 0, "device tree structure invalid: %s", fdt_strerror(err));
+    return {};
+}
+
+Status discover_console(const void* fdt, Uart& uart, Diagnostic& diag)
+{
+    uart = Uart{};
+    int chosen = fdt_path_offset(fdt, "/chosen");
+    int node = -1;
+    int len = 0;
+    const char* path = chosen >= 0 ? static_cast<const char*>(fdt_getprop(fdt, chosen, "stdout-path", &len)) : nullptr;
+    if (path == nullptr && chosen >= 0) path = static_cast<const char*>(fdt_getprop(fdt, chosen, "linux,stdout-path", &len));
+    if (path != nullptr && len > 0) {
+        int n = 0;
+        while (n < len && path[n] != '\0' && path[n] != ':') ++n;  // "serial0:115200n8"
+        node = fdt_path_offset_namelen(fdt, path, n);
+        if (node < 0) return fail(diag, Error::NotFound, 0, "/chosen/stdout-path \"%.*s\" names no node", n, path);
+    } else {
+        node = fdt_node_offset_by_compatible(fdt, -1, "arm,pl011");
+        if (node < 0) return fail(diag, Error::NotFound, 0, "no /chosen/stdout-path and no arm,pl011 node");
+    }
+    node_path(fdt, node, uart.path, sizeof uart.path);
+    if (!compatible(fdt, node, "arm,pl011"))
+        return fail(diag, Error::Unsupported, 0, "console %s is not an arm,pl011", uart.path);
+    MemRange r;
+    if (auto s = reg_or_fail(fdt, node, 0, r, diag, "console"); !s) return s;
+    uart.base = r.base;
+    uart.size = r.size;
+    uart.pl011 = true;
+    return {};
+}
+
+PsciMethod discover_psci_method(const void* fdt)
+{
+    int node = find_psci(fdt);
+    if (node < 0) return PsciMethod::None;
+    if (string_prop_is(fdt, node, "method", "smc")) return PsciMethod::Smc;
+    if (string_prop_is(fdt, node, "method", "hvc")) return PsciMethod::Hvc;
+    return PsciMethod::None;
+}
+
+Status discover_platform(const void* fdt, Platform& p, Diagnostic& diag)
+{
+    p = Platform{};
+    int len = 0;
+    if (const char* model = static_cast<const char*>(fdt_getprop(fdt, 0, "model", &len)); model != nullptr && len > 0)
+        copy_string(p.model, sizeof p.model, model);
+    else if (const char* c = static_cast<const char*>(fdt_getprop(fdt, 0, "compatible", &len)); c != nullptr && len > 0)
+        copy_string(p.model, sizeof p.model, c);
+    else copy_string(p.model, sizeof p.model, "(unnamed)");
+
+    auto ac = fdt::address_cells(fdt, 0);
+    auto sc = fdt::size_cells(fdt, 0);
+    if (!ac || !sc || *ac < 1 || *ac > 2 || *sc > 2)
+        return fail(diag, Error::BadDeviceTree, 0, "root node: #address-cells/#size-cells must be 1 or 2");
+
+    if (auto s = discover_memory(fdt, p, diag); !s) return s;
+    if (auto s = discover_reserved(fdt, p, diag); !s) return s;
+    if (auto s = discover_cpus(fdt, p, diag); !s) return s;
+    p.psci = discover_psci_method(fdt);
+    if (int node = find_psci(fdt); node >= 0) {
+        const char* c = static_cast<const char*>(fdt_getprop(fdt, node, "compatible", &len));
+        copy_string(p.psci_compatible, sizeof p.psci_compatible, c != nullptr && len > 0 ? c : "?");
+    }
+    if (p.psci == PsciMethod::None) log_warn("no PSCI node with method smc or hvc: passage cannot start CPUs or power off");
+    if (auto s = discover_console(fdt, p.uart, diag); !s) return s;
+    if (auto s = discover_gic(fdt, p, diag); !s) return s;
+    discover_timer(fdt, p);
+    if (auto s = discover_pci(fdt, p, diag); !s) return s;
+    collect_mmio(fdt, 0, p, 0);
+    return {};
+}
+
+}  // namespace passage

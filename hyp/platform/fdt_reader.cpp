@@ -1,0 +1,129 @@
+#include "fdt_reader.h"
+
+#include <libfdt.h>
+
+namespace passage::fdt {
+
+u64 read_cells(const void* cells, int count)
+{
+    const auto* b = static_cast<const u8*>(cells);
+    u64 v = 0;
+    for (int i = 0; i < count * 4; ++i) v = (v << 8) | b[i];
+    return v;
+}
+
+namespace {
+
+Result<int> cells_property(const void* fdt, int node, const char* name, int fallback)
+{
+    int len = 0;
+    const void* p = fdt_getprop(fdt, node, name, &len);
+    if (p == nullptr) return fallback;
+    if (len != 4) return Failure{Error::BadDeviceTree, static_cast<u64>(node)};
+    u64 v = read_cells(p, 1);
+    if (v > 4) return Failure{Error::BadDeviceTree, static_cast<u64>(node)};
+    return static_cast<int>(v);
+}
+
+// One step up: addr is in the address space of `bus`'s children; returns it in
+// the address space of bus's parent's children.
+Result<u64> translate_one(const void* fdt, int bus, u64 addr)
+{
+    int len = 0;
+    const void* ranges = fdt_getprop(fdt, bus, "ranges", &len);
+    if (ranges == nullptr) return Failure{Error::NotFound, addr};  // not mapped to the parent
+    if (len == 0) return addr;                                       // identity
+    int parent = fdt_parent_offset(fdt, bus);
+    if (parent < 0) return Failure{Error::BadDeviceTree, addr};
+    auto child_ac = address_cells(fdt, bus);
+    auto child_sc = size_cells(fdt, bus);
+    auto parent_ac = address_cells(fdt, parent);
+    if (!child_ac || !child_sc || !parent_ac) return Failure{Error::BadDeviceTree, addr};
+    int ca = *child_ac, cs = *child_sc, pa = *parent_ac;
+    if (ca > 2 || cs > 2 || pa > 2) return Failure{Error::Unsupported, addr};
+    int entry = (ca + pa + cs) * 4;
+    if (entry == 0 || len % entry != 0) return Failure{Error::BadDeviceTree, addr};
+    const auto* p = static_cast<const u8*>(ranges);
+    for (int off = 0; off < len; off += entry) {
+        u64 child = read_cells(p + off, ca);
+        u64 parent_addr = read_cells(p + off + ca * 4, pa);
+        u64 size = read_cells(p + off + (ca + pa) * 4, cs);
+        if (addr >= child && addr - child < size) return parent_addr + (addr - child);
+    }
+    return Failure{Error::NotFound, addr};
+}
+
+}  // namespace
+
+Result<int> address_cells(const void* fdt, int node) { return cells_property(fdt, node, "#address-cells", 2); }
+Result<int> size_cells(const void* fdt, int node) { return cells_property(fdt, node, "#size-cells", 1); }
+
+Result<int> reg_count(const void* fdt, int node)
+{
+    int parent = fdt_parent_offset(fdt, node);
+    if (parent < 0) return Failure{Error::BadDeviceTree, 0};
+    auto ac = address_cells(fdt, parent);
+    auto sc = size_cells(fdt, parent);
+    if (!ac || !sc) return Failure{Error::BadDeviceTree, 0};
+    if (*ac == 0 || *ac > 2 || *sc > 2) return Failure{Error::Unsupported, 0};
+    int len = 0;
+    if (fdt_getprop(fdt, node, "reg", &len) == nullptr) return 0;
+    int entry = (*ac + *sc) * 4;
+    if (len % entry != 0) return Failure{Error::BadDeviceTree, static_cast<u64>(len)};
+    return len / entry;
+}
+
+Result<MemRange> reg_entry(const void* fdt, int node, int index)
+{
+    auto count = reg_count(fdt, node);
+    if (!count) return count.failure();
+    if (index < 0 || index >= *count) return Failure{Error::NotFound, static_cast<u64>(index)};
+    int parent = fdt_parent_offset(fdt, node);
+    int ac = *address_cells(fdt, parent);
+    int sc = *size_cells(fdt, parent);
+    const auto* p = static_cast<const u8*>(fdt_getprop(fdt, node, "reg", nullptr));
+    p += index * (ac + sc) * 4;
+    MemRange r{read_cells(p, ac), sc ? read_cells(p + ac * 4, sc) : 0};
+    auto cpu = translate_to_cpu(fdt, parent, r.base);
+    if (!cpu) return cpu.failure();
+    r.base = *cpu;
+    return r;
+}
+
+Result<u64> translate_to_cpu(const void* fdt, int bus_node, u64 addr)
+{
+    // Bounded: a tree deeper than this is refused rather than walked forever.
+    for (int depth = 0; depth < 32; ++depth) {
+        if (bus_node == 0) return addr;  // the root's children are CPU addresses
+        auto up = translate_one(fdt, bus_node, addr);
+        if (!up) return up.failure();
+        addr = *up;
+        bus_node = fdt_parent_offset(fdt, bus_node);
+        if (bus_node < 0) return Failure{Error::BadDeviceTree, addr};
+    }
+    return Failure{Error::BadDeviceTree, addr};
+}
+
+bool node_enabled(const void* fdt, int node)
+{
+    int len = 0;
+    const char* s = static_cast<const char*>(fdt_getprop(fdt, node, "status", &len));
+    if (s == nullptr || len <= 0) return true;
+    if (len >= 3 && s[0] == 'o' && s[1] == 'k' && (s[2] == '\0' || (len >= 5 && s[2] == 'a' && s[3] == 'y' && s[4] == '\0')))
+        return true;
+    return false;
+}
+
+void copy_string(char* dst, usize size, const char* src)
+{
+    usize i = 0;
+    for (; src != nullptr && src[i] != '\0' && i + 1 < size; ++i) dst[i] = src[i];
+    if (size > 0) dst[i] = '\0';
+}
+
+void node_path(const void* fdt, int node, char* buf, usize size)
+{
+    if (fdt_get_path(fdt, node, buf, static_cast<int>(size)) != 0) copy_string(buf, size, "?");
+}
+
+}  // namespace passage::fdt

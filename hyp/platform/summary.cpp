@@ -1,0 +1,75 @@
+// The platform summary: what passage found, in the order a person checks it.
+#include "passage/discover.h"
+#include "passage/log.h"
+#include "passage/size_str.h"
+
+namespace passage {
+namespace {
+
+using ull = unsigned long long;
+
+const char* space_name(const PciWindow& w)
+{
+    switch (w.space) {
+    case PciSpace::Io: return "io";
+    case PciSpace::Mem32: return "mem32";
+    case PciSpace::Mem64: return "mem64";
+    }
+    return "?";
+}
+
+void print_range(const char* label, const MemRange& r)
+{
+    log_info("  %-10s 0x%llx-0x%llx (%s)", label, (ull)r.base, (ull)(r.base + r.size - 1), SizeStr(r.size).c_str());
+}
+
+void print_gic(const Gic& g)
+{
+    if (g.version == GicVersion::V3) {
+        log_info("  gic        v3");
+        print_range("  dist", g.dist);
+        for (usize i = 0; i < g.redist_count; ++i) print_range("  redist", g.redist[i]);
+        for (usize i = 0; i < g.its_count; ++i) print_range("  its", g.its[i]);
+    } else {
+        log_info("  gic        v2");
+        print_range("  dist", g.dist);
+        print_range("  cpu", g.cpu_if);
+        for (usize i = 0; i < g.v2m_count; ++i) print_range("  v2m", g.v2m[i]);
+        if (g.hyp_if.size != 0) print_range("  gich", g.hyp_if);
+        if (g.vcpu_if.size != 0) print_range("  gicv", g.vcpu_if);
+    }
+}
+
+void print_bridge(const PciHostBridge& b)
+{
+    log_info("  pci        %04x %s: ecam 0x%llx (%s) buses %02x-%02x%s", b.segment, b.path, (ull)b.ecam_base,
+             SizeStr(b.ecam_size).c_str(), b.bus_start, b.bus_end, b.dma_coherent ? " dma-coherent" : "");
+    for (usize i = 0; i < b.window_count; ++i) {
+        const PciWindow& w = b.windows[i];
+        log_info("    %-5s %-4s cpu 0x%llx-0x%llx pci 0x%llx (%s)", space_name(w), w.prefetchable ? "pref" : "",
+                 (ull)w.cpu_addr, (ull)(w.cpu_addr + w.size - 1), (ull)w.pci_addr, SizeStr(w.size).c_str());
+    }
+}
+
+}  // namespace
+
+void print_platform_summary(const Platform& p)
+{
+    log_info("platform: %s", p.model);
+    for (usize i = 0; i < p.memory_count; ++i) print_range("memory", p.memory[i]);
+    for (usize i = 0; i < p.reserved_count; ++i) print_range("reserved", p.reserved[i]);
+    log_info("  cpus       %zu", p.cpu_count);
+    for (usize i = 0; i < p.cpu_count; ++i) log_info("    cpu%zu mpidr 0x%llx", i, (ull)p.cpu_mpidr[i]);
+    const char* psci = p.psci == PsciMethod::Smc ? "smc" : p.psci == PsciMethod::Hvc ? "hvc" : "none";
+    log_info("  psci       %s (%s)", psci, p.psci_compatible[0] != '\0' ? p.psci_compatible : "no node");
+    log_info("  console    pl011 0x%llx %s", (ull)p.uart.base, p.uart.path);
+    print_gic(p.gic);
+    if (p.timer.present)
+        log_info("  timer      PPI sec %u, nonsec %u, virt %u, hyp %u", p.timer.ppi[0], p.timer.ppi[1], p.timer.ppi[2],
+                 p.timer.ppi[3]);
+    if (p.bridge_count == 0) log_info("  pci        none (no pci-host-ecam-generic node)");
+    for (usize i = 0; i < p.bridge_count; ++i) print_bridge(p.bridges[i]);
+    log_info("  mmio       %zu other device regions", p.mmio_count);
+}
+
+}  // namespace passage

@@ -1,0 +1,31 @@
+// Platform discovery: reads the flattened device tree with libfdt and fills
+// a Platform. Bad input is refused with a message naming the node and what
+// is wrong; nothing here trusts the blob.
+#pragma once
+
+#include "passage/platform.h"
+#include "passage/result.h"
+
+namespace passage {
+
+struct Diagnostic {
+    char text[192] = {};
+};
+
+// Checks the blob's header and structure against at most max_size bytes.
+Status check_device_tree(const void* fdt, usize max_size, Diagnostic& diag);
+
+// Finds only the console, so a boot can start printing before the rest.
+Status discover_console(const void* fdt, Uart& uart, Diagnostic& diag);
+
+// Finds the PSCI conduit (needed to power off even when the rest fails).
+PsciMethod discover_psci_method(const void* fdt);
+
+// Full discovery. The blob must have passed check_device_tree. Warnings about
+// things passage can live without go to the log.
+Status discover_platform(const void* fdt, Platform& out, Diagnostic& diag);
+
+// The platform summary printed at boot and by passage-inspect.
+void print_platform_summary(const Platform& p);
+
+}  // namespace passage
