@@ -1,0 +1,24 @@
+/* Constants shared by the assembly files (and checked against C++ in boot/). */
+#pragma once
+
+#define R_AARCH64_RELATIVE 1027
+
+/* Image header flags: bit 0 = 0 little-endian, bits 1-2 = 1 (4 KiB pages),
+ * bit 3 = 0: place at a 2 MiB aligned base near the start of DRAM. */
+#define IMAGE_FLAGS 0x2
+
+#define MAX_CPUS 8
+#define STACK_SIZE (16 * 1024)
+
+/* CPTR_EL2 with E2H = 0: RES1 bits 13, 12, 9-0; TFP (10) = 0, no FP trap. */
+#define CPTR_EL2_RES1 0x33ff
+
+/* TrapFrame layout (hyp/arch/aarch64/trap_frame.h). */
+#define FRAME_X30 (30 * 8)
+#define FRAME_SP (31 * 8)
+#define FRAME_ELR (32 * 8)
+#define FRAME_SPSR (33 * 8)
+#define FRAME_ESR (34 * 8)
+#define FRAME_FAR (35 * 8)
+#define FRAME_HPFAR (36 * 8)
+#define FRAME_SIZE (38 * 8)

@@ -1,0 +1,83 @@
+/*
+ * The arm64 Linux Image header and the primary entry.
+ *
+ * Loaders (QEMU -kernel, U-Boot booti, board firmware) recognise the header,
+ * place the image, and jump to its first instruction with x0 = DTB.
+ * Documentation/arch/arm64/booting.rst gives the layout.
+ */
+#include "asm_defs.h"
+
+    .section .text.head, "ax"
+    .global _start
+_start:
+    b       primary_entry          /* code0 */
+    .long   0                      /* code1 */
+    .quad   0                      /* text_offset: 2 MiB aligned base + 0 */
+    .quad   __image_size           /* image_size: file, bss, stacks, pools */
+    .quad   IMAGE_FLAGS            /* LE, 4 KiB pages, placement below */
+    .quad   0, 0, 0                /* res2-res4 */
+    .ascii  "ARM\x64"              /* magic */
+    .long   0                      /* res5 */
+
+primary_entry:
+    mov     x19, x0                /* DTB */
+    adr     x20, _start            /* where we really are */
+
+    /* Mask everything; the MMU and caches are off per the boot protocol. */
+    msr     daifset, #0xf
+
+    /* Apply R_AARCH64_RELATIVE relocations: *(base + off) = base + addend. */
+    adrp    x1, __rela_start
+    add     x1, x1, :lo12:__rela_start
+    adrp    x2, __rela_end
+    add     x2, x2, :lo12:__rela_end
+1:  cmp     x1, x2
+    b.hs    3f
+    ldp     x3, x4, [x1], #16      /* r_offset, r_info */
+    ldr     x5, [x1], #8           /* r_addend */
+    cmp     x4, #R_AARCH64_RELATIVE
+    b.ne    2f                     /* the build refuses any other type */
+    add     x5, x5, x20
+    str     x5, [x20, x3]
+2:  b       1b
+3:
+    /* Clear BSS. It is 16-byte aligned at both ends. */
+    adrp    x1, __bss_start
+    add     x1, x1, :lo12:__bss_start
+    adrp    x2, __bss_end
+    add     x2, x2, :lo12:__bss_end
+4:  cmp     x1, x2
+    b.hs    5f
+    stp     xzr, xzr, [x1], #16
+    b       4b
+5:
+    /* The boot CPU's stack: the top of per-CPU stack 0. */
+    adrp    x1, passage_stacks
+    add     x1, x1, :lo12:passage_stacks
+    add     x1, x1, #STACK_SIZE
+    mov     sp, x1
+
+    /* FP/SIMD on for libfdt (Debian's build uses it); see docs/design.md. */
+    mrs     x21, CurrentEL
+    lsr     x21, x21, #2
+    cmp     x21, #2
+    b.ne    6f
+    mov     x1, #CPTR_EL2_RES1
+    msr     cptr_el2, x1
+    adrp    x1, el2_vectors
+    add     x1, x1, :lo12:el2_vectors
+    msr     vbar_el2, x1
+    b       7f
+6:  mov     x1, #(3 << 20)         /* CPACR_EL1.FPEN = 0b11 */
+    msr     cpacr_el1, x1
+    adrp    x1, el1_vectors
+    add     x1, x1, :lo12:el1_vectors
+    msr     vbar_el1, x1
+7:  isb
+
+    mov     x0, x19
+    mov     x1, x20
+    mov     x2, x21
+    bl      passage_main           /* never returns */
+8:  wfi
+    b       8b

@@ -1,0 +1,63 @@
+// System-register access and barriers: the only place with inline assembly
+// besides boot/. Target-only.
+#pragma once
+
+#include "passage/types.h"
+
+namespace passage::arch {
+
+// Defines read_<reg>() and write_<reg>(v). A declaration, not a statement:
+// the register name must be a literal in the instruction.
+#define PASSAGE_SYSREG(reg)                                                   \
+    inline u64 read_##reg()                                                   \
+    {                                                                         \
+        u64 v;                                                                \
+        asm volatile("mrs %0, " #reg : "=r"(v));                              \
+        return v;                                                             \
+    }                                                                         \
+    inline void write_##reg(u64 v) { asm volatile("msr " #reg ", %0" ::"r"(v) : "memory"); }
+
+PASSAGE_SYSREG(currentel)
+PASSAGE_SYSREG(mpidr_el1)
+PASSAGE_SYSREG(midr_el1)
+PASSAGE_SYSREG(id_aa64mmfr0_el1)
+PASSAGE_SYSREG(id_aa64mmfr1_el1)
+PASSAGE_SYSREG(id_aa64mmfr2_el1)
+PASSAGE_SYSREG(id_aa64pfr0_el1)
+PASSAGE_SYSREG(sctlr_el2)
+PASSAGE_SYSREG(tcr_el2)
+PASSAGE_SYSREG(ttbr0_el2)
+PASSAGE_SYSREG(mair_el2)
+PASSAGE_SYSREG(hcr_el2)
+PASSAGE_SYSREG(vtcr_el2)
+PASSAGE_SYSREG(vttbr_el2)
+PASSAGE_SYSREG(cntfrq_el0)
+PASSAGE_SYSREG(cntpct_el0)
+PASSAGE_SYSREG(par_el1)
+#undef PASSAGE_SYSREG
+
+inline void isb() { asm volatile("isb" ::: "memory"); }
+inline void dsb_sy() { asm volatile("dsb sy" ::: "memory"); }
+inline void dsb_ish() { asm volatile("dsb ish" ::: "memory"); }
+inline void dsb_ishst() { asm volatile("dsb ishst" ::: "memory"); }
+inline void wfi() { asm volatile("wfi" ::: "memory"); }
+inline void tlbi_alle2() { asm volatile("tlbi alle2" ::: "memory"); }
+inline void ic_iallu() { asm volatile("ic iallu" ::: "memory"); }
+
+// Smallest data-cache line, from CTR_EL0.DminLine.
+inline u64 dcache_line()
+{
+    u64 ctr;
+    asm volatile("mrs %0, ctr_el0" : "=r"(ctr));
+    return u64{4} << ((ctr >> 16) & 0xf);
+}
+
+// Clean and invalidate [base, base + size) to the point of coherency.
+inline void dcache_clean_inval_poc(u64 base, u64 size)
+{
+    u64 line = dcache_line();
+    for (u64 a = align_down(base, line); a < base + size; a += line) asm volatile("dc civac, %0" ::"r"(a) : "memory");
+    dsb_sy();
+}
+
+}  // namespace passage::arch

@@ -1,0 +1,24 @@
+// The register state boot/vectors.S saves on every exception.
+#pragma once
+
+#include "passage/types.h"
+
+namespace passage::arch {
+
+struct TrapFrame {
+    u64 x[31];
+    u64 sp;
+    u64 elr;
+    u64 spsr;
+    u64 esr;
+    u64 far;
+    u64 hpfar;
+    u64 pad;
+};
+
+// Checked against boot/asm_defs.h FRAME_SIZE and offsets.
+static_assert(sizeof(TrapFrame) == 38 * 8);
+static_assert(__builtin_offsetof(TrapFrame, elr) == 32 * 8);
+static_assert(__builtin_offsetof(TrapFrame, hpfar) == 36 * 8);
+
+}  // namespace passage::arch

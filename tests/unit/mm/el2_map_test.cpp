@@ -1,0 +1,72 @@
+// The EL2 identity map: every mapped address translates to itself with the
+// attributes asked for, blocks are used where alignment allows, and bad
+// requests are refused.
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <memory>
+
+#include "passage/mm/el2_map.h"
+
+using namespace passage;
+using namespace passage::mm;
+
+namespace {
+
+struct Pool {
+    static constexpr usize kPages = 64;
+    u64* mem = static_cast<u64*>(std::aligned_alloc(4096, kPages * 4096));
+    ~Pool() { std::free(mem); }
+};
+
+}  // namespace
+
+TEST_CASE("el2 map: identity with the requested attributes, blocks where aligned")
+{
+    Pool pool;
+    El2PageTable t(pool.mem, Pool::kPages);
+    REQUIRE(t.map(0x40200000, 0x200000, El2Attr::Code));
+    REQUIRE(t.map(0x40400000, 0x3000, El2Attr::ReadOnly));
+    REQUIRE(t.map(0x09000000, 0x1000, El2Attr::Device));
+    REQUIRE(t.map(0x4010000000, 0x10000000, El2Attr::DeviceStrict));
+
+    auto code = t.lookup(0x40200abc);
+    REQUIRE(code);
+    CHECK(code->pa == 0x40200abc);
+    CHECK(code->level == 2);
+    CHECK(code->attrs == encode_el2(El2Attr::Code));
+    CHECK((code->attrs & XN::kMask) == 0);
+
+    auto ro = t.lookup(0x40402008);
+    REQUIRE(ro);
+    CHECK(ro->level == 3);
+    CHECK(ro->attrs == encode_el2(El2Attr::ReadOnly));
+
+    auto uart = t.lookup(0x09000018);
+    REQUIRE(uart);
+    CHECK(AttrIndx::get(uart->attrs) == kMairDeviceNGnRE);
+    CHECK(XN::get(uart->attrs) == 1);
+    CHECK(AttrIndx::get(t.lookup(0x4018000000)->attrs) == kMairDeviceNGnRnE);
+
+    CHECK_FALSE(t.lookup(0x40403000));  // just past the read-only range
+    CHECK_FALSE(t.lookup(0x09001000));
+}
+
+TEST_CASE("el2 map: refuses misaligned, overlapping and out-of-range requests")
+{
+    Pool pool;
+    El2PageTable t(pool.mem, Pool::kPages);
+    CHECK(t.map(0x1001, 0x1000, El2Attr::ReadWrite).error() == Error::Misaligned);
+    CHECK(t.map(u64{1} << 48, 0x1000, El2Attr::ReadWrite).error() == Error::OutOfRange);
+    REQUIRE(t.map(0x40000000, 0x200000, El2Attr::ReadWrite));
+    CHECK(t.map(0x40001000, 0x1000, El2Attr::ReadWrite).error() == Error::Overlap);
+}
+
+TEST_CASE("el2 map: running out of table pages is an error naming the address")
+{
+    Pool pool;
+    El2PageTable t(pool.mem, 3);  // root + L1 + L2: no room for an L3 table
+    auto s = t.map(0x40001000, 0x1000, El2Attr::ReadWrite);
+    CHECK(s.error() == Error::NoMemory);
+    CHECK(s.error_addr() == 0x40001000);
+}
