@@ -3,10 +3,6 @@
 
 #define R_AARCH64_RELATIVE 1027
 
-/* Image header flags: bit 0 = 0 little-endian, bits 1-2 = 1 (4 KiB pages),
- * bit 3 = 0: place at a 2 MiB aligned base near the start of DRAM. */
-#define IMAGE_FLAGS 0x2
-
 #define MAX_CPUS 8
 #define STACK_SIZE (16 * 1024)
 

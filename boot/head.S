@@ -12,13 +12,13 @@
 _start:
     b       primary_entry          /* code0 */
     .long   0                      /* code1 */
-    .quad   0                      /* text_offset: 2 MiB aligned base + 0 */
-    .quad   __image_size           /* image_size: file, bss, stacks, pools */
-    .quad   IMAGE_FLAGS            /* LE, 4 KiB pages, placement below */
-    .quad   0, 0, 0                /* res2-res4 */
-    .ascii  "ARM\x64"              /* magic */
-    .long   0                      /* res5 */
+    /*
+     * The rest of the header (text_offset, image_size, flags, magic) is
+     * written by linker/passage.ld: image_size is only known at link time and
+     * must not become a relocation.
+     */
 
+    .section .text.entry, "ax"
 primary_entry:
     mov     x19, x0                /* DTB */
     adr     x20, _start            /* where we really are */

@@ -1,0 +1,114 @@
+// passage_main: the flow of DESIGN.md, from the device tree to the guest.
+// Each step is a call into the portable core; this file only sequences them.
+#include "mmu.h"
+#include "passage/cmdline.h"
+#include "passage/discover.h"
+#include "passage/log.h"
+#include "passage/size_str.h"
+#include "psci.h"
+#include "runtime.h"
+#include "sysreg.h"
+
+#include <libfdt.h>
+
+extern "C" {
+extern char __image_start[], __image_end[], __text_end[], __rodata_end[];
+// Set when passage stops before it has a console: read it with gdb.
+char passage_early_error[192];
+}
+
+namespace passage {
+namespace {
+
+using ull = unsigned long long;
+
+constexpr usize kMaxDtbSize = 2 * MiB;  // booting.rst: the DTB must not exceed 2 MiB
+constexpr u64 kHcrRw = u64{1} << 31;
+
+Platform g_platform;
+
+[[noreturn]] void early_fatal(const char* text)
+{
+    for (usize i = 0; i + 1 < sizeof passage_early_error && text[i] != '\0'; ++i) passage_early_error[i] = text[i];
+    arch::system_off(g_runtime.psci);
+}
+
+const char* bootargs(const void* fdt)
+{
+    int chosen = fdt_path_offset(fdt, "/chosen");
+    if (chosen < 0) return nullptr;
+    int len = 0;
+    const char* s = static_cast<const char*>(fdt_getprop(fdt, chosen, "bootargs", &len));
+    return s != nullptr && len > 0 && s[len - 1] == '\0' ? s : nullptr;
+}
+
+void apply_log_level(const char* cmdline)
+{
+    char level[8];
+    if (!cmdline_option(cmdline, "loglevel", level, sizeof level)) return;
+    if (level[0] == 'd') set_log_level(LogLevel::Debug);
+    else if (level[0] == 'w') set_log_level(LogLevel::Warn);
+}
+
+// passage.selftest=fault: take a deliberate data abort, to prove the report.
+void run_selftest(const char* cmdline)
+{
+    char what[16];
+    if (!cmdline_option(cmdline, "selftest", what, sizeof what)) return;
+    if (what[0] == 'f') {
+        log_info("selftest: reading unmapped address 0x%llx", (ull)(u64{1} << 47));
+        (void)*reinterpret_cast<volatile u64*>(u64{1} << 47);
+    }
+}
+
+}  // namespace
+}  // namespace passage
+
+using namespace passage;
+
+extern "C" [[noreturn]] void passage_main(u64 dtb, u64 image_base, u64 entry_el)
+{
+    BootInfo& b = g_runtime.boot;
+    b.dtb = dtb;
+    b.image_base = image_base;
+    b.image_end = reinterpret_cast<u64>(__image_end);
+    b.text_end = reinterpret_cast<u64>(__text_end);
+    b.rodata_end = reinterpret_cast<u64>(__rodata_end);
+    b.entry_el = static_cast<u32>(entry_el);
+    // Until the device tree says otherwise: SMC from EL2, HVC from EL1.
+    g_runtime.psci = entry_el == 2 ? PsciMethod::Smc : PsciMethod::Hvc;
+    if (entry_el == 2) arch::write_hcr_el2(kHcrRw);  // E2H = 0: the EL2 regime passage is written for
+
+    const void* fdt = reinterpret_cast<const void*>(dtb);
+    Diagnostic diag;
+    if (!check_device_tree(fdt, kMaxDtbSize, diag)) early_fatal(diag.text);
+    if (PsciMethod m = discover_psci_method(fdt); m != PsciMethod::None) g_runtime.psci = m;
+    Uart uart;
+    if (!discover_console(fdt, uart, diag)) early_fatal(diag.text);
+    console_init(uart.base);
+
+    log_raw("\n");
+    log_info("passage %s: arm64 hypervisor", PASSAGE_VERSION);
+    log_info("  entered at EL%u, image 0x%llx-0x%llx (%s), device tree at 0x%llx", b.entry_el, (ull)b.image_base,
+             (ull)(b.image_end - 1), SizeStr(b.image_end - b.image_base).c_str(), (ull)dtb);
+    if (entry_el != 2) {
+        log_error("passage must be entered at EL2, but was entered at EL%u.", b.entry_el);
+        log_error("Under QEMU, use -machine virt,virtualization=on; on a board, hand over at EL2.");
+        log_info("passage: powering off");
+        arch::system_off(g_runtime.psci);
+    }
+    const char* cmdline = bootargs(fdt);
+    apply_log_level(cmdline);
+
+    if (!discover_platform(fdt, g_platform, diag)) panic("device tree: %s", diag.text);
+    print_platform_summary(g_platform);
+
+    auto mmu = arch::enable_el2_mmu(b, g_platform);
+    if (!mmu) panic("EL2 MMU: cannot map 0x%llx: %s", (ull)mmu.error_addr(), error_name(mmu.error()));
+    log_info("EL2 MMU on: identity map in %zu table pages, %u-bit PA", *mmu, arch::pa_bits());
+
+    run_selftest(cmdline);
+
+    log_info("passage: done; powering off");
+    arch::system_off(g_runtime.psci);
+}

@@ -1,0 +1,59 @@
+// Unexpected exceptions: a full report (decoded ESR, ELR, FAR, SPSR, every
+// register), then stop. Nothing is expected to trap to passage yet.
+#include "passage/esr.h"
+#include "passage/log.h"
+#include "psci.h"
+#include "runtime.h"
+#include "sysreg.h"
+#include "trap_frame.h"
+
+namespace passage::arch {
+namespace {
+
+using ull = unsigned long long;
+
+const char* vector_name(u64 v)
+{
+    static const char* const names[16] = {
+        "current EL with SP0, synchronous",  "current EL with SP0, IRQ",  "current EL with SP0, FIQ",
+        "current EL with SP0, SError",       "current EL with SPx, synchronous", "current EL with SPx, IRQ",
+        "current EL with SPx, FIQ",          "current EL with SPx, SError", "lower EL (AArch64), synchronous",
+        "lower EL (AArch64), IRQ",           "lower EL (AArch64), FIQ",   "lower EL (AArch64), SError",
+        "lower EL (AArch32), synchronous",   "lower EL (AArch32), IRQ",   "lower EL (AArch32), FIQ",
+        "lower EL (AArch32), SError"};
+    return v < 16 ? names[v] : "?";
+}
+
+[[noreturn]] void report(const TrapFrame* f, u64 vector, unsigned el)
+{
+    char esr[160];
+    esr::describe(f->esr, esr, sizeof esr);
+    log_raw("\nPANIC: unexpected exception at EL%u: %s\n", el, vector_name(vector));
+    log_raw("  ESR  0x%016llx  %s\n", (ull)f->esr, esr);
+    log_raw("  ELR  0x%016llx  FAR 0x%016llx  SPSR 0x%016llx\n", (ull)f->elr, (ull)f->far, (ull)f->spsr);
+    if (el == 2) log_raw("  HPFAR 0x%016llx  (IPA 0x%llx)\n", (ull)f->hpfar, (ull)((f->hpfar >> 4) << 12));
+    log_raw("  image at 0x%llx: ELR is image+0x%llx\n", (ull)g_runtime.boot.image_base,
+            (ull)(f->elr - g_runtime.boot.image_base));
+    for (int i = 0; i < 31; i += 3) {
+        log_raw("  x%-2d 0x%016llx", i, (ull)f->x[i]);
+        if (i + 1 < 31) log_raw("  x%-2d 0x%016llx", i + 1, (ull)f->x[i + 1]);
+        if (i + 2 < 31) log_raw("  x%-2d 0x%016llx", i + 2, (ull)f->x[i + 2]);
+        log_raw("\n");
+    }
+    log_raw("  sp  0x%016llx\n", (ull)f->sp);
+    log_raw("passage: stopped; powering off\n");
+    system_off(g_runtime.psci);
+}
+
+}  // namespace
+}  // namespace passage::arch
+
+extern "C" void el2_exception(passage::arch::TrapFrame* frame, passage::u64 vector)
+{
+    passage::arch::report(frame, vector, 2);
+}
+
+extern "C" void el1_exception(passage::arch::TrapFrame* frame, passage::u64 vector)
+{
+    passage::arch::report(frame, vector, 1);
+}
