@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Boots an image under QEMU with a timeout and checks its console.
+#
+#   boot-test.sh [--expect RE]... [--reject RE]... [--exit N] [--timeout S]
+#                [--log FILE] -- IMAGE [qemu-cmd.sh options]
+#
+# Passes when QEMU exits with the expected code before the timeout, every
+# --expect extended regex matches a line of the log, and no --reject does.
+# "PANIC" is always rejected unless expected.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+expects=() rejects=() want_exit=0 timeout=60 log=
+while [[ $# -gt 0 ]]; do
+    case $1 in
+    --expect) expects+=("$2"); shift 2 ;;
+    --reject) rejects+=("$2"); shift 2 ;;
+    --exit) want_exit=$2; shift 2 ;;
+    --timeout) timeout=$2; shift 2 ;;
+    --log) log=$2; shift 2 ;;
+    --) shift; break ;;
+    *) echo "boot-test: unknown option $1" >&2; exit 2 ;;
+    esac
+done
+[[ -z $log ]] && log=$(mktemp)
+mapfile -t cmd < <("$here/../../scripts/qemu-cmd.sh" "$@")
+echo "+ ${cmd[*]}"
+timeout --foreground -k 5 "$timeout" "${cmd[@]}" </dev/null >"$log" 2>&1
+rc=$?
+sed -i "s/\r$//" "$log"  # the console sends CR LF
+cat "$log"
+echo "----"
+failed=0
+if [[ $rc -eq 124 || $rc -eq 137 ]]; then
+    echo "FAIL: QEMU did not finish within ${timeout}s"
+    failed=1
+elif [[ $rc -ne $want_exit ]]; then
+    echo "FAIL: QEMU exited with $rc, expected $want_exit"
+    failed=1
+fi
+for re in "${expects[@]}"; do
+    if ! grep -qE -- "$re" "$log"; then echo "FAIL: no line matches: $re"; failed=1; fi
+done
+panic_expected=0
+for re in "${expects[@]}"; do [[ $re == *PANIC* ]] && panic_expected=1; done
+[[ $panic_expected -eq 0 ]] && rejects+=("PANIC")
+for re in "${rejects[@]}"; do
+    if grep -qE -- "$re" "$log"; then echo "FAIL: a line matches what must not appear: $re"; grep -E -- "$re" "$log" | head -3; failed=1; fi
+done
+[[ $failed -eq 0 ]] && echo "PASS"
+exit $failed
