@@ -52,8 +52,19 @@ Status reg_or_fail(const void* fdt, int node, int index, MemRange& out, Diagnost
     if (!r) {
         char path[96];
         node_path(fdt, node, path, sizeof path);
-        return fail(diag, Error::BadDeviceTree, 0, "%s %s: reg entry %d: %s (check #address-cells/#size-cells)",
-                    what, path, index, error_name(r.error()));
+        int parent = fdt_parent_offset(fdt, node);
+        auto ac = fdt::address_cells(fdt, parent);
+        auto sc = fdt::size_cells(fdt, parent);
+        int len = 0;
+        bool has_reg = fdt_getprop(fdt, node, "reg", &len) != nullptr;
+        if (r.error() == Error::BadDeviceTree && has_reg && ac && sc)
+            return fail(diag, Error::BadDeviceTree, 0,
+                        "%s %s: reg is %d bytes, not a whole number of entries of #address-cells %d + #size-cells %d",
+                        what, path, len, *ac, *sc);
+        if (r.error() == Error::NotFound && !has_reg) return fail(diag, Error::BadDeviceTree, 0, "%s %s: no reg property", what, path);
+        return fail(diag, Error::BadDeviceTree, r.error_addr(), "%s %s: reg entry %d: %s", what, path, index,
+                    r.error() == Error::NotFound ? "missing, or not reachable through the parents' ranges"
+                                                 : error_name(r.error()));
     }
     out = *r;
     return {};
