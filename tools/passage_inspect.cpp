@@ -36,7 +36,7 @@ int main(int argc, char** argv)
     std::fclose(f);
     // libfdt wants 8-byte alignment; a std::vector<u64> copy guarantees it.
     std::vector<unsigned long long> aligned((blob.size() + 7) / 8 + 1, 0);
-    std::memcpy(aligned.data(), blob.data(), blob.size());
+    if (!blob.empty()) std::memcpy(aligned.data(), blob.data(), blob.size());
 
     passage::set_log_sink(to_stdout);
     passage::Diagnostic diag;

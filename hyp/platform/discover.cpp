@@ -367,6 +367,9 @@ void collect_mmio(const void* fdt, int bus, Platform& p, int depth)
 Status check_device_tree(const void* fdt, usize max_size, Diagnostic& diag)
 {
     if (fdt == nullptr) return fail(diag, Error::BadDeviceTree, 0, "no device tree (x0 was 0)");
+    if (max_size >= 4 && read_cells(fdt, 1) != FDT_MAGIC)
+        return fail(diag, Error::BadDeviceTree, read_cells(fdt, 1), "not a device tree: magic 0x%08x, expected 0x%08x",
+                    u32(read_cells(fdt, 1)), u32(FDT_MAGIC));
     if (max_size < sizeof(struct fdt_header))
         return fail(diag, Error::BadDeviceTree, max_size, "device tree truncated: %zu bytes, smaller than its header", max_size);
     int err = fdt_check_header(fdt);

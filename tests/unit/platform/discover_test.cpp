@@ -203,6 +203,7 @@ TEST_CASE("discover: bad magic is reported with the value found")
     Diagnostic diag;
     CHECK_FALSE(check_device_tree(b.data(), b.size, diag));
     CHECK(std::string(diag.text).find("magic 0x12") != std::string::npos);
+    CHECK(std::string(diag.text).find("not a device tree") != std::string::npos);
     CHECK_FALSE(check_device_tree(nullptr, 0, diag));
 }
 

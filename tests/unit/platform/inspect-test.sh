@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# passage-inspect on good and bad device trees: the summary on good ones; a
+# clear message and exit 1 on bad ones, never a crash (exit >= 128).
+#   inspect-test.sh PASSAGE_INSPECT DATA_DIR
+set -uo pipefail
+inspect=$1 data=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+failed=0
+
+check() {  # check NAME WANT_RC PATTERN FILE
+    local name=$1 want=$2 pattern=$3 file=$4 out rc
+    out=$("$inspect" "$file" 2>&1)
+    rc=$?
+    if [[ $rc -ne $want ]] || ! grep -qE -- "$pattern" <<<"$out"; then
+        echo "FAIL $name: exit $rc (want $want), output:"
+        echo "$out" | head -5
+        failed=1
+    else
+        echo "ok   $name"
+    fi
+}
+
+check "qemu virt summary" 0 "ecam 0x4010000000 \(256 MiB\) buses 00-ff" "$data/qemu-virt-gicv3.dtb"
+check "board summary" 0 "console +pl011 0x2a001000" "$data/board-nested.dtb"
+head -c 200 "$data/qemu-virt-gicv3.dtb" >"$tmp/truncated.dtb"
+check "truncated" 1 "truncated: header says 1048576 bytes, only 200 present" "$tmp/truncated.dtb"
+printf 'not a device tree at all, just text\n' >"$tmp/text.dtb"
+check "bad magic" 1 "not a device tree: magic 0x6e6f7420" "$tmp/text.dtb"
+: >"$tmp/empty.dtb"
+check "empty file" 1 "truncated: 0 bytes" "$tmp/empty.dtb"
+check "missing file" 1 "cannot open" "$tmp/does-not-exist.dtb"
+check "no memory" 1 "no /memory node" "$data/no-memory.dtb"
+exit $failed
