@@ -1,0 +1,180 @@
+// A guest's stage-2 translation: map, unmap, change attributes, look up.
+//
+//   auto geo = make_geometry(CpuFeatures::from_id_regs(mmfr0, mmfr1, mmfr2), 40);
+//   auto pt = PageTable<Env>::create(env, *geo, kNoFwb);
+//   pt->map(IpaAddr(0x4000'0000), PhysAddr(0x4000'0000), 1 * GiB,
+//           {MemType::NormalWB, Access::RW, true});
+//   VTCR_EL2 = pt->vtcr(); VTTBR_EL2 = pt->vttbr(vmid); TLBI VMALLS12E1IS ...
+//
+// Every change checks its arguments, reserves the table pages it may need
+// and only then touches the tables: a failed change leaves them exactly as
+// they were. Blocks are used wherever alignment allows, tables that become
+// one uniform block-sized run are folded back, empty tables are freed, so
+// the table count is always the minimum for the mapping.
+#pragma once
+
+#include "passage/stage2/dump.h"
+#include "passage/stage2/geometry.h"
+#include "passage/stage2/visitors.h"
+
+namespace passage::stage2 {
+
+struct Translation {
+    PhysAddr pa;      // the output address of the looked-up IPA itself
+    Attrs attrs;
+    unsigned level = 0;
+    IpaAddr base;     // the first IPA of the leaf that maps it
+    u64 size = 0;     // the size of that leaf
+};
+
+template <Stage2Env Env>
+class PageTable {
+public:
+    PageTable() = default;
+
+    static Result<PageTable> create(Env& env, const Geometry& geo, Encoding enc)
+    {
+        Result<PhysAddr> root = env.alloc_pages(geo.concat);
+        if (!root) return Failure{Error::NoMemory, geo.root_bytes()};
+        if (!is_aligned(root->value, geo.root_bytes())) {
+            env.free_pages(*root, geo.concat);
+            return Failure{Error::Misaligned, root->value};
+        }
+        for (usize p = 0; p < geo.concat; ++p) {
+            u64* t = env.table(*root + p * kPageSize);
+            for (usize i = 0; i < kEntriesPerTable; ++i) t[i] = 0;
+        }
+        PageTable pt;
+        pt.env_ = &env;
+        pt.geo_ = geo;
+        pt.enc_ = enc;
+        pt.root_ = *root;
+        return pt;
+    }
+
+    // Frees every table, the first level included. The translation must
+    // no longer be in use (VTTBR_EL2 switched away, VMID invalidated).
+    void destroy()
+    {
+        if (env_ == nullptr) return;
+        FreeVisitor<Env> v{*env_};
+        walk_root(0, geo_.ipa_limit(), false, v);
+        env_->free_pages(root_, geo_.concat);
+        env_ = nullptr;
+    }
+
+    // Maps [ipa, ipa + size) to [pa, pa + size), replacing what was there.
+    Status map(IpaAddr ipa, PhysAddr pa, u64 size, Attrs attrs)
+    {
+        Status ok = check_range(ipa.value, size);
+        if (!ok) return ok;
+        if (!is_aligned(pa.value, kPageSize)) return Failure{Error::Misaligned, pa.value};
+        if (pa.value >= geo_.pa_limit() || size > geo_.pa_limit() - pa.value)
+            return Failure{Error::OutOfRange, pa.value};
+        Result<u64> bits = encode_attrs(attrs, enc_);
+        if (!bits) return Failure{Error::InvalidArgument, ipa.value};
+        return apply({OpKind::Map, ipa.value, ipa.value + size, pa.value - ipa.value, *bits});
+    }
+
+    // Unmaps [ipa, ipa + size); holes are fine.
+    Status unmap(IpaAddr ipa, u64 size)
+    {
+        Status ok = check_range(ipa.value, size);
+        if (!ok) return ok;
+        return apply({OpKind::Unmap, ipa.value, ipa.value + size, 0, 0});
+    }
+
+    // Gives every mapped page of [ipa, ipa + size) the attributes `attrs`;
+    // holes stay unmapped.
+    Status protect(IpaAddr ipa, u64 size, Attrs attrs)
+    {
+        Status ok = check_range(ipa.value, size);
+        if (!ok) return ok;
+        Result<u64> bits = encode_attrs(attrs, enc_);
+        if (!bits) return Failure{Error::InvalidArgument, ipa.value};
+        return apply({OpKind::Protect, ipa.value, ipa.value + size, 0, *bits});
+    }
+
+    Result<Translation> lookup(IpaAddr ipa) const
+    {
+        if (ipa.value >= geo_.ipa_limit()) return Failure{Error::OutOfRange, ipa.value};
+        FindVisitor v;
+        walk_root(ipa.value, ipa.value + 1, true, v);
+        Result<Leaf> leaf = decode_leaf(v.desc, v.level, enc_);
+        if (!leaf) return Failure{Error::NotFound, ipa.value};
+        return Translation{leaf->oa + (ipa.value - v.base), leaf->attrs, v.level, IpaAddr(v.base),
+                           level_span(v.level)};
+    }
+
+    // Calls fn(const EntryRef&) for each valid leaf, in IPA order.
+    template <typename Fn>
+    void for_each_leaf(Fn&& fn) const
+    {
+        LeafVisitor<Fn> v{fn};
+        walk_root(0, geo_.ipa_limit(), true, v);
+    }
+
+    // Table pages in use, the first level (all its concatenated pages) included.
+    usize table_pages() const
+    {
+        TableCountVisitor v;
+        walk_root(0, geo_.ipa_limit(), true, v);
+        return geo_.concat + v.tables;
+    }
+
+    // The map as merged ranges, through log_info (dump.cpp does the printing).
+    void dump(const char* title) const;
+
+    PhysAddr root() const { return root_; }
+    u64 vtcr() const { return geo_.vtcr; }
+    u64 vttbr(u16 vmid) const { return make_vttbr(root_, vmid); }
+    const Geometry& geometry() const { return geo_; }
+    Encoding encoding() const { return enc_; }
+    Env& env() const { return *env_; }
+
+private:
+    Status check_range(u64 ipa, u64 size) const
+    {
+        if (size == 0) return Failure{Error::InvalidArgument, ipa};
+        if (!is_aligned(ipa, kPageSize)) return Failure{Error::Misaligned, ipa};
+        if (!is_aligned(size, kPageSize)) return Failure{Error::Misaligned, size};
+        if (ipa >= geo_.ipa_limit() || size > geo_.ipa_limit() - ipa)
+            return Failure{Error::OutOfRange, ipa};
+        return {};
+    }
+
+    template <typename V>
+    bool walk_root(u64 start, u64 end, bool live, V& v) const
+    {
+        return walk_table(*env_, root_, geo_.start_level, 0, geo_.root_entries, start, end, live, v);
+    }
+
+    // Prepare (count and reserve every table page the change may need),
+    // then commit (apply it; it cannot fail any more).
+    Status apply(const Op& op)
+    {
+        CountVisitor count{op};
+        walk_root(op.start, op.end, true, count);
+        Reserve<Env> reserve(*env_);
+        if (!reserve.fill(count.pages)) return Failure{Error::NoMemory, op.start};
+        ChangeVisitor<Env> change{*env_, reserve, op};
+        walk_root(op.start, op.end, true, change);
+        if (change.published) env_->dsb_ish();  // new entries visible before we return
+        return {};
+    }
+
+    Env* env_ = nullptr;
+    Geometry geo_{};
+    Encoding enc_{};
+    PhysAddr root_{};
+};
+
+template <Stage2Env Env>
+void PageTable<Env>::dump(const char* title) const
+{
+    RangePrinter printer(title, geo_, enc_);
+    for_each_leaf([&](const EntryRef& e) { printer.add(e.desc, e.ipa, e.level); });
+    printer.finish(table_pages());
+}
+
+}  // namespace passage::stage2

@@ -1,0 +1,95 @@
+// What a change does to one entry: the single decision shared by the
+// dry run that counts table pages (prepare) and by the walk that applies
+// the change (commit), so the two can never disagree.
+#pragma once
+
+#include "passage/stage2/descriptor.h"
+
+namespace passage::stage2 {
+
+enum class OpKind : u8 { Map, Unmap, Protect };
+
+struct Op {
+    OpKind kind = OpKind::Map;
+    u64 start = 0;      // [start, end), page aligned
+    u64 end = 0;
+    u64 delta = 0;      // Map: output address minus IPA (mod 2^64)
+    u64 attr_bits = 0;  // Map, Protect: from encode_attrs()
+};
+
+enum class Plan : u8 {
+    Keep,          // nothing to do here
+    SetLeaf,       // write `desc` (a leaf or invalid) over a leaf or invalid entry
+    Split,         // build a fresh table below (copies of the block, or empty) and recurse
+    Descend,       // recurse into the existing table
+    ReplaceTable,  // the whole table goes: write `desc` (a block or invalid) instead
+};
+
+struct Decision {
+    Plan plan;
+    u64 desc = 0;
+};
+
+// The entries a Split of `desc` (a block at `level`, or invalid) starts with.
+constexpr u64 split_piece(u64 desc, unsigned level, usize index)
+{
+    if (!is_valid(desc)) return 0;
+    const unsigned child = level + 1;
+    return make_leaf_desc(desc_output(desc) + index * level_span(child), child, desc & kLeafAttrMask);
+}
+
+constexpr Decision plan_entry(const Op& op, u64 desc, u64 ipa, unsigned level)
+{
+    const u64 span = level_span(level);
+    const bool covered = op.start <= ipa && ipa + span <= op.end;
+    const bool table = is_table(desc, level);
+    switch (op.kind) {
+    case OpKind::Map: {
+        const u64 oa = ipa + op.delta;
+        const u64 want = make_leaf_desc(PhysAddr(oa), level, op.attr_bits);
+        const bool leaf_ok = level == kLeafLevel || (block_allowed(level) && is_aligned(oa, span));
+        if (covered && leaf_ok) {
+            if (table) return {Plan::ReplaceTable, want};
+            return want == desc ? Decision{Plan::Keep} : Decision{Plan::SetLeaf, want};
+        }
+        if (table) return {Plan::Descend};
+        // A block that already maps this part the same way needs no split.
+        if (is_valid(desc) && leaf_ok && want == desc) return {Plan::Keep};
+        return {Plan::Split};
+    }
+    case OpKind::Unmap:
+        if (!is_valid(desc)) return {Plan::Keep};
+        if (covered) return {table ? Plan::ReplaceTable : Plan::SetLeaf, 0};
+        return {table ? Plan::Descend : Plan::Split};
+    case OpKind::Protect: {
+        if (!is_valid(desc)) return {Plan::Keep};
+        if (table) return {Plan::Descend};
+        const u64 want = (desc & ~kLeafAttrMask) | (op.attr_bits & kLeafAttrMask);
+        if (want == desc) return {Plan::Keep};
+        return covered ? Decision{Plan::SetLeaf, want} : Decision{Plan::Split};
+    }
+    }
+    return {Plan::Keep};
+}
+
+// Table pages a Split of `desc` at `level` needs for the part of `op` in
+// the entry: the fresh table itself and, recursively, the fresh tables
+// below it (plain arithmetic: nothing below a fresh table exists yet).
+constexpr usize split_cost(const Op& op, u64 desc, u64 ipa, unsigned level)
+{
+    const unsigned child = level + 1;
+    if (child == kLeafLevel) return 1;
+    const u64 span = level_span(child);
+    const u64 s = op.start > ipa ? op.start : ipa;
+    const u64 e = op.end < ipa + level_span(level) ? op.end : ipa + level_span(level);
+    usize cost = 1;
+    for (usize i = (s - ipa) / span; ipa + i * span < e; ++i) {
+        const u64 piece = split_piece(desc, level, i);
+        const u64 cipa = ipa + i * span;
+        if (plan_entry(op, piece, cipa, child).plan == Plan::Split)
+            cost += split_cost(op, piece, cipa, child);
+    }
+    return cost;
+}
+
+}  // namespace passage::stage2

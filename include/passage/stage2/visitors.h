@@ -1,0 +1,169 @@
+// The visitors behind the page-table operations. Each is small; the
+// decisions live in plan.h, the bits in descriptor.h, the TLB maintenance
+// in bbm.h.
+#pragma once
+
+#include "passage/stage2/bbm.h"
+#include "passage/stage2/plan.h"
+#include "passage/stage2/reserve.h"
+#include "passage/stage2/walker.h"
+
+namespace passage::stage2 {
+
+// Prepare: counts the table pages `op` may need (an upper bound: a fresh
+// table that folds back into a block is counted too).
+struct CountVisitor {
+    const Op& op;
+    usize pages = 0;
+
+    Step leaf(const EntryRef& e, PhysAddr&)
+    {
+        if (plan_entry(op, e.desc, e.ipa, e.level).plan == Plan::Split)
+            pages += split_cost(op, e.desc, e.ipa, e.level);
+        return Step::Continue;
+    }
+    Step table_pre(const EntryRef& e)
+    {
+        return plan_entry(op, e.desc, e.ipa, e.level).plan == Plan::ReplaceTable ? Step::Skip
+                                                                                 : Step::Continue;
+    }
+    void table_post(const EntryRef&, PhysAddr, bool) {}
+};
+
+// Frees every table below a detached (no longer reachable) table.
+template <Stage2Env Env>
+struct FreeVisitor {
+    Env& env;
+    Step leaf(const EntryRef&, PhysAddr&) { return Step::Continue; }
+    Step table_pre(const EntryRef&) { return Step::Continue; }
+    void table_post(const EntryRef&, PhysAddr child, bool) { env.free_pages(child, 1); }
+};
+
+template <Stage2Env Env>
+void free_subtree(Env& env, PhysAddr table, unsigned level, u64 base)
+{
+    FreeVisitor<Env> v{env};
+    walk_table(env, table, level, base, kEntriesPerTable, base, base + level_span(level - 1), false, v);
+    env.free_pages(table, 1);
+}
+
+// What a table below an entry at `parent_level` can become: nothing (all
+// invalid), one block (512 leaves continuing each other with the same
+// attributes, aligned for a block at the parent level), or itself.
+inline u64 settle_table(const u64* t, PhysAddr table, unsigned parent_level)
+{
+    const unsigned level = parent_level + 1;
+    usize i = 0;
+    while (i < kEntriesPerTable && !is_valid(t[i])) ++i;
+    if (i == kEntriesPerTable) return 0;
+    const u64 first = t[0];
+    if (i == 0 && block_allowed(parent_level) && is_leaf(first, level) &&
+        is_aligned(desc_output(first).value, level_span(parent_level))) {
+        const u64 step = level_span(level);
+        usize j = 1;
+        while (j < kEntriesPerTable && t[j] == first + j * step) ++j;
+        if (j == kEntriesPerTable)
+            return make_leaf_desc(desc_output(first), parent_level, first & kLeafAttrMask);
+    }
+    return make_table_desc(table);
+}
+
+// Commit: applies `op`, taking fresh tables from the reserve.
+template <Stage2Env Env>
+struct ChangeVisitor {
+    Env& env;
+    Reserve<Env>& reserve;
+    const Op& op;
+    bool published = false;  // a live entry went from invalid to valid
+
+    // Every entry write. Live valid entries go through break-before-make;
+    // live invalid ones need only the store; unlinked tables plain stores.
+    void set(const EntryRef& e, u64 desc)
+    {
+        if (desc == e.desc) return;
+        if (!e.live) {
+            *e.slot = desc;
+        } else if (!is_valid(e.desc)) {
+            env.write_entry(e.slot, desc);
+            published = true;
+        } else {
+            break_entry(env, e.slot, IpaAddr(e.ipa),
+                        is_table(e.desc, e.level) ? Removes::Table : Removes::Leaf);
+            if (is_valid(desc)) make_entry(env, e.slot, desc);
+        }
+    }
+
+    Step leaf(const EntryRef& e, PhysAddr& child)
+    {
+        const Decision d = plan_entry(op, e.desc, e.ipa, e.level);
+        if (d.plan == Plan::SetLeaf) set(e, d.desc);
+        if (d.plan != Plan::Split) return Step::Continue;
+        child = reserve.take();
+        u64* t = env.table(child);
+        for (usize i = 0; i < kEntriesPerTable; ++i) t[i] = split_piece(e.desc, e.level, i);
+        return Step::Descend;
+    }
+
+    Step table_pre(const EntryRef& e)
+    {
+        const Decision d = plan_entry(op, e.desc, e.ipa, e.level);
+        if (d.plan != Plan::ReplaceTable) return Step::Continue;
+        set(e, d.desc);  // removes a table: the whole VMID is invalidated first
+        free_subtree(env, desc_output(e.desc), e.level + 1, e.ipa);
+        return Step::Skip;
+    }
+
+    void table_post(const EntryRef& e, PhysAddr child, bool fresh)
+    {
+        const u64 next = settle_table(env.table(child), child, e.level);
+        if (is_table(next, e.level)) {
+            if (fresh) set(e, next);  // links it (break-before-make over a block)
+            return;
+        }
+        set(e, next);  // a table (linked or not) gives way to a block or nothing
+        env.free_pages(child, 1);
+    }
+};
+
+// Lookup: the leaf (or invalid entry) that maps one address.
+struct FindVisitor {
+    u64 desc = 0;
+    u64 base = 0;
+    unsigned level = 0;
+    Step leaf(const EntryRef& e, PhysAddr&)
+    {
+        desc = e.desc;
+        base = e.ipa;
+        level = e.level;
+        return Step::Continue;
+    }
+    Step table_pre(const EntryRef&) { return Step::Continue; }
+    void table_post(const EntryRef&, PhysAddr, bool) {}
+};
+
+// Counts the tables below the first level.
+struct TableCountVisitor {
+    usize tables = 0;
+    Step leaf(const EntryRef&, PhysAddr&) { return Step::Continue; }
+    Step table_pre(const EntryRef&)
+    {
+        ++tables;
+        return Step::Continue;
+    }
+    void table_post(const EntryRef&, PhysAddr, bool) {}
+};
+
+// Calls fn(const EntryRef&) for every valid leaf, in address order.
+template <typename Fn>
+struct LeafVisitor {
+    Fn& fn;
+    Step leaf(const EntryRef& e, PhysAddr&)
+    {
+        if (is_valid(e.desc)) fn(e);
+        return Step::Continue;
+    }
+    Step table_pre(const EntryRef&) { return Step::Continue; }
+    void table_post(const EntryRef&, PhysAddr, bool) {}
+};
+
+}  // namespace passage::stage2
