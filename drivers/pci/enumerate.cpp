@@ -323,6 +323,16 @@ void Enumerator::size_bars(PciFunction& f, u16 count, u16 rom_reg)
         u32 lo = cfg_.read32(f.bdf, reg);
         cfg_.write32(f.bdf, reg, orig);
         if (lo == 0) continue;  // not implemented
+        if (lo == 0xffffffff) {
+            // No BAR reads all-ones (bit 1 of an I/O BAR is reserved, memory
+            // type 0b11 is reserved): the function is broken or gone.
+            bar.kind = BarKind::Mem32;
+            bar.status = BarStatus::Invalid;
+            problem();
+            log_warn("PCI %s BAR%u: reads all-ones; left disabled", BdfName(f.segment, f.bdf).c_str(),
+                     unsigned(i));
+            continue;
+        }
 
         if (BarIsIo::get(lo) != 0) {
             bar.kind = BarKind::Io;
@@ -491,17 +501,19 @@ bool Enumerator::bridge_has(i32 parent, Pool pool) const
 }
 
 // The pool of `parent` an item is drawn from. On the root bus the pools only
-// sort items; the host bridge's windows are chosen in window_rank().
+// sort items; the host bridge's windows are chosen in window_rank(). Behind
+// a bridge with a 64-bit prefetchable window only 64-bit prefetchable items
+// go there, so that one 32-bit BAR does not pull the window below 4 GiB;
+// 32-bit prefetchable ones go to the memory window (as Linux does).
 Pool Enumerator::pool_of(i32 parent, const Item& item) const
 {
-    if (item.window != nullptr) {
-        if (item.window == &item.owner->windows[usize(WindowKind::Io)]) return Pool::Io;
-        if (item.pref && bridge_has(parent, Pool::Pref)) return Pool::Pref;
-        return Pool::Mem;
-    }
-    if (item.bar->kind == BarKind::Io) return Pool::Io;
-    if (item.pref && bridge_has(parent, Pool::Pref)) return Pool::Pref;
-    return Pool::Mem;
+    bool io = item.window != nullptr ? item.window == &item.owner->windows[usize(WindowKind::Io)]
+                                     : item.bar->kind == BarKind::Io;
+    if (io) return Pool::Io;
+    if (!item.pref || !bridge_has(parent, Pool::Pref)) return Pool::Mem;
+    if (parent == kNoParent) return Pool::Pref;
+    bool pref64 = table_[usize(parent)].windows[usize(Pool::Pref)].decodes64;
+    return pref64 && !item.wants64 ? Pool::Mem : Pool::Pref;
 }
 
 // Visits every placeable item on the bus below `parent` (kNoParent: the
@@ -779,7 +791,7 @@ void Enumerator::program(PciFunction& f)
                                                   : 0;
     for (u16 i = 0; i < count; ++i) {
         const PciBar& bar = f.bars[i];
-        if (!bar.present()) continue;
+        if (bar.kind == BarKind::None) continue;
         u16 reg = u16(kBar0 + 4 * i);
         u64 value = bar.assigned() ? bar.pci_addr : 0;
         cfg_.write32(f.bdf, reg, u32(value));

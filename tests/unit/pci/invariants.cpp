@@ -64,8 +64,9 @@ void check_no_overlap(const std::vector<Range>& ranges)
 const BridgeWindow& window_for(const PciFunction& parent, const PciBar& b)
 {
     if (b.kind == BarKind::Io) return parent.window(WindowKind::Io);
-    if (b.prefetchable && !b.is_rom() && parent.window(WindowKind::Pref).implemented) {
-        return parent.window(WindowKind::Pref);
+    const BridgeWindow& pref = parent.window(WindowKind::Pref);
+    if (b.prefetchable && !b.is_rom() && pref.implemented && (!pref.decodes64 || b.kind == BarKind::Mem64)) {
+        return pref;
     }
     return parent.window(WindowKind::Mem);
 }
@@ -146,7 +147,10 @@ void check_invariants(const PciHostBridge& host, const DeviceTable& table, FakeE
             if (f.parent != kNoParent) {
                 const PciFunction& p = fns[usize(f.parent)];
                 const BridgeWindow* pw = &p.window(kind);
-                if (kind == WindowKind::Pref && !pw->implemented) pw = &p.window(WindowKind::Mem);
+                const BridgeWindow& pp = p.window(WindowKind::Pref);
+                if (kind == WindowKind::Pref && (!pp.implemented || (pp.decodes64 && !w.is64))) {
+                    pw = &p.window(WindowKind::Mem);
+                }
                 REQUIRE(pw->assigned());
                 CHECK(inside(w.pci_base, w.size, pw->pci_base, pw->size));
             }

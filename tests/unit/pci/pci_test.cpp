@@ -229,7 +229,7 @@ TEST_CASE("switch with upstream and downstream ports and endpoints")
     CAPTURE(out);
     CHECK(contains(out, "PCI 0000:00:01.0 1b36:000c [0604] PCI bridge  root port  bus 01-05  mem"));
     CHECK(contains(out, "switch downstream port  bus 03-03"));
-    CHECK(contains(out, "    pref window 0x8000000000-0x80001fffff  size 2 MiB 64-bit\n"));
+    CHECK(contains(out, "    pref window 0x8000000000-0x80002fffff  size 3 MiB 64-bit\n"));
 }
 
 // Large and 64-bit BARs: 16 GiB naturally aligned in the 64-bit window,
@@ -255,14 +255,15 @@ TEST_CASE("64-bit prefetchable BARs, a 16 GiB BAR, I/O BARs and a ROM")
     CHECK(b.bars[0].cpu_addr >= 0x8000000000);
     CHECK(b.bars[2].assigned());
     CHECK(b.bars[2].pci_addr + b.bars[2].size <= 0x100000000);  // non-pref 64-bit stays low
-    // A 32-bit prefetchable BAR makes the bridge's prefetchable window 32-bit.
+    // A 32-bit prefetchable BAR goes to the memory window, keeping the
+    // prefetchable window 64-bit.
     CHECK(b.bars[4].pci_addr < 0x100000000);
-    CHECK_FALSE(at(table, 0, 4).window(WindowKind::Pref).is64);
-    CHECK(at(table, 0, 4).window(WindowKind::Pref).size == 16 * GiB + 1 * MiB);
+    const PciFunction& rp4 = at(table, 0, 4);
+    CHECK(rp4.window(WindowKind::Pref).is64);
+    CHECK(rp4.window(WindowKind::Pref).size == 16 * GiB);
+    CHECK(rp4.window(WindowKind::Mem).size == 65 * MiB);
+    CHECK(is_aligned(rp4.window(WindowKind::Pref).pci_base, 16 * GiB));
 }
-
-// Wait: the 16 GiB BAR above shares a 32-bit prefetchable window with a
-// 32-bit BAR, so it cannot stay below 4 GiB: covered by "too large" below.
 
 // Too large for any window: a warning naming the function, the BAR and the
 // size; that device's memory decoding stays off, the rest is unaffected.
@@ -276,7 +277,7 @@ TEST_CASE("a BAR too large for its window is left disabled with a message")
     PciDeviceTable<16> table;
     Run r = run(qemu_virt(), ecam, table);
     CAPTURE(r.log);
-    CHECK(contains(r.log, "WARNING: PCI 0000:00:03.0 BAR2: 1024 GiB mem64 pref does not fit any window; left disabled\n"));
+    CHECK(contains(r.log, "WARNING: PCI 0000:00:03.0 BAR2: 1 TiB mem64 pref does not fit any window; left disabled\n"));
     CHECK(contains(r.log, "WARNING: PCI 0000:01:00.0 BAR0: 1 GiB mem64 does not fit any window below 4 GiB; left disabled\n"));
     CHECK(r.stats.problems == 2);
     const PciFunction& big = at(table, 0, 3);
@@ -288,7 +289,7 @@ TEST_CASE("a BAR too large for its window is left disabled with a message")
     CHECK_FALSE(at(table, 1, 0).mem_enabled);
     CHECK(at(table, 0, 5).mem_enabled);
     std::string out = printed(table);
-    CHECK(contains(out, "    BAR2 mem64 pref not assigned (too large for any window)  size 1024 GiB\n"));
+    CHECK(contains(out, "    BAR2 mem64 pref not assigned (too large for any window)  size 1 TiB\n"));
 }
 
 // Without a 64-bit window (highmem=off) a 64-bit prefetchable BAR goes into
@@ -312,7 +313,7 @@ TEST_CASE("a capability list that loops")
     FakeEcam ecam;
     ecam.add(1, 0).pm().cap_raw(0x48, kCapMsi, 0x40).cap_raw(0x40, kCapPm, 0x48).bar32(0, 4 * KiB);
     ecam.add(2, 0).cap_pointer(0x20).bar32(0, 4 * KiB);               // points into the header
-    ecam.add(3, 0).cap_raw(0x40, 0x09, 0x40).bar32(0, 4 * KiB);      // points at itself
+    ecam.add(3, 0).cap_pointer(0x40).cap_raw(0x40, 0x09, 0x40).bar32(0, 4 * KiB);  // points at itself
     ecam.add(4, 0).pcie(PortType::Endpoint).bar32(0, 4 * KiB);
     PciDeviceTable<8> table;
     Run r = run(qemu_virt(), ecam, table);
@@ -399,8 +400,8 @@ TEST_CASE("CPU-to-PCI translation from ranges is applied")
     CHECK(f->bars[0].cpu_addr == 0x7fff0000);
     CHECK(f->bars[1].pci_addr == 0x2000'0000);
     CHECK(f->bars[1].cpu_addr == 0x1'2000'0000);
-    CHECK(f->bars[2].pci_addr == 0x8'0000'0000);
-    CHECK(f->bars[2].cpu_addr == 0x40'0000'0000);
+    CHECK(f->bars[2].pci_addr >= 0x8'0000'0000);
+    CHECK(f->bars[2].cpu_addr - f->bars[2].pci_addr == 0x38'0000'0000);
     const PciFunction* ep = table.find(1, Bdf{0x11, 0, 0});
     REQUIRE(ep != nullptr);
     CHECK(ep->bars[2].cpu_addr - ep->bars[2].pci_addr == 0x40'0000'0000 - 0x8'0000'0000);
@@ -434,14 +435,16 @@ TEST_CASE("broken BARs and headers are reported, not fatal")
 {
     FakeEcam ecam;
     ecam.add(1, 0).bar_raw(0, 0xffffffff, 0).bar32(1, 4 * KiB);
-    ecam.add(2, 0).bar_raw(5, 0x4, 0xfffff000);
+    ecam.add(2, 0).bar_raw(5, 0x4, 0xfffff000).bar_raw(0, 0x6, 0xfffff000);
     ecam.add(3, 0).header_type(2);
     ecam.add(4, 0).bar32(0, 4 * KiB);
     PciDeviceTable<8> table;
     Run r = run(qemu_virt(), ecam, table);
     CAPTURE(r.log);
-    CHECK(contains(r.log, "PCI 0000:00:01.0 BAR0:"));
-    CHECK(contains(r.log, "has a reserved memory type; left disabled"));
+    CHECK(contains(r.log, "PCI 0000:00:01.0 BAR0: reads all-ones; left disabled"));
+    CHECK(contains(r.log, "PCI 0000:00:02.0 BAR0: 4 KiB mem32 has a reserved memory type; left disabled"));
+    CHECK_FALSE(at(table, 0, 1).mem_enabled);
+    CHECK(at(table, 0, 1).bars[1].assigned());
     CHECK(contains(r.log, "PCI 0000:00:02.0 BAR5: 4 KiB mem64 is 64-bit in the last BAR slot; left disabled"));
     CHECK(contains(r.log, "PCI 0000:00:03.0 1234:0001: header type 2 not supported; left disabled"));
     CHECK(at(table, 0, 4).mem_enabled);
