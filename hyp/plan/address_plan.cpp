@@ -1,0 +1,305 @@
+#include "passage/plan/address_plan.h"
+
+#include "passage/format.h"
+#include "passage/log.h"
+#include "passage/size_str.h"
+
+namespace passage::plan {
+
+const DeviceQuirk kBuiltinQuirks[] = {
+    // {vendor, device, "why"}: none known on the supported platforms yet.
+    {0, 0, nullptr},
+};
+const usize kBuiltinQuirkCount = 0;
+
+namespace {
+
+using ull = unsigned long long;
+using stage2::Access;
+using stage2::Attrs;
+using stage2::MemType;
+
+constexpr Attrs kRam{MemType::NormalWB, Access::RW, true};
+constexpr Attrs kBar{MemType::NormalNC, Access::RW, false};
+constexpr Attrs kRom{MemType::NormalNC, Access::RO, false};
+constexpr Attrs kDevice{MemType::DeviceNGnRE, Access::RW, false};
+constexpr Attrs kEcam{MemType::DeviceNGnRnE, Access::RW, false};
+
+Status fail(Diagnostic& diag, Error code, u64 addr, const char* fmt, ...) __attribute__((format(printf, 4, 5)));
+Status fail(Diagnostic& diag, Error code, u64 addr, const char* fmt, ...)
+{
+    va_list args;
+    va_start(args, fmt);
+    vformat(diag.text, sizeof diag.text, fmt, args);
+    va_end(args);
+    return Failure{code, addr};
+}
+
+void copy(char* dst, usize size, const char* src)
+{
+    usize i = 0;
+    for (; src[i] != '\0' && i + 1 < size; ++i) dst[i] = src[i];
+    dst[i] = '\0';
+}
+
+class Builder {
+public:
+    Builder(GuestPlan& plan, MemRange hyp, Diagnostic& diag) : plan_(plan), hyp_(hyp), diag_(diag) {}
+
+    // Adds [base, base + size) rounded out to pages.
+    Status add(u64 base, u64 size, Attrs attrs, RegionClass cls, const char* what)
+    {
+        if (size == 0) return {};
+        u64 lo = align_down(base, kPageSize);
+        u64 hi = align_up(base + size, kPageSize);
+        if (ranges_overlap(lo, hi - lo, hyp_.base, hyp_.size))
+            return fail(diag_, Error::Overlap, lo, "%s at 0x%llx-0x%llx touches the hypervisor at 0x%llx-0x%llx", what,
+                        (ull)lo, (ull)(hi - 1), (ull)hyp_.base, (ull)(hyp_.end() - 1));
+        if (plan_.count == GuestPlan::kMaxRegions)
+            return fail(diag_, Error::NoMemory, lo, "more than %zu guest regions; %s at 0x%llx does not fit",
+                        GuestPlan::kMaxRegions, what, (ull)lo);
+        GuestRegion& r = plan_.regions[plan_.count++];
+        r.ipa = lo;
+        r.pa = lo;  // identity: devices DMA to guest addresses without an IOMMU
+        r.size = hi - lo;
+        r.attrs = attrs;
+        r.cls = cls;
+        copy(r.what, sizeof r.what, what);
+        return {};
+    }
+
+    // Sorts by address; merges overlapping or touching regions of the same
+    // class and attributes (virtio-mmio transports share pages); refuses any
+    // other overlap, naming both.
+    Status finish()
+    {
+        GuestRegion* r = plan_.regions;
+        for (usize i = 1; i < plan_.count; ++i)
+            for (usize j = i; j > 0 && r[j].ipa < r[j - 1].ipa; --j) {
+                GuestRegion t = r[j];
+                r[j] = r[j - 1];
+                r[j - 1] = t;
+            }
+        usize out = 0;
+        for (usize i = 0; i < plan_.count; ++i) {
+            if (out > 0) {
+                GuestRegion& prev = r[out - 1];
+                bool same = prev.attrs == r[i].attrs && prev.cls == r[i].cls;
+                if (r[i].ipa < prev.end() && !same)
+                    return fail(diag_, Error::Overlap, r[i].ipa,
+                                "%s at 0x%llx-0x%llx overlaps %s at 0x%llx-0x%llx with other attributes", r[i].what,
+                                (ull)r[i].ipa, (ull)(r[i].end() - 1), prev.what, (ull)prev.ipa, (ull)(prev.end() - 1));
+                // Device regions merge when they touch; BARs only when they
+                // share a page (one mapping serves both); RAM ranges stay apart.
+                bool touch_merges = r[i].cls != RegionClass::Ram && r[i].cls != RegionClass::PciBar;
+                if (same && (r[i].ipa < prev.end() || (touch_merges && r[i].ipa == prev.end()))) {
+                    if (r[i].end() > prev.end()) prev.size = r[i].end() - prev.ipa;
+                    continue;
+                }
+            }
+            r[out++] = r[i];
+        }
+        plan_.count = out;
+        return {};
+    }
+
+private:
+    GuestPlan& plan_;
+    MemRange hyp_;
+    Diagnostic& diag_;
+};
+
+bool kept_device(const pci::PciFunction& f, const Policy& policy, const char** why)
+{
+    for (usize i = 0; i < policy.device_mmio_count; ++i)
+        if (policy.device_mmio[i].segment == f.segment && policy.device_mmio[i].bdf == f.bdf) {
+            *why = "passage.device_mmio boot option";
+            return true;
+        }
+    for (usize i = 0; i < policy.quirk_count; ++i)
+        if (policy.quirks[i].vendor == f.vendor && policy.quirks[i].device == f.device) {
+            *why = policy.quirks[i].reason;
+            return true;
+        }
+    return false;
+}
+
+Status add_ram(Builder& b, GuestPlan& plan, const Platform& p, MemRange hyp, Diagnostic& diag)
+{
+    auto add_one = [&](u64 lo, u64 hi) -> Status {
+        lo = align_up(lo, kPageSize);
+        hi = align_down(hi, kPageSize);
+        if (hi <= lo) return {};
+        if (plan.ram_count == GuestPlan::kMaxRam)
+            return fail(diag, Error::NoMemory, lo, "more than %zu guest RAM ranges", GuestPlan::kMaxRam);
+        plan.ram[plan.ram_count++] = {lo, hi - lo};
+        return b.add(lo, hi - lo, kRam, RegionClass::Ram, "RAM");
+    };
+    for (usize i = 0; i < p.memory_count; ++i) {
+        const MemRange& m = p.memory[i];
+        if (!ranges_overlap(m.base, m.size, hyp.base, hyp.size)) {
+            if (auto s = add_one(m.base, m.end()); !s) return s;
+            continue;
+        }
+        // The hypervisor's region is cut out; the guest DTB will not list it.
+        if (m.base < hyp.base)
+            if (auto s = add_one(m.base, hyp.base); !s) return s;
+        if (hyp.end() < m.end())
+            if (auto s = add_one(hyp.end(), m.end()); !s) return s;
+    }
+    if (plan.ram_count == 0) return fail(diag, Error::NoMemory, hyp.base, "no RAM is left for the guest");
+    return {};
+}
+
+Status add_gic(Builder& b, const Gic& g)
+{
+    if (auto s = b.add(g.dist.base, g.dist.size, kDevice, RegionClass::Gic, "GIC distributor"); !s) return s;
+    if (g.version == GicVersion::V3) {
+        for (usize i = 0; i < g.redist_count; ++i)
+            if (auto s = b.add(g.redist[i].base, g.redist[i].size, kDevice, RegionClass::Gic, "GICv3 redistributors"); !s)
+                return s;
+        for (usize i = 0; i < g.its_count; ++i)
+            if (auto s = b.add(g.its[i].base, g.its[i].size, kDevice, RegionClass::Gic, "GICv3 ITS"); !s) return s;
+        return {};
+    }
+    // GICv2: the CPU interface whole (Linux uses GICC_DIR at +0x1000) and the
+    // GICv2m frames; never GICH or GICV, which are the hypervisor's.
+    if (auto s = b.add(g.cpu_if.base, g.cpu_if.size, kDevice, RegionClass::Gic, "GICv2 CPU interface"); !s) return s;
+    for (usize i = 0; i < g.v2m_count; ++i)
+        if (auto s = b.add(g.v2m[i].base, g.v2m[i].size, kDevice, RegionClass::Gic, "GICv2m frame"); !s) return s;
+    return {};
+}
+
+Status add_pci(Builder& b, GuestPlan& plan, const Platform& p, const pci::DeviceTable& table, const Policy& policy)
+{
+    for (usize i = 0; i < p.bridge_count; ++i) {
+        const PciHostBridge& hb = p.bridges[i];
+        if (auto s = b.add(hb.ecam_base, hb.ecam_size, kEcam, RegionClass::Ecam, "ECAM"); !s) return s;
+        for (usize w = 0; w < hb.window_count; ++w)
+            if (hb.windows[w].space == PciSpace::Io)
+                if (auto s = b.add(hb.windows[w].cpu_addr, hb.windows[w].size, kDevice, RegionClass::PciIo, "PCI I/O window");
+                    !s)
+                    return s;
+    }
+    for (const pci::PciFunction& f : table.functions()) {
+        char bdf[16];
+        format(bdf, sizeof bdf, "%04x:%02x:%02x.%u", f.segment, f.bdf.bus, f.bdf.dev, f.bdf.fn);
+        const char* why = nullptr;
+        bool keep = kept_device(f, policy, &why);
+        bool any_bar = false;
+        for (const pci::PciBar& bar : f.bars) {
+            if (!bar.present() || bar.kind == pci::BarKind::Io) continue;
+            if (!bar.assigned()) {
+                log_warn("%s %s%u (%s) has no address (%s): the device stays visible to the guest; hiding it needs "
+                         "virtual config space",
+                         bdf, bar.is_rom() ? "ROM" : "BAR", bar.is_rom() ? 0u : unsigned(bar.index),
+                         SizeStr(bar.size).c_str(), pci::bar_status_name(bar.status));
+                continue;
+            }
+            any_bar = true;
+            char what[40];
+            if (bar.is_rom()) format(what, sizeof what, "%s ROM", bdf);
+            else format(what, sizeof what, "%s BAR%u", bdf, unsigned(bar.index));
+            Attrs attrs = keep ? kDevice : bar.is_rom() ? kRom : kBar;
+            if (keep && bar.is_rom()) attrs.access = Access::RO;
+            if (auto s = b.add(bar.cpu_addr, bar.size, attrs, RegionClass::PciBar, what); !s) return s;
+        }
+        if (keep && any_bar) {
+            ++plan.devices_kept_device;
+            log_info("%s %04x:%04x: BARs kept Device-nGnRE (%s), %s", bdf, f.vendor, f.device, why,
+                     policy.fwb ? "forced by FEAT_S2FWB" : "a cap: without FWB the guest cannot weaken it");
+        }
+    }
+    return {};
+}
+
+bool parse_hex(const char*& p, unsigned digits_max, unsigned& out)
+{
+    unsigned v = 0, n = 0;
+    for (; n < digits_max; ++n, ++p) {
+        char c = *p;
+        unsigned d;
+        if (c >= '0' && c <= '9') d = unsigned(c - '0');
+        else if (c >= 'a' && c <= 'f') d = unsigned(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F') d = unsigned(c - 'A' + 10);
+        else break;
+        v = v * 16 + d;
+    }
+    out = v;
+    return n > 0;
+}
+
+}  // namespace
+
+const char* region_class_name(RegionClass c)
+{
+    switch (c) {
+    case RegionClass::Ram: return "ram";
+    case RegionClass::PciBar: return "pci-bar";
+    case RegionClass::Ecam: return "ecam";
+    case RegionClass::Gic: return "gic";
+    case RegionClass::Mmio: return "mmio";
+    case RegionClass::PciIo: return "pci-io";
+    }
+    return "?";
+}
+
+Status parse_device_list(const char* text, Policy& policy, Diagnostic& diag)
+{
+    const char* p = text;
+    while (*p != '\0') {
+        const char* start = p;
+        unsigned a = 0, b = 0, c = 0, fn = 0;
+        bool ok = parse_hex(p, 4, a) && *p == ':';
+        if (ok) ++p;
+        ok = ok && parse_hex(p, 2, b);
+        unsigned seg = 0, bus = a, dev = b;
+        if (ok && *p == ':') {  // segment:bus:dev.fn
+            ++p;
+            ok = parse_hex(p, 2, c);
+            seg = a;
+            bus = b;
+            dev = c;
+        }
+        ok = ok && *p == '.';
+        if (ok) ++p;
+        ok = ok && *p >= '0' && *p <= '7';
+        if (ok) fn = unsigned(*p++ - '0');
+        ok = ok && (*p == ',' || *p == '\0') && bus <= 0xff && dev <= 31 && seg <= 0xffff;
+        if (!ok)
+            return fail(diag, Error::InvalidArgument, 0, "device list: cannot read \"%s\" (want 0000:00:03.0)", start);
+        if (policy.device_mmio_count == Policy::kMaxDeviceMmio)
+            return fail(diag, Error::NoMemory, 0, "device list: more than %zu devices", Policy::kMaxDeviceMmio);
+        policy.device_mmio[policy.device_mmio_count++] = {u16(seg), {u8(bus), u8(dev), u8(fn)}};
+        if (*p == ',') ++p;
+    }
+    return {};
+}
+
+Status build_plan(const Platform& p, const pci::DeviceTable& pci, MemRange hyp, const Policy& policy, GuestPlan& out,
+                  Diagnostic& diag)
+{
+    out = GuestPlan{};
+    Builder b(out, hyp, diag);
+    if (auto s = add_ram(b, out, p, hyp, diag); !s) return s;
+    if (auto s = add_gic(b, p.gic); !s) return s;
+    for (usize i = 0; i < p.mmio_count; ++i)
+        if (auto s = b.add(p.mmio[i].reg.base, p.mmio[i].reg.size, kDevice, RegionClass::Mmio, p.mmio[i].compatible); !s)
+            return s;
+    if (auto s = add_pci(b, out, p, pci, policy); !s) return s;
+    return b.finish();
+}
+
+void print_plan(const GuestPlan& plan)
+{
+    log_info("guest stage-2 plan: %zu regions (IPA = PA)", plan.count);
+    log_info("  %-18s %-18s %-14s %-14s %-3s %-2s %-8s %s", "IPA", "end", "size", "type", "acc", "x", "class", "what");
+    for (usize i = 0; i < plan.count; ++i) {
+        const GuestRegion& r = plan.regions[i];
+        log_info("  0x%-16llx 0x%-16llx %-14s %-14s %-3s %-2s %-8s %s", (ull)r.ipa, (ull)(r.end() - 1),
+                 SizeStr(r.size).c_str(), stage2::mem_type_name(r.attrs.type), stage2::access_name(r.attrs.access),
+                 r.attrs.exec ? "x" : "-", region_class_name(r.cls), r.what);
+    }
+}
+
+}  // namespace passage::plan

@@ -1,0 +1,266 @@
+// The guest address-space plan follows the policy table: RAM write-back
+// without the hypervisor, passed-through BARs Normal-NC, ECAM nGnRnE, other
+// MMIO Device-nGnRE, GICH/GICV never, overlaps refused with both names.
+#include <catch2/catch.hpp>
+
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include "passage/log.h"
+#include "passage/plan/address_plan.h"
+
+using namespace passage;
+using namespace passage::plan;
+using stage2::Access;
+using stage2::MemType;
+
+namespace {
+
+constexpr MemRange kHyp{0x40200000, 0x200000};
+
+std::string g_log;
+void capture(const char* t, usize n) { g_log.append(t, n); }
+
+Platform load_platform(const char* name)
+{
+    std::ifstream f(std::string(PASSAGE_TEST_DATA_DIR) + "/" + name, std::ios::binary);
+    REQUIRE(f.good());
+    std::vector<char> raw((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    std::vector<u64> blob(raw.size() / 8 + 1);
+    std::memcpy(blob.data(), raw.data(), raw.size());
+    Platform p;
+    Diagnostic d;
+    REQUIRE(check_device_tree(blob.data(), raw.size(), d));
+    REQUIRE(discover_platform(blob.data(), p, d));
+    return p;
+}
+
+pci::PciFunction& add_function(pci::DeviceTable& t, u8 bus, u8 dev, u16 vendor, u16 device)
+{
+    i32 i = t.append();
+    REQUIRE(i >= 0);
+    pci::PciFunction& f = t[usize(i)];
+    f.bdf = {bus, dev, 0};
+    f.vendor = vendor;
+    f.device = device;
+    return f;
+}
+
+void set_bar(pci::PciFunction& f, u8 index, pci::BarKind kind, u64 addr, u64 size, bool pref = false)
+{
+    pci::PciBar& b = f.bars[index];
+    b.index = index;
+    b.kind = kind;
+    b.prefetchable = pref;
+    b.size = size;
+    b.cpu_addr = addr;
+    b.pci_addr = addr;
+    b.status = pci::BarStatus::Assigned;
+}
+
+const GuestRegion* find(const GuestPlan& plan, u64 addr)
+{
+    for (usize i = 0; i < plan.count; ++i)
+        if (addr >= plan.regions[i].ipa && addr < plan.regions[i].end()) return &plan.regions[i];
+    return nullptr;
+}
+
+Platform minimal_platform()
+{
+    Platform p;
+    p.memory[0] = {0x40000000, 0x40000000};
+    p.memory_count = 1;
+    p.gic.version = GicVersion::V3;
+    p.gic.dist = {0x08000000, 0x10000};
+    p.gic.redist[0] = {0x080a0000, 0xf60000};
+    p.gic.redist_count = 1;
+    return p;
+}
+
+}  // namespace
+
+TEST_CASE("plan: QEMU virt GICv3 with a NIC and a 64-bit prefetchable BAR")
+{
+    Platform p = load_platform("qemu-virt-gicv3.dtb");
+    pci::PciDeviceTable<8> table;
+    auto& nic = add_function(table, 0, 2, 0x8086, 0x10d3);
+    set_bar(nic, 0, pci::BarKind::Mem32, 0x10000000, 0x20000);
+    set_bar(nic, 2, pci::BarKind::Io, 0x1000, 0x20);
+    set_bar(nic, pci::PciBar::kRomIndex, pci::BarKind::Mem32, 0x10040000, 0x40000);
+    auto& shm = add_function(table, 0, 3, 0x1af4, 0x1110);
+    set_bar(shm, 2, pci::BarKind::Mem64, 0x8000000000, 1 * GiB, true);
+
+    GuestPlan plan;
+    Diagnostic d;
+    REQUIRE(build_plan(p, table, kHyp, Policy{}, plan, d));
+
+    // RAM on both sides of the hypervisor, executable write-back; the hypervisor itself unmapped.
+    REQUIRE(plan.ram_count == 2);
+    CHECK(plan.ram[0].base == 0x40000000);
+    CHECK(plan.ram[0].size == 0x200000);
+    CHECK(plan.ram[1].base == 0x40400000);
+    CHECK(plan.ram[1].end() == 0x80000000);
+    CHECK(find(plan, 0x40200000) == nullptr);
+    CHECK(find(plan, 0x403ff000) == nullptr);
+    CHECK(find(plan, 0x40100000)->attrs == stage2::Attrs{MemType::NormalWB, Access::RW, true});
+
+    const GuestRegion* bar0 = find(plan, 0x10000000);
+    REQUIRE(bar0);
+    CHECK(bar0->attrs == stage2::Attrs{MemType::NormalNC, Access::RW, false});
+    CHECK(bar0->size == 0x20000);  // exactly the BAR, not the window
+    CHECK(find(plan, 0x10020000) == nullptr);
+    CHECK(find(plan, 0x10040000)->attrs.access == Access::RO);  // the ROM
+    const GuestRegion* big = find(plan, 0x8000000000);
+    REQUIRE(big);
+    CHECK(big->attrs.type == MemType::NormalNC);
+    CHECK(big->size == 1 * GiB);
+    CHECK(find(plan, 0x8040000000) == nullptr);
+
+    CHECK(find(plan, 0x4010000000)->attrs == stage2::Attrs{MemType::DeviceNGnRnE, Access::RW, false});
+    CHECK(find(plan, 0x3eff0000)->attrs.type == MemType::DeviceNGnRE);  // the PCI I/O window
+    CHECK(find(plan, 0x09000000)->attrs.type == MemType::DeviceNGnRE);  // UART
+    CHECK(find(plan, 0x08000000)->cls == RegionClass::Gic);
+    CHECK(find(plan, 0x08080000)->cls == RegionClass::Gic);             // ITS
+    CHECK(find(plan, 0x080a0000)->cls == RegionClass::Gic);             // redistributors
+    CHECK(find(plan, 0x0a000000)->cls == RegionClass::Mmio);            // virtio-mmio, merged
+    CHECK(find(plan, 0x0a003e00)->cls == RegionClass::Mmio);
+    CHECK(find(plan, 0x20000000) == nullptr);  // unassigned window space is not mapped
+
+    for (usize i = 0; i < plan.count; ++i) {
+        const GuestRegion& r = plan.regions[i];
+        INFO(r.what);
+        CHECK(is_aligned(r.ipa, kPageSize));
+        CHECK(r.ipa == r.pa);
+        if (r.cls != RegionClass::Ram) CHECK_FALSE(r.attrs.exec);
+        if (i > 0) CHECK(plan.regions[i - 1].end() <= r.ipa);
+    }
+}
+
+TEST_CASE("plan: GICv2 maps distributor, CPU interface and GICv2m, never GICH or GICV")
+{
+    Platform p = load_platform("qemu-virt-gicv2.dtb");
+    pci::PciDeviceTable<1> table;
+    GuestPlan plan;
+    Diagnostic d;
+    REQUIRE(build_plan(p, table, kHyp, Policy{}, plan, d));
+    CHECK(find(plan, 0x08000000) != nullptr);
+    REQUIRE(find(plan, 0x08011000) != nullptr);  // GICC_DIR, the second page
+    CHECK(find(plan, 0x0801f000) != nullptr);  // (touching GIC regions merge into one mapping)
+    CHECK(find(plan, 0x08020000) != nullptr);
+    CHECK(find(plan, 0x08030000) == nullptr);
+    CHECK(find(plan, 0x08040000) == nullptr);
+}
+
+TEST_CASE("plan: a BAR next to the hypervisor is fine, one touching it is refused")
+{
+    Platform p = minimal_platform();
+    pci::PciDeviceTable<2> table;
+    auto& f = add_function(table, 0, 1, 0x1b36, 0x0005);
+    set_bar(f, 0, pci::BarKind::Mem32, kHyp.end(), 0x1000);
+    GuestPlan plan;
+    Diagnostic d;
+    // A BAR in RAM overlaps RAM with other attributes: refused, naming both.
+    CHECK_FALSE(build_plan(p, table, kHyp, Policy{}, plan, d));
+    CHECK(std::string(d.text).find("0000:00:01.0 BAR0 at 0x40400000-0x40400fff overlaps RAM") != std::string::npos);
+
+    MemRange hyp_high{0x7fe00000, 0x200000};
+    p.memory[0] = {0x40000000, 0x3fe00000};  // RAM ends where the "hypervisor" starts
+    f.bars[0].cpu_addr = 0x7fdff000;
+    f.bars[0].size = 0x1000;
+    p.memory[0].size = 0x3fdff000;
+    REQUIRE(build_plan(p, table, hyp_high, Policy{}, plan, d));  // adjacent, not touching
+    f.bars[0].cpu_addr = 0x7fdff000;
+    f.bars[0].size = 0x2000;  // now runs into the hypervisor
+    CHECK_FALSE(build_plan(p, table, hyp_high, Policy{}, plan, d));
+    CHECK(std::string(d.text).find("0000:00:01.0 BAR0 at 0x7fdff000-0x7fe00fff touches the hypervisor at 0x7fe00000") !=
+          std::string::npos);
+}
+
+TEST_CASE("plan: overlapping MMIO with different attributes names both")
+{
+    Platform p = minimal_platform();
+    p.mmio[0].reg = {0x10000000, 0x1000};
+    std::strcpy(p.mmio[0].compatible, "vendor,widget");
+    p.mmio_count = 1;
+    pci::PciDeviceTable<2> table;
+    set_bar(add_function(table, 0, 4, 0x8086, 0x10d3), 0, pci::BarKind::Mem32, 0x10000000, 0x4000);
+    GuestPlan plan;
+    Diagnostic d;
+    CHECK_FALSE(build_plan(p, table, kHyp, Policy{}, plan, d));
+    std::string msg = d.text;
+    CHECK(msg.find("vendor,widget") != std::string::npos);
+    CHECK(msg.find("0000:00:04.0 BAR0") != std::string::npos);
+}
+
+TEST_CASE("plan: a device named in passage.device_mmio keeps its BARs Device-nGnRE, and says why")
+{
+    Platform p = minimal_platform();
+    pci::PciDeviceTable<2> table;
+    set_bar(add_function(table, 0, 3, 0x8086, 0x10d3), 0, pci::BarKind::Mem32, 0x10000000, 0x4000);
+    set_bar(add_function(table, 0, 4, 0x1af4, 0x1041), 4, pci::BarKind::Mem64, 0x8000000000, 0x4000, true);
+    Policy policy;
+    Diagnostic d;
+    REQUIRE(parse_device_list("0000:00:03.0", policy, d));
+    policy.fwb = GENERATE(false, true);
+    g_log.clear();
+    set_log_sink(capture);
+    GuestPlan plan;
+    REQUIRE(build_plan(p, table, kHyp, policy, plan, d));
+    set_log_sink(nullptr);
+    CHECK(find(plan, 0x10000000)->attrs == stage2::Attrs{MemType::DeviceNGnRE, Access::RW, false});
+    CHECK(find(plan, 0x8000000000)->attrs.type == MemType::NormalNC);
+    CHECK(plan.devices_kept_device == 1);
+    CHECK(g_log.find("0000:00:03.0 8086:10d3: BARs kept Device-nGnRE (passage.device_mmio boot option)") != std::string::npos);
+    CHECK(g_log.find(policy.fwb ? "forced by FEAT_S2FWB" : "without FWB the guest cannot weaken it") != std::string::npos);
+}
+
+TEST_CASE("plan: a quirk keeps a device Device-nGnRE")
+{
+    static const DeviceQuirk quirks[] = {{0x1234, 0x5678, "test quirk: cannot take Normal-NC"}};
+    Platform p = minimal_platform();
+    pci::PciDeviceTable<2> table;
+    set_bar(add_function(table, 1, 0, 0x1234, 0x5678), 0, pci::BarKind::Mem32, 0x10000000, 0x1000);
+    Policy policy;
+    policy.quirks = quirks;
+    policy.quirk_count = 1;
+    GuestPlan plan;
+    Diagnostic d;
+    REQUIRE(build_plan(p, table, kHyp, policy, plan, d));
+    CHECK(find(plan, 0x10000000)->attrs.type == MemType::DeviceNGnRE);
+}
+
+TEST_CASE("plan: a BAR without an address is not mapped and the log says the device stays visible")
+{
+    Platform p = minimal_platform();
+    pci::PciDeviceTable<2> table;
+    auto& f = add_function(table, 0, 5, 0x1af4, 0x1110);
+    set_bar(f, 2, pci::BarKind::Mem64, 0, 16 * GiB, true);
+    f.bars[2].status = pci::BarStatus::TooLarge;
+    g_log.clear();
+    set_log_sink(capture);
+    GuestPlan plan;
+    Diagnostic d;
+    REQUIRE(build_plan(p, table, kHyp, Policy{}, plan, d));
+    set_log_sink(nullptr);
+    CHECK(g_log.find("0000:00:05.0 BAR2 (16 GiB) has no address") != std::string::npos);
+    CHECK(g_log.find("stays visible to the guest") != std::string::npos);
+    for (usize i = 0; i < plan.count; ++i) CHECK(plan.regions[i].cls != RegionClass::PciBar);
+}
+
+TEST_CASE("plan: device lists parse with and without a segment, and bad ones are refused")
+{
+    Policy policy;
+    Diagnostic d;
+    REQUIRE(parse_device_list("0000:00:03.0,01:1f.7", policy, d));
+    REQUIRE(policy.device_mmio_count == 2);
+    CHECK(policy.device_mmio[0].bdf == pci::Bdf{0, 3, 0});
+    CHECK(policy.device_mmio[1].bdf == pci::Bdf{1, 0x1f, 7});
+    Policy bad;
+    CHECK_FALSE(parse_device_list("00:03", bad, d));
+    CHECK(std::string(d.text).find("cannot read") != std::string::npos);
+    CHECK_FALSE(parse_device_list("00:20.0", bad, d));  // device 32 does not exist
+    CHECK_FALSE(parse_device_list("00:03.8", bad, d));
+}
