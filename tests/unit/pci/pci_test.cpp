@@ -591,3 +591,18 @@ TEST_CASE("random topologies keep every invariant")
     CHECK(r.stats.functions == table.size());
     CHECK(r.stats.bars_assigned + r.stats.bars_failed > 0);
 }
+
+// A chain of bridges deeper than kMaxBridgeDepth (what an ECAM that ignores
+// the bus number looks like) stops with a message instead of recursing on.
+TEST_CASE("bridges nested too deep stop the descent")
+{
+    FakeEcam ecam;
+    FakeFunction* b = &ecam.add(1, 0).bridge();
+    for (unsigned i = 0; i < kMaxBridgeDepth + 4; ++i) b = &b->child(0, 0).bridge();
+    PciDeviceTable<64> table;
+    Run r = run(qemu_virt(), ecam, table);
+    CAPTURE(r.log);
+    CHECK(r.stats.last_bus == kMaxBridgeDepth);
+    CHECK(r.stats.problems == 1);
+    CHECK(contains(r.log, "bridges nested deeper than 32; nothing behind it enumerated"));
+}
