@@ -5,7 +5,7 @@
 #include "psci.h"
 #include "runtime.h"
 #include "sysreg.h"
-#include "trap_frame.h"
+#include "passage/vcpu/trap_frame.h"
 
 namespace passage::arch {
 namespace {
@@ -24,7 +24,7 @@ const char* vector_name(u64 v)
     return v < 16 ? names[v] : "?";
 }
 
-[[noreturn]] void report(const TrapFrame* f, u64 vector, unsigned el)
+[[noreturn]] void report(const passage::TrapFrame* f, u64 vector, unsigned el)
 {
     char esr[160];
     esr::describe(f->esr, esr, sizeof esr);
@@ -48,12 +48,12 @@ const char* vector_name(u64 v)
 }  // namespace
 }  // namespace passage::arch
 
-extern "C" void el2_exception(passage::arch::TrapFrame* frame, passage::u64 vector)
+extern "C" void el2_exception(passage::TrapFrame* frame, passage::u64 vector)
 {
     passage::arch::report(frame, vector, 2);
 }
 
-extern "C" void el1_exception(passage::arch::TrapFrame* frame, passage::u64 vector)
+extern "C" void el1_exception(passage::TrapFrame* frame, passage::u64 vector)
 {
     passage::arch::report(frame, vector, 1);
 }

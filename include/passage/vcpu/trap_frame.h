@@ -3,7 +3,7 @@
 
 #include "passage/types.h"
 
-namespace passage::arch {
+namespace passage {
 
 struct TrapFrame {
     u64 x[31];
@@ -21,4 +21,4 @@ static_assert(sizeof(TrapFrame) == 38 * 8);
 static_assert(__builtin_offsetof(TrapFrame, elr) == 32 * 8);
 static_assert(__builtin_offsetof(TrapFrame, hpfar) == 36 * 8);
 
-}  // namespace passage::arch
+}  // namespace passage

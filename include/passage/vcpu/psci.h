@@ -1,0 +1,79 @@
+// PSCI 1.1 and SMCCC as the guest sees them (DEN0022, DEN0028). Portable:
+// handle_psci() decides what a call means and what to answer; the arch layer
+// carries out the action (start a physical CPU, power off, forward a call to
+// the real firmware).
+#pragma once
+
+#include "passage/platform.h"
+#include "passage/result.h"
+
+namespace passage::vcpu {
+
+namespace psci_fn {
+constexpr u32 kVersion = 0x84000000;
+constexpr u32 kCpuSuspend32 = 0x84000001;
+constexpr u32 kCpuSuspend64 = 0xC4000001;
+constexpr u32 kCpuOff = 0x84000002;
+constexpr u32 kCpuOn32 = 0x84000003;
+constexpr u32 kCpuOn64 = 0xC4000003;
+constexpr u32 kAffinityInfo32 = 0x84000004;
+constexpr u32 kAffinityInfo64 = 0xC4000004;
+constexpr u32 kMigrateInfoType = 0x84000006;
+constexpr u32 kSystemOff = 0x84000008;
+constexpr u32 kSystemReset = 0x84000009;
+constexpr u32 kFeatures = 0x8400000A;
+constexpr u32 kSmcccVersion = 0x80000000;
+constexpr u32 kSmcccArchFeatures = 0x80000001;
+constexpr u32 kArchWorkaround1 = 0x80008000;
+constexpr u32 kArchWorkaround2 = 0x80007fff;
+constexpr u32 kArchWorkaround3 = 0x80003fff;
+}  // namespace psci_fn
+
+namespace psci_ret {
+constexpr i64 kSuccess = 0;
+constexpr i64 kNotSupported = -1;
+constexpr i64 kInvalidParameters = -2;
+constexpr i64 kDenied = -3;
+constexpr i64 kAlreadyOn = -4;
+constexpr i64 kOnPending = -5;
+constexpr i64 kInvalidAddress = -9;
+}  // namespace psci_ret
+
+constexpr u64 kPsciVersion11 = 0x10001;
+
+enum class CpuState : u8 { Off, OnPending, On };
+
+// The guest's view of its CPUs: one per physical CPU, identity MPIDRs.
+struct VcpuSet {
+    static constexpr usize kMax = Platform::kMaxCpus;
+    u64 mpidr[kMax] = {};
+    CpuState state[kMax] = {};
+    usize count = 0;
+
+    // Index of the CPU with this MPIDR (affinity fields only), or -1.
+    int find(u64 mpidr_value) const;
+};
+
+enum class PsciAction : u8 {
+    Return,     // put `ret` in x0 and resume
+    CpuOn,      // start physical CPU `cpu` for the guest at `entry` with x0 = `context`; x0 = SUCCESS
+    CpuOff,     // this CPU leaves the guest for good
+    SystemOff,
+    SystemReset,
+    Forward,    // pass the call (x0-x3) to the real firmware and return its x0-x3
+};
+
+struct PsciOutcome {
+    PsciAction action = PsciAction::Return;
+    i64 ret = psci_ret::kNotSupported;
+    usize cpu = 0;
+    u64 entry = 0;
+    u64 context = 0;
+};
+
+// Whether `fid` is a PSCI/SMCCC call passage answers (anything else in the
+// SMC/HVC space gets NOT_SUPPORTED).
+PsciOutcome handle_psci(VcpuSet& cpus, usize caller, const MemRange* ram, usize ram_count, u64 fid, u64 a1, u64 a2,
+                        u64 a3);
+
+}  // namespace passage::vcpu

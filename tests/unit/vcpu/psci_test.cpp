@@ -1,0 +1,91 @@
+// PSCI as the guest sees it: the spec's answers and error codes, and the
+// actions passage must carry out.
+#include <catch2/catch.hpp>
+
+#include "passage/vcpu/psci.h"
+
+using namespace passage;
+using namespace passage::vcpu;
+
+namespace {
+
+struct Fixture {
+    VcpuSet cpus;
+    MemRange ram[2] = {{0x40000000, 0x200000}, {0x40400000, 0x3fc00000}};
+    Fixture()
+    {
+        cpus.count = 2;
+        cpus.mpidr[0] = 0x80000000;  // MPIDR reads with bit 31 (RES1) set
+        cpus.mpidr[1] = 0x80000001;
+        cpus.state[0] = CpuState::On;
+        cpus.state[1] = CpuState::Off;
+    }
+    PsciOutcome call(u64 fid, u64 a1 = 0, u64 a2 = 0, u64 a3 = 0, usize caller = 0)
+    {
+        return handle_psci(cpus, caller, ram, 2, fid, a1, a2, a3);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("psci: version 1.1, features and migrate info")
+{
+    Fixture f;
+    CHECK(f.call(psci_fn::kVersion).ret == 0x10001);
+    CHECK(f.call(psci_fn::kFeatures, psci_fn::kCpuOn64).ret == psci_ret::kSuccess);
+    CHECK(f.call(psci_fn::kFeatures, psci_fn::kSystemReset).ret == psci_ret::kSuccess);
+    CHECK(f.call(psci_fn::kFeatures, 0x84000012).ret == psci_ret::kNotSupported);  // SYSTEM_RESET2
+    CHECK(f.call(psci_fn::kFeatures, psci_fn::kSmcccVersion).action == PsciAction::Forward);
+    CHECK(f.call(psci_fn::kMigrateInfoType).ret == 2);
+    CHECK(f.call(psci_fn::kCpuSuspend64, 0, 0x40400000).ret == psci_ret::kSuccess);
+    CHECK(f.call(0xC2000000).ret == psci_ret::kNotSupported);  // an SiP call
+}
+
+TEST_CASE("psci: CPU_ON starts an off CPU inside guest RAM and reports it pending")
+{
+    Fixture f;
+    auto o = f.call(psci_fn::kCpuOn64, 1, 0x40500000, 0xc0ffee);
+    REQUIRE(o.action == PsciAction::CpuOn);
+    CHECK(o.ret == psci_ret::kSuccess);
+    CHECK(o.cpu == 1);
+    CHECK(o.entry == 0x40500000);
+    CHECK(o.context == 0xc0ffee);
+    CHECK(f.call(psci_fn::kAffinityInfo64, 1, 0).ret == 2);  // ON_PENDING
+    CHECK(f.call(psci_fn::kCpuOn64, 1, 0x40500000).ret == psci_ret::kOnPending);
+    f.cpus.state[1] = CpuState::On;
+    CHECK(f.call(psci_fn::kCpuOn64, 1, 0x40500000).ret == psci_ret::kAlreadyOn);
+    CHECK(f.call(psci_fn::kAffinityInfo64, 1, 0).ret == 0);  // ON
+}
+
+TEST_CASE("psci: CPU_ON refuses a bad MPIDR and an entry outside guest RAM")
+{
+    Fixture f;
+    CHECK(f.call(psci_fn::kCpuOn64, 7, 0x40500000).ret == psci_ret::kInvalidParameters);
+    CHECK(f.call(psci_fn::kCpuOn64, 1, 0x40200000).ret == psci_ret::kInvalidAddress);  // the hypervisor
+    CHECK(f.call(psci_fn::kCpuOn64, 1, 0x09000000).ret == psci_ret::kInvalidAddress);  // MMIO
+    CHECK(f.call(psci_fn::kCpuOn64, 1, 0x40500002).ret == psci_ret::kInvalidAddress);  // misaligned
+    CHECK(f.cpus.state[1] == CpuState::Off);
+    // SMC32 CPU_ON ignores the upper halves of its arguments.
+    CHECK(f.call(psci_fn::kCpuOn32, 0xffffffff00000001, 0xffffffff40500000).action == PsciAction::CpuOn);
+}
+
+TEST_CASE("psci: CPU_OFF, AFFINITY_INFO levels, system calls")
+{
+    Fixture f;
+    f.cpus.state[1] = CpuState::On;
+    auto off = f.call(psci_fn::kCpuOff, 0, 0, 0, 1);
+    CHECK(off.action == PsciAction::CpuOff);
+    CHECK(f.call(psci_fn::kAffinityInfo64, 1, 0).ret == 1);  // OFF
+    CHECK(f.call(psci_fn::kAffinityInfo64, 1, 1).ret == psci_ret::kInvalidParameters);
+    CHECK(f.call(psci_fn::kAffinityInfo64, 9, 0).ret == psci_ret::kInvalidParameters);
+    CHECK(f.call(psci_fn::kSystemOff).action == PsciAction::SystemOff);
+    CHECK(f.call(psci_fn::kSystemReset).action == PsciAction::SystemReset);
+}
+
+TEST_CASE("psci: SMCCC version and workaround queries go to the real firmware")
+{
+    Fixture f;
+    for (u64 fid : {psci_fn::kSmcccVersion, psci_fn::kSmcccArchFeatures, psci_fn::kArchWorkaround1,
+                    psci_fn::kArchWorkaround2, psci_fn::kArchWorkaround3})
+        CHECK(f.call(fid).action == PsciAction::Forward);
+}
