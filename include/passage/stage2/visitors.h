@@ -100,8 +100,32 @@ struct ChangeVisitor {
         if (d.plan != Plan::Split) return Step::Continue;
         child = reserve.take();
         u64* t = env.table(child);
+        if (e.level + 1 == kLeafLevel) {
+            // A fresh table of pages is written in one pass, each entry
+            // once, then settled and linked as after a descent.
+            fill_pages(e, t);
+            table_post(e, child, true);
+            return Step::Continue;
+        }
         for (usize i = 0; i < kEntriesPerTable; ++i) t[i] = split_piece(e.desc, e.level, i);
         return Step::Descend;
+    }
+
+    // The same decisions the walk would take at level 3, on an unlinked table.
+    void fill_pages(const EntryRef& e, u64* t)
+    {
+        if (op.kind == OpKind::Map && op.start <= e.ipa && e.ipa + e.size() <= op.end) {
+            const u64 first = make_leaf_desc(PhysAddr(e.ipa + op.delta), kLeafLevel, op.attr_bits);
+            for (usize i = 0; i < kEntriesPerTable; ++i) t[i] = first + i * kPageSize;
+            return;
+        }
+        for (usize i = 0; i < kEntriesPerTable; ++i) {
+            const u64 piece = split_piece(e.desc, e.level, i);
+            const u64 ipa = e.ipa + i * kPageSize;
+            const Decision d = ipa >= op.start && ipa < op.end ? plan_entry(op, piece, ipa, kLeafLevel)
+                                                               : Decision{Plan::Keep};
+            t[i] = d.plan == Plan::SetLeaf ? d.desc : piece;
+        }
     }
 
     Step table_pre(const EntryRef& e)
