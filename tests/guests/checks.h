@@ -1,0 +1,28 @@
+// The checks, in the order the guest runs them. Each prints exactly one
+// "guest: PASS|FAIL|SKIP <name>" line (ivshmem prints two), after any
+// indented "guest:   ..." detail lines.
+#pragma once
+
+#include "fdt.h"
+#include "pci.h"
+
+namespace guest {
+
+struct Context {
+    GuestPlatform plat;
+    bool standalone;  // x0 was 0: QEMU loaded us, no hypervisor underneath
+    pci::Scan pci;
+    bool pci_scanned;
+};
+
+void check_el1(Context& ctx);
+void check_dtb(Context& ctx);
+void check_psci_version(Context& ctx);
+bool setup_mmu(Context& ctx);  // prints FAIL mmu on failure only
+void check_pci_scan(Context& ctx);
+void check_ivshmem(Context& ctx);  // ivshmem-nc and ivshmem-device
+void check_pci_testdev(Context& ctx);
+void check_abort_in_hypervisor(Context& ctx);
+void check_cpu_on(Context& ctx);
+
+}  // namespace guest

@@ -1,0 +1,142 @@
+#include "pci.h"
+
+namespace guest::pci {
+
+namespace {
+
+// Type 0/1 configuration header offsets (PCI Local Bus 3.0, PCI-PCI Bridge 1.2).
+constexpr unsigned kIdReg = 0x00;
+constexpr unsigned kCommandReg = 0x04;
+constexpr unsigned kHeaderReg = 0x0c;  // header type in bits 23:16
+constexpr unsigned kBar0 = 0x10;
+constexpr unsigned kBusReg = 0x18;  // bridge: primary, secondary, subordinate
+constexpr u32 kCommandMem = 1u << 1;
+
+constexpr u32 kBarIo = 1u << 0;
+constexpr u32 kBarType64 = 2u << 1;
+constexpr u32 kBarPrefetch = 1u << 3;
+
+void read_bars(const Ecam& ecam, Function& f)
+{
+    unsigned n = f.header_type == 0 ? 6 : 2;
+    for (unsigned i = 0; i < n; ++i) {
+        u32 lo = ecam.read32(f.bus, f.dev, f.fn, kBar0 + 4 * i);
+        if (lo & kBarIo) continue;
+        Bar& b = f.bars[i];
+        b.is64 = (lo & (3u << 1)) == kBarType64;
+        b.prefetchable = lo & kBarPrefetch;
+        b.addr = lo & ~0xfull;
+        if (b.is64 && i + 1 < n) b.addr |= u64(ecam.read32(f.bus, f.dev, f.fn, kBar0 + 4 * (i + 1))) << 32;
+        b.present = b.addr != 0;
+        if (b.is64) ++i;
+    }
+}
+
+void scan_bus(const Ecam& ecam, unsigned bus, Scan& out, u32 (&visited)[8], int depth)
+{
+    if (bus < ecam.first_bus() || bus > ecam.last_bus() || (visited[bus / 32] & (1u << bus % 32)) || depth > 8) return;
+    visited[bus / 32] |= 1u << bus % 32;
+    for (unsigned dev = 0; dev < 32; ++dev) {
+        for (unsigned fn = 0; fn < 8; ++fn) {
+            u32 id = ecam.read32(bus, dev, fn, kIdReg);
+            if ((id & 0xffff) == 0xffff) {
+                if (fn == 0) break;
+                continue;
+            }
+            u8 header = static_cast<u8>(ecam.read32(bus, dev, fn, kHeaderReg) >> 16);
+            if (out.count == Scan::kMax) {
+                out.truncated = true;
+                return;
+            }
+            Function& f = out.fns[out.count++];
+            f = Function{static_cast<u8>(bus), static_cast<u8>(dev), static_cast<u8>(fn),
+                         static_cast<u16>(id), static_cast<u16>(id >> 16), static_cast<u8>(header & 0x7f), {}};
+            read_bars(ecam, f);
+            if (f.header_type == 1) {
+                unsigned secondary = (ecam.read32(bus, dev, fn, kBusReg) >> 8) & 0xff;
+                if (secondary > bus) scan_bus(ecam, secondary, out, visited, depth + 1);
+            }
+            if (fn == 0 && !(header & 0x80)) break;  // not multi-function
+        }
+    }
+}
+
+u64 align_up(u64 v, u64 a) { return (v + a - 1) & ~(a - 1); }
+
+}  // namespace
+
+u64 cpu_address(const GuestPlatform& plat, u64 pci_addr)
+{
+    for (unsigned i = 0; i < plat.window_count; ++i) {
+        const PciWindow& w = plat.windows[i];
+        if (w.space != PciWindow::Io && pci_addr >= w.pci_base && pci_addr - w.pci_base < w.size)
+            return pci_addr - w.pci_base + w.cpu_base;
+    }
+    return pci_addr;
+}
+
+Scan scan(const Ecam& ecam)
+{
+    Scan out;
+    u32 visited[8] = {};
+    scan_bus(ecam, ecam.first_bus(), out, visited, 0);
+    return out;
+}
+
+void enable_memory(const Ecam& ecam, const Function& f)
+{
+    u32 cmd = ecam.read32(f.bus, f.dev, f.fn, kCommandReg) & 0xffff;  // status half 0: RW1C bits untouched
+    if (!(cmd & kCommandMem)) ecam.write32(f.bus, f.dev, f.fn, kCommandReg, cmd | kCommandMem);
+}
+
+unsigned assign_bars_standalone(const Ecam& ecam, const GuestPlatform& plat, Scan& found)
+{
+    // Bump allocators over the first mem32 and mem64 windows (PCI address =
+    // CPU address on QEMU virt; the offset is applied in any case).
+    const PciWindow* w32 = nullptr;
+    const PciWindow* w64 = nullptr;
+    for (unsigned i = 0; i < plat.window_count; ++i) {
+        const PciWindow& w = plat.windows[i];
+        if (w.space == PciWindow::Mem32 && !w32) w32 = &w;
+        if (w.space == PciWindow::Mem64 && !w64) w64 = &w;
+    }
+    u64 next32 = w32 ? w32->pci_base : 0, next64 = w64 ? w64->pci_base : 0;
+    unsigned assigned = 0;
+    for (unsigned k = 0; k < found.count; ++k) {
+        Function& f = found.fns[k];
+        unsigned n = f.header_type == 0 ? 6 : 2;
+        for (unsigned i = 0; i < n; ++i) {
+            unsigned reg = kBar0 + 4 * i;
+            u32 orig = ecam.read32(f.bus, f.dev, f.fn, reg);
+            if (orig & kBarIo) continue;
+            bool is64 = (orig & (3u << 1)) == kBarType64;
+            ecam.write32(f.bus, f.dev, f.fn, reg, ~0u);
+            u64 mask = ecam.read32(f.bus, f.dev, f.fn, reg) & ~0xfull;
+            if (is64) {
+                ecam.write32(f.bus, f.dev, f.fn, reg + 4, ~0u);
+                mask |= u64(ecam.read32(f.bus, f.dev, f.fn, reg + 4)) << 32;
+            } else {
+                mask |= 0xffffffff00000000ull;
+            }
+            u64 size = ~mask + 1;
+            const PciWindow* w = is64 && w64 ? w64 : w32;
+            u64& next = is64 && w64 ? next64 : next32;
+            if (!mask || !w || align_up(next, size) + size > w->pci_base + w->size) {
+                ecam.write32(f.bus, f.dev, f.fn, reg, orig);  // absent, or no room: leave it
+                if (is64) ecam.write32(f.bus, f.dev, f.fn, reg + 4, 0), ++i;
+                continue;
+            }
+            u64 pci_addr = align_up(next, size);
+            next = pci_addr + size;
+            ecam.write32(f.bus, f.dev, f.fn, reg, static_cast<u32>(pci_addr));
+            if (is64) ecam.write32(f.bus, f.dev, f.fn, reg + 4, static_cast<u32>(pci_addr >> 32));
+            ++assigned;
+            if (is64) ++i;
+        }
+        read_bars(ecam, f);
+        enable_memory(ecam, f);
+    }
+    return assigned;
+}
+
+}  // namespace guest::pci
