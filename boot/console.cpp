@@ -6,11 +6,11 @@
 
 namespace passage {
 
-Runtime g_runtime;
+constinit Runtime g_runtime;
 
 namespace {
 
-Pl011 g_uart;
+constinit Pl011 g_uart;
 
 void uart_sink(const char* text, usize len) { g_uart.write(text, len); }
 

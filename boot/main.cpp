@@ -1,5 +1,6 @@
 // passage_main: the flow of DESIGN.md, from the device tree to the guest.
 // Each step is a call into the portable core; this file only sequences them.
+#include "guest_boot.h"
 #include "mmu.h"
 #include "passage/cmdline.h"
 #include "passage/discover.h"
@@ -109,6 +110,11 @@ extern "C" [[noreturn]] void passage_main(u64 dtb, u64 image_base, u64 entry_el)
 
     run_selftest(cmdline);
 
-    log_info("passage: done; powering off");
-    arch::system_off(g_runtime.psci);
+    char guest[8] = "on";
+    (void)cmdline_option(cmdline, "guest", guest, sizeof guest);
+    if (guest[0] == 'o' && guest[1] == 'f') {  // passage.guest=off: stop after the summary
+        log_info("passage: done; powering off");
+        arch::system_off(g_runtime.psci);
+    }
+    boot_guest(fdt, g_platform, cmdline);
 }

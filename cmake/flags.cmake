@@ -8,7 +8,7 @@ if(CMAKE_CROSSCOMPILING)
     # touched), no unaligned accesses (Device memory and MMU-off faults),
     # position independent so the image runs where it is loaded.
     target_compile_options(passage_flags INTERFACE
-        -ffreestanding -nostdlib -mgeneral-regs-only -mstrict-align
+        -ffreestanding -nostdlib -mgeneral-regs-only -mstrict-align -mno-outline-atomics
         -fPIE -fno-plt -fno-stack-protector -fno-asynchronous-unwind-tables
         -fno-unwind-tables -ffunction-sections -fdata-sections -O2 -g
         $<$<COMPILE_LANGUAGE:CXX>:-fno-threadsafe-statics -fno-use-cxa-atexit>)

@@ -2,6 +2,7 @@
 // register), then stop. Nothing is expected to trap to passage yet.
 #include "passage/esr.h"
 #include "passage/log.h"
+#include "guest.h"
 #include "psci.h"
 #include "runtime.h"
 #include "sysreg.h"
@@ -50,6 +51,11 @@ const char* vector_name(u64 v)
 
 extern "C" void el2_exception(passage::TrapFrame* frame, passage::u64 vector)
 {
+    constexpr passage::u64 kLowerAArch64Sync = 8;
+    if (vector == kLowerAArch64Sync) {
+        passage::arch::handle_guest_sync(*frame);
+        return;
+    }
     passage::arch::report(frame, vector, 2);
 }
 

@@ -26,6 +26,26 @@ constexpr u64 kTcrRes1 = (u64{1} << 31) | (u64{1} << 23);
 constexpr u64 kSctlrRes1 = 0x30C50830;
 constexpr u64 kSctlrM = 1u << 0, kSctlrC = 1u << 2, kSctlrSA = 1u << 3, kSctlrI = 1u << 12, kSctlrWXN = 1u << 19;
 
+struct MmuRegs {
+    u64 mair, tcr, ttbr, sctlr;
+};
+MmuRegs g_mmu;
+
+void mmu_on(const MmuRegs& r)
+{
+    write_mair_el2(r.mair);
+    write_tcr_el2(r.tcr);
+    write_ttbr0_el2(r.ttbr);
+    isb();
+    tlbi_alle2();
+    dsb_sy();
+    ic_iallu();
+    dsb_sy();
+    isb();
+    write_sctlr_el2(r.sctlr);
+    isb();
+}
+
 unsigned parange_bits(u64 parange)
 {
     constexpr unsigned bits[] = {32, 36, 40, 42, 44, 48, 52};
@@ -93,18 +113,17 @@ Result<usize> enable_el2_mmu(const BootInfo& b, const Platform& p)
     // Everything written with the MMU off went straight to memory; drop any
     // stale lines before the caches come on.
     dcache_clean_inval_poc(b.image_base, b.image_end - b.image_base);
-    write_mair_el2(mm::kMairEl2);
-    write_tcr_el2(tcr);
-    write_ttbr0_el2(t.root());
-    isb();
-    tlbi_alle2();
-    dsb_sy();
-    ic_iallu();
-    dsb_sy();
-    isb();
-    write_sctlr_el2(kSctlrRes1 | kSctlrM | kSctlrC | kSctlrSA | kSctlrI | kSctlrWXN);
-    isb();
+    g_mmu = {mm::kMairEl2, tcr, t.root(), kSctlrRes1 | kSctlrM | kSctlrC | kSctlrSA | kSctlrI | kSctlrWXN};
+    mmu_on(g_mmu);
     return t.pages_used();
 }
+
+void el2_mmu_publish()
+{
+    dcache_clean_inval_poc(reinterpret_cast<u64>(&g_mmu), sizeof g_mmu);
+    dcache_clean_inval_poc(reinterpret_cast<u64>(g_el2_tables), sizeof g_el2_tables);
+}
+
+void el2_mmu_on_secondary() { mmu_on(g_mmu); }
 
 }  // namespace passage::arch

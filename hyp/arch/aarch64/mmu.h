@@ -12,6 +12,11 @@ namespace passage::arch {
 // and caches on. Returns the table pages used.
 Result<usize> enable_el2_mmu(const BootInfo& boot, const Platform& p);
 
+// Cleans the EL2 MMU settings and tables to memory, for a CPU that will read
+// them with its MMU off; then el2_mmu_on_secondary() on that CPU.
+void el2_mmu_publish();
+void el2_mmu_on_secondary();
+
 // Usable physical address bits (ID_AA64MMFR0_EL1.PARange, clamped to 48).
 unsigned pa_bits();
 

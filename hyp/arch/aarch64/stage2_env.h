@@ -64,7 +64,7 @@ private:
         used_[i / 64] = v ? (used_[i / 64] | bit) : (used_[i / 64] & ~bit);
     }
 
-    alignas(16 * 4096) u64 pool_[Pages][512];
+    alignas(16 * 4096) u64 pool_[Pages][512] = {};  // zero-initialised: the object lives in BSS
     u64 used_[(Pages + 63) / 64] = {};
     usize next_ = 0;
 };

@@ -60,4 +60,20 @@ inline void dcache_clean_inval_poc(u64 base, u64 size)
     dsb_sy();
 }
 
+// Clean [base, base + size) to the point of coherency: what passage wrote for
+// a guest that starts with its MMU (and so its caches) off.
+inline void dcache_clean_poc(u64 base, u64 size)
+{
+    u64 line = dcache_line();
+    for (u64 a = align_down(base, line); a < base + size; a += line) asm volatile("dc cvac, %0" ::"r"(a) : "memory");
+    dsb_sy();
+}
+
+inline void icache_inval_all_is()
+{
+    asm volatile("ic ialluis" ::: "memory");
+    dsb_sy();
+    isb();
+}
+
 }  // namespace passage::arch

@@ -155,8 +155,8 @@ public:
     void clear() { count_ = 0; dropped_ = 0; }
 
 protected:
-    DeviceTable(PciFunction* storage, usize capacity) : storage_(storage), capacity_(capacity) {}
-    ~DeviceTable() = default;
+    constexpr DeviceTable(PciFunction* storage, usize capacity) : storage_(storage), capacity_(capacity) {}
+    constexpr ~DeviceTable() = default;
 
 private:
     PciFunction* storage_;
@@ -172,7 +172,7 @@ constexpr usize kDefaultMaxFunctions = 256;
 template <usize N = kDefaultMaxFunctions>
 class PciDeviceTable final : public DeviceTable {
 public:
-    PciDeviceTable() : DeviceTable(storage_, N) {}
+    constexpr PciDeviceTable() : DeviceTable(storage_, N) {}
 
 private:
     PciFunction storage_[N];

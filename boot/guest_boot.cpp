@@ -1,0 +1,219 @@
+#include "guest_boot.h"
+
+#include <libfdt.h>
+
+#include "guest.h"
+#include "passage/cmdline.h"
+#include "passage/guest/guest_dtb.h"
+#include "passage/guest/layout.h"
+#include "passage/guest/modules.h"
+#include "passage/log.h"
+#include "passage/pci/enumerate.h"
+#include "passage/plan/address_plan.h"
+#include "passage/plan/stage2_build.h"
+#include "passage/size_str.h"
+#include "passage/stage2/page_table.h"
+#include "runtime.h"
+#include "selftest.h"
+#include "stage2_env.h"
+#include "sysreg.h"
+
+// The default test guest (tests/guests), linked into the image by guest_blob.S.
+extern "C" const unsigned char test_guest_elf_start[], test_guest_elf_end[];
+
+namespace passage {
+namespace {
+
+using ull = unsigned long long;
+
+constexpr u16 kGuestVmid = 1;
+constexpr usize kStage2Pages = 512;  // 2 MiB of stage-2 tables
+constexpr u64 kSelftestScratch = 128 * KiB;
+
+constinit pci::PciDeviceTable<> g_pci;
+constinit plan::GuestPlan g_plan;
+// In BSS: the allocator bitmap beside the pool must start zeroed.
+constinit arch::El2Stage2Env<kStage2Pages> g_stage2_env;
+using GuestTable = stage2::PageTable<arch::El2Stage2Env<kStage2Pages>>;
+
+void enumerate_pci(const Platform& p)
+{
+    for (usize i = 0; i < p.bridge_count; ++i) {
+        const PciHostBridge& hb = p.bridges[i];
+        pci::EcamAccess ecam(VirtAddr(hb.ecam_base), hb.ecam_size, hb.bus_start, hb.bus_end);
+        auto stats = pci::enumerate(hb, ecam, g_pci);
+        if (!stats) {
+            log_error("PCI host bridge %s: cannot enumerate: %s", hb.path, error_name(stats.error()));
+            continue;
+        }
+        log_info("PCI %04x: %zu functions, %zu bridges, buses %02x-%02x, %zu BARs assigned, %zu left disabled",
+                 hb.segment, stats->functions, stats->bridges, stats->first_bus, stats->last_bus, stats->bars_assigned,
+                 stats->bars_failed);
+    }
+    pci::print_device_table(g_pci);
+}
+
+plan::Policy make_policy(const char* cmdline, bool fwb)
+{
+    plan::Policy policy;
+    policy.fwb = fwb;
+    char list[256];
+    if (cmdline_option(cmdline, "device_mmio", list, sizeof list)) {
+        Diagnostic d;
+        if (!plan::parse_device_list(list, policy, d)) panic("passage.device_mmio: %s", d.text);
+    }
+    return policy;
+}
+
+// With FWB, guest RAM is forced write-back only where every DMA master is
+// cache-coherent; otherwise the guest's own non-cacheable buffers must stand.
+stage2::Encoding choose_encoding(const Platform& p, bool fwb)
+{
+    if (!fwb) return stage2::kNoFwb;
+    for (usize i = 0; i < p.bridge_count; ++i)
+        if (!p.bridges[i].dma_coherent) return stage2::kFwbGuestChoice;
+    return stage2::kFwbForceWb;
+}
+
+void* identity(void*, u64 phys, u64) { return reinterpret_cast<void*>(phys); }
+
+// The largest guest RAM range: its top holds the self-test's scratch tables.
+MemRange scratch_area()
+{
+    MemRange best;
+    for (usize i = 0; i < g_plan.ram_count; ++i)
+        if (g_plan.ram[i].size > best.size) best = g_plan.ram[i];
+    return {best.end() - kSelftestScratch, kSelftestScratch};
+}
+
+struct LoadedGuest {
+    GuestLayout layout;
+};
+
+LoadedGuest load(const void* fdt, const Platform& p, const BootModules& mods)
+{
+    Diagnostic d;
+    LinuxImage linux_image;
+    ElfImage elf;
+    LayoutRequest req;
+    req.ram = {g_plan.ram, g_plan.ram_count};
+    GuestPayload payload;
+    const char* what;
+    if (mods.has_kernel) {
+        payload.image = reinterpret_cast<const u8*>(mods.kernel.base);
+        payload.image_size = mods.kernel.size;
+        req.image_source = mods.kernel;
+        what = "boot module";
+    } else {
+        payload.image = test_guest_elf_start;
+        payload.image_size = usize(test_guest_elf_end - test_guest_elf_start);
+        what = "built-in test guest";
+    }
+    if (looks_like_elf(payload.image, payload.image_size)) {
+        if (!parse_elf(payload.image, payload.image_size, elf, d)) panic("%s: %s", what, d.text);
+        req.elf = &elf;
+    } else {
+        if (!parse_linux_image(payload.image, payload.image_size, linux_image, d)) panic("%s: %s", what, d.text);
+        if (linux_image.old_kernel) log_warn("%s: image_size is 0 (a kernel before 3.17): assuming text_offset 0x80000", what);
+        req.linux_image = &linux_image;
+    }
+    if (mods.has_initrd) {
+        req.has_initrd = true;
+        req.initrd_source = mods.initrd;
+        payload.initrd = reinterpret_cast<const u8*>(mods.initrd.base);
+        payload.initrd_size = mods.initrd.size;
+    }
+    MemRange keep[Platform::kMaxReserved + 1];
+    usize nkeep = 0;
+    keep[nkeep++] = {g_runtime.boot.dtb, fdt_totalsize(fdt)};
+    for (usize i = 0; i < p.reserved_count && nkeep < Platform::kMaxReserved + 1; ++i) keep[nkeep++] = p.reserved[i];
+    req.keep = {keep, nkeep};
+
+    LoadedGuest g;
+    if (!plan_guest_layout(req, g.layout, d)) panic("guest layout: %s", d.text);
+    if (!load_guest(req, g.layout, payload, PhysAccess{identity, nullptr}, d)) panic("guest load: %s", d.text);
+
+    GuestDtbConfig cfg;
+    cfg.ram = {g_plan.ram, g_plan.ram_count};
+    cfg.bootargs = mods.has_kernel ? mods.bootargs : nullptr;
+    cfg.has_initrd = g.layout.has_initrd;
+    cfg.initrd_start = g.layout.initrd_base;
+    cfg.initrd_end = g.layout.initrd_base + g.layout.initrd_size;
+    cfg.pci_probe_only = true;
+    auto size = build_guest_dtb(fdt, reinterpret_cast<void*>(g.layout.dtb_base), g.layout.dtb_size, cfg, d);
+    if (!size) panic("guest device tree: %s", d.text);
+
+    log_info("guest: %s, %s at 0x%llx (%s), entry 0x%llx", what, req.elf ? "ELF" : "Linux Image",
+             (ull)g.layout.kernel_base, SizeStr(align_up(g.layout.kernel_size, kPageSize)).c_str(), (ull)g.layout.entry);
+    if (g.layout.has_initrd)
+        log_info("guest: initrd at 0x%llx (%llu bytes)%s", (ull)g.layout.initrd_base, (ull)g.layout.initrd_size,
+                 g.layout.initrd_in_place ? ", where it was loaded" : "");
+    log_info("guest: device tree at 0x%llx (%zu bytes)%s%s", (ull)g.layout.dtb_base, *size,
+             cfg.bootargs ? ", bootargs: " : "", cfg.bootargs ? cfg.bootargs : "");
+
+    // The guest starts with its MMU and caches off: everything written for it
+    // must be in memory, not only in the caches.
+    arch::dcache_clean_poc(g.layout.kernel_base, g.layout.kernel_size);
+    if (g.layout.has_initrd) arch::dcache_clean_poc(g.layout.initrd_base, g.layout.initrd_size);
+    arch::dcache_clean_poc(g.layout.dtb_base, *size);
+    arch::icache_inval_all_is();
+    return g;
+}
+
+}  // namespace
+
+void boot_guest(const void* fdt, const Platform& p, const char* cmdline)
+{
+    enumerate_pci(p);
+
+    BootModules mods;
+    Diagnostic d;
+    if (!discover_boot_modules(fdt, mods, d)) panic("boot modules: %s", d.text);
+
+    arch::CpuFeaturesEl2 features = arch::read_cpu_features();
+    stage2::Encoding enc = choose_encoding(p, features.fwb);
+    plan::Policy policy = make_policy(cmdline, enc.fwb);
+    MemRange hyp{g_runtime.boot.image_base, g_runtime.boot.image_end - g_runtime.boot.image_base};
+    if (!plan::build_plan(p, g_pci, hyp, policy, g_plan, d)) panic("guest plan: %s", d.text);
+    plan::print_plan(g_plan);
+
+    auto cpu = stage2::CpuFeatures::from_id_regs(arch::read_id_aa64mmfr0_el1(), arch::read_id_aa64mmfr1_el1(),
+                                                 arch::read_id_aa64mmfr2_el1());
+    auto geo = stage2::make_geometry(cpu, plan::ipa_bits_for(g_plan));
+    if (!geo) panic("stage 2: no geometry for a %u-bit IPA space: %s", plan::ipa_bits_for(g_plan), error_name(geo.error()));
+    auto created = GuestTable::create(g_stage2_env, *geo, enc);
+    if (!created) panic("stage 2: no first-level table: %s", error_name(created.error()));
+    GuestTable* table = &created.value();
+    if (!plan::map_plan(*table, g_plan, d)) panic("%s", d.text);
+    log_info("stage 2: %u-bit IPA, start level %u, %u concatenated, %zu table pages, VTCR_EL2 0x%llx", geo->ipa_bits,
+             geo->start_level, geo->concat, table->table_pages(), (ull)table->vtcr());
+    table->dump("guest stage-2 map");
+
+    arch::GuestHw hw = arch::make_guest_hw(features, p.gic.version, table->vtcr(), table->vttbr(kGuestVmid), enc);
+    arch::set_guest(hw, g_plan.ram, g_plan.ram_count);
+    vcpu::VcpuSet& cpus = arch::guest_cpus();
+    cpus.count = p.cpu_count;
+    usize boot_cpu = 0;
+    u64 me = arch::read_mpidr_el1();
+    for (usize i = 0; i < p.cpu_count; ++i) {
+        cpus.mpidr[i] = p.cpu_mpidr[i];
+        cpus.state[i] = vcpu::CpuState::Off;
+    }
+    if (int idx = cpus.find(me); idx >= 0) boot_cpu = usize(idx);
+    arch::configure_el2_for_guest(hw);
+
+    char selftest[8] = "on";
+    (void)cmdline_option(cmdline, "selftest", selftest, sizeof selftest);
+    if (selftest[0] != 'o' || selftest[1] != 'f') {
+        if (!arch::run_attr_selftest(g_plan, enc, scratch_area())) panic("self-test: memory types are not as planned");
+    }
+
+    LoadedGuest g = load(fdt, p, mods);
+    // From here on libfdt (which uses FP/SIMD) must not run: the guest owns those registers.
+    log_info("passage: entering the guest at 0x%llx on cpu%zu at EL1, x0 = 0x%llx", (ull)g.layout.entry, boot_cpu,
+             (ull)g.layout.dtb_base);
+    log_raw("\n");
+    arch::run_guest(boot_cpu, g.layout.entry, g.layout.dtb_base);
+}
+
+}  // namespace passage

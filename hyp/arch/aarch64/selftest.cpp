@@ -1,0 +1,151 @@
+#include "selftest.h"
+
+#include "passage/format.h"
+#include "passage/log.h"
+#include "passage/size_str.h"
+#include "passage/plan/attr_check.h"
+#include "sysreg.h"
+
+namespace passage::arch {
+namespace {
+
+using ull = unsigned long long;
+using plan::GuestRegion;
+using stage2::MemType;
+
+#define PASSAGE_EL1_REG(name)                                                                  \
+    inline u64 read_##name()                                                                   \
+    {                                                                                          \
+        u64 v;                                                                                 \
+        asm volatile("mrs %0, " #name : "=r"(v));                                              \
+        return v;                                                                              \
+    }                                                                                          \
+    inline void write_##name(u64 v) { asm volatile("msr " #name ", %0" ::"r"(v) : "memory"); }
+PASSAGE_EL1_REG(sctlr_el1)
+PASSAGE_EL1_REG(tcr_el1)
+PASSAGE_EL1_REG(ttbr0_el1)
+PASSAGE_EL1_REG(mair_el1)
+#undef PASSAGE_EL1_REG
+
+constexpr usize kMaxSamples = 8;
+constexpr u64 kAliasShift = 40;  // alias k of address A sits at VA ((k + 1) << 40) | A
+
+// A tiny stage-1 table builder over the scratch pages (4 KiB granule, 48-bit
+// VA, 2 MiB blocks): just enough to give one address three memory types.
+class ScratchStage1 {
+public:
+    explicit ScratchStage1(MemRange scratch) : base_(scratch.base), pages_(scratch.size / kPageSize)
+    {
+        for (u64 i = 0; i < scratch.size / 8; ++i) reinterpret_cast<volatile u64*>(base_)[i] = 0;
+        used_ = 1;  // the L0 table
+    }
+    u64 root() const { return base_; }
+
+    bool map_block(u64 va, u64 pa, unsigned attr_index)
+    {
+        u64* table = reinterpret_cast<u64*>(base_);
+        for (int level = 0; level < 2; ++level) {
+            u64& e = table[(va >> (39 - 9 * level)) & 511];
+            if ((e & 3) == 0) {
+                if (used_ == pages_) return false;
+                e = (base_ + used_++ * kPageSize) | 0b11;
+            }
+            table = reinterpret_cast<u64*>(e & 0x0000fffffffff000ull);
+        }
+        // Block: AttrIndx, AP = EL1 RW, SH inner, AF, PXN and UXN.
+        table[(va >> 21) & 511] = (pa & ~(2 * MiB - 1)) | 0b01 | (u64{attr_index} << 2) | (u64{3} << 8) |
+                                  (u64{1} << 10) | (u64{3} << 53);
+        return true;
+    }
+
+private:
+    u64 base_;
+    u64 pages_;
+    u64 used_ = 0;
+};
+
+u64 at_s12e1r(u64 va)
+{
+    asm volatile("at s12e1r, %0" ::"r"(va) : "memory");
+    isb();
+    return read_par_el1();
+}
+
+}  // namespace
+
+bool run_attr_selftest(const plan::GuestPlan& gp, stage2::Encoding enc, MemRange scratch)
+{
+    const GuestRegion* samples[kMaxSamples];
+    usize n = plan::pick_samples(gp, samples, kMaxSamples);
+
+    u64 saved_sctlr = read_sctlr_el1(), saved_tcr = read_tcr_el1(), saved_ttbr = read_ttbr0_el1(),
+        saved_mair = read_mair_el1();
+
+    ScratchStage1 s1(scratch);
+    for (usize i = 0; i < n; ++i)
+        for (unsigned k = 0; k < 3; ++k)
+            if (!s1.map_block((u64{k + 1} << kAliasShift) | samples[i]->ipa, samples[i]->ipa, k)) {
+                log_error("self-test: scratch stage-1 pool of %s is too small", SizeStr(scratch.size).c_str());
+                return false;
+            }
+    dsb_ish();
+
+    // MAIR_EL1: index 0 Device-nGnRE, 1 Normal-NC, 2 Normal WB (kStage1Types order).
+    write_mair_el1(u64{plan::kAttrDeviceNGnRE} | (u64{plan::kAttrNormalNC} << 8) | (u64{plan::kAttrNormalWB} << 16));
+    u64 ips = read_id_aa64mmfr0_el1() & 0xf;
+    if (ips > 5) ips = 5;
+    // T0SZ 16, IRGN0/ORGN0 WB, SH0 inner, TG0 4 KiB, EPD1 (no TTBR1 walks), IPS.
+    write_tcr_el1(16 | (1u << 8) | (1u << 10) | (3u << 12) | (1u << 23) | (ips << 32));
+    write_ttbr0_el1(s1.root());
+    isb();
+    asm volatile("tlbi vmalls12e1is" ::: "memory");
+    dsb_ish();
+    write_sctlr_el1(0x30D00800 | (1u << 0) | (1u << 2) | (1u << 12));  // M, C, I
+    isb();
+
+    log_info("self-test: combined memory types by AT S12E1R (%s)",
+             !enc.fwb ? "no FWB"
+             : enc.ram == stage2::FwbRam::ForceWriteBack ? "FWB, guest RAM forced write-back"
+                                                          : "FWB, guest RAM as the guest maps it");
+    log_info("  %-18s %-8s %-14s %-18s %-18s %-18s", "address", "class", "stage 2", "S1 Device-nGnRE", "S1 Normal-NC",
+             "S1 Normal-WB");
+    bool ok = true;
+    for (usize i = 0; i < n; ++i) {
+        const GuestRegion& r = *samples[i];
+        char cells[3][24];
+        for (unsigned k = 0; k < 3; ++k) {
+            u64 par = at_s12e1r((u64{k + 1} << kAliasShift) | r.ipa);
+            u8 want = plan::expected_combined(plan::kStage1Types[k], r.attrs.type, enc);
+            if ((par & 1) != 0) {
+                format(cells[k], sizeof cells[k], "fault FST 0x%02x", unsigned((par >> 1) & 0x3f));
+                ok = false;
+                continue;
+            }
+            u8 got = u8(par >> 56);
+            u64 pa = par & 0x0000fffffffff000ull;
+            bool good = got == want && pa == align_down(r.pa, kPageSize);
+            format(cells[k], sizeof cells[k], "0x%02x %s", got, good ? "ok" : "MISMATCH");
+            if (!good) {
+                ok = false;
+                log_error("self-test: %s at 0x%llx: stage 1 %s gave 0x%02x at PA 0x%llx, expected 0x%02x", r.what,
+                          (ull)r.ipa, stage2::mem_type_name(plan::kStage1Types[k]), got, (ull)pa, want);
+            }
+        }
+        log_info("  0x%-16llx %-8s %-14s %-18s %-18s %-18s", (ull)r.ipa, plan::region_class_name(r.cls),
+                 stage2::mem_type_name(r.attrs.type), cells[0], cells[1], cells[2]);
+    }
+
+    write_sctlr_el1(saved_sctlr);
+    write_tcr_el1(saved_tcr);
+    write_ttbr0_el1(saved_ttbr);
+    write_mair_el1(saved_mair);
+    isb();
+    asm volatile("tlbi vmalls12e1is" ::: "memory");
+    dsb_ish();
+    isb();
+    for (u64 i = 0; i < scratch.size / 8; ++i) reinterpret_cast<volatile u64*>(scratch.base)[i] = 0;
+    log_info("self-test: %s", ok ? "PASS" : "FAIL");
+    return ok;
+}
+
+}  // namespace passage::arch

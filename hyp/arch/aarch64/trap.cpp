@@ -1,0 +1,135 @@
+// The guest's synchronous exceptions: PSCI and SMCCC through HVC or SMC, and
+// aborts outside the plan, which become external aborts in the guest.
+// Whatever else arrives becomes an undefined instruction. Every path is
+// short and ends in resuming the guest (or powering off for it).
+#include "guest.h"
+#include "passage/esr.h"
+#include "passage/log.h"
+#include "passage/vcpu/inject.h"
+#include "psci.h"
+#include "runtime.h"
+#include "spinlock.h"
+#include "sysreg.h"
+
+namespace passage::arch {
+
+Spinlock& guest_cpus_lock();
+const MemRange* guest_ram(usize& count);
+i64 start_cpu(usize cpu, u64 entry, u64 context);
+
+namespace {
+
+using ull = unsigned long long;
+
+constexpr unsigned kLoggedAborts = 8;
+unsigned g_aborts_logged = 0;
+
+#define PASSAGE_EL1_REG(name)                                                                  \
+    inline u64 read_##name()                                                                   \
+    {                                                                                          \
+        u64 v;                                                                                 \
+        asm volatile("mrs %0, " #name : "=r"(v));                                              \
+        return v;                                                                              \
+    }                                                                                          \
+    inline void write_##name(u64 v) { asm volatile("msr " #name ", %0" ::"r"(v) : "memory"); }
+PASSAGE_EL1_REG(vbar_el1)
+PASSAGE_EL1_REG(sctlr_el1)
+PASSAGE_EL1_REG(esr_el1)
+PASSAGE_EL1_REG(far_el1)
+PASSAGE_EL1_REG(elr_el1)
+PASSAGE_EL1_REG(spsr_el1)
+#undef PASSAGE_EL1_REG
+
+void apply(TrapFrame& f, const vcpu::Injection& in)
+{
+    write_esr_el1(in.esr_el1);
+    if (in.set_far) write_far_el1(in.far_el1);
+    write_elr_el1(in.elr_el1);
+    write_spsr_el1(in.spsr_el1);
+    f.elr = in.elr_el2;
+    f.spsr = in.spsr_el2;
+}
+
+vcpu::El1State el1_state() { return {read_vbar_el1(), read_sctlr_el1()}; }
+
+void handle_psci_call(TrapFrame& f)
+{
+    usize cpu = this_cpu();
+    usize ram_count = 0;
+    const MemRange* ram = guest_ram(ram_count);
+    guest_cpus_lock().lock();
+    vcpu::PsciOutcome o = vcpu::handle_psci(guest_cpus(), cpu, ram, ram_count, f.x[0], f.x[1], f.x[2], f.x[3]);
+    guest_cpus_lock().unlock();
+
+    switch (o.action) {
+    case vcpu::PsciAction::Return: f.x[0] = static_cast<u64>(o.ret); return;
+    case vcpu::PsciAction::Forward: {
+        SmcccResult r = smccc_call(g_runtime.psci, f.x[0], f.x[1], f.x[2], f.x[3]);
+        f.x[0] = r.x0;
+        f.x[1] = r.x1;
+        f.x[2] = r.x2;
+        f.x[3] = r.x3;
+        return;
+    }
+    case vcpu::PsciAction::CpuOn: {
+        i64 r = start_cpu(o.cpu, o.entry, o.context);
+        if (r != 0) {
+            log_warn("guest CPU_ON of cpu%zu: the firmware answered %lld", o.cpu, (long long)r);
+            guest_cpus_lock().lock();
+            guest_cpus().state[o.cpu] = vcpu::CpuState::Off;
+            guest_cpus_lock().unlock();
+        }
+        f.x[0] = static_cast<u64>(r);
+        return;
+    }
+    case vcpu::PsciAction::CpuOff:
+        (void)psci_call(g_runtime.psci, kPsciCpuOff);
+        f.x[0] = static_cast<u64>(o.ret);  // the firmware refused: DENIED
+        return;
+    case vcpu::PsciAction::SystemOff:
+        log_info("passage: the guest asked for SYSTEM_OFF; powering off");
+        system_off(g_runtime.psci);
+    case vcpu::PsciAction::SystemReset:
+        log_info("passage: the guest asked for SYSTEM_RESET");
+        (void)psci_call(g_runtime.psci, kPsciSystemReset);
+        system_off(g_runtime.psci);
+    }
+}
+
+void handle_abort(TrapFrame& f, bool instruction)
+{
+    u64 ipa = ((f.hpfar >> 4) & 0xfffffffffull) << 12 | (f.far & 0xfff);
+    bool write = !instruction && esr::WnR::get(f.esr) != 0;
+    if (g_aborts_logged < kLoggedAborts) {
+        log_warn("guest %s at IPA 0x%llx (VA 0x%llx, PC 0x%llx) is outside its address space: external abort injected%s",
+                 instruction ? "instruction fetch" : write ? "write" : "read", (ull)ipa, (ull)f.far, (ull)f.elr,
+                 g_aborts_logged + 1 == kLoggedAborts ? " (further aborts are not logged)" : "");
+        ++g_aborts_logged;
+    }
+    apply(f, vcpu::inject_external_abort(f.elr, f.spsr, f.far, instruction, write, el1_state()));
+}
+
+}  // namespace
+
+void handle_guest_sync(TrapFrame& f)
+{
+    u32 ec = static_cast<u32>(esr::EC::get(f.esr));
+    switch (ec) {
+    case esr::kEcHvc64: handle_psci_call(f); return;  // ELR is already past the HVC
+    case esr::kEcSmc64:
+        f.elr += 4;  // ELR points at the SMC
+        handle_psci_call(f);
+        return;
+    case esr::kEcDataAbortLower: handle_abort(f, false); return;
+    case esr::kEcInstAbortLower: handle_abort(f, true); return;
+    default: {
+        char what[160];
+        esr::describe(f.esr, what, sizeof what);
+        log_warn("guest trap not handled (%s) at PC 0x%llx: undefined instruction injected", what, (ull)f.elr);
+        apply(f, vcpu::inject_undefined(f.elr, f.spsr, el1_state()));
+        return;
+    }
+    }
+}
+
+}  // namespace passage::arch
