@@ -10,6 +10,7 @@ namespace {
 volatile bool g_armed;
 AbortRecord g_record;
 volatile bool g_reporting;
+volatile bool g_tried_other_conduit;
 
 const char* vector_name(u64 vector)
 {
@@ -50,7 +51,16 @@ extern "C" void guest_exception(Frame* frame, u64 vector)
         return;
     }
     if (g_reporting) {
-        for (;;) wfi();  // an exception while reporting one: nothing sane is left to do
+        // The report or SYSTEM_OFF itself faulted: most likely the PSCI
+        // conduit is wrong (an SMC with nothing at EL2/EL3 is undefined). Try
+        // the other conduit once, then park.
+        if (!g_tried_other_conduit) {
+            g_tried_other_conduit = true;
+            psci::set_conduit(psci::conduit() == Conduit::Smc ? Conduit::Hvc : Conduit::Smc);
+            psci::system_off();
+        }
+        print("guest: cannot power off: PSCI faults through both SMC and HVC; parked");
+        for (;;) wfi();
     }
     g_reporting = true;
     print("guest: FAIL unexpected exception ESR=0x%016lx ELR=0x%lx FAR=0x%lx", frame->esr, frame->elr, frame->far);
