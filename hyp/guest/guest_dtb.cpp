@@ -1,0 +1,260 @@
+// The guest's device tree. See passage/guest/guest_dtb.h.
+#include "passage/guest/guest_dtb.h"
+
+#include <libfdt.h>
+
+#include "fdt_util.h"
+#include "passage/guest/layout.h"
+#include "util.h"
+
+namespace passage {
+
+using guest::fail;
+
+namespace {
+
+unsigned long long ull(u64 v) { return v; }
+
+// Every loop that deletes and searches again is bounded by this.
+constexpr int kMaxEdits = 4096;
+
+Failure fdt_fail(Diagnostic& diag, int err, const char* what)
+{
+    return fail(diag, err == -FDT_ERR_NOSPACE ? Error::NoMemory : Error::BadDeviceTree, static_cast<u64>(-err),
+                "guest DTB: %s: %s", what,
+                err == -FDT_ERR_NOSPACE ? "out of room in the output buffer" : fdt_strerror(err));
+}
+
+// Deletes every node for which match(fdt, node) holds, searching from the
+// start again after each deletion (deleting moves every later node).
+template <typename Match>
+Status delete_nodes(void* fdt, Match match, const char* what, Diagnostic& diag)
+{
+    for (int edits = 0; edits < kMaxEdits; ++edits) {
+        int found = -1;
+        int depth = 0;
+        for (int node = fdt_next_node(fdt, 0, &depth); node >= 0; node = fdt_next_node(fdt, node, &depth)) {
+            if (match(fdt, node)) {
+                found = node;
+                break;
+            }
+        }
+        if (found < 0) return {};
+        if (int err = fdt_del_node(fdt, found); err < 0) return fdt_fail(diag, err, what);
+    }
+    return fail(diag, Error::BadDeviceTree, 0, "guest DTB: too many nodes to delete (%s)", what);
+}
+
+bool is_memory_node(const void* fdt, int node)
+{
+    int len = 0;
+    const char* s = static_cast<const char*>(fdt_getprop(fdt, node, "device_type", &len));
+    return s != nullptr && len == 7 && __builtin_memcmp(s, "memory", 7) == 0;
+}
+
+Status add_memory_node(void* fdt, const GuestDtbConfig& cfg, Diagnostic& diag)
+{
+    if (cfg.ram.empty()) return fail(diag, Error::InvalidArgument, 0, "guest DTB: no guest RAM to describe");
+    if (cfg.ram.size() > kMaxLayoutRanges)
+        return fail(diag, Error::Unsupported, cfg.ram.size(), "guest DTB: %zu guest RAM ranges (at most %zu)", cfg.ram.size(),
+                    kMaxLayoutRanges);
+    int ac = guest::address_cells(fdt, 0);
+    int sc = guest::size_cells(fdt, 0);
+    if (ac < 1 || sc < 1)
+        return fail(diag, Error::BadDeviceTree, 0, "guest DTB: the root's #address-cells or #size-cells is not 1 or 2");
+
+    // Sorted by base, so the node is named after the lowest.
+    MemRange sorted[kMaxLayoutRanges];
+    usize n = 0;
+    for (const MemRange& r : cfg.ram) {
+        if (!guest::well_formed(r))
+            return fail(diag, Error::InvalidArgument, r.base, "guest DTB: guest RAM range 0x%llx size 0x%llx is empty or wraps",
+                        ull(r.base), ull(r.size));
+        usize i = n++;
+        while (i > 0 && sorted[i - 1].base > r.base) {
+            sorted[i] = sorted[i - 1];
+            --i;
+        }
+        sorted[i] = r;
+    }
+    u8 reg[kMaxLayoutRanges * 16];
+    int entry = (ac + sc) * 4;
+    for (usize i = 0; i < n; ++i) {
+        u8* p = reg + i * entry;
+        if (!guest::write_cells(p, ac, sorted[i].base) || !guest::write_cells(p + ac * 4, sc, sorted[i].size))
+            return fail(diag, Error::Unsupported, sorted[i].base,
+                        "guest DTB: guest RAM 0x%llx size 0x%llx does not fit the root's #address-cells %d / #size-cells %d",
+                        ull(sorted[i].base), ull(sorted[i].size), ac, sc);
+    }
+    char name[32];
+    format(name, sizeof name, "memory@%llx", ull(sorted[0].base));
+    int node = fdt_add_subnode(fdt, 0, name);
+    if (node == -FDT_ERR_EXISTS)
+        return fail(diag, Error::Exists, sorted[0].base, "guest DTB: a node /%s already exists and is not a memory node", name);
+    if (node < 0) return fdt_fail(diag, node, "adding the memory node");
+    if (int err = fdt_setprop_string(fdt, node, "device_type", "memory"); err < 0) return fdt_fail(diag, err, "memory node");
+    if (int err = fdt_setprop(fdt, node, "reg", reg, static_cast<int>(n) * entry); err < 0)
+        return fdt_fail(diag, err, "memory node reg");
+    return {};
+}
+
+int chosen_node(void* fdt)
+{
+    int node = fdt_path_offset(fdt, "/chosen");
+    if (node == -FDT_ERR_NOTFOUND) node = fdt_add_subnode(fdt, 0, "chosen");
+    return node;
+}
+
+Status delete_prop(void* fdt, int node, const char* name, Diagnostic& diag)
+{
+    int err = fdt_delprop(fdt, node, name);
+    if (err < 0 && err != -FDT_ERR_NOTFOUND) return fdt_fail(diag, err, name);
+    return {};
+}
+
+Status edit_chosen(void* fdt, const GuestDtbConfig& cfg, Diagnostic& diag)
+{
+    // The module nodes first: deleting moves /chosen's properties' offsets
+    // but not /chosen itself, which is looked up again anyway.
+    int chosen = chosen_node(fdt);
+    if (chosen < 0) return fdt_fail(diag, chosen, "/chosen");
+    for (int edits = 0;; ++edits) {
+        if (edits == kMaxEdits) return fail(diag, Error::BadDeviceTree, 0, "guest DTB: too many module nodes in /chosen");
+        int found = -1;
+        for (int node = fdt_first_subnode(fdt, chosen); node >= 0; node = fdt_next_subnode(fdt, node))
+            if (guest::compatible_with_prefix(fdt, node, "multiboot,")) {
+                found = node;
+                break;
+            }
+        if (found < 0) break;
+        if (int err = fdt_del_node(fdt, found); err < 0) return fdt_fail(diag, err, "deleting a module node");
+    }
+
+    if (cfg.bootargs != nullptr) {
+        if (int err = fdt_setprop_string(fdt, chosen, "bootargs", cfg.bootargs); err < 0) return fdt_fail(diag, err, "bootargs");
+    } else if (Status s = delete_prop(fdt, chosen, "bootargs", diag); !s) {
+        return s;
+    }
+
+    if (cfg.has_initrd) {
+        if (cfg.initrd_end < cfg.initrd_start)
+            return fail(diag, Error::InvalidArgument, cfg.initrd_start, "guest DTB: initrd end 0x%llx is below its start 0x%llx",
+                        ull(cfg.initrd_end), ull(cfg.initrd_start));
+        if (int err = fdt_setprop_u64(fdt, chosen, "linux,initrd-start", cfg.initrd_start); err < 0)
+            return fdt_fail(diag, err, "linux,initrd-start");
+        if (int err = fdt_setprop_u64(fdt, chosen, "linux,initrd-end", cfg.initrd_end); err < 0)
+            return fdt_fail(diag, err, "linux,initrd-end");
+    } else {
+        if (Status s = delete_prop(fdt, chosen, "linux,initrd-start", diag); !s) return s;
+        if (Status s = delete_prop(fdt, chosen, "linux,initrd-end", diag); !s) return s;
+    }
+
+    if (cfg.pci_probe_only) {
+        if (int err = fdt_setprop_u32(fdt, chosen, "linux,pci-probe-only", 1); err < 0)
+            return fdt_fail(diag, err, "linux,pci-probe-only in /chosen");
+        // Setting a property moves later nodes but not this one, so the
+        // search goes on from here.
+        for (int node = fdt_node_offset_by_compatible(fdt, -1, "pci-host-ecam-generic"); node >= 0;
+             node = fdt_node_offset_by_compatible(fdt, node, "pci-host-ecam-generic"))
+            if (int err = fdt_setprop_u32(fdt, node, "linux,pci-probe-only", 1); err < 0)
+                return fdt_fail(diag, err, "linux,pci-probe-only on a host bridge");
+    }
+    return {};
+}
+
+// Keeps the first `keep` entries of a GIC's reg.
+Status trim_gic_reg(void* fdt, int node, int keep, const char* what, Diagnostic& diag)
+{
+    char path[96];
+    guest::node_path(fdt, node, path, sizeof path);
+    int parent = fdt_parent_offset(fdt, node);
+    int ac = parent < 0 ? -1 : guest::address_cells(fdt, parent);
+    int sc = parent < 0 ? -1 : guest::size_cells(fdt, parent);
+    if (ac < 1 || sc < 0)
+        return fail(diag, Error::BadDeviceTree, 0, "guest DTB: %s %s: the parent's #address-cells/#size-cells are malformed",
+                    what, path);
+    int len = 0;
+    const u8* reg = static_cast<const u8*>(fdt_getprop(fdt, node, "reg", &len));
+    int entry = (ac + sc) * 4;
+    if (reg == nullptr || len % entry != 0)
+        return fail(diag, Error::BadDeviceTree, static_cast<u64>(len),
+                    "guest DTB: %s %s: reg is %d bytes, not whole entries of %d bytes", what, path, reg ? len : 0, entry);
+    int count = len / entry;
+    if (count < keep)
+        return fail(diag, Error::BadDeviceTree, static_cast<u64>(count),
+                    "guest DTB: %s %s has %d reg entries, expected at least %d", what, path, count, keep);
+    if (count == keep) return {};
+    u8 kept[32 * 16];  // keep <= 32 entries of at most 4 cells
+    usize bytes = static_cast<usize>(keep) * entry;
+    __builtin_memcpy(kept, reg, bytes);
+    if (int err = fdt_setprop(fdt, node, "reg", kept, static_cast<int>(bytes)); err < 0)
+        return fdt_fail(diag, err, "trimming a GIC's reg");
+    return {};
+}
+
+Status trim_gics(void* fdt, Diagnostic& diag)
+{
+    // GICv2 with the virtualization extensions: distributor, CPU interface,
+    // then GICH and GICV, which are passage's.
+    static constexpr const char* kGicV2[] = {"arm,gic-400", "arm,cortex-a15-gic", "arm,cortex-a7-gic"};
+    for (const char* compat : kGicV2)
+        for (int node = fdt_node_offset_by_compatible(fdt, -1, compat); node >= 0;
+             node = fdt_node_offset_by_compatible(fdt, node, compat))
+            if (Status s = trim_gic_reg(fdt, node, 2, "GICv2", diag); !s) return s;
+
+    // GICv3: distributor, #redistributor-regions redistributor regions, then
+    // GICC, GICH, GICV.
+    for (int node = fdt_node_offset_by_compatible(fdt, -1, "arm,gic-v3"); node >= 0;
+         node = fdt_node_offset_by_compatible(fdt, node, "arm,gic-v3")) {
+        int len = 0;
+        const u8* p = static_cast<const u8*>(fdt_getprop(fdt, node, "#redistributor-regions", &len));
+        u64 regions = 1;
+        if (p != nullptr) {
+            regions = len == 4 ? guest::read_cells(p, 1) : 0;
+            if (regions < 1 || regions > 31) {
+                char path[96];
+                guest::node_path(fdt, node, path, sizeof path);
+                return fail(diag, Error::BadDeviceTree, regions,
+                            "guest DTB: GICv3 %s: #redistributor-regions must be one cell of 1 to 31", path);
+            }
+        }
+        if (Status s = trim_gic_reg(fdt, node, static_cast<int>(1 + regions), "GICv3", diag); !s) return s;
+    }
+    return {};
+}
+
+}  // namespace
+
+Result<usize> build_guest_dtb(const void* host_fdt, void* out, usize out_size, const GuestDtbConfig& cfg, Diagnostic& diag)
+{
+    if (host_fdt == nullptr || out == nullptr)
+        return fail(diag, Error::InvalidArgument, 0, "guest DTB: no host device tree or no output buffer");
+    if (!is_aligned(reinterpret_cast<u64>(out), 8))
+        return fail(diag, Error::Misaligned, reinterpret_cast<u64>(out), "guest DTB: output buffer %p is not 8-byte aligned", out);
+    if (int err = fdt_check_header(host_fdt); err != 0) return fdt_fail(diag, err, "the host device tree");
+    usize host_size = fdt_totalsize(host_fdt);
+    if (ranges_overlap(reinterpret_cast<u64>(host_fdt), host_size, reinterpret_cast<u64>(out), out_size))
+        return fail(diag, Error::Overlap, reinterpret_cast<u64>(out), "guest DTB: the output buffer overlaps the host device tree");
+    if (out_size > kDtbBlockSize) out_size = kDtbBlockSize;  // booting.rst: at most 2 MiB
+    if (out_size > 0x7fffffff) out_size = 0x7fffffff;
+    if (int err = fdt_open_into(host_fdt, out, static_cast<int>(out_size)); err != 0) {
+        if (err == -FDT_ERR_NOSPACE)
+            return fail(diag, Error::NoMemory, host_size, "guest DTB: the host device tree (%zu bytes) does not fit in %zu bytes",
+                        host_size, out_size);
+        return fdt_fail(diag, err, "copying the host device tree");
+    }
+
+    if (Status s = delete_nodes(out, is_memory_node, "memory nodes", diag); !s) return s.failure();
+    if (Status s = add_memory_node(out, cfg, diag); !s) return s.failure();
+    if (Status s = edit_chosen(out, cfg, diag); !s) return s.failure();
+    if (Status s = trim_gics(out, diag); !s) return s.failure();
+    auto is_passage = [](const void* fdt, int node) { return guest::compatible_with_prefix(fdt, node, "passage,"); };
+    if (Status s = delete_nodes(out, is_passage, "passage's own nodes", diag); !s) return s.failure();
+
+    if (int err = fdt_pack(out); err != 0) return fdt_fail(diag, err, "packing");
+    usize size = fdt_totalsize(out);
+    if (int err = fdt_check_full(out, size); err != 0) return fdt_fail(diag, err, "checking the result");
+    return size;
+}
+
+}  // namespace passage

@@ -1,0 +1,108 @@
+// Boot modules in /chosen (the Xen on Arm binding). See passage/guest/modules.h.
+#include "passage/guest/modules.h"
+
+#include <libfdt.h>
+
+#include "fdt_util.h"
+#include "passage/log.h"
+#include "util.h"
+
+namespace passage {
+
+using guest::fail;
+
+namespace {
+
+unsigned long long ull(u64 v) { return v; }
+
+Status read_module_reg(const void* fdt, int node, int ac, int sc, const char* path, MemRange& out, Diagnostic& diag)
+{
+    int len = 0;
+    const u8* reg = static_cast<const u8*>(fdt_getprop(fdt, node, "reg", &len));
+    if (reg == nullptr) return fail(diag, Error::BadDeviceTree, 0, "boot module %s: no reg property", path);
+    int entry = (ac + sc) * 4;
+    if (len != entry)
+        return fail(diag, Error::BadDeviceTree, static_cast<u64>(len),
+                    "boot module %s: reg is %d bytes, expected one entry of /chosen's #address-cells %d + #size-cells %d "
+                    "(%d bytes)",
+                    path, len, ac, sc, entry);
+    out.base = guest::read_cells(reg, ac);
+    out.size = guest::read_cells(reg + ac * 4, sc);
+    if (out.size == 0) return fail(diag, Error::BadDeviceTree, out.base, "boot module %s: size 0 at 0x%llx", path, ull(out.base));
+    if (!guest::well_formed(out))
+        return fail(diag, Error::BadDeviceTree, out.base, "boot module %s: 0x%llx size 0x%llx wraps past 2^64", path,
+                    ull(out.base), ull(out.size));
+    return {};
+}
+
+}  // namespace
+
+Status discover_boot_modules(const void* fdt, BootModules& out, Diagnostic& diag)
+{
+    out = BootModules{};
+    int chosen = fdt_path_offset(fdt, "/chosen");
+    if (chosen < 0) return {};  // no /chosen: no modules
+
+    char kernel_path[96] = {};
+    char initrd_path[96] = {};
+    int ac = -2, sc = -2;  // read when the first module needs them
+    for (int node = fdt_first_subnode(fdt, chosen); node >= 0; node = fdt_next_subnode(fdt, node)) {
+        if (!guest::compatible_with_prefix(fdt, node, "multiboot,")) continue;
+        char path[96];
+        guest::node_path(fdt, node, path, sizeof path);
+        if (!guest::node_enabled(fdt, node)) {
+            log_info("boot module %s is disabled: ignored", path);
+            continue;
+        }
+        bool kernel = fdt_node_check_compatible(fdt, node, "multiboot,kernel") == 0;
+        bool ramdisk = fdt_node_check_compatible(fdt, node, "multiboot,ramdisk") == 0;
+        if (kernel && ramdisk)
+            return fail(diag, Error::BadDeviceTree, 0, "boot module %s: compatible with both multiboot,kernel and multiboot,ramdisk",
+                        path);
+        if (!kernel && !ramdisk) {
+            log_warn("boot module %s is neither multiboot,kernel nor multiboot,ramdisk: ignored", path);
+            continue;
+        }
+        if (ac == -2) {
+            ac = guest::address_cells(fdt, chosen);
+            sc = guest::size_cells(fdt, chosen);
+            if (ac < 1 || sc < 1)
+                return fail(diag, Error::BadDeviceTree, 0,
+                            "boot modules: /chosen #address-cells or #size-cells is malformed (each must be 1 or 2)");
+        }
+        MemRange reg;
+        if (Status s = read_module_reg(fdt, node, ac, sc, path, reg, diag); !s) return s;
+
+        if (ramdisk) {
+            if (out.has_initrd)
+                return fail(diag, Error::Exists, reg.base, "boot modules: two multiboot,ramdisk modules, %s and %s", initrd_path,
+                            path);
+            out.has_initrd = true;
+            out.initrd = reg;
+            guest::copy_path(initrd_path, path, sizeof initrd_path);
+            continue;
+        }
+        if (out.has_kernel)
+            return fail(diag, Error::Exists, reg.base, "boot modules: two multiboot,kernel modules, %s and %s", kernel_path, path);
+        out.has_kernel = true;
+        out.kernel = reg;
+        guest::copy_path(kernel_path, path, sizeof kernel_path);
+        int len = 0;
+        const char* args = static_cast<const char*>(fdt_getprop(fdt, node, "bootargs", &len));
+        if (args != nullptr) {
+            if (len < 1 || args[len - 1] != '\0')
+                return fail(diag, Error::BadDeviceTree, 0, "boot module %s: bootargs is not a NUL-terminated string", path);
+            out.bootargs = args;
+        }
+    }
+    if (out.has_initrd && !out.has_kernel)
+        return fail(diag, Error::BadDeviceTree, out.initrd.base,
+                    "boot modules: %s is a multiboot,ramdisk but there is no multiboot,kernel module", initrd_path);
+    if (out.has_initrd && ranges_overlap(out.kernel.base, out.kernel.size, out.initrd.base, out.initrd.size))
+        return fail(diag, Error::Overlap, out.initrd.base,
+                    "boot modules: the kernel at 0x%llx size 0x%llx and the ramdisk at 0x%llx size 0x%llx overlap",
+                    ull(out.kernel.base), ull(out.kernel.size), ull(out.initrd.base), ull(out.initrd.size));
+    return {};
+}
+
+}  // namespace passage

@@ -1,0 +1,39 @@
+// The device tree the guest boots with: the host's, edited with libfdt.
+//
+// - Every device_type = "memory" node goes; one /memory@<base> lists guest
+//   RAM in the root's #address-cells/#size-cells. The /memreserve/ block and
+//   /reserved-memory stay.
+// - /chosen: bootargs set (or removed), linux,initrd-start/-end set (or any
+//   stale ones removed), stdout-path kept, the multiboot module nodes gone;
+//   linux,pci-probe-only = <1> when asked, also on every
+//   pci-host-ecam-generic node (Linux 6.11+ reads it there first).
+// - What belongs to passage goes: a GICv2's GICH and GICV reg entries, a
+//   GICv3's GICC/GICH/GICV entries after the redistributor regions, and any
+//   node compatible with "passage,*". /psci stays as it is.
+#pragma once
+
+#include <span>
+
+#include "passage/discover.h"
+#include "passage/platform.h"
+#include "passage/result.h"
+
+namespace passage {
+
+struct GuestDtbConfig {
+    std::span<const MemRange> ram;  // guest RAM (at most kMaxLayoutRanges ranges)
+    const char* bootargs = nullptr; // nullptr: no bootargs property
+    bool has_initrd = false;
+    u64 initrd_start = 0;
+    u64 initrd_end = 0;             // exclusive, as Linux reads it
+    bool pci_probe_only = false;
+};
+
+// Builds the guest DTB from host_fdt (which must have passed
+// check_device_tree) into out[0, out_size), 8-byte aligned and not
+// overlapping host_fdt. Returns the packed size. libfdt runs here: call it
+// before the first guest entry only.
+Result<usize> build_guest_dtb(const void* host_fdt, void* out, usize out_size, const GuestDtbConfig& cfg,
+                              Diagnostic& diag);
+
+}  // namespace passage

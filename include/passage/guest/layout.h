@@ -1,0 +1,96 @@
+// Where the guest's kernel, initrd and device tree go in guest RAM, and the
+// copies that put them there.
+//
+// Rules (Documentation/arch/arm64/booting.rst):
+// - A Linux Image sits text_offset bytes above a 2 MiB-aligned base; with
+//   flags bit 3 clear that base should be as close as possible to the base
+//   of DRAM, with it set it may be anywhere.
+// - The DTB is 8-byte aligned, at most 2 MiB, and must not share a 2 MiB
+//   block with memory that needs other attributes: it gets a 2 MiB block of
+//   its own, wholly inside guest RAM.
+// - An ELF test guest is loaded at its segments' physical addresses, which
+//   must lie in guest RAM.
+//
+// Boot modules sit somewhere in RAM when passage starts. Nothing is placed
+// over a region the caller says must be kept (the host DTB, reserved
+// memory), nor over a module that has not been copied yet. The copies run
+// initrd first, then the kernel, each with memmove semantics, so a module
+// may overlap its own destination, and the kernel may land where the initrd
+// was once the initrd has moved.
+#pragma once
+
+#include <span>
+
+#include "passage/discover.h"
+#include "passage/guest/elf.h"
+#include "passage/guest/image.h"
+#include "passage/platform.h"
+#include "passage/result.h"
+
+namespace passage {
+
+constexpr u64 kDtbBlockSize = 2 * MiB;
+constexpr usize kMaxLayoutRanges = 16;  // guest RAM ranges and kept regions, each
+
+struct LayoutRequest {
+    // Guest RAM, already without the hypervisor's own memory. Any order.
+    std::span<const MemRange> ram;
+    // The kernel: exactly one of these.
+    const LinuxImage* linux_image = nullptr;
+    const ElfImage* elf = nullptr;
+    // Where the kernel's file sits now; size 0 when it is not in RAM the
+    // guest could get (e.g. the built-in test guest inside passage's image).
+    MemRange image_source;
+    bool has_initrd = false;
+    MemRange initrd_source;  // where the initrd sits now, and its size
+    // The guest DTB's size; at most 2 MiB (the block is reserved whole).
+    u64 dtb_size = kDtbBlockSize;
+    // Regions that must never be overwritten: the host DTB, /memreserve/ and
+    // /reserved-memory ranges, anything else the caller still needs.
+    std::span<const MemRange> keep;
+};
+
+struct GuestLayout {
+    bool is_elf = false;
+    u64 kernel_base = 0;  // Linux: the load address (2 MiB base + text_offset); ELF: lowest segment
+    u64 kernel_size = 0;  // Linux: image_size; ELF: lowest segment start to highest segment end
+    u64 entry = 0;        // physical address of the first instruction
+    bool has_initrd = false;
+    bool initrd_in_place = false;  // left where it was: no copy needed
+    u64 initrd_base = 0;
+    u64 initrd_size = 0;
+    u64 dtb_base = 0;  // 2 MiB aligned; [dtb_base, dtb_base + 2 MiB) holds only the DTB
+    u64 dtb_size = kDtbBlockSize;  // room for build_guest_dtb (the whole block)
+};
+
+// Plans the layout, or says what does not fit, naming the address and size.
+Status plan_guest_layout(const LayoutRequest& req, GuestLayout& out, Diagnostic& diag);
+
+// Physical memory as the copies see it: map(ctx, phys, size) returns a
+// pointer through which [phys, phys + size) can be read and written as one
+// contiguous range, or nullptr. On the target it is the EL2 identity map; in
+// host tests an arena.
+struct PhysAccess {
+    void* (*map)(void* ctx, u64 phys, u64 size) = nullptr;
+    void* ctx = nullptr;
+};
+
+// The bytes to load: the kernel file (an Image or ELF, as parsed into the
+// request) and the initrd, wherever they are now.
+struct GuestPayload {
+    const u8* image = nullptr;
+    usize image_size = 0;
+    const u8* initrd = nullptr;
+    usize initrd_size = 0;
+};
+
+// Copies the initrd (unless it stays in place), then the kernel, to the
+// planned addresses with memmove semantics; zeroes each ELF segment's
+// memsz - filesz tail. Does not write the DTB (build_guest_dtb does, into
+// [dtb_base, dtb_base + dtb_size), after this) and does no cache
+// maintenance: the caller cleans the kernel, initrd and DTB ranges to the
+// point of coherency before entering the guest.
+Status load_guest(const LayoutRequest& req, const GuestLayout& layout, const GuestPayload& payload,
+                  const PhysAccess& phys, Diagnostic& diag);
+
+}  // namespace passage
