@@ -130,8 +130,8 @@ LoadedGuest load(const void* fdt, const Platform& p, const BootModules& mods)
     req.keep = {keep, nkeep};
 
     LoadedGuest g;
-    if (!plan_guest_layout(req, g.layout, d)) panic("guest layout: %s", d.text);
-    if (!load_guest(req, g.layout, payload, PhysAccess{identity, nullptr}, d)) panic("guest load: %s", d.text);
+    if (!plan_guest_layout(req, g.layout, d)) panic("%s", d.text);
+    if (!load_guest(req, g.layout, payload, PhysAccess{identity, nullptr}, d)) panic("%s", d.text);
 
     GuestDtbConfig cfg;
     cfg.ram = {g_plan.ram, g_plan.ram_count};

@@ -3,10 +3,18 @@
 # Shared by run.sh and the ctest boot tests so both boot the same machine.
 #
 #   qemu-cmd.sh IMAGE [--gic 2|3] [--cpu CPU] [--smp N] [--mem SIZE]
-#               [--append ARGS] [--el1] [--gdb PORT] [-- extra qemu args]
+#               [--append PASSAGE_ARGS] [--el1] [--gdb PORT]
+#               [--kernel FILE [--initrd FILE] [--kernel-args ARGS]]
+#               [-- extra qemu args]
+#
+# --kernel gives passage a guest as boot modules, described in /chosen the
+# way Xen on Arm does (module@ADDR, "multiboot,kernel" / "multiboot,ramdisk"):
+# QEMU's own device tree is dumped for the same machine, the module nodes are
+# added with fdtput, and QEMU gets it with -dtb and the files with -device
+# loader, kept clear of where QEMU puts the DTB (RAM + 128 MiB).
 set -euo pipefail
 image=$1; shift
-gic=3 cpu=max smp=2 mem=1G append= virt=on gdb=
+gic=3 cpu=max smp=2 mem=1G append= virt=on gdb= kernel= initrd= kargs= kargs_set=
 while [[ $# -gt 0 ]]; do
     case $1 in
     --gic) gic=$2; shift 2 ;;
@@ -16,14 +24,44 @@ while [[ $# -gt 0 ]]; do
     --append) append=$2; shift 2 ;;
     --el1) virt=off; shift ;;
     --gdb) gdb=$2; shift 2 ;;
+    --kernel) kernel=$2; shift 2 ;;
+    --initrd) initrd=$2; shift 2 ;;
+    --kernel-args) kargs=$2; kargs_set=1; shift 2 ;;
     --) shift; break ;;
     *) echo "qemu-cmd: unknown option $1" >&2; exit 2 ;;
     esac
 done
-args=(qemu-system-aarch64
-      -machine "virt,virtualization=$virt,gic-version=$gic"
-      -cpu "$cpu" -smp "$smp" -m "$mem"
-      -nographic -no-reboot -kernel "$image")
+machine="virt,virtualization=$virt,gic-version=$gic"
+args=(qemu-system-aarch64 -machine "$machine" -cpu "$cpu" -smp "$smp" -m "$mem" -nographic -no-reboot)
+
+if [[ -n $kernel ]]; then
+    [[ -f $kernel ]] || { echo "qemu-cmd: no such kernel: $kernel" >&2; exit 1; }
+    [[ -z $initrd || -f $initrd ]] || { echo "qemu-cmd: no such initrd: $initrd" >&2; exit 1; }
+    dtb=$(mktemp --suffix=.dtb "${TMPDIR:-/tmp}/passage-modules-XXXXXX")
+    "${args[@]}" -machine "dumpdtb=$dtb" "$@" >/dev/null 2>&1 ||
+        { "${args[@]}" -machine "dumpdtb=$dtb" "$@"; exit 1; }
+    kernel_addr=$(( 0x50000000 ))
+    kernel_size=$(stat -c %s "$kernel")
+    node=/chosen/module@$(printf %x $kernel_addr)
+    fdtput -t x "$dtb" /chosen '#address-cells' 2
+    fdtput -t x "$dtb" /chosen '#size-cells' 2
+    fdtput -c "$dtb" "$node"
+    fdtput -t s "$dtb" "$node" compatible multiboot,kernel multiboot,module
+    fdtput -t x "$dtb" "$node" reg 0 "$(printf 0x%x $kernel_addr)" 0 "$(printf 0x%x "$kernel_size")"
+    [[ -n $kargs_set ]] && fdtput -t s "$dtb" "$node" bootargs "$kargs"
+    args+=(-dtb "$dtb" -device "loader,file=$kernel,addr=$(printf 0x%x $kernel_addr),force-raw=on")
+    if [[ -n $initrd ]]; then
+        initrd_addr=$(( (kernel_addr + kernel_size + 0x1fffff) / 0x200000 * 0x200000 ))
+        initrd_size=$(stat -c %s "$initrd")
+        inode=/chosen/module@$(printf %x $initrd_addr)
+        fdtput -c "$dtb" "$inode"
+        fdtput -t s "$dtb" "$inode" compatible multiboot,ramdisk multiboot,module
+        fdtput -t x "$dtb" "$inode" reg 0 "$(printf 0x%x $initrd_addr)" 0 "$(printf 0x%x "$initrd_size")"
+        args+=(-device "loader,file=$initrd,addr=$(printf 0x%x $initrd_addr),force-raw=on")
+    fi
+fi
+
+args+=(-kernel "$image")
 [[ -n $append ]] && args+=(-append "$append")
 [[ -n $gdb ]] && args+=(-S -gdb "tcp::$gdb")
 args+=("$@")

@@ -2,8 +2,13 @@
 # Installs what is missing, builds passage, and boots it under QEMU.
 #
 #   ./scripts/run.sh [--gic 2|3] [--cpu CPU] [--smp N] [--mem SIZE]
-#                    [--append "passage.opt=..."] [--gdb] [-- extra QEMU args]
+#                    [--passage "passage.opt=..."] [--gdb]
+#                    [--kernel Image [--initrd FILE] [--append "guest cmdline"]]
+#                    [-- extra QEMU args]
 #
+# Without --kernel, passage runs its built-in test guest. --kernel boots your
+# own kernel (an arm64 Image or an ELF) as a boot module, with --initrd and
+# its command line from --append. --passage sets passage's own options.
 # --gdb starts QEMU halted with a gdb stub and prints the command to attach.
 # Everything after -- goes to QEMU as it is, e.g. -- -device e1000e.
 set -euo pipefail
@@ -13,9 +18,11 @@ cd "$root"
 opts=() gdb= extra=()
 while [[ $# -gt 0 ]]; do
     case $1 in
-    --gic | --cpu | --smp | --mem | --append) opts+=("$1" "$2"); shift 2 ;;
+    --gic | --cpu | --smp | --mem | --kernel | --initrd) opts+=("$1" "$2"); shift 2 ;;
+    --passage) opts+=(--append "$2"); shift 2 ;;
+    --append) opts+=(--kernel-args "$2"); shift 2 ;;
     --gdb) gdb=1234; shift ;;
-    -h | --help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     --) shift; extra=("$@"); break ;;
     *) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac

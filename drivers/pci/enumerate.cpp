@@ -529,8 +529,11 @@ void Enumerator::for_each_item(i32 parent, Visit&& visit)
             Item item;
             item.owner = &f;
             item.bar = &bar;
-            item.size = bar.size;
-            item.align = bar.size;
+            // A memory BAR gets at least a page of its own: stage 2 maps BARs
+            // exactly, page by page, so no two devices may share one.
+            u64 room = bar.kind == BarKind::Io || bar.size >= kMinMemBarRoom ? bar.size : kMinMemBarRoom;
+            item.size = room;
+            item.align = room;
             item.pref = bar.prefetchable && !bar.is_rom();
             item.is_64bit_bar = bar.kind == BarKind::Mem64;
             item.wants64 = item.is_64bit_bar && item.pref;

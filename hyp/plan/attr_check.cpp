@@ -51,12 +51,15 @@ u8 expected_combined(MemType s1, MemType s2, stage2::Encoding enc)
 
 usize pick_samples(const GuestPlan& plan, const GuestRegion** out, usize max)
 {
+    // The first region of each (class, stage-2 type) pair: every kind of
+    // mapping the plan makes is checked once.
+    bool seen[8][4] = {};
     usize n = 0;
-    bool seen[8] = {};
     for (usize i = 0; i < plan.count && n < max; ++i) {
         auto c = static_cast<usize>(plan.regions[i].cls);
-        if (c >= 8 || seen[c]) continue;
-        seen[c] = true;
+        auto t = static_cast<usize>(plan.regions[i].attrs.type);
+        if (c >= 8 || t >= 4 || seen[c][t]) continue;
+        seen[c][t] = true;
         out[n++] = &plan.regions[i];
     }
     return n;

@@ -27,7 +27,7 @@ PASSAGE_EL1_REG(ttbr0_el1)
 PASSAGE_EL1_REG(mair_el1)
 #undef PASSAGE_EL1_REG
 
-constexpr usize kMaxSamples = 8;
+constexpr usize kMaxSamples = 12;
 constexpr u64 kAliasShift = 40;  // alias k of address A sits at VA ((k + 1) << 40) | A
 
 // A tiny stage-1 table builder over the scratch pages (4 KiB granule, 48-bit

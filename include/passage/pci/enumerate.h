@@ -27,6 +27,9 @@ constexpr unsigned kMaxBridgeDepth = 32;
 // The lowest PCI I/O address handed out (arm64 Linux's PCIBIOS_MIN_IO): some
 // drivers take a BAR of 0 as "not assigned".
 constexpr u64 kMinIoAddress = 0x1000;
+// The least room a memory BAR is given: one 4 KiB page, so that the guest's
+// stage-2 mapping of one device's BAR never covers another's registers.
+constexpr u64 kMinMemBarRoom = 0x1000;
 
 struct EnumStats {
     usize functions = 0;      // recorded in the table by this call

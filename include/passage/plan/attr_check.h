@@ -23,8 +23,8 @@ u8 mair_attr(stage2::MemType t);
 // The combined attribute for stage 1 `s1` over stage 2 `s2` under `enc`.
 u8 expected_combined(stage2::MemType s1, stage2::MemType s2, stage2::Encoding enc);
 
-// One address from each region class present in the plan (the first region
-// of each class, its first page), for the self-test. Returns how many.
+// One region for each (class, stage-2 type) pair present in the plan, for
+// the self-test, which checks its first page. Returns how many.
 usize pick_samples(const GuestPlan& plan, const GuestRegion** out, usize max);
 
 }  // namespace passage::plan
