@@ -13,7 +13,7 @@ packages=(
     g++-aarch64-linux-gnu binutils-aarch64-linux-gnu
     qemu-system-arm ipxe-qemu
     catch2 libfdt-dev device-tree-compiler libbenchmark-dev
-    cpio xz-utils
+    cpio xz-utils python3
     "$@"
 )
 
