@@ -35,6 +35,15 @@ GUEST_SYSREG(par_el1)
 GUEST_SYSREG(cntfrq_el0)
 GUEST_SYSREG(cntpct_el0)
 GUEST_SYSREG(ctr_el0)
+GUEST_SYSREG(cntvct_el0)
+GUEST_SYSREG(id_aa64dfr0_el1)
+GUEST_SYSREG(vbar_el1)
+GUEST_SYSREG(pmcr_el0)
+GUEST_SYSREG(pmceid0_el0)
+GUEST_SYSREG(pmcntenset_el0)
+GUEST_SYSREG(pmcntenclr_el0)
+GUEST_SYSREG(pmevtyper0_el0)
+GUEST_SYSREG(pmevcntr0_el0)
 #undef GUEST_SYSREG
 
 inline void isb() { asm volatile("isb" ::: "memory"); }

@@ -88,6 +88,15 @@ void find_console(const void* fdt, GuestPlatform& plat)
     if (node >= 0 && fdt_node_check_compatible(fdt, node, "arm,pl011") == 0) first_reg(fdt, node, plat.uart, size);
 }
 
+void find_bootargs(const void* fdt, GuestPlatform& plat)
+{
+    int chosen = fdt_path_offset(fdt, "/chosen");
+    if (chosen < 0) return;
+    int len;
+    auto* args = static_cast<const char*>(fdt_getprop(fdt, chosen, "bootargs", &len));
+    if (args && len > 0 && args[len - 1] == '\0') plat.bootargs = args;
+}
+
 void find_psci(const void* fdt, GuestPlatform& plat)
 {
     int node = fdt_path_offset(fdt, "/psci");
@@ -163,6 +172,7 @@ GuestPlatform discover(const void* fdt)
     plat.fdt_error = fdt_check_header(fdt);
     if (plat.fdt_error) return plat;
     find_console(fdt, plat);
+    find_bootargs(fdt, plat);
     find_memory(fdt, plat);
     find_psci(fdt, plat);
     find_pci(fdt, plat);

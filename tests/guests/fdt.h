@@ -33,6 +33,7 @@ struct GuestPlatform {
     unsigned mem_count = 0;  // sorted by base
 
     u64 uart = 0;            // PL011 from /chosen/stdout-path
+    const char* bootargs = "";  // /chosen/bootargs (passage passes a boot module's)
 
     bool psci = false;
     Conduit conduit = Conduit::None;

@@ -5,6 +5,10 @@
  * x0 = the guest DTB. CPU_ON starts a secondary CPU at secondary_entry with
  * x0 = the context id, MMU off. QEMU -kernel (standalone) enters _start at
  * EL1 with x0 = 0.
+ *
+ * The very first instruction reads the virtual counter: with CNTVOFF_EL2 = 0
+ * it is the count since reset, which the bench mode turns into instructions
+ * from reset to the guest (under -icount shift=0 one instruction is 1 ns).
  */
 
 /* SCTLR_EL1 RES1 bits (29, 28, 23, 22, 20, 11); M, C, I and all else 0. */
@@ -18,6 +22,7 @@
     .section .text.entry, "ax"
     .global _start
 _start:
+    mrs     x20, cntvct_el0            /* first: the count at guest entry */
     msr     daifset, #0xf
     mov     x19, x0                    /* DTB, or 0 when QEMU loaded us */
     ldr     x1, =SCTLR_EL1_MMU_OFF
@@ -43,6 +48,7 @@ _start:
     add     x1, x1, :lo12:primary_stack_top
     mov     sp, x1
     mov     x0, x19
+    mov     x1, x20
     bl      guest_main                 /* never returns */
 3:  wfi
     b       3b
