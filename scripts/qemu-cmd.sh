@@ -6,14 +6,24 @@
 #               [--append PASSAGE_ARGS] [--el1] [--gdb PORT]
 #               [--kernel FILE [--initrd FILE] [--kernel-args ARGS]]
 #               [-- extra qemu args]
+#   qemu-cmd.sh --bare --kernel FILE [--initrd FILE] [--kernel-args ARGS]
+#               [--gic 2|3] [--cpu CPU] [--smp N] [--mem SIZE] [--el1] [--gdb PORT]
+#               [-- extra qemu args]
 #
 # --kernel gives passage a guest as boot modules, described in /chosen the
 # way Xen on Arm does (module@ADDR, "multiboot,kernel" / "multiboot,ramdisk"):
 # QEMU's own device tree is dumped for the same machine, the module nodes are
 # added with fdtput, and QEMU gets it with -dtb and the files with -device
 # loader, kept clear of where QEMU puts the DTB (RAM + 128 MiB).
+#
+# --bare boots the kernel without passage, as QEMU's own -kernel/-initrd/
+# -append (no IMAGE): the baseline of the Linux guest test. With --el1 the
+# kernel starts at EL1, as it does under passage; without, at EL2.
 set -euo pipefail
-image=$1; shift
+image= bare=
+if [[ ${1:-} == --bare ]]; then bare=1; shift
+else image=$1; shift
+fi
 gic=3 cpu=max smp=2 mem=1G append= virt=on gdb= kernel= initrd= kargs= kargs_set=
 while [[ $# -gt 0 ]]; do
     case $1 in
@@ -27,12 +37,28 @@ while [[ $# -gt 0 ]]; do
     --kernel) kernel=$2; shift 2 ;;
     --initrd) initrd=$2; shift 2 ;;
     --kernel-args) kargs=$2; kargs_set=1; shift 2 ;;
+    --bare) bare=1; shift ;;
     --) shift; break ;;
     *) echo "qemu-cmd: unknown option $1" >&2; exit 2 ;;
     esac
 done
 machine="virt,virtualization=$virt,gic-version=$gic"
 args=(qemu-system-aarch64 -machine "$machine" -cpu "$cpu" -smp "$smp" -m "$mem" -nographic -no-reboot)
+
+if [[ -n $bare ]]; then
+    [[ -n $kernel ]] || { echo "qemu-cmd: --bare needs --kernel" >&2; exit 2; }
+    [[ -z $image ]] || { echo "qemu-cmd: --bare boots --kernel without an image; drop $image" >&2; exit 2; }
+    [[ -f $kernel ]] || { echo "qemu-cmd: no such kernel: $kernel" >&2; exit 1; }
+    [[ -z $initrd || -f $initrd ]] || { echo "qemu-cmd: no such initrd: $initrd" >&2; exit 1; }
+    [[ -n $append ]] && { echo "qemu-cmd: --append is passage's; with --bare use --kernel-args" >&2; exit 2; }
+    args+=(-kernel "$kernel")
+    [[ -n $initrd ]] && args+=(-initrd "$initrd")
+    [[ -n $kargs_set ]] && args+=(-append "$kargs")
+    [[ -n $gdb ]] && args+=(-S -gdb "tcp::$gdb")
+    args+=("$@")
+    printf '%s\n' "${args[@]}"
+    exit 0
+fi
 
 if [[ -n $kernel ]]; then
     [[ -f $kernel ]] || { echo "qemu-cmd: no such kernel: $kernel" >&2; exit 1; }

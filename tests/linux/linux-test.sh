@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# Boots Debian's arm64 Linux with the test initramfs (tests/linux/init.sh)
+# under QEMU, with virtio-blk-pci, e1000e and virtio-net-pci, and checks
+# every result: under passage (the default) or bare (--bare, no passage: the
+# baseline).
+#
+#   tests/linux/linux-test.sh [--bare [--el2]] [--cpu CPU] [--smp N] [--gic 2|3]
+#                             [--mem SIZE] [--image passage.bin] [--passage-args ARGS]
+#                             [--timeout S] [--watchdog S] [--disk-mib N]
+#                             [--work DIR] [--log FILE] [-- extra QEMU args]
+#
+# It fetches the kernel and builds the initramfs when needed (fetch.sh),
+# makes a disk image of random bytes in the work directory (default
+# build/linux/test/<mode>-<cpu>-smp<N>-gic<G>), passes its md5, a marker and
+# the CPU count on the kernel command line, runs QEMU through
+# scripts/qemu-cmd.sh with a timeout, and checks that:
+#   - QEMU exits by itself, with 0, before --timeout (default 300 s);
+#   - every check of init.sh printed "linux-guest: PASS <name>", none FAIL,
+#     and "linux-guest: done: N passed, 0 failed";
+#   - the disk on the host carries the marker in its last sector and is
+#     otherwise unchanged;
+#   - under passage: each BAR Linux reports is the one passage's device table
+#     in the boot log assigned (I/O BARs by their PCI address: Linux numbers
+#     ports from the window's PCI base, which is 0 on QEMU virt).
+# Exits 0 when all hold, 1 otherwise. passage.bin is not built here (run
+# cmake --build --preset cross, or scripts/run.sh, first).
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+mode=passage el=el1 cpu=cortex-a72 smp=2 gic=3 mem=1G image=$root/build/cross/passage.bin
+passage_args= timeout=300 watchdog=120 disk_mib=8 work= log= extra=()
+while [[ $# -gt 0 ]]; do
+    case $1 in
+    --bare) mode=bare; shift ;;
+    --el2) el=el2; shift ;;
+    --cpu) cpu=$2; shift 2 ;;
+    --smp) smp=$2; shift 2 ;;
+    --gic) gic=$2; shift 2 ;;
+    --mem) mem=$2; shift 2 ;;
+    --image) image=$2; shift 2 ;;
+    --passage-args) passage_args=$2; shift 2 ;;
+    --timeout) timeout=$2; shift 2 ;;
+    --watchdog) watchdog=$2; shift 2 ;;
+    --disk-mib) disk_mib=$2; shift 2 ;;
+    --work) work=$2; shift 2 ;;
+    --log) log=$2; shift 2 ;;
+    -h | --help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --) shift; extra=("$@"); break ;;
+    *) echo "linux-test: unknown option $1 (see --help)" >&2; exit 2 ;;
+    esac
+done
+say() { echo "linux-test: $*"; }
+
+fetched=$("$here/fetch.sh") || { say "FAIL: fetch.sh failed"; exit 1; }
+kernel=$(sed -n 's/^Image: //p' <<<"$fetched")
+initrd=$(sed -n 's/^initramfs: //p' <<<"$fetched")
+[[ -f $kernel && -f $initrd ]] || { say "FAIL: fetch.sh gave no Image/initramfs"; exit 1; }
+if [[ $mode == passage && ! -f $image ]]; then
+    say "FAIL: no passage image $image (cmake --preset cross && cmake --build --preset cross)"
+    exit 1
+fi
+
+[[ -z $work ]] && work=$root/build/linux/test/$mode-$cpu-smp$smp-gic$gic
+mkdir -p "$work"
+[[ -z $log ]] && log=$work/console.log
+disk=$work/disk.img
+dd if=/dev/urandom of="$disk" bs=1M count="$disk_mib" status=none
+size=$(stat -c %s "$disk")
+md5=$(md5sum "$disk" | cut -d' ' -f1)
+head_md5=$(head -c $((size - 512)) "$disk" | md5sum | cut -d' ' -f1)
+marker=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
+
+kargs="console=ttyAMA0 earlycon panic=-1 passage.disk_md5=$md5 passage.marker=$marker"
+kargs+=" passage.cpus=$smp passage.watchdog=$watchdog"
+devices=(-device virtio-blk-pci,drive=d0 -drive "if=none,id=d0,file=$disk,format=raw"
+         -device e1000e,netdev=n0 -netdev user,id=n0,restrict=on
+         -device virtio-net-pci,netdev=n1 -netdev user,id=n1,restrict=on)
+common=(--cpu "$cpu" --smp "$smp" --gic "$gic" --mem "$mem"
+        --kernel "$kernel" --initrd "$initrd" --kernel-args "$kargs")
+if [[ $mode == bare ]]; then
+    qopts=(--bare "${common[@]}")
+    [[ $el == el1 ]] && qopts+=(--el1)
+else
+    qopts=("$image" "${common[@]}")
+    [[ -n $passage_args ]] && qopts+=(--append "$passage_args")
+fi
+mapfile -t cmd < <("$root/scripts/qemu-cmd.sh" "${qopts[@]}" -- "${devices[@]}" "${extra[@]}")
+[[ ${#cmd[@]} -gt 0 ]] || { say "FAIL: qemu-cmd.sh gave no command"; exit 1; }
+say "$mode, $cpu, $smp CPUs, GICv$gic, $mem; disk $disk ($disk_mib MiB, md5 $md5)"
+echo "+ $(printf '%q ' "${cmd[@]}")"
+start=$(date +%s.%N)
+timeout --foreground -k 5 "$timeout" "${cmd[@]}" </dev/null >"$log" 2>&1
+rc=$?
+end=$(date +%s.%N)
+sed -i 's/\r$//' "$log"
+wall=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
+cat "$log"
+echo "----"
+
+failed=0
+bad() { say "FAIL: $*"; failed=$((failed + 1)); }
+ok() { say "ok: $*"; }
+if [[ $rc -eq 124 || $rc -eq 137 ]]; then bad "QEMU did not finish within ${timeout}s"
+elif [[ $rc -ne 0 ]]; then bad "QEMU exited with $rc"
+else ok "QEMU exited by itself after ${wall}s"
+fi
+
+checks=(modules pci-devices disk-md5 disk-write link-e1000e link-virtio-net
+        msix-virtio-blk msix-e1000e msix-virtio-net cpus)
+for c in "${checks[@]}"; do
+    if grep -qE "^linux-guest: PASS $c(:|$)" "$log"; then ok "guest $c"
+    else
+        why=$(grep -E "^linux-guest: FAIL $c:" "$log" | head -1)
+        bad "guest $c: ${why:-no PASS line}"
+    fi
+done
+while IFS= read -r line; do bad "guest: ${line#linux-guest: }"; done < <(grep -E '^linux-guest: FAIL' "$log" |
+    grep -vE "^linux-guest: FAIL ($(IFS='|'; echo "${checks[*]}")):")
+if grep -qE '^linux-guest: done: [0-9]+ passed, 0 failed' "$log"; then ok "$(grep -E '^linux-guest: done:' "$log")"
+else bad "no 'linux-guest: done: N passed, 0 failed' line"
+fi
+if grep -qE 'Kernel panic|PANIC' "$log"; then bad "$(grep -m1 -E 'Kernel panic|PANIC' "$log")"; fi
+
+# The disk, on the host: the marker in the last sector, the rest unchanged.
+want="passage-linux-guest-marker $marker"
+got=$(tail -c 512 "$disk" | head -n 1)
+if [[ $got == "$want" ]]; then ok "disk: the guest's marker is in the last sector"
+else bad "disk: last sector starts with '$(printf %q "${got:0:60}")', expected '$want'"
+fi
+if [[ $(head -c $((size - 512)) "$disk" | md5sum | cut -d' ' -f1) == "$head_md5" ]]; then
+    ok "disk: the rest is unchanged"
+else
+    bad "disk: sectors other than the last changed"
+fi
+
+# Under passage: Linux keeps (linux,pci-probe-only) the BARs passage gave.
+if [[ $mode == passage ]]; then
+    # passage:  "PCI 0000:00:01.0 1af4:1001 [0100] ..." then "    BAR0 io   0x3eff1000 (pci 0x1000)  size ..."
+    # guest:    "linux-guest: pci 0000:00:01.0 BAR0 io 0x1000-0x107f"
+    expected=$(awk '
+        /^PCI [0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7] / { bdf = $2; next }
+        bdf != "" && /^ +(BAR[0-5]|ROM) / {
+            addr = $3; if ($3 == "pref") addr = $4
+            for (i = 3; i <= NF; i++) if ($i == "(pci") { addr = $(i + 1); sub(/\)$/, "", addr) }
+            print bdf, $1, addr; next }
+        bdf != "" && !/^    / { bdf = "" }' "$log")
+    actual=$(awk '/^linux-guest: pci [0-9a-f:.]+ (BAR[0-5]|ROM) / {
+        split($NF, r, "-"); print $3, $4, r[1] }' "$log")
+    if [[ -z $expected ]]; then
+        bad "bars: no device table (PCI ... / BARn ...) from passage in the log"
+    elif [[ -z $actual ]]; then
+        bad "bars: the guest printed no BARs"
+    else
+        n=0
+        while read -r bdf bar addr; do
+            n=$((n + 1))
+            g=$(awk -v b="$bdf" -v r="$bar" '$1 == b && $2 == r { print $3 }' <<<"$actual")
+            if [[ -z $g ]]; then bad "bars: $bdf $bar: passage assigned $addr, Linux shows none"
+            elif (( g != addr )); then bad "bars: $bdf $bar: passage assigned $addr, Linux has $g"
+            fi
+        done <<<"$expected"
+        while read -r bdf bar addr; do
+            grep -q "^$bdf $bar " <<<"$expected" || bad "bars: $bdf $bar at $addr in Linux, not in passage's table"
+        done <<<"$actual"
+        ok "bars: compared $n BARs of passage's table with Linux's"
+    fi
+else
+    say "bare: Linux assigned the BARs itself; nothing to compare"
+fi
+
+init_at=$(sed -n 's/^\[ *\([0-9.]*\)\] Run \/init as init process.*/\1/p' "$log" | head -1)
+end_at=$(sed -n 's/^linux-guest: uptime at the end \([0-9.]*\) s/\1/p' "$log" | head -1)
+say "times: /init at ${init_at:-?} s, checks done at ${end_at:-?} s (guest clock), QEMU ran ${wall} s"
+if [[ $failed -eq 0 ]]; then
+    say "PASS ($mode, $cpu, $smp CPUs, GICv$gic)"
+    exit 0
+fi
+say "FAIL: $failed problems ($mode, $cpu, $smp CPUs, GICv$gic); log: $log; its last lines:"
+grep -vE '^linux-test:' "$log" | tail -n 15 | sed 's/^/    /'
+exit 1
