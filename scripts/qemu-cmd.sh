@@ -67,7 +67,7 @@ if [[ -n $kernel ]]; then
     "${args[@]}" -machine "dumpdtb=$dtb" "$@" >/dev/null 2>&1 ||
         { "${args[@]}" -machine "dumpdtb=$dtb" "$@"; exit 1; }
     kernel_addr=$(( 0x50000000 ))
-    kernel_size=$(stat -c %s "$kernel")
+    kernel_size=$(stat -L -c %s "$kernel")
     node=/chosen/module@$(printf %x $kernel_addr)
     fdtput -t x "$dtb" /chosen '#address-cells' 2
     fdtput -t x "$dtb" /chosen '#size-cells' 2
@@ -78,7 +78,7 @@ if [[ -n $kernel ]]; then
     args+=(-dtb "$dtb" -device "loader,file=$kernel,addr=$(printf 0x%x $kernel_addr),force-raw=on")
     if [[ -n $initrd ]]; then
         initrd_addr=$(( (kernel_addr + kernel_size + 0x1fffff) / 0x200000 * 0x200000 ))
-        initrd_size=$(stat -c %s "$initrd")
+        initrd_size=$(stat -L -c %s "$initrd")
         inode=/chosen/module@$(printf %x $initrd_addr)
         fdtput -c "$dtb" "$inode"
         fdtput -t s "$dtb" "$inode" compatible multiboot,ramdisk multiboot,module

@@ -75,7 +75,7 @@ choose_kernel() {
 }
 candidate() { apt-cache policy "$1:arm64" 2>/dev/null | awk '$1 == "Candidate:" { print $2 }'; }
 
-have_kernel() { [[ -f $stamp && -f $image && -f $kdir/busybox ]]; }
+have_kernel() { [[ -f $stamp && -f $kdir/Image && -f $kdir/busybox ]]; }
 
 fetch_kernel() {
     if ! dpkg --print-foreign-architectures | grep -qx arm64; then
@@ -125,7 +125,7 @@ fetch_kernel() {
     printf 'kernel %s %s\nbusybox %s\nrelease %s\n' "$pkg" "$ver" "$bbver" "$kver" >"$kdir.new/stamp"
     rm -rf "$kdir"
     mv "$kdir.new" "$kdir"
-    ln -sf kernel/Image "$image"
+    ln -f "$kdir/Image" "$image"
     rm -rf "$tmp"
     trap - EXIT
     rm -f "$initramfs"  # a new kernel needs its own modules in the initramfs
@@ -201,6 +201,7 @@ if [[ -n $refresh || -n $package ]] || ! have_kernel; then
 else
     log "$(sed -n 's/^kernel //p' "$stamp") (cached; --refresh to look for a newer one)"
 fi
+[[ $image -ef $kdir/Image ]] || ln -f "$kdir/Image" "$image"
 if [[ ! -f $initramfs || $here/init.sh -nt $initramfs || $0 -nt $initramfs || $stamp -nt $initramfs ]]; then
     build_initramfs
 fi

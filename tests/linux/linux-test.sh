@@ -123,9 +123,9 @@ if grep -qE 'Kernel panic|PANIC' "$log"; then bad "$(grep -m1 -E 'Kernel panic|P
 
 # The disk, on the host: the marker in the last sector, the rest unchanged.
 want="passage-linux-guest-marker $marker"
-got=$(tail -c 512 "$disk" | head -n 1)
+got=$(tail -c 512 "$disk" | head -n 1 | tr -c '[:print:]\n' '.')
 if [[ $got == "$want" ]]; then ok "disk: the guest's marker is in the last sector"
-else bad "disk: last sector starts with '$(printf %q "${got:0:60}")', expected '$want'"
+else bad "disk: last sector starts with '${got:0:60}', expected '$want'"
 fi
 if [[ $(head -c $((size - 512)) "$disk" | md5sum | cut -d' ' -f1) == "$head_md5" ]]; then
     ok "disk: the rest is unchanged"
@@ -138,7 +138,7 @@ if [[ $mode == passage ]]; then
     # passage:  "PCI 0000:00:01.0 1af4:1001 [0100] ..." then "    BAR0 io   0x3eff1000 (pci 0x1000)  size ..."
     # guest:    "linux-guest: pci 0000:00:01.0 BAR0 io 0x1000-0x107f"
     expected=$(awk '
-        /^PCI [0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7] / { bdf = $2; next }
+        /^PCI [0-9a-f]+:[0-9a-f]+:[0-9a-f]+\.[0-7] / { bdf = $2; next }
         bdf != "" && /^ +(BAR[0-5]|ROM) / {
             addr = $3; if ($3 == "pref") addr = $4
             for (i = 3; i <= NF; i++) if ($i == "(pci") { addr = $(i + 1); sub(/\)$/, "", addr) }
