@@ -53,36 +53,6 @@ Spinlock g_cpus_lock;
 
 u64 stack_top(usize cpu) { return reinterpret_cast<u64>(&passage_stacks[cpu][0]) + STACK_SIZE; }
 
-#define PASSAGE_SYSREG_W(name, enc) \
-    inline void write_##name(u64 v) { asm volatile("msr " enc ", %0" ::"r"(v) : "memory"); }
-#define PASSAGE_SYSREG_R(name, enc)                 \
-    inline u64 read_##name()                        \
-    {                                               \
-        u64 v;                                      \
-        asm volatile("mrs %0, " enc : "=r"(v));     \
-        return v;                                   \
-    }
-PASSAGE_SYSREG_W(cptr_el2, "cptr_el2")
-PASSAGE_SYSREG_W(cnthctl_el2, "cnthctl_el2")
-PASSAGE_SYSREG_W(cntvoff_el2, "cntvoff_el2")
-PASSAGE_SYSREG_W(vpidr_el2, "vpidr_el2")
-PASSAGE_SYSREG_W(vmpidr_el2, "vmpidr_el2")
-PASSAGE_SYSREG_W(mdcr_el2, "mdcr_el2")
-PASSAGE_SYSREG_W(sctlr_el1, "sctlr_el1")
-PASSAGE_SYSREG_W(tpidr_el2, "tpidr_el2")
-PASSAGE_SYSREG_R(tpidr_el2, "tpidr_el2")
-PASSAGE_SYSREG_R(pmcr_el0, "pmcr_el0")
-PASSAGE_SYSREG_R(id_aa64pfr1_el1, "id_aa64pfr1_el1")
-PASSAGE_SYSREG_R(id_aa64isar1_el1, "id_aa64isar1_el1")
-PASSAGE_SYSREG_R(id_aa64isar2_el1, "S3_0_C0_C6_2")
-PASSAGE_SYSREG_W(zcr_el2, "S3_4_C1_C2_0")
-PASSAGE_SYSREG_W(smcr_el2, "S3_4_C1_C2_6")
-PASSAGE_SYSREG_W(icc_sre_el2, "S3_4_C12_C9_5")
-PASSAGE_SYSREG_R(icc_sre_el2, "S3_4_C12_C9_5")
-PASSAGE_SYSREG_W(ich_hcr_el2, "S3_4_C12_C11_0")
-#undef PASSAGE_SYSREG_W
-#undef PASSAGE_SYSREG_R
-
 }  // namespace
 
 CpuFeaturesEl2 read_cpu_features()

@@ -13,20 +13,6 @@ using ull = unsigned long long;
 using plan::GuestRegion;
 using stage2::MemType;
 
-#define PASSAGE_EL1_REG(name)                                                                  \
-    inline u64 read_##name()                                                                   \
-    {                                                                                          \
-        u64 v;                                                                                 \
-        asm volatile("mrs %0, " #name : "=r"(v));                                              \
-        return v;                                                                              \
-    }                                                                                          \
-    inline void write_##name(u64 v) { asm volatile("msr " #name ", %0" ::"r"(v) : "memory"); }
-PASSAGE_EL1_REG(sctlr_el1)
-PASSAGE_EL1_REG(tcr_el1)
-PASSAGE_EL1_REG(ttbr0_el1)
-PASSAGE_EL1_REG(mair_el1)
-#undef PASSAGE_EL1_REG
-
 constexpr usize kMaxSamples = 12;
 constexpr u64 kAliasShift = 40;  // alias k of address A sits at VA ((k + 1) << 40) | A
 

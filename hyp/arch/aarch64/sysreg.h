@@ -34,7 +34,45 @@ PASSAGE_SYSREG(vttbr_el2)
 PASSAGE_SYSREG(cntfrq_el0)
 PASSAGE_SYSREG(cntpct_el0)
 PASSAGE_SYSREG(par_el1)
+PASSAGE_SYSREG(id_aa64pfr1_el1)
+PASSAGE_SYSREG(id_aa64isar1_el1)
+PASSAGE_SYSREG(cptr_el2)
+PASSAGE_SYSREG(cnthctl_el2)
+PASSAGE_SYSREG(cntvoff_el2)
+PASSAGE_SYSREG(vpidr_el2)
+PASSAGE_SYSREG(vmpidr_el2)
+PASSAGE_SYSREG(mdcr_el2)
+PASSAGE_SYSREG(tpidr_el2)
+PASSAGE_SYSREG(pmcr_el0)
+// The guest's EL1 state, which passage reads and writes to inject
+// exceptions and for the self-test.
+PASSAGE_SYSREG(vbar_el1)
+PASSAGE_SYSREG(sctlr_el1)
+PASSAGE_SYSREG(esr_el1)
+PASSAGE_SYSREG(far_el1)
+PASSAGE_SYSREG(elr_el1)
+PASSAGE_SYSREG(spsr_el1)
+PASSAGE_SYSREG(tcr_el1)
+PASSAGE_SYSREG(ttbr0_el1)
+PASSAGE_SYSREG(mair_el1)
 #undef PASSAGE_SYSREG
+
+// Registers the assembler may not know by name on every toolchain: by encoding.
+#define PASSAGE_SYSREG_ENC(reg, enc)                                          \
+    inline u64 read_##reg()                                                   \
+    {                                                                         \
+        u64 v;                                                                \
+        asm volatile("mrs %0, " enc : "=r"(v));                               \
+        return v;                                                             \
+    }                                                                         \
+    inline void write_##reg(u64 v) { asm volatile("msr " enc ", %0" ::"r"(v) : "memory"); }
+
+PASSAGE_SYSREG_ENC(id_aa64isar2_el1, "S3_0_C0_C6_2")
+PASSAGE_SYSREG_ENC(zcr_el2, "S3_4_C1_C2_0")
+PASSAGE_SYSREG_ENC(smcr_el2, "S3_4_C1_C2_6")
+PASSAGE_SYSREG_ENC(icc_sre_el2, "S3_4_C12_C9_5")
+PASSAGE_SYSREG_ENC(ich_hcr_el2, "S3_4_C12_C11_0")
+#undef PASSAGE_SYSREG_ENC
 
 inline void isb() { asm volatile("isb" ::: "memory"); }
 inline void dsb_sy() { asm volatile("dsb sy" ::: "memory"); }

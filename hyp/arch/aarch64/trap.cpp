@@ -24,22 +24,6 @@ using ull = unsigned long long;
 constexpr unsigned kLoggedAborts = 8;
 unsigned g_aborts_logged = 0;
 
-#define PASSAGE_EL1_REG(name)                                                                  \
-    inline u64 read_##name()                                                                   \
-    {                                                                                          \
-        u64 v;                                                                                 \
-        asm volatile("mrs %0, " #name : "=r"(v));                                              \
-        return v;                                                                              \
-    }                                                                                          \
-    inline void write_##name(u64 v) { asm volatile("msr " #name ", %0" ::"r"(v) : "memory"); }
-PASSAGE_EL1_REG(vbar_el1)
-PASSAGE_EL1_REG(sctlr_el1)
-PASSAGE_EL1_REG(esr_el1)
-PASSAGE_EL1_REG(far_el1)
-PASSAGE_EL1_REG(elr_el1)
-PASSAGE_EL1_REG(spsr_el1)
-#undef PASSAGE_EL1_REG
-
 void apply(TrapFrame& f, const vcpu::Injection& in)
 {
     write_esr_el1(in.esr_el1);
