@@ -4,25 +4,32 @@
 #   ./scripts/run.sh [--gic 2|3] [--cpu CPU] [--smp N] [--mem SIZE]
 #                    [--passage "passage.opt=..."] [--gdb]
 #                    [--kernel Image [--initrd FILE] [--append "guest cmdline"]]
-#                    [-- extra QEMU args]
+#                    [--linux] [-- extra QEMU args]
 #
 # Without --kernel, passage runs its built-in test guest. --kernel boots your
 # own kernel (an arm64 Image or an ELF) as a boot module, with --initrd and
 # its command line from --append. --passage sets passage's own options.
 # --gdb starts QEMU halted with a gdb stub and prints the command to attach.
+# --linux boots Debian's arm64 Linux (fetched once by tests/linux/fetch.sh
+# into build/linux) with the test initramfs, a fresh random virtio-blk disk
+# (build/linux/run/disk.img), e1000e and virtio-net-pci; --append adds to its
+# command line. tests/linux/linux-test.sh runs the same and checks it.
 # Everything after -- goes to QEMU as it is, e.g. -- -device e1000e.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
-opts=() gdb= extra=()
+opts=() gdb= extra=() linux= smp=2 guest_kernel= guest_args= guest_args_set=
 while [[ $# -gt 0 ]]; do
     case $1 in
-    --gic | --cpu | --smp | --mem | --kernel | --initrd) opts+=("$1" "$2"); shift 2 ;;
+    --smp) smp=$2; opts+=("$1" "$2"); shift 2 ;;
+    --kernel) guest_kernel=$2; opts+=("$1" "$2"); shift 2 ;;
+    --gic | --cpu | --mem | --initrd) opts+=("$1" "$2"); shift 2 ;;
     --passage) opts+=(--append "$2"); shift 2 ;;
-    --append) opts+=(--kernel-args "$2"); shift 2 ;;
+    --append) guest_args=$2; guest_args_set=1; shift 2 ;;
     --gdb) gdb=1234; shift ;;
-    -h | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --linux) linux=1; shift ;;
+    -h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     --) shift; extra=("$@"); break ;;
     *) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
@@ -34,6 +41,22 @@ cmake --build --preset cross -j"$(nproc)" >/dev/null
 
 image=build/cross/passage.bin
 [[ -n $gdb ]] && opts+=(--gdb "$gdb")
+if [[ -n $linux ]]; then
+    [[ -z $guest_kernel ]] || { echo "run.sh: --linux brings its own kernel; drop --kernel" >&2; exit 2; }
+    fetched=$(tests/linux/fetch.sh)
+    disk=build/linux/run/disk.img
+    mkdir -p "${disk%/*}"
+    dd if=/dev/urandom of="$disk" bs=1M count=8 status=none
+    kargs="console=ttyAMA0 earlycon panic=-1 passage.disk_md5=$(md5sum "$disk" | cut -d' ' -f1)"
+    kargs+=" passage.marker=run-sh passage.cpus=$smp${guest_args:+ $guest_args}"
+    opts+=(--kernel "$(sed -n 's/^Image: //p' <<<"$fetched")"
+           --initrd "$(sed -n 's/^initramfs: //p' <<<"$fetched")" --kernel-args "$kargs")
+    extra=(-device virtio-blk-pci,drive=d0 -drive "if=none,id=d0,file=$disk,format=raw"
+           -device e1000e,netdev=n0 -netdev user,id=n0,restrict=on
+           -device virtio-net-pci,netdev=n1 -netdev user,id=n1,restrict=on "${extra[@]}")
+elif [[ -n $guest_args_set ]]; then
+    opts+=(--kernel-args "$guest_args")
+fi
 mapfile -t cmd < <(./scripts/qemu-cmd.sh "$image" "${opts[@]}" -- "${extra[@]}")
 if [[ -n $gdb ]]; then
     # passage is linked at 0 and relocates itself; QEMU -kernel loads it at 0x40200000.
