@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Checks a built image: the arm64 Image header (magic, flags, image_size
-# covering the whole ELF) and that every dynamic relocation is one head.S
-# applies (R_AARCH64_RELATIVE). Usage: check-image.sh passage.elf passage.bin
+# Checks a built image: the arm64 Image header (magic; flags: LE, 4 KiB,
+# placement anywhere; image_size covering the whole ELF, BSS, stacks and
+# pools included) and that every dynamic relocation is one head.S applies
+# (R_AARCH64_RELATIVE). Usage: check-image.sh passage.elf passage.bin
 set -euo pipefail
 elf=$1 bin=$2
 readelf=${READELF:-aarch64-linux-gnu-readelf}
@@ -18,10 +19,26 @@ flags=$(le64 24)
 file_size=$(stat -c %s "$bin")
 (( image_size >= file_size )) || fail "image_size $image_size is smaller than the file ($file_size)"
 (( image_size % 4096 == 0 )) || fail "image_size $image_size is not page aligned"
+(( (flags & 1) == 0 )) || fail "flags 0x$(printf %x "$flags"): big-endian bit set"
 (( (flags & 6) == 2 )) || fail "flags 0x$(printf %x "$flags"): page size field is not 4 KiB"
+# Bit 3 (placement anywhere) is claimed: booti then runs the image where it
+# was loaded, rounded up to 2 MiB, so image_size must cover whole 2 MiB blocks
+# (nothing of passage's may share a block with what comes after it).
+(( (flags & 8) == 8 )) || fail "flags 0x$(printf %x "$flags"): bit 3 (placement anywhere) is clear"
+(( (flags >> 4) == 0 )) || fail "flags 0x$(printf %x "$flags"): reserved bits set"
+(( image_size % 0x200000 == 0 )) || fail "image_size $image_size is not a multiple of 2 MiB"
 (( text_offset == 0 )) || fail "text_offset $text_offset, expected 0"
+
+# Everything the ELF occupies (linked at 0): every allocated section,
+# NOLOAD ones (BSS, stacks, pools) included.
+mem_end=0
+while read -r addr size; do
+    (( 0x$addr + 0x$size > mem_end )) && mem_end=$(( 0x$addr + 0x$size ))
+done < <("$readelf" -SW "$elf" | sed -n 's/^ *\[ *[0-9]*\] *//p' | awk '$7 ~ /A/ { print $3, $5 }')
+(( mem_end > 0 )) || fail "$elf: no allocated sections found"
+(( image_size >= mem_end )) || fail "image_size $image_size does not cover the ELF's sections (up to $mem_end)"
 
 bad=$("$readelf" -rW "$elf" | awk '/^[0-9a-f]+ +[0-9a-f]+ R_/ && $3 != "R_AARCH64_RELATIVE" {print $3}' | sort -u)
 [[ -z $bad ]] || fail "$elf has relocations head.S cannot apply: $bad"
 "$readelf" -SW "$elf" | grep -qE '\.init_array' && fail "$elf has static constructors (.init_array); passage runs none"
-echo "check-image: $bin ok: image_size $image_size, file $file_size bytes, flags 0x$(printf %x "$flags")"
+echo "check-image: $bin ok: image_size $image_size, sections up to $mem_end, file $file_size bytes, flags 0x$(printf %x "$flags")"

@@ -5,7 +5,7 @@
 #   qemu-cmd.sh IMAGE [--gic 2|3] [--cpu CPU] [--smp N] [--mem SIZE]
 #               [--append PASSAGE_ARGS] [--el1] [--gdb PORT]
 #               [--kernel FILE [--initrd FILE] [--kernel-args ARGS]]
-#               [-- extra qemu args]
+#               [--load-addr ADDR] [-- extra qemu args]
 #   qemu-cmd.sh --bare --kernel FILE [--initrd FILE] [--kernel-args ARGS]
 #               [--gic 2|3] [--cpu CPU] [--smp N] [--mem SIZE] [--el1] [--gdb PORT]
 #               [-- extra qemu args]
@@ -16,6 +16,11 @@
 # added with fdtput, and QEMU gets it with -dtb and the files with -device
 # loader, kept clear of where QEMU puts the DTB (RAM + 128 MiB).
 #
+# --load-addr places IMAGE at ADDR (2 MiB aligned) with -device loader and
+# boots the boot stub next to it (boot_stub.elf, tests/qemu/stub), which jumps
+# there with x0 = QEMU's device tree, as board firmware would; without it QEMU
+# -kernel loads IMAGE at 0x40200000.
+#
 # --bare boots the kernel without passage, as QEMU's own -kernel/-initrd/
 # -append (no IMAGE): the baseline of the Linux guest test. With --el1 the
 # kernel starts at EL1, as it does under passage; without, at EL2.
@@ -24,7 +29,7 @@ image= bare=
 if [[ ${1:-} == --bare ]]; then bare=1; shift
 else image=$1; shift
 fi
-gic=3 cpu=max smp=2 mem=1G append= virt=on gdb= kernel= initrd= kargs= kargs_set=
+gic=3 cpu=max smp=2 mem=1G append= virt=on gdb= kernel= initrd= kargs= kargs_set= load_addr=
 while [[ $# -gt 0 ]]; do
     case $1 in
     --gic) gic=$2; shift 2 ;;
@@ -37,6 +42,7 @@ while [[ $# -gt 0 ]]; do
     --kernel) kernel=$2; shift 2 ;;
     --initrd) initrd=$2; shift 2 ;;
     --kernel-args) kargs=$2; kargs_set=1; shift 2 ;;
+    --load-addr) load_addr=$2; shift 2 ;;
     --bare) bare=1; shift ;;
     --) shift; break ;;
     *) echo "qemu-cmd: unknown option $1" >&2; exit 2 ;;
@@ -87,7 +93,19 @@ if [[ -n $kernel ]]; then
     fi
 fi
 
-args+=(-kernel "$image")
+if [[ -n $load_addr ]]; then
+    (( load_addr % 0x200000 == 0 )) || { echo "qemu-cmd: --load-addr $load_addr is not 2 MiB aligned" >&2; exit 2; }
+    stub=$(dirname "$image")/boot_stub.elf
+    [[ -f $stub ]] || { echo "qemu-cmd: no boot stub at $stub (build the cross tree)" >&2; exit 1; }
+    nm=${NM:-aarch64-linux-gnu-nm}
+    command -v "$nm" >/dev/null || nm=nm
+    slot=$("$nm" "$stub" | awk '$3 == "boot_stub_slot" { print "0x" $1 }')
+    [[ -n $slot ]] || { echo "qemu-cmd: $stub has no boot_stub_slot symbol" >&2; exit 1; }
+    args+=(-kernel "$stub" -device "loader,file=$image,addr=$(printf 0x%x "$load_addr"),force-raw=on"
+           -device "loader,addr=$slot,data=$(printf 0x%x "$load_addr"),data-len=8")
+else
+    args+=(-kernel "$image")
+fi
 [[ -n $append ]] && args+=(-append "$append")
 [[ -n $gdb ]] && args+=(-S -gdb "tcp::$gdb")
 args+=("$@")
