@@ -148,11 +148,11 @@ resolve_modules() {
     order=()
     visit() {
         local m=${1//-/_} deps d
-        [[ ${state[$m]:-} == done ]] && return
+        [[ ${state[$m]:-} == 'done' ]] && return
         [[ ${state[$m]:-} == visiting ]] && die "module dependency cycle at $m"
         if [[ -n ${builtin[$m]:-} ]]; then
             log "module $m: built in"
-            state[$m]=done
+            state[$m]='done'
             return
         fi
         [[ -n ${path[$m]:-} ]] || die "module $m: neither built in nor in the package"
@@ -167,7 +167,7 @@ resolve_modules() {
         deps=$(tr '\0' '\n' <"$dest/modules/$m.ko" | sed -n 's/^depends=//p' | head -1)
         log "module $m: ${path[$m]#"$moddir"/}, depends: ${deps:-nothing}"
         for d in ${deps//,/ }; do visit "$d"; done
-        state[$m]=done
+        state[$m]='done'
         order+=("$m")
     }
     for n in "${wanted_modules[@]}"; do visit "$n"; done
