@@ -4,7 +4,7 @@
 # libfdt (its -dev package conflicts with the host's) under build/deps.
 #
 #   scripts/deps.sh            # everything for building, running and testing
-#   scripts/deps.sh PKG...     # and these extra packages (gdb-multiarch, u-boot-qemu)
+#   scripts/deps.sh PKG...     # and these extra packages (gdb-multiarch)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -14,6 +14,7 @@ packages=(
     qemu-system-arm ipxe-qemu
     catch2 libfdt-dev device-tree-compiler libbenchmark-dev
     cpio xz-utils python3
+    u-boot-qemu u-boot-tools mtools fdisk
     "$@"
 )
 
