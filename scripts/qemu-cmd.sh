@@ -5,7 +5,7 @@
 #   qemu-cmd.sh IMAGE [--gic 2|3] [--cpu CPU] [--smp N] [--mem SIZE]
 #               [--append PASSAGE_ARGS] [--el1] [--gdb PORT]
 #               [--kernel FILE [--initrd FILE] [--kernel-args ARGS]]
-#               [--load-addr ADDR] [-- extra qemu args]
+#               [--load-addr ADDR | --uboot DIR] [-- extra qemu args]
 #   qemu-cmd.sh --bare --kernel FILE [--initrd FILE] [--kernel-args ARGS]
 #               [--gic 2|3] [--cpu CPU] [--smp N] [--mem SIZE] [--el1] [--gdb PORT]
 #               [-- extra qemu args]
@@ -21,6 +21,12 @@
 # there with x0 = QEMU's device tree, as board firmware would; without it QEMU
 # -kernel loads IMAGE at 0x40200000.
 #
+# --uboot DIR boots Debian's U-Boot (u-boot-qemu) as -bios instead: IMAGE,
+# the --kernel/--initrd modules and a boot.scr go on a FAT disk built in DIR
+# (tests/uboot/make-disk.sh) on virtio-mmio; U-Boot's distro boot runs the
+# script, which loads them, writes the /chosen module nodes with `fdt` and
+# `booti`s passage. --append becomes U-Boot's bootargs (passage's options).
+#
 # --bare boots the kernel without passage, as QEMU's own -kernel/-initrd/
 # -append (no IMAGE): the baseline of the Linux guest test. With --el1 the
 # kernel starts at EL1, as it does under passage; without, at EL2.
@@ -29,7 +35,7 @@ image= bare=
 if [[ ${1:-} == --bare ]]; then bare=1; shift
 else image=$1; shift
 fi
-gic=3 cpu=max smp=2 mem=1G append= virt=on gdb= kernel= initrd= kargs= kargs_set= load_addr=
+gic=3 cpu=max smp=2 mem=1G append= virt=on gdb= kernel= initrd= kargs= kargs_set= load_addr= uboot=
 while [[ $# -gt 0 ]]; do
     case $1 in
     --gic) gic=$2; shift 2 ;;
@@ -43,6 +49,7 @@ while [[ $# -gt 0 ]]; do
     --initrd) initrd=$2; shift 2 ;;
     --kernel-args) kargs=$2; kargs_set=1; shift 2 ;;
     --load-addr) load_addr=$2; shift 2 ;;
+    --uboot) uboot=$2; shift 2 ;;
     --bare) bare=1; shift ;;
     --) shift; break ;;
     *) echo "qemu-cmd: unknown option $1" >&2; exit 2 ;;
@@ -60,6 +67,23 @@ if [[ -n $bare ]]; then
     args+=(-kernel "$kernel")
     [[ -n $initrd ]] && args+=(-initrd "$initrd")
     [[ -n $kargs_set ]] && args+=(-append "$kargs")
+    [[ -n $gdb ]] && args+=(-S -gdb "tcp::$gdb")
+    args+=("$@")
+    printf '%s\n' "${args[@]}"
+    exit 0
+fi
+
+if [[ -n $uboot ]]; then
+    [[ -z $load_addr ]] || { echo "qemu-cmd: --uboot and --load-addr exclude each other (U-Boot chooses)" >&2; exit 2; }
+    bios=${UBOOT_BIOS:-/usr/lib/u-boot/qemu_arm64/u-boot.bin}
+    [[ -f $bios ]] || { echo "qemu-cmd: no U-Boot at $bios (scripts/deps.sh installs u-boot-qemu)" >&2; exit 1; }
+    disk_args=(--out "$uboot" --image "$image" --passage "$append")
+    [[ -n $kernel ]] && disk_args+=(--kernel "$kernel")
+    [[ -n $initrd ]] && disk_args+=(--initrd "$initrd")
+    [[ -n $kargs_set ]] && disk_args+=(--kernel-args "$kargs")
+    disk=$("$(dirname "$0")/../tests/uboot/make-disk.sh" "${disk_args[@]}")
+    args+=(-bios "$bios" -drive "if=none,id=ubootdisk,file=$disk,format=raw,readonly=on"
+           -device virtio-blk-device,drive=ubootdisk)
     [[ -n $gdb ]] && args+=(-S -gdb "tcp::$gdb")
     args+=("$@")
     printf '%s\n' "${args[@]}"

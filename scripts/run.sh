@@ -4,7 +4,7 @@
 #   ./scripts/run.sh [--gic 2|3] [--cpu CPU] [--smp N] [--mem SIZE]
 #                    [--passage "passage.opt=..."] [--gdb]
 #                    [--kernel Image [--initrd FILE] [--append "guest cmdline"]]
-#                    [--linux] [-- extra QEMU args]
+#                    [--linux] [--uboot | --load-addr ADDR] [-- extra QEMU args]
 #
 # Without --kernel, passage runs its built-in test guest. --kernel boots your
 # own kernel (an arm64 Image or an ELF) as a boot module, with --initrd and
@@ -14,12 +14,16 @@
 # into build/linux) with the test initramfs, a fresh random virtio-blk disk
 # (build/linux/run/disk.img), e1000e and virtio-net-pci; --append adds to its
 # command line. tests/linux/linux-test.sh runs the same and checks it.
+# --uboot boots through Debian's U-Boot, as on a board: its boot.scr loads
+# passage and the guest (the test guest's ELF unless --kernel or --linux) from
+# a FAT disk, writes the /chosen boot modules and `booti`s passage.
+# --load-addr starts passage at ADDR (2 MiB aligned) through a boot stub.
 # Everything after -- goes to QEMU as it is, e.g. -- -device e1000e.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
-opts=() gdb= extra=() linux= smp=2 guest_kernel= guest_args= guest_args_set=
+opts=() gdb= extra=() linux= smp=2 guest_kernel= guest_args= guest_args_set= uboot= load_addr=0x40200000
 while [[ $# -gt 0 ]]; do
     case $1 in
     --smp) smp=$2; opts+=("$1" "$2"); shift 2 ;;
@@ -29,7 +33,9 @@ while [[ $# -gt 0 ]]; do
     --append) guest_args=$2; guest_args_set=1; shift 2 ;;
     --gdb) gdb=1234; shift ;;
     --linux) linux=1; shift ;;
-    -h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --uboot) uboot=1; load_addr=0x40400000; opts+=(--uboot build/cross/uboot-run); shift ;;  # U-Boot's kernel_addr_r
+    --load-addr) load_addr=$2; opts+=("$1" "$2"); shift 2 ;;
+    -h | --help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     --) shift; extra=("$@"); break ;;
     *) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
@@ -57,11 +63,16 @@ if [[ -n $linux ]]; then
 elif [[ -n $guest_args_set ]]; then
     opts+=(--kernel-args "$guest_args")
 fi
+if [[ -n $uboot && -z $linux && -z $guest_kernel ]]; then
+    opts+=(--kernel build/cross/test_guest.elf)
+    [[ -n $guest_args_set ]] || opts+=(--kernel-args "console=ttyAMA0 via-uboot")
+fi
 mapfile -t cmd < <(./scripts/qemu-cmd.sh "$image" "${opts[@]}" -- "${extra[@]}")
 if [[ -n $gdb ]]; then
-    # passage is linked at 0 and relocates itself; QEMU -kernel loads it at 0x40200000.
+    # passage is linked at 0 and relocates itself to where it was loaded:
+    # 0x40200000 with QEMU -kernel, U-Boot's kernel_addr_r, or --load-addr.
     echo "QEMU is halted with a gdb stub on port $gdb. In another terminal:"
-    echo "  gdb-multiarch -q -ex 'add-symbol-file build/cross/passage.elf -o 0x40200000' -ex 'target remote :$gdb'"
+    echo "  gdb-multiarch -q -ex 'add-symbol-file build/cross/passage.elf -o $load_addr' -ex 'target remote :$gdb'"
 fi
 echo "+ ${cmd[*]}" >&2
 exec "${cmd[@]}"
