@@ -18,7 +18,8 @@
 # passage and the guest (the test guest's ELF unless --kernel or --linux) from
 # a FAT disk, writes the /chosen boot modules and `booti`s passage.
 # --load-addr starts passage at ADDR (2 MiB aligned) through a boot stub.
-# Everything after -- goes to QEMU as it is, e.g. -- -device e1000e.
+# Everything after -- goes to QEMU as it is, e.g. -- -device e1000e (without
+# it, the test guest gets an e1000e, a pci-testdev and an ivshmem-plain).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -35,7 +36,7 @@ while [[ $# -gt 0 ]]; do
     --linux) linux=1; shift ;;
     --uboot) uboot=1; load_addr=0x40400000; opts+=(--uboot build/cross/uboot-run); shift ;;  # U-Boot's kernel_addr_r
     --load-addr) load_addr=$2; opts+=("$1" "$2"); shift 2 ;;
-    -h | --help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     --) shift; extra=("$@"); break ;;
     *) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
@@ -66,6 +67,12 @@ fi
 if [[ -n $uboot && -z $linux && -z $guest_kernel ]]; then
     opts+=(--kernel build/cross/test_guest.elf)
     [[ -n $guest_args_set ]] || opts+=(--kernel-args "console=ttyAMA0 via-uboot")
+fi
+if [[ -z $linux && -z $guest_kernel && ${#extra[@]} -eq 0 ]]; then
+    # Devices for the built-in test guest, so every one of its checks runs:
+    # a NIC with a ROM, pci-testdev and a 64-bit prefetchable ivshmem BAR.
+    extra=(-device e1000e,netdev=n0 -netdev user,id=n0,restrict=on -device pci-testdev
+           -device ivshmem-plain,memdev=shm -object memory-backend-ram,id=shm,size=64M)
 fi
 mapfile -t cmd < <(./scripts/qemu-cmd.sh "$image" "${opts[@]}" -- "${extra[@]}")
 if [[ -n $gdb ]]; then
