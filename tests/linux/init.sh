@@ -201,7 +201,7 @@ for r in virtio-blk e1000e virtio-net; do
     if [ ! -d $d/msi_irqs ] || [ -z "$(ls $d/msi_irqs)" ]; then
         fail msix-$r "$bdf has no MSI vectors (msi_irqs empty)"; continue
     fi
-    nv=0 bad= total=0
+    nv=0 bad= total=0 via=
     for f in $d/msi_irqs/*; do
         v=${f##*/}
         nv=$((nv + 1))
@@ -210,7 +210,8 @@ for r in virtio-blk e1000e virtio-net; do
         say "irq $bdf ($r) $mode: $(echo $line)"
         [ "$mode" = msix ] || bad="$bad vector $v is $mode;"
         case "$line" in
-        *ITS*MSI* | *GICv2m*) ;;
+        *ITS*MSI*) via="through the GICv3 ITS" ;;
+        *GICv2m*) via="through GICv2m" ;;
         *) bad="$bad irq $v is not on the ITS or GICv2m;" ;;
         esac
         for c in $(echo "$line" | awk -v n=$(($(nproc))) '{ for (i = 2; i <= n + 1; i++) print $i }'); do
@@ -222,7 +223,7 @@ for r in virtio-blk e1000e virtio-net; do
     elif [ $r = virtio-blk ] && [ $total -eq 0 ]; then
         fail msix-$r "$bdf: $nv MSI-X vectors, but none has fired after disk I/O"
     else
-        pass msix-$r "$bdf: $nv MSI-X vectors, $total interrupts"
+        pass msix-$r "$bdf: $nv MSI-X vectors $via, $total interrupts"
     fi
 done
 
