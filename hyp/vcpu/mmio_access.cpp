@@ -1,0 +1,83 @@
+#include "passage/vcpu/mmio_access.h"
+
+#include "passage/bits.h"
+#include "passage/esr.h"
+
+namespace passage::vcpu {
+namespace {
+
+using FnV = Bit<10>;            // ESR data abort ISS: FAR not valid
+using HpfarFipa = Field<43, 4>;  // HPFAR_EL2.FIPA: IPA[55:12] of the fault
+
+constexpr u64 size_mask(unsigned bytes) { return bytes >= 8 ? ~u64{0} : (u64{1} << (8 * bytes)) - 1; }
+static_assert(size_mask(2) == 0xffff);
+static_assert(size_mask(8) == ~u64{0});
+
+}  // namespace
+
+const char* mmio_decode_error_name(MmioDecodeError e)
+{
+    switch (e) {
+    case MmioDecodeError::None: return "ok";
+    case MmioDecodeError::NotDataAbort: return "not a data abort from the guest";
+    case MmioDecodeError::NoSyndrome: return "no instruction syndrome (ISV = 0: load/store pair, writeback or SIMD)";
+    case MmioDecodeError::CacheMaintenance: return "cache maintenance or AT instruction (CM = 1)";
+    case MmioDecodeError::Stage1Walk: return "stage-1 table walk (S1PTW = 1)";
+    case MmioDecodeError::FarNotValid: return "no fault address (FnV = 1)";
+    }
+    return "?";
+}
+
+MmioDecode decode_mmio(u64 esr, u64 hpfar, u64 far)
+{
+    MmioDecode d;
+    if (esr::EC::get(esr) != esr::kEcDataAbortLower) {
+        d.error = MmioDecodeError::NotDataAbort;
+        return d;
+    }
+    // CM and S1PTW first: such an abort is never a device access, whatever ISV says.
+    if (esr::S1PTW::get(esr) != 0) {
+        d.error = MmioDecodeError::Stage1Walk;
+        return d;
+    }
+    if (esr::CM::get(esr) != 0) {
+        d.error = MmioDecodeError::CacheMaintenance;
+        return d;
+    }
+    if (esr::ISV::get(esr) == 0) {
+        d.error = MmioDecodeError::NoSyndrome;
+        return d;
+    }
+    if (FnV::get(esr) != 0) {
+        d.error = MmioDecodeError::FarNotValid;
+        return d;
+    }
+    MmioAccess& a = d.access;
+    a.ipa = HpfarFipa::get(hpfar) << 12 | (far & 0xfff);
+    a.size = u8(1u << esr::SAS::get(esr));
+    a.write = esr::WnR::get(esr) != 0;
+    a.reg = u8(esr::SRT::get(esr));
+    a.sign_extend = !a.write && esr::SSE::get(esr) != 0;
+    a.dest64 = esr::SF::get(esr) != 0;
+    return d;
+}
+
+u64 read_source(const TrapFrame& frame, const MmioAccess& a)
+{
+    if (a.reg == kZeroRegister) return 0;
+    return frame.x[a.reg] & size_mask(a.size);
+}
+
+void complete_load(TrapFrame& frame, const MmioAccess& a, u64 value)
+{
+    if (a.reg == kZeroRegister) return;
+    unsigned bits = 8u * a.size;
+    u64 v = value & size_mask(a.size);
+    if (a.sign_extend && bits < 64 && (v >> (bits - 1) & 1) != 0) v |= ~size_mask(a.size);
+    if (!a.dest64) v &= 0xffffffffu;
+    frame.x[a.reg] = v;
+}
+
+void advance(TrapFrame& frame) { frame.elr += esr::IL::get(frame.esr) != 0 ? 4 : 2; }
+
+}  // namespace passage::vcpu

@@ -1,0 +1,213 @@
+// Decoding a trapped access from ESR_EL2/HPFAR_EL2/FAR_EL2 and completing it
+// on the TrapFrame, as the hardware would have (Arm ARM D17.2.40).
+#include <catch2/catch.hpp>
+
+#include "passage/vcpu/mmio_access.h"
+
+using namespace passage;
+using namespace passage::vcpu;
+
+namespace {
+
+struct Iss {
+    unsigned sas = 2;  // 0 byte, 1 half, 2 word, 3 double
+    bool sse = false;
+    unsigned srt = 1;
+    bool sf = false;
+    bool write = false;
+    bool isv = true;
+    bool cm = false;
+    bool s1ptw = false;
+    bool il = true;
+    unsigned ec = 0x24;
+};
+
+u64 esr_of(const Iss& s)
+{
+    return u64(s.ec) << 26 | u64(s.il) << 25 | u64(s.isv) << 24 | u64(s.sas) << 22 | u64(s.sse) << 21 |
+           u64(s.srt) << 16 | u64(s.sf) << 15 | u64(s.cm) << 8 | u64(s.s1ptw) << 7 | u64(s.write) << 6 |
+           0x07;  // DFSC: translation fault, level 3
+}
+
+// HPFAR_EL2 holds IPA[55:12] in bits [43:4].
+constexpr u64 hpfar_of(u64 ipa) { return (ipa >> 12) << 4; }
+
+TrapFrame frame_with(u64 elr = 0x40801000)
+{
+    TrapFrame f{};
+    for (unsigned i = 0; i < 31; ++i) f.x[i] = 0xdead'beef'0000'0000ull | i;
+    f.elr = elr;
+    return f;
+}
+
+}  // namespace
+
+// The IPA is the HPFAR page with FAR's page offset; FAR's upper bits (a guest VA) do not matter.
+TEST_CASE("mmio decode: IPA from HPFAR and FAR, above 4 GiB")
+{
+    MmioDecode d = decode_mmio(esr_of({}), hpfar_of(0x40'1000'8000), 0xffff'8000'1234'5010);
+    REQUIRE(d.ok());
+    CHECK(d.access.ipa == 0x40'1000'8010);
+}
+
+// Every SAS gives its size; WnR gives the direction; SRT the register.
+TEST_CASE("mmio decode: every access size, loads and stores")
+{
+    unsigned sas = GENERATE(0u, 1u, 2u, 3u);
+    bool write = GENERATE(false, true);
+    Iss s;
+    s.sas = sas;
+    s.write = write;
+    s.srt = 7;
+    s.sf = sas == 3;
+    MmioDecode d = decode_mmio(esr_of(s), hpfar_of(0x1000'0000), 0x4);
+    REQUIRE(d.ok());
+    CHECK(d.access.size == (1u << sas));
+    CHECK(d.access.write == write);
+    CHECK(d.access.reg == 7);
+    CHECK(d.access.dest64 == (sas == 3));
+    CHECK_FALSE(d.access.sign_extend);
+}
+
+// Loads: SSE sign-extends to 32 bits (SF = 0, upper half cleared) or 64
+// bits (SF = 1); without SSE the value is zero-extended.
+TEST_CASE("mmio complete_load: every SAS with each SSE/SF combination")
+{
+    struct Case {
+        unsigned sas;
+        bool sse, sf;
+        u64 value;   // as the device returns it (only `size` bytes count)
+        u64 expect;  // the register afterwards
+    };
+    const Case cases[] = {
+        {0, false, false, 0xffff'ff80, 0x80},
+        {0, false, true, 0x80, 0x80},
+        {0, true, false, 0x80, 0xffff'ff80},
+        {0, true, true, 0x80, 0xffff'ffff'ffff'ff80},
+        {0, true, true, 0x7f, 0x7f},
+        {1, false, false, 0x1'8001, 0x8001},
+        {1, false, true, 0x8001, 0x8001},
+        {1, true, false, 0x8001, 0xffff'8001},
+        {1, true, true, 0x8001, 0xffff'ffff'ffff'8001},
+        {1, true, true, 0x7001, 0x7001},
+        {2, false, false, 0x8000'0001, 0x8000'0001},
+        {2, false, true, 0xffff'ffff'8000'0001, 0x8000'0001},
+        {2, true, true, 0x8000'0001, 0xffff'ffff'8000'0001},  // LDRSW
+        {2, true, true, 0x7000'0001, 0x7000'0001},
+        {3, false, true, 0x8123'4567'89ab'cdef, 0x8123'4567'89ab'cdef},
+    };
+    for (const Case& c : cases) {
+        CAPTURE(c.sas, c.sse, c.sf, c.value);
+        Iss s;
+        s.sas = c.sas;
+        s.sse = c.sse;
+        s.sf = c.sf;
+        s.srt = 3;
+        MmioDecode d = decode_mmio(esr_of(s), hpfar_of(0x1000'0000), 0);
+        REQUIRE(d.ok());
+        CHECK(d.access.sign_extend == c.sse);
+        TrapFrame f = frame_with();
+        complete_load(f, d.access, c.value);
+        CHECK(f.x[3] == c.expect);
+        CHECK(f.x[2] == (0xdead'beef'0000'0000ull | 2));  // neighbours untouched
+        CHECK(f.x[4] == (0xdead'beef'0000'0000ull | 4));
+    }
+}
+
+// A store's value is the register masked to the access size.
+TEST_CASE("mmio read_source: the stored value is masked to its size")
+{
+    TrapFrame f = frame_with();
+    f.x[5] = 0x1122'3344'5566'7788;
+    const struct {
+        unsigned sas;
+        u64 expect;
+    } cases[] = {{0, 0x88}, {1, 0x7788}, {2, 0x5566'7788}, {3, 0x1122'3344'5566'7788}};
+    for (auto c : cases) {
+        Iss s;
+        s.sas = c.sas;
+        s.write = true;
+        s.srt = 5;
+        MmioDecode d = decode_mmio(esr_of(s), hpfar_of(0x1000'0000), 0);
+        REQUIRE(d.ok());
+        CHECK(read_source(f, d.access) == c.expect);
+    }
+}
+
+// SRT = 31 is the zero register: a store writes 0 (never the saved SP or
+// anything past x30), a load into it is discarded.
+TEST_CASE("mmio: SRT 31 on stores reads zero, on loads writes nothing")
+{
+    Iss st;
+    st.write = true;
+    st.srt = 31;
+    st.sas = 3;
+    MmioDecode d = decode_mmio(esr_of(st), hpfar_of(0x1000'0000), 0);
+    REQUIRE(d.ok());
+    CHECK(d.access.reg == kZeroRegister);
+    TrapFrame f = frame_with();
+    f.sp = 0x1234;
+    CHECK(read_source(f, d.access) == 0);
+
+    Iss ld;
+    ld.srt = 31;
+    ld.sas = 2;
+    MmioDecode l = decode_mmio(esr_of(ld), hpfar_of(0x1000'0000), 0);
+    REQUIRE(l.ok());
+    TrapFrame before = frame_with();
+    before.sp = 0x1234;
+    TrapFrame after = before;
+    complete_load(after, l.access, 0xffff'ffff);
+    for (unsigned i = 0; i < 31; ++i) CHECK(after.x[i] == before.x[i]);
+    CHECK(after.sp == before.sp);
+    CHECK(after.pad == before.pad);
+}
+
+// CM and S1PTW faults are not device accesses even with ISV = 1.
+TEST_CASE("mmio decode: cache maintenance and stage-1 walks are refused")
+{
+    Iss cm;
+    cm.cm = true;
+    CHECK(decode_mmio(esr_of(cm), hpfar_of(0x1000'0000), 0).error == MmioDecodeError::CacheMaintenance);
+    Iss walk;
+    walk.s1ptw = true;
+    CHECK(decode_mmio(esr_of(walk), hpfar_of(0x1000'0000), 0).error == MmioDecodeError::Stage1Walk);
+    Iss both;
+    both.cm = true;
+    both.s1ptw = true;
+    both.isv = false;
+    CHECK_FALSE(decode_mmio(esr_of(both), hpfar_of(0x1000'0000), 0).ok());
+}
+
+// ISV = 0 (a load pair, a post-indexed access): cannot be emulated.
+TEST_CASE("mmio decode: ISV = 0 and other exception classes are refused")
+{
+    Iss pair;
+    pair.isv = false;
+    MmioDecode d = decode_mmio(esr_of(pair), hpfar_of(0x1000'0000), 0);
+    CHECK(d.error == MmioDecodeError::NoSyndrome);
+    CHECK_FALSE(d.ok());
+    Iss same;
+    same.ec = 0x25;  // from EL2 itself
+    CHECK(decode_mmio(esr_of(same), hpfar_of(0x1000'0000), 0).error == MmioDecodeError::NotDataAbort);
+    Iss inst;
+    inst.ec = 0x20;
+    CHECK(decode_mmio(esr_of(inst), hpfar_of(0x1000'0000), 0).error == MmioDecodeError::NotDataAbort);
+    CHECK(decode_mmio(esr_of({}) | u64{1} << 10, hpfar_of(0x1000'0000), 0).error == MmioDecodeError::FarNotValid);
+    for (auto e : {MmioDecodeError::None, MmioDecodeError::NoSyndrome, MmioDecodeError::Stage1Walk})
+        CHECK(mmio_decode_error_name(e)[0] != '\0');
+}
+
+// ELR steps over a 32-bit instruction (IL = 1), or a 16-bit one (IL = 0).
+TEST_CASE("mmio advance: 4 bytes with IL, 2 without")
+{
+    TrapFrame f = frame_with(0x40801000);
+    f.esr = esr_of({});
+    advance(f);
+    CHECK(f.elr == 0x40801004);
+    Iss t16;
+    t16.il = false;
+    f.esr = esr_of(t16);
+    advance(f);
+    CHECK(f.elr == 0x40801006);
+}
