@@ -17,6 +17,7 @@
 #include "selftest.h"
 #include "stage2_env.h"
 #include "sysreg.h"
+#include "vpci.h"
 
 // The default test guest (tests/guests), linked into the image by guest_blob.S.
 extern "C" const unsigned char test_guest_elf_start[], test_guest_elf_end[];
@@ -27,14 +28,14 @@ namespace {
 using ull = unsigned long long;
 
 constexpr u16 kGuestVmid = 1;
-constexpr usize kStage2Pages = 512;  // 2 MiB of stage-2 tables
 constexpr u64 kSelftestScratch = 128 * KiB;
 
 constinit pci::PciDeviceTable<> g_pci;
 constinit plan::GuestPlan g_plan;
 // In BSS: the allocator bitmap beside the pool must start zeroed.
 constinit arch::El2Stage2Env<kStage2Pages> g_stage2_env;
-using GuestTable = stage2::PageTable<arch::El2Stage2Env<kStage2Pages>>;
+// Static: the boot CPU's stack is reused for traps once the guest runs.
+constinit GuestTable g_table;
 
 void enumerate_pci(const Platform& p)
 {
@@ -175,6 +176,7 @@ void boot_guest(const void* fdt, const Platform& p, const char* cmdline)
     plan::Policy policy = make_policy(cmdline, enc.fwb);
     MemRange hyp{g_runtime.boot.image_base, g_runtime.boot.image_end - g_runtime.boot.image_base};
     if (!plan::build_plan(p, g_pci, hyp, policy, g_plan, d)) panic("guest plan: %s", d.text);
+    (void)vpci_prepare(p, g_plan, cmdline);
     plan::print_plan(g_plan);
 
     auto cpu = stage2::CpuFeatures::from_id_regs(arch::read_id_aa64mmfr0_el1(), arch::read_id_aa64mmfr1_el1(),
@@ -183,10 +185,12 @@ void boot_guest(const void* fdt, const Platform& p, const char* cmdline)
     if (!geo) panic("stage 2: no geometry for a %u-bit IPA space: %s", plan::ipa_bits_for(g_plan), error_name(geo.error()));
     auto created = GuestTable::create(g_stage2_env, *geo, enc);
     if (!created) panic("stage 2: no first-level table: %s", error_name(created.error()));
-    GuestTable* table = &created.value();
+    g_table = created.value();
+    GuestTable* table = &g_table;
     if (!plan::map_plan(*table, g_plan, d)) panic("%s", d.text);
     log_info("stage 2: %u-bit IPA, start level %u, %u concatenated, %zu table pages, VTCR_EL2 0x%llx", geo->ipa_bits,
              geo->start_level, geo->concat, table->table_pages(), (ull)table->vtcr());
+    vpci_start(p, g_pci, g_plan, policy, *table, cmdline);
     table->dump("guest stage-2 map");
 
     arch::GuestHw hw = arch::make_guest_hw(features, p.gic.version, table->vtcr(), table->vttbr(kGuestVmid), enc);

@@ -11,6 +11,10 @@
 #include "spinlock.h"
 #include "sysreg.h"
 
+namespace passage {
+bool vpci_handle_abort(TrapFrame& frame);  // boot/vpci.cpp
+}
+
 namespace passage::arch {
 
 Spinlock& guest_cpus_lock();
@@ -82,6 +86,7 @@ void handle_psci_call(TrapFrame& f)
 
 void handle_abort(TrapFrame& f, bool instruction)
 {
+    if (!instruction && vpci_handle_abort(f)) return;  // a config access: emulated
     u64 ipa = ((f.hpfar >> 4) & 0xfffffffffull) << 12 | (f.far & 0xfff);
     bool write = !instruction && esr::WnR::get(f.esr) != 0;
     if (g_aborts_logged < kLoggedAborts) {
