@@ -34,6 +34,8 @@ constinit pci::PciDeviceTable<> g_pci;
 constinit plan::GuestPlan g_plan;
 // In BSS: the allocator bitmap beside the pool must start zeroed.
 constinit arch::El2Stage2Env<kStage2Pages> g_stage2_env;
+const char* g_cmdline = nullptr;
+
 // Static: the boot CPU's stack is reused for traps once the guest runs.
 constinit GuestTable g_table;
 
@@ -140,7 +142,12 @@ LoadedGuest load(const void* fdt, const Platform& p, const BootModules& mods)
     cfg.has_initrd = g.layout.has_initrd;
     cfg.initrd_start = g.layout.initrd_base;
     cfg.initrd_end = g.layout.initrd_base + g.layout.initrd_size;
-    cfg.pci_probe_only = true;
+    // linux,pci-probe-only keeps Linux from reassigning BARs. With virtual
+    // config space passage follows moves, so passage.probe_only=off may drop it.
+    char probe_only[8] = "on";
+    (void)cmdline_option(g_cmdline, "probe_only", probe_only, sizeof probe_only);
+    cfg.pci_probe_only = !(vpci_enabled() && probe_only[0] == 'o' && probe_only[1] == 'f');
+    if (!cfg.pci_probe_only) log_info("guest: no linux,pci-probe-only: the guest may move BARs; passage follows");
     auto size = build_guest_dtb(fdt, reinterpret_cast<void*>(g.layout.dtb_base), g.layout.dtb_size, cfg, d);
     if (!size) panic("guest device tree: %s", d.text);
 
@@ -165,6 +172,7 @@ LoadedGuest load(const void* fdt, const Platform& p, const BootModules& mods)
 
 void boot_guest(const void* fdt, const Platform& p, const char* cmdline)
 {
+    g_cmdline = cmdline;
     enumerate_pci(p);
 
     BootModules mods;

@@ -89,6 +89,8 @@ void vpci_start(const Platform& p, pci::DeviceTable& table, plan::GuestPlan& pla
     g_vcfg->print_status();
 }
 
+bool vpci_enabled() { return g_enabled; }
+
 bool vpci_handle_abort(TrapFrame& f)
 {
     if (g_vcfg == nullptr) return false;

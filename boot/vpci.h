@@ -24,6 +24,9 @@ bool vpci_prepare(const Platform& p, plan::GuestPlan& plan, const char* cmdline)
 void vpci_start(const Platform& p, pci::DeviceTable& table, plan::GuestPlan& plan, const plan::Policy& policy,
                 GuestTable& stage2, const char* cmdline);
 
+// Whether the guest's config space is virtual (vpci_prepare said yes).
+bool vpci_enabled();
+
 // From the trap path: emulates a config access inside an ECAM; false if the
 // abort is not one.
 bool vpci_handle_abort(TrapFrame& frame);

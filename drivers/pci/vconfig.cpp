@@ -264,6 +264,15 @@ Status VirtualConfig::hide_in_stage2()
         for (unsigned b = 0; b < PciFunction::kBars; ++b)
             if (state_[i].mapped[b])
                 if (auto s = unmap_bar(i, b); !s) return s;
+        if (!visible(i)) {
+            // A hidden function stops decoding and mastering: the guest
+            // reaches the PCI I/O window and could otherwise poke its I/O
+            // BARs, and its addresses become free for the guest's own BARs.
+            u16 cmd = hw_.read16(table_[i].bdf, kCommand);
+            hw_.write16(table_[i].bdf, kCommand, u16(cmd & ~(CmdIo::kMask | CmdMem::kMask | CmdBusMaster::kMask)));
+            table_[i].mem_enabled = false;
+            table_[i].io_enabled = false;
+        }
     }
     return {};
 }
@@ -560,6 +569,7 @@ bool VirtualConfig::bar_place_ok(usize i, const PciBar& bar, u64 pci, u64& cpu, 
     for (usize j = 0; j < n; ++j) {
         const PciFunction& g = table_[j];
         if (g.segment != f.segment) continue;
+        if (!visible(j)) continue;  // hidden: no longer decodes (hide_in_stage2)
         for (const PciBar& o : g.bars) {
             if (j == i && o.index == bar.index) continue;
             if (!o.present() || !o.assigned() || (o.kind == BarKind::Io) != io) continue;
@@ -751,7 +761,7 @@ bool VirtualConfig::window_ok(usize i, WindowKind kind, u64 base, u64 limit, boo
     usize n = table_.size() < kMaxFunctions ? table_.size() : kMaxFunctions;
     for (usize j = 0; j < n; ++j) {
         const PciFunction& g = table_[j];
-        if (g.segment != f.segment || j == i) continue;
+        if (g.segment != f.segment || j == i || !visible(j)) continue;
         bool below = is_descendant(j, i);
         for (unsigned b = 0; b < PciFunction::kBars; ++b) {
             const PciBar& o = g.bars[b];

@@ -148,7 +148,20 @@ if [[ $mode == passage ]]; then
         bdf != "" && !/^    / { bdf = "" }' "$log")
     actual=$(awk '/^linux-guest: pci [0-9a-f:.]+ (BAR[0-5]|ROM) / {
         split($NF, r, "-"); print $3, $4, r[1] }' "$log")
-    if [[ -z $expected ]]; then
+    # Functions passage hides (virtual config space): Linux must not see them,
+    # and their BARs are not expected.
+    hidden=$(awk '/^  PCI [0-9a-f]+:[0-9a-f]+:[0-9a-f]+\.[0-7] [0-9a-f]+:[0-9a-f]+ +hidden:/ { print $2 }' "$log")
+    for bdf in $hidden; do
+        if grep -q "^linux-guest: pci $bdf " "$log"; then bad "hidden: $bdf is hidden by passage, but Linux sees it"
+        else ok "hidden: $bdf is invisible to Linux"; fi
+        expected=$(grep -v "^$bdf " <<<"$expected" || true)
+    done
+    if grep -q "no linux,pci-probe-only: the guest may move BARs" "$log"; then
+        # Linux assigns BARs itself; passage follows (or refuses, and says so).
+        refused=$(grep -c "guest moved .*: refused" "$log" || true)
+        if (( refused > 0 )); then bad "bars: passage refused $refused of Linux's BAR moves"
+        else ok "bars: Linux assigned its own BARs (no linux,pci-probe-only); passage refused none"; fi
+    elif [[ -z $expected ]]; then
         bad "bars: no device table (PCI ... / BARn ...) from passage in the log"
     elif [[ -z $actual ]]; then
         bad "bars: the guest printed no BARs"

@@ -281,6 +281,23 @@ TEST_CASE("vconfig: a denied function reads all-ones everywhere and ignores writ
     CHECK(r.rd(Bdf{0, 9, 0}, 0) == 0xffffffff);
 }
 
+// Hiding stops the function decoding (the guest reaches the PCI I/O window
+// wholesale), and its addresses become free for the guest's own BARs.
+TEST_CASE("vconfig: a hidden function stops decoding and its BAR space can be reused")
+{
+    Rig r("passage.deny=00:01.0");
+    u64 nic_bar0 = r.fn(kNic).bars[0].pci_addr;
+    REQUIRE(r.v->hide_in_stage2().ok());
+    CHECK((r.hw(kNic).peek32(0x04) & 0x7) == 0);  // I/O, memory and bus mastering off
+    r.rec.ops.clear();
+    g_log.clear();
+    u32 size_ok = u32(nic_bar0) & 0xffffc000;
+    r.wr(kDisk, 0x10, size_ok);  // onto the hidden NIC's old BAR0
+    CHECK(r.v->refused == 0);
+    CHECK(r.fn(kDisk).bars[0].pci_addr == size_ok);
+    CHECK(r.v->moves == 1);
+}
+
 // A bridge that leads only to hidden functions is hidden; so is everything
 // behind a denied bridge.
 TEST_CASE("vconfig: hidden bridges")
