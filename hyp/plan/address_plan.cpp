@@ -2,6 +2,7 @@
 
 #include "passage/format.h"
 #include "passage/log.h"
+#include "passage/pci/vconfig.h"
 #include "passage/size_str.h"
 
 namespace passage::plan {
@@ -213,22 +214,6 @@ Status add_pci(Builder& b, GuestPlan& plan, const Platform& p, const pci::Device
     return {};
 }
 
-bool parse_hex(const char*& p, unsigned digits_max, unsigned& out)
-{
-    unsigned v = 0, n = 0;
-    for (; n < digits_max; ++n, ++p) {
-        char c = *p;
-        unsigned d;
-        if (c >= '0' && c <= '9') d = unsigned(c - '0');
-        else if (c >= 'a' && c <= 'f') d = unsigned(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F') d = unsigned(c - 'A' + 10);
-        else break;
-        v = v * 16 + d;
-    }
-    out = v;
-    return n > 0;
-}
-
 }  // namespace
 
 const char* region_class_name(RegionClass c)
@@ -246,34 +231,7 @@ const char* region_class_name(RegionClass c)
 
 Status parse_device_list(const char* text, Policy& policy, Diagnostic& diag)
 {
-    const char* p = text;
-    while (*p != '\0') {
-        const char* start = p;
-        unsigned a = 0, b = 0, c = 0, fn = 0;
-        bool ok = parse_hex(p, 4, a) && *p == ':';
-        if (ok) ++p;
-        ok = ok && parse_hex(p, 2, b);
-        unsigned seg = 0, bus = a, dev = b;
-        if (ok && *p == ':') {  // segment:bus:dev.fn
-            ++p;
-            ok = parse_hex(p, 2, c);
-            seg = a;
-            bus = b;
-            dev = c;
-        }
-        ok = ok && *p == '.';
-        if (ok) ++p;
-        ok = ok && *p >= '0' && *p <= '7';
-        if (ok) fn = unsigned(*p++ - '0');
-        ok = ok && (*p == ',' || *p == '\0') && bus <= 0xff && dev <= 31 && seg <= 0xffff;
-        if (!ok)
-            return fail(diag, Error::InvalidArgument, 0, "device list: cannot read \"%s\" (want 0000:00:03.0)", start);
-        if (policy.device_mmio_count == Policy::kMaxDeviceMmio)
-            return fail(diag, Error::NoMemory, 0, "device list: more than %zu devices", Policy::kMaxDeviceMmio);
-        policy.device_mmio[policy.device_mmio_count++] = {u16(seg), {u8(bus), u8(dev), u8(fn)}};
-        if (*p == ',') ++p;
-    }
-    return {};
+    return pci::parse_bdf_list(text, policy.device_mmio, Policy::kMaxDeviceMmio, policy.device_mmio_count, diag);
 }
 
 Status build_plan(const Platform& p, const pci::DeviceTable& pci, MemRange hyp, const Policy& policy, GuestPlan& out,
