@@ -6,6 +6,8 @@
 #   - for executables built on Google Benchmark, every user counter in its
 #     JSON output, as `<executable>.<benchmark>.<counter>: value`.
 # Build logs and the benchmarks' own tables go to stderr.
+# Then every bench/*/bench_*.sh script (benchmarks of the real image under
+# QEMU), whose `name: value` lines go to stdout the same way.
 # Usage: ./scripts/bench.sh [filter]   (filter: a substring of the executable name)
 set -euo pipefail
 
@@ -53,4 +55,18 @@ for b in json.load(open(sys.argv[1])).get("benchmarks", []):
 PY
     fi
 done < <(find "$build/bench" -type f -name 'bench_*' -perm -u+x | sort)
+
+# Benchmarks of the real image under QEMU: scripts named bench/*/bench_*.sh
+# (the guest trap path with -icount, Linux boot time passage vs bare). Each
+# builds what it needs and prints `name: value` lines.
+while IFS= read -r script; do
+    name=$(basename "$script" .sh)
+    case "$name" in *"$filter"*) ;; *) continue ;; esac
+    echo "== $name" >&2
+    if ! "$script" >"$out/$name.txt"; then
+        echo "$name failed" >&2
+        status=1
+    fi
+    grep -E '^[A-Za-z0-9_.]+: ' "$out/$name.txt" || true
+done < <(find bench -mindepth 2 -maxdepth 2 -type f -name 'bench_*.sh' | sort)
 exit $status

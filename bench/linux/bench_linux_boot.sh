@@ -8,7 +8,7 @@
 #   linux_boot_bare_s, linux_boot_passage_s  (medians, seconds)
 #   linux_boot_ratio_vs_bare                 (passage / bare)
 #
-#   bench/linux/linux-boot-bench.sh [--cpu cortex-a72] [--runs 3] [--image build/cross/passage.bin]
+#   bench/linux/bench_linux_boot.sh [--cpu cortex-a72] [--runs 3] [--image build/cross/passage.bin]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -18,7 +18,7 @@ while [[ $# -gt 0 ]]; do
     --cpu) cpu=$2; shift 2 ;;
     --runs) runs=$2; shift 2 ;;
     --image) image=$2; shift 2 ;;
-    *) echo "linux-boot-bench: unknown option $1" >&2; exit 2 ;;
+    *) echo "bench_linux_boot: unknown option $1" >&2; exit 2 ;;
     esac
 done
 
@@ -57,7 +57,7 @@ for ((i = 1; i <= runs; i++)); do
     mapfile -t cmd < <(scripts/qemu-cmd.sh "$image" "${common[@]}" -- "${devices[@]}")
     t=$(time_to_marker "${cmd[@]}"); echo "passage run $i: $t s" >&2; passage+=("$t")
 done
-for t in "${bare[@]}" "${passage[@]}"; do [[ $t != fail ]] || { echo "linux-boot-bench: a run did not reach the marker" >&2; exit 1; }; done
+for t in "${bare[@]}" "${passage[@]}"; do [[ $t != fail ]] || { echo "bench_linux_boot: a run did not reach the marker" >&2; exit 1; }; done
 b=$(median "${bare[@]}") p=$(median "${passage[@]}")
 echo "linux_boot_bare_s: $b"
 echo "linux_boot_passage_s: $p"
