@@ -307,6 +307,13 @@ Status discover_pci_bridge(const void* fdt, int node, Platform& p, Diagnostic& d
         w.size = size;
         // A "64-bit" range that sits wholly below 4 GiB on the bus still serves 32-bit BARs.
         if (w.space == PciSpace::Mem64 && pci + size <= (u64{1} << 32)) w.space = PciSpace::Mem32;
+        // A "32-bit" range whose bus addresses reach past 4 GiB (Juno's prefetchable
+        // window is one) cannot hold a 32-bit BAR: only 64-bit BARs go there.
+        if (w.space == PciSpace::Mem32 && pci + size > (u64{1} << 32)) {
+            log_warn("PCI host bridge %s: 32-bit window at pci 0x%llx reaches past 4 GiB; using it for 64-bit BARs only",
+                     b.path, (unsigned long long)pci);
+            w.space = PciSpace::Mem64;
+        }
     }
     if (b.window_count == 0)
         return fail(diag, Error::BadDeviceTree, 0, "PCI host bridge %s: ranges has no I/O or memory window", b.path);
@@ -314,12 +321,34 @@ Status discover_pci_bridge(const void* fdt, int node, Platform& p, Diagnostic& d
     return {};
 }
 
+// A host bridge: a device_type = "pci" node whose parent is not a PCI bus.
+bool is_host_bridge(const void* fdt, int node)
+{
+    if (!string_prop_is(fdt, node, "device_type", "pci")) return false;
+    int parent = fdt_parent_offset(fdt, node);
+    return parent < 0 || !string_prop_is(fdt, parent, "device_type", "pci");
+}
+
+void note_other_bridge(const void* fdt, int node, Platform& p)
+{
+    if (p.other_bridge_count == Platform::kMaxOtherBridges) return;
+    OtherPciBridge& o = p.other_bridges[p.other_bridge_count++];
+    node_path(fdt, node, o.path, sizeof o.path);
+    int len = 0;
+    const char* c = static_cast<const char*>(fdt_getprop(fdt, node, "compatible", &len));
+    copy_string(o.compatible, sizeof o.compatible, c != nullptr && len > 0 && c[len - 1] == '\0' ? c : "(no compatible)");
+    o.enabled = fdt::node_enabled(fdt, node);
+}
+
 Status discover_pci(const void* fdt, Platform& p, Diagnostic& diag)
 {
-    for (int node = fdt_node_offset_by_compatible(fdt, -1, "pci-host-ecam-generic"); node >= 0;
-         node = fdt_node_offset_by_compatible(fdt, node, "pci-host-ecam-generic")) {
-        if (!fdt::node_enabled(fdt, node)) continue;
-        if (auto s = discover_pci_bridge(fdt, node, p, diag); !s) return s;
+    for (int node = fdt_next_node(fdt, -1, nullptr); node >= 0; node = fdt_next_node(fdt, node, nullptr)) {
+        if (compatible(fdt, node, "pci-host-ecam-generic")) {
+            if (!fdt::node_enabled(fdt, node)) continue;
+            if (auto s = discover_pci_bridge(fdt, node, p, diag); !s) return s;
+        } else if (is_host_bridge(fdt, node)) {
+            note_other_bridge(fdt, node, p);
+        }
     }
     return {};
 }
@@ -422,7 +451,7 @@ PsciMethod discover_psci_method(const void* fdt)
     return PsciMethod::None;
 }
 
-Status discover_platform(const void* fdt, Platform& p, Diagnostic& diag)
+Status discover_platform(const void* fdt, Platform& p, Diagnostic& diag, ConsoleCheck console)
 {
     p = Platform{};
     int len = 0;
@@ -446,7 +475,12 @@ Status discover_platform(const void* fdt, Platform& p, Diagnostic& diag)
         copy_string(p.psci_compatible, sizeof p.psci_compatible, c != nullptr && len > 0 ? c : "?");
     }
     if (p.psci == PsciMethod::None) log_warn("no PSCI node with method smc or hvc: passage cannot start CPUs or power off");
-    if (auto s = discover_console(fdt, p.uart, diag); !s) return s;
+    if (auto s = discover_console(fdt, p.uart, diag); !s) {
+        if (console == ConsoleCheck::Required) return s;
+        copy_string(p.uart.problem, sizeof p.uart.problem, diag.text);
+        log_warn("no usable console: %s", diag.text);
+        diag = Diagnostic{};
+    }
     if (auto s = discover_gic(fdt, p, diag); !s) return s;
     discover_timer(fdt, p);
     if (auto s = discover_pci(fdt, p, diag); !s) return s;

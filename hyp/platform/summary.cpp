@@ -62,13 +62,19 @@ void print_platform_summary(const Platform& p)
     for (usize i = 0; i < p.cpu_count; ++i) log_info("    cpu%zu mpidr 0x%llx", i, (ull)p.cpu_mpidr[i]);
     const char* psci = p.psci == PsciMethod::Smc ? "smc" : p.psci == PsciMethod::Hvc ? "hvc" : "none";
     log_info("  psci       %s (%s)", psci, p.psci_compatible[0] != '\0' ? p.psci_compatible : "no node");
-    log_info("  console    pl011 0x%llx %s", (ull)p.uart.base, p.uart.path);
+    if (p.uart.pl011) log_info("  console    pl011 0x%llx %s", (ull)p.uart.base, p.uart.path);
+    else log_info("  console    none usable: %s", p.uart.problem);
     print_gic(p.gic);
     if (p.timer.present)
         log_info("  timer      PPI sec %u, nonsec %u, virt %u, hyp %u", p.timer.ppi[0], p.timer.ppi[1], p.timer.ppi[2],
                  p.timer.ppi[3]);
     if (p.bridge_count == 0) log_info("  pci        none (no pci-host-ecam-generic node)");
     for (usize i = 0; i < p.bridge_count; ++i) print_bridge(p.bridges[i]);
+    for (usize i = 0; i < p.other_bridge_count; ++i) {
+        const OtherPciBridge& o = p.other_bridges[i];
+        log_info("  pci        not driven: %s (%s%s): not pci-host-ecam-generic", o.path, o.compatible,
+                 o.enabled ? "" : ", disabled");
+    }
     log_info("  mmio       %zu other device regions", p.mmio_count);
 }
 

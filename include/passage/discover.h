@@ -21,9 +21,13 @@ Status discover_console(const void* fdt, Uart& uart, Diagnostic& diag);
 // Finds the PSCI conduit (needed to power off even when the rest fails).
 PsciMethod discover_psci_method(const void* fdt);
 
+// What full discovery insists on. At boot the console must be a PL011; a
+// board check (passage-inspect) reports an unusable console and goes on.
+enum class ConsoleCheck { Required, Report };
+
 // Full discovery. The blob must have passed check_device_tree. Warnings about
 // things passage can live without go to the log.
-Status discover_platform(const void* fdt, Platform& out, Diagnostic& diag);
+Status discover_platform(const void* fdt, Platform& out, Diagnostic& diag, ConsoleCheck console = ConsoleCheck::Required);
 
 // The platform summary printed at boot and by passage-inspect.
 void print_platform_summary(const Platform& p);

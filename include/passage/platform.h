@@ -69,6 +69,15 @@ struct Uart {
     u64 size = 0;
     bool pl011 = false;
     char path[64] = {};
+    char problem[96] = {};  // why there is no usable console (discovery told not to insist)
+};
+
+// A PCI host bridge passage does not drive (not pci-host-ecam-generic),
+// kept so a board check can say so.
+struct OtherPciBridge {
+    char path[64] = {};
+    char compatible[40] = {};
+    bool enabled = false;
 };
 
 // A device the guest keeps as plain MMIO (RTC, GPIO, fw-cfg, virtio-mmio ...).
@@ -83,6 +92,7 @@ struct Platform {
     static constexpr usize kMaxCpus = 8;
     static constexpr usize kMaxBridges = 4;
     static constexpr usize kMaxMmio = 64;
+    static constexpr usize kMaxOtherBridges = 8;
 
     char model[64] = {};
     MemRange memory[kMaxMemory];
@@ -99,6 +109,8 @@ struct Platform {
     Timer timer;
     PciHostBridge bridges[kMaxBridges];
     usize bridge_count = 0;
+    OtherPciBridge other_bridges[kMaxOtherBridges];  // host bridges passage does not drive
+    usize other_bridge_count = 0;
     MmioDevice mmio[kMaxMmio];
     usize mmio_count = 0;
 };
