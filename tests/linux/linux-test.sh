@@ -28,7 +28,7 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 mode=passage el=el1 cpu=cortex-a72 smp=2 gic=3 mem=1G image=$root/build/cross/passage.bin
-passage_args= timeout=300 watchdog=120 disk_mib=8 work= log= extra=()
+passage_args= timeout=300 watchdog=120 disk_mib=8 work= log= extra=() uboot=
 while [[ $# -gt 0 ]]; do
     case $1 in
     --bare) mode=bare; shift ;;
@@ -39,6 +39,7 @@ while [[ $# -gt 0 ]]; do
     --mem) mem=$2; shift 2 ;;
     --image) image=$2; shift 2 ;;
     --passage-args) passage_args=$2; shift 2 ;;
+    --uboot) uboot=$2; shift 2 ;;  # boot passage through U-Boot (qemu-cmd.sh --uboot DIR)
     --timeout) timeout=$2; shift 2 ;;
     --watchdog) watchdog=$2; shift 2 ;;
     --disk-mib) disk_mib=$2; shift 2 ;;
@@ -85,6 +86,7 @@ if [[ $mode == bare ]]; then
 else
     qopts=("$image" "${common[@]}")
     [[ -n $passage_args ]] && qopts+=(--append "$passage_args")
+    [[ -n $uboot ]] && qopts+=(--uboot "$uboot")
 fi
 mapfile -t cmd < <("$root/scripts/qemu-cmd.sh" "${qopts[@]}" -- "${devices[@]}" "${extra[@]}")
 [[ ${#cmd[@]} -gt 0 ]] || { say "FAIL: qemu-cmd.sh gave no command"; exit 1; }
