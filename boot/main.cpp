@@ -1,5 +1,6 @@
 // passage_main: the flow of DESIGN.md, from the device tree to the guest.
 // Each step is a call into the portable core; this file only sequences them.
+#include "guest.h"
 #include "guest_boot.h"
 #include "mmu.h"
 #include "passage/cmdline.h"
@@ -24,7 +25,6 @@ namespace {
 using ull = unsigned long long;
 
 constexpr usize kMaxDtbSize = 2 * MiB;  // booting.rst: the DTB must not exceed 2 MiB
-constexpr u64 kHcrRw = u64{1} << 31;
 
 Platform g_platform;
 
@@ -78,7 +78,7 @@ extern "C" [[noreturn]] void passage_main(u64 dtb, u64 image_base, u64 entry_el)
     b.entry_el = static_cast<u32>(entry_el);
     // Until the device tree says otherwise: SMC from EL2, HVC from EL1.
     g_runtime.psci = entry_el == 2 ? PsciMethod::Smc : PsciMethod::Hvc;
-    if (entry_el == 2) arch::write_hcr_el2(kHcrRw);  // E2H = 0: the EL2 regime passage is written for
+    if (entry_el == 2) arch::write_hcr_el2(arch::kHcrRW);  // E2H = 0: the EL2 regime passage is written for
 
     const void* fdt = reinterpret_cast<const void*>(dtb);
     Diagnostic diag;

@@ -98,7 +98,7 @@ bool vpci_handle_abort(TrapFrame& f)
     if (!d.ok()) {
         // Only an access inside the ECAM that cannot be decoded is reported
         // here; the caller injects the abort.
-        u64 ipa = ((f.hpfar >> 4) & 0xffffffffffull) << 12 | (f.far & 0xfff);
+        u64 ipa = vcpu::fault_ipa(f.hpfar, f.far);
         if (g_vcfg->claims(ipa))
             log_warn("guest config access at 0x%llx (PC 0x%llx) cannot be emulated: %s", (ull)ipa, (ull)f.elr,
                      vcpu::mmio_decode_error_name(d.error));

@@ -28,6 +28,8 @@ const char* mmio_decode_error_name(MmioDecodeError e)
     return "?";
 }
 
+u64 fault_ipa(u64 hpfar, u64 far) { return HpfarFipa::get(hpfar) << 12 | (far & 0xfff); }
+
 MmioDecode decode_mmio(u64 esr, u64 hpfar, u64 far)
 {
     MmioDecode d;
@@ -53,7 +55,7 @@ MmioDecode decode_mmio(u64 esr, u64 hpfar, u64 far)
         return d;
     }
     MmioAccess& a = d.access;
-    a.ipa = HpfarFipa::get(hpfar) << 12 | (far & 0xfff);
+    a.ipa = fault_ipa(hpfar, far);
     a.size = u8(1u << esr::SAS::get(esr));
     a.write = esr::WnR::get(esr) != 0;
     a.reg = u8(esr::SRT::get(esr));

@@ -22,7 +22,6 @@ using ull = unsigned long long;
 constexpr u64 kHcrVM = u64{1} << 0;
 constexpr u64 kHcrSWIO = u64{1} << 1;
 constexpr u64 kHcrTSC = u64{1} << 19;
-constexpr u64 kHcrRW = u64{1} << 31;
 constexpr u64 kHcrAPK = u64{1} << 40;
 constexpr u64 kHcrAPI = u64{1} << 41;
 constexpr u64 kHcrFWB = u64{1} << 46;
@@ -139,7 +138,7 @@ i64 start_cpu(usize cpu, u64 entry, u64 context)
     dcache_clean_inval_poc(reinterpret_cast<u64>(&g_shared), sizeof g_shared);
     el2_mmu_publish();
     u64 pa = reinterpret_cast<u64>(&secondary_entry);
-    return static_cast<i64>(psci_call(g_runtime.psci, kPsciCpuOn64, g_cpus.mpidr[cpu], pa, cpu));
+    return static_cast<i64>(psci_call(g_runtime.psci, vcpu::psci_fn::kCpuOn64, g_cpus.mpidr[cpu], pa, cpu));
 }
 
 void run_guest(usize cpu, u64 entry, u64 x0)
@@ -158,7 +157,7 @@ using namespace passage;
 
 extern "C" [[noreturn]] void secondary_main(u64 cpu)
 {
-    arch::write_hcr_el2(u64{1} << 31);
+    arch::write_hcr_el2(arch::kHcrRW);
     arch::el2_mmu_on_secondary();
     const arch::BootRecord& b = arch::g_shared.boot[cpu];
     log_info("cpu%llu: online at EL2, entering the guest at 0x%llx", (unsigned long long)cpu, (unsigned long long)b.entry);

@@ -37,6 +37,9 @@ GuestHw make_guest_hw(const CpuFeaturesEl2& f, GicVersion gic, u64 vtcr, u64 vtt
 // Writes every EL2 register the guest depends on, on this CPU.
 void configure_el2_for_guest(const GuestHw& hw);
 
+// HCR_EL2.RW: EL1 is AArch64 (and, with E2H = 0, the EL2 regime passage is written for).
+constexpr u64 kHcrRW = u64{1} << 31;
+
 // SCTLR_EL1 with its RES1 bits, MMU and caches off.
 constexpr u64 kSctlrEl1MmuOff = 0x30D00800;
 
@@ -44,6 +47,13 @@ constexpr u64 kSctlrEl1MmuOff = 0x30D00800;
 vcpu::VcpuSet& guest_cpus();
 usize this_cpu();
 void set_this_cpu(usize index);
+
+// For the trap path: the lock around guest_cpus(), the guest's RAM (CPU_ON's
+// address check), and starting a physical CPU for the guest through PSCI.
+class Spinlock;
+Spinlock& guest_cpus_lock();
+const MemRange* guest_ram(usize& count);
+i64 start_cpu(usize cpu, u64 entry, u64 context);
 
 // Records the guest's RAM (for CPU_ON's address check) and the hardware set-up.
 void set_guest(const GuestHw& hw, const MemRange* ram, usize ram_count);

@@ -24,7 +24,7 @@ SmcccResult smccc_call(PsciMethod method, u64 fid, u64 a1, u64 a2, u64 a3)
 
 void system_off(PsciMethod method)
 {
-    (void)psci_call(method, kPsciSystemOff);
+    (void)psci_call(method, vcpu::psci_fn::kSystemOff);
     for (;;) wfi();
 }
 

@@ -1,5 +1,7 @@
 #include "selftest.h"
 
+#include "guest.h"
+
 #include "passage/format.h"
 #include "passage/log.h"
 #include "passage/size_str.h"
@@ -86,7 +88,7 @@ bool run_attr_selftest(const plan::GuestPlan& gp, stage2::Encoding enc, MemRange
     isb();
     asm volatile("tlbi vmalls12e1is" ::: "memory");
     dsb_ish();
-    write_sctlr_el1(0x30D00800 | (1u << 0) | (1u << 2) | (1u << 12));  // M, C, I
+    write_sctlr_el1(kSctlrEl1MmuOff | (1u << 0) | (1u << 2) | (1u << 12));  // M, C, I
     isb();
 
     log_info("self-test: combined memory types by AT S12E1R (%s)",

@@ -6,6 +6,7 @@
 #include "passage/esr.h"
 #include "passage/log.h"
 #include "passage/vcpu/inject.h"
+#include "passage/vcpu/mmio_access.h"
 #include "psci.h"
 #include "runtime.h"
 #include "spinlock.h"
@@ -17,9 +18,6 @@ bool vpci_handle_abort(TrapFrame& frame);  // boot/vpci.cpp
 
 namespace passage::arch {
 
-Spinlock& guest_cpus_lock();
-const MemRange* guest_ram(usize& count);
-i64 start_cpu(usize cpu, u64 entry, u64 context);
 
 namespace {
 
@@ -71,7 +69,7 @@ void handle_psci_call(TrapFrame& f)
         return;
     }
     case vcpu::PsciAction::CpuOff:
-        (void)psci_call(g_runtime.psci, kPsciCpuOff);
+        (void)psci_call(g_runtime.psci, vcpu::psci_fn::kCpuOff);
         f.x[0] = static_cast<u64>(o.ret);  // the firmware refused: DENIED
         return;
     case vcpu::PsciAction::SystemOff:
@@ -79,7 +77,7 @@ void handle_psci_call(TrapFrame& f)
         system_off(g_runtime.psci);
     case vcpu::PsciAction::SystemReset:
         log_info("passage: the guest asked for SYSTEM_RESET");
-        (void)psci_call(g_runtime.psci, kPsciSystemReset);
+        (void)psci_call(g_runtime.psci, vcpu::psci_fn::kSystemReset);
         system_off(g_runtime.psci);
     }
 }
@@ -87,7 +85,7 @@ void handle_psci_call(TrapFrame& f)
 void handle_abort(TrapFrame& f, bool instruction)
 {
     if (!instruction && vpci_handle_abort(f)) return;  // a config access: emulated
-    u64 ipa = ((f.hpfar >> 4) & 0xfffffffffull) << 12 | (f.far & 0xfff);
+    u64 ipa = vcpu::fault_ipa(f.hpfar, f.far);
     bool write = !instruction && esr::WnR::get(f.esr) != 0;
     if (g_aborts_logged < kLoggedAborts) {
         log_warn("guest %s at IPA 0x%llx (VA 0x%llx, PC 0x%llx) is outside its address space: external abort injected%s",

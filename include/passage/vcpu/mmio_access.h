@@ -50,6 +50,10 @@ struct MmioDecode {
 // Decodes ESR_EL2, HPFAR_EL2 and FAR_EL2 of a stage-2 data abort.
 MmioDecode decode_mmio(u64 esr, u64 hpfar, u64 far);
 
+// The faulting IPA of a stage-2 abort, byte-exact: HPFAR_EL2.FIPA's page and
+// FAR_EL2's offset within it.
+u64 fault_ipa(u64 hpfar, u64 far);
+
 // The value a store writes, masked to its size (the zero register reads 0).
 u64 read_source(const TrapFrame& frame, const MmioAccess& a);
 
