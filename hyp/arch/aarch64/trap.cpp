@@ -85,9 +85,9 @@ void handle_psci_call(TrapFrame& f)
 void handle_abort(TrapFrame& f, bool instruction)
 {
     if (!instruction && vpci_handle_abort(f)) return;  // a config access: emulated
-    u64 ipa = vcpu::fault_ipa(f.hpfar, f.far);
     bool write = !instruction && esr::WnR::get(f.esr) != 0;
     if (g_aborts_logged < kLoggedAborts) {
+        u64 ipa = vcpu::fault_ipa(f.hpfar, f.far);  // only for the message
         log_warn("guest %s at IPA 0x%llx (VA 0x%llx, PC 0x%llx) is outside its address space: external abort injected%s",
                  instruction ? "instruction fetch" : write ? "write" : "read", (ull)ipa, (ull)f.far, (ull)f.elr,
                  g_aborts_logged + 1 == kLoggedAborts ? " (further aborts are not logged)" : "");
