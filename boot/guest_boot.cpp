@@ -142,12 +142,17 @@ LoadedGuest load(const void* fdt, const Platform& p, const BootModules& mods)
     cfg.has_initrd = g.layout.has_initrd;
     cfg.initrd_start = g.layout.initrd_base;
     cfg.initrd_end = g.layout.initrd_base + g.layout.initrd_size;
-    // linux,pci-probe-only keeps Linux from reassigning BARs. With virtual
-    // config space passage follows moves, so passage.probe_only=off may drop it.
-    char probe_only[8] = "on";
-    (void)cmdline_option(g_cmdline, "probe_only", probe_only, sizeof probe_only);
-    cfg.pci_probe_only = !(vpci_enabled() && probe_only[0] == 'o' && probe_only[1] == 'f');
-    if (!cfg.pci_probe_only) log_info("guest: no linux,pci-probe-only: the guest may move BARs; passage follows");
+    // linux,pci-probe-only keeps Linux from reassigning BARs. Direct config
+    // space needs it (stage 2 cannot follow a move); with virtual config
+    // space passage follows moves, so it is left out unless asked for.
+    char probe_only[8] = "";
+    bool asked = cmdline_option(g_cmdline, "probe_only", probe_only, sizeof probe_only);
+    bool asked_on = asked && !(probe_only[0] == 'o' && probe_only[1] == 'f');
+    cfg.pci_probe_only = !vpci_enabled() || asked_on;
+    if (!vpci_enabled() && asked && !asked_on)
+        log_warn("guest: passage.probe_only=off ignored: config space is direct, stage 2 cannot follow BAR moves");
+    if (cfg.pci_probe_only) log_info("guest: linux,pci-probe-only: the guest keeps the BARs passage assigned");
+    else log_info("guest: no linux,pci-probe-only: the guest may move BARs; passage follows");
     auto size = build_guest_dtb(fdt, reinterpret_cast<void*>(g.layout.dtb_base), g.layout.dtb_size, cfg, d);
     if (!size) panic("guest device tree: %s", d.text);
 

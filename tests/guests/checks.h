@@ -22,6 +22,7 @@ bool setup_mmu(Context& ctx);  // prints FAIL mmu on failure only
 void check_pci_scan(Context& ctx);
 void check_ivshmem(Context& ctx);  // ivshmem-nc and ivshmem-device
 void check_pci_testdev(Context& ctx);
+void check_bar_move(Context& ctx);  // after pci-testdev: moves its BAR0
 void check_abort_in_hypervisor(Context& ctx);
 void check_cpu_on(Context& ctx);
 

@@ -46,10 +46,11 @@ extern "C" [[noreturn]] void guest_main(u64 dtb, u64 count_at_entry)
         check_pci_scan(ctx);
         check_ivshmem(ctx);
         check_pci_testdev(ctx);
+        check_bar_move(ctx);
         check_abort_in_hypervisor(ctx);
     } else {
         static constexpr const char* kNeedMmu[] = {"pci-scan", "ivshmem-nc", "ivshmem-device", "pci-testdev",
-                                                   "abort-in-hypervisor"};
+                                                   "bar-move", "abort-in-hypervisor"};
         for (const char* name : kNeedMmu) fail(name, "no stage-1 MMU (see the mmu line)");
     }
     check_cpu_on(ctx);

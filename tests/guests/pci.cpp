@@ -89,6 +89,48 @@ void enable_memory(const Ecam& ecam, const Function& f)
     if (!(cmd & kCommandMem)) ecam.write32(f.bus, f.dev, f.fn, kCommandReg, cmd | kCommandMem);
 }
 
+void disable_memory(const Ecam& ecam, const Function& f)
+{
+    u32 cmd = ecam.read32(f.bus, f.dev, f.fn, kCommandReg) & 0xffff;
+    if (cmd & kCommandMem) ecam.write32(f.bus, f.dev, f.fn, kCommandReg, cmd & ~kCommandMem);
+}
+
+u64 read_bar(const Ecam& ecam, const Function& f, unsigned bar)
+{
+    unsigned reg = kBar0 + 4 * bar;
+    u64 addr = ecam.read32(f.bus, f.dev, f.fn, reg) & ~0xfull;
+    if (f.bars[bar].is64) addr |= u64(ecam.read32(f.bus, f.dev, f.fn, reg + 4)) << 32;
+    return addr;
+}
+
+u64 bar_size(const Ecam& ecam, const Function& f, unsigned bar)
+{
+    unsigned reg = kBar0 + 4 * bar;
+    u32 cmd = ecam.read32(f.bus, f.dev, f.fn, kCommandReg) & 0xffff;
+    disable_memory(ecam, f);
+    u32 lo = ecam.read32(f.bus, f.dev, f.fn, reg);
+    u32 hi = f.bars[bar].is64 ? ecam.read32(f.bus, f.dev, f.fn, reg + 4) : 0;
+    ecam.write32(f.bus, f.dev, f.fn, reg, ~0u);
+    u64 mask = ecam.read32(f.bus, f.dev, f.fn, reg) & ~0xfull;
+    if (f.bars[bar].is64) {
+        ecam.write32(f.bus, f.dev, f.fn, reg + 4, ~0u);
+        mask |= u64(ecam.read32(f.bus, f.dev, f.fn, reg + 4)) << 32;
+        ecam.write32(f.bus, f.dev, f.fn, reg + 4, hi);
+    } else {
+        mask |= 0xffffffff00000000ull;
+    }
+    ecam.write32(f.bus, f.dev, f.fn, reg, lo);
+    if (cmd & kCommandMem) ecam.write32(f.bus, f.dev, f.fn, kCommandReg, cmd);
+    return mask ? ~mask + 1 : 0;
+}
+
+void write_bar(const Ecam& ecam, const Function& f, unsigned bar, u64 addr)
+{
+    unsigned reg = kBar0 + 4 * bar;
+    ecam.write32(f.bus, f.dev, f.fn, reg, static_cast<u32>(addr));
+    if (f.bars[bar].is64) ecam.write32(f.bus, f.dev, f.fn, reg + 4, static_cast<u32>(addr >> 32));
+}
+
 unsigned assign_bars_standalone(const Ecam& ecam, const GuestPlatform& plat, Scan& found)
 {
     // Bump allocators over the first mem32 and mem64 windows (PCI address =

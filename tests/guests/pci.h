@@ -57,8 +57,18 @@ Scan scan(const Ecam& ecam);
 // windows (identity on QEMU virt).
 u64 cpu_address(const GuestPlatform& plat, u64 pci_addr);
 
-// Turns on memory decoding (Command.MEM) of a function.
+// Turns memory decoding (Command.MEM) of a function on or off.
 void enable_memory(const Ecam& ecam, const Function& f);
+void disable_memory(const Ecam& ecam, const Function& f);
+
+// A memory BAR's address as the function reports it now (both halves of a
+// 64-bit one), its size by the sizing protocol (all-ones written, the mask
+// read back, the address restored; decoding is off meanwhile), and a new
+// address written (low half first for a 64-bit BAR, as Linux does: passage
+// judges the move when the high half completes it).
+u64 read_bar(const Ecam& ecam, const Function& f, unsigned bar);
+u64 bar_size(const Ecam& ecam, const Function& f, unsigned bar);
+void write_bar(const Ecam& ecam, const Function& f, unsigned bar, u64 addr);
 
 // Standalone only (no hypervisor assigned anything): sizes and assigns
 // every memory BAR of the scanned functions from the bridge windows and

@@ -1,0 +1,129 @@
+// The bar-move check: the guest moves pci-testdev's BAR0 as an OS that
+// assigns its own BARs would, and the hypervisor must follow (stage 2 maps
+// the new address, not the old one) or refuse (the BAR reads back where it
+// was) when the new place is another device's BAR or RAM.
+#include "checks.h"
+#include "console.h"
+#include "exceptions.h"
+#include "mmu.h"
+#include "testdev.h"
+
+namespace guest {
+
+namespace {
+
+constexpr u64 kPage = 4096;
+
+struct Placed {
+    const pci::Function* fn;
+    unsigned bar;
+    u64 addr, size;
+};
+
+bool overlaps(u64 a, u64 as, u64 b, u64 bs) { return a < b + bs && b < a + as; }
+
+const PciWindow* mem32_window(const GuestPlatform& p, u64 pci_addr)
+{
+    for (unsigned i = 0; i < p.window_count; ++i) {
+        const PciWindow& w = p.windows[i];
+        if (w.space == PciWindow::Mem32 && pci_addr >= w.pci_base && pci_addr - w.pci_base < w.size) return &w;
+    }
+    return nullptr;
+}
+
+// Whether a read of `va` takes a synchronous external abort.
+bool read_aborts(u64 va)
+{
+    expect_abort();
+    u32 value = 0;
+    asm volatile("ldr %w0, [%1]" : "+r"(value) : "r"(va) : "memory");
+    return take_abort_record().taken;
+}
+
+}  // namespace
+
+void check_bar_move(Context& ctx)
+{
+    const char* name = "bar-move";
+    const GuestPlatform& p = ctx.plat;
+    if (ctx.standalone) return skip(name, "no hypervisor: nothing would follow or refuse a move");
+    if (p.probe_only) return skip(name, "linux,pci-probe-only: the BARs stay where the hypervisor put them");
+    pci::Function* f = nullptr;
+    for (unsigned i = 0; ctx.pci_scanned && i < ctx.pci.count && !f; ++i)
+        if (ctx.pci.fns[i].vendor == 0x1b36 && ctx.pci.fns[i].device == 0x0005) f = &ctx.pci.fns[i];
+    if (!f) return skip(name, "no pci-testdev (1b36:0005) attached");
+    pci::Bar& bar = f->bars[0];
+    const PciWindow* w = bar.present && !bar.is64 ? mem32_window(p, bar.addr) : nullptr;
+    if (!w) return fail(name, "%02x:%02x.%u BAR0 0x%lx is not a 32-bit BAR in a mem32 window", f->bus, f->dev, f->fn, bar.addr);
+    pci::Ecam ecam(p.ecam_base, p.bus_first, p.bus_last);
+
+    // Every other memory BAR in the window, sized through config space.
+    static Placed others[pci::Scan::kMax * 6];
+    unsigned n = 0;
+    const Placed* victim = nullptr;
+    for (unsigned i = 0; i < ctx.pci.count; ++i) {
+        const pci::Function& g = ctx.pci.fns[i];
+        for (unsigned b = 0; b < 6; ++b) {
+            if (!g.bars[b].present || (&g == f && b == 0)) continue;
+            others[n] = {&g, b, g.bars[b].addr, pci::bar_size(ecam, g, b)};
+            if (!victim && &g != f && mem32_window(p, g.bars[b].addr) == w) victim = &others[n];
+            ++n;
+        }
+    }
+    u64 size = pci::bar_size(ecam, *f, 0);
+    if (size < kPage || (size & (size - 1)))
+        return fail(name, "BAR0 sizes as 0x%lx: not a power of two of at least a page", size);
+    if (!victim) return fail(name, "no other function's BAR in the window 0x%lx: nothing to collide with", w->pci_base);
+
+    // A free place: from the top of the window down, clear of every BAR.
+    u64 old = bar.addr, target = 0;
+    for (u64 a = (w->pci_base + w->size - size) & ~(size - 1); a >= w->pci_base && !target; a -= size) {
+        bool clear = a != old;
+        for (unsigned k = 0; k < n && clear; ++k) clear = !overlaps(a, size, others[k].addr, others[k].size);
+        if (clear) target = a;
+    }
+    if (!target) return fail(name, "no free 0x%lx bytes in the window 0x%lx", size, w->pci_base);
+    info("BAR0 0x%lx (0x%lx bytes); window 0x%lx-0x%lx; %u other BARs", old, size, w->pci_base,
+         w->pci_base + w->size - 1, n);
+
+    pci::disable_memory(ecam, *f);
+    struct Refusal {
+        char what[40];
+        u64 addr;
+    } refusals[2] = {{{}, victim->addr}, {"RAM", p.mem[0].base}};
+    format_into(refusals[0].what, sizeof refusals[0].what, "%02x:%02x.%u BAR%u", victim->fn->bus, victim->fn->dev,
+                victim->fn->fn, victim->bar);
+    for (const Refusal& r : refusals) {
+        pci::write_bar(ecam, *f, 0, r.addr);
+        u64 now = pci::read_bar(ecam, *f, 0);
+        if (now != old) {
+            pci::write_bar(ecam, *f, 0, old);
+            pci::enable_memory(ecam, *f);
+            return fail(name, "moving BAR0 onto %s (0x%lx) was accepted: it reads 0x%lx, expected it to stay at 0x%lx", r.what,
+                        r.addr, now, old);
+        }
+        info("moving BAR0 onto %s at 0x%lx: refused, still 0x%lx", r.what, r.addr, now);
+    }
+
+    pci::write_bar(ecam, *f, 0, target);
+    u64 now = pci::read_bar(ecam, *f, 0);
+    pci::enable_memory(ecam, *f);
+    if (now != target)
+        return fail(name, "moving BAR0 to the free 0x%lx was refused: it reads 0x%lx", target, now);
+    bar.addr = target;
+    u64 cpu = pci::cpu_address(p, target), old_cpu = pci::cpu_address(p, old);
+    if (!mmu::map(cpu, cpu, kPage, mmu::Mem::DeviceNGnRE)) return fail(name, "cannot map 0x%lx at stage 1", cpu);
+    testdev::Run run = testdev::run(cpu);
+    if (!run.ok)
+        return fail(name, "BAR0 moved to 0x%lx, but the device does not answer there: %s (count %u -> %u)", cpu, run.error,
+                    run.before, run.after);
+    info("BAR0 moved to 0x%lx: test 0 \"%s\" counts %u -> %u", cpu, run.test, run.before, run.after);
+    // The old page was mapped at stage 1 by the pci-testdev check (or is
+    // mapped now): stage 2 must no longer map it.
+    (void)mmu::map(old_cpu, old_cpu, kPage, mmu::Mem::DeviceNGnRE);
+    if (!read_aborts(old_cpu)) return fail(name, "the old address 0x%lx still reads after the move", old_cpu);
+    info("the old address 0x%lx aborts", old_cpu);
+    pass(name);
+}
+
+}  // namespace guest
