@@ -2,7 +2,8 @@
 # Instructions of passage's guest trap paths and of its boot, counted exactly
 # under QEMU -icount shift=0,sleep=off by the test guest's bench mode
 # (tests/guests/bench.cpp): a null HVC, PSCI_VERSION, an injected stage-2
-# abort, and reset to the first guest instruction, with one CPU and five PCI
+# abort, a trapped config read and a BAR move (virtual config space), and
+# reset to the first guest instruction, with one CPU and five PCI
 # devices (virtio-blk-pci, e1000e, pci-testdev, ivshmem-plain and QEMU's
 # default virtio-net-pci NIC).
 #

@@ -14,23 +14,6 @@ namespace {
 
 constexpr u64 kPage = 4096;
 
-struct Placed {
-    const pci::Function* fn;
-    unsigned bar;
-    u64 addr, size;
-};
-
-bool overlaps(u64 a, u64 as, u64 b, u64 bs) { return a < b + bs && b < a + as; }
-
-const PciWindow* mem32_window(const GuestPlatform& p, u64 pci_addr)
-{
-    for (unsigned i = 0; i < p.window_count; ++i) {
-        const PciWindow& w = p.windows[i];
-        if (w.space == PciWindow::Mem32 && pci_addr >= w.pci_base && pci_addr - w.pci_base < w.size) return &w;
-    }
-    return nullptr;
-}
-
 // Whether a read of `va` takes a synchronous external abort.
 bool read_aborts(u64 va)
 {
@@ -53,38 +36,26 @@ void check_bar_move(Context& ctx)
         if (ctx.pci.fns[i].vendor == 0x1b36 && ctx.pci.fns[i].device == 0x0005) f = &ctx.pci.fns[i];
     if (!f) return skip(name, "no pci-testdev (1b36:0005) attached");
     pci::Bar& bar = f->bars[0];
-    const PciWindow* w = bar.present && !bar.is64 ? mem32_window(p, bar.addr) : nullptr;
+    const PciWindow* w = bar.present && !bar.is64 ? pci::mem32_window(p, bar.addr) : nullptr;
     if (!w) return fail(name, "%02x:%02x.%u BAR0 0x%lx is not a 32-bit BAR in a mem32 window", f->bus, f->dev, f->fn, bar.addr);
     pci::Ecam ecam(p.ecam_base, p.bus_first, p.bus_last);
 
-    // Every other memory BAR in the window, sized through config space.
-    static Placed others[pci::Scan::kMax * 6];
-    unsigned n = 0;
-    const Placed* victim = nullptr;
-    for (unsigned i = 0; i < ctx.pci.count; ++i) {
-        const pci::Function& g = ctx.pci.fns[i];
-        for (unsigned b = 0; b < 6; ++b) {
-            if (!g.bars[b].present || (&g == f && b == 0)) continue;
-            others[n] = {&g, b, g.bars[b].addr, pci::bar_size(ecam, g, b)};
-            if (!victim && &g != f && mem32_window(p, g.bars[b].addr) == w) victim = &others[n];
-            ++n;
-        }
-    }
+    // Every other memory BAR, sized through config space; one in the same
+    // window to collide with.
+    static pci::BarMap others;
+    pci::size_bars(ecam, ctx.pci, f, 0, others);
+    const pci::PlacedBar* victim = nullptr;
+    for (unsigned k = 0; k < others.count && !victim; ++k)
+        if (others.bars[k].fn != f && pci::mem32_window(p, others.bars[k].addr) == w) victim = &others.bars[k];
     u64 size = pci::bar_size(ecam, *f, 0);
     if (size < kPage || (size & (size - 1)))
         return fail(name, "BAR0 sizes as 0x%lx: not a power of two of at least a page", size);
     if (!victim) return fail(name, "no other function's BAR in the window 0x%lx: nothing to collide with", w->pci_base);
-
-    // A free place: from the top of the window down, clear of every BAR.
-    u64 old = bar.addr, target = 0;
-    for (u64 a = (w->pci_base + w->size - size) & ~(size - 1); a >= w->pci_base && !target; a -= size) {
-        bool clear = a != old;
-        for (unsigned k = 0; k < n && clear; ++k) clear = !overlaps(a, size, others[k].addr, others[k].size);
-        if (clear) target = a;
-    }
+    u64 old = bar.addr;
+    u64 target = pci::free_place(w->pci_base, w->size, size, old, others);
     if (!target) return fail(name, "no free 0x%lx bytes in the window 0x%lx", size, w->pci_base);
     info("BAR0 0x%lx (0x%lx bytes); window 0x%lx-0x%lx; %u other BARs", old, size, w->pci_base,
-         w->pci_base + w->size - 1, n);
+         w->pci_base + w->size - 1, others.count);
 
     pci::disable_memory(ecam, *f);
     struct Refusal {

@@ -80,3 +80,31 @@ bench_vectors:
     bench_vector 13
     bench_vector 14
     bench_vector 15
+
+/*
+ * u32 bench_loop_bar_move(u64 iterations, u64 bar_reg, u64 addr_a, u64 addr_b)
+ * Each round writes addr_a, then addr_b, to the BAR register at bar_reg (a
+ * 32-bit config write that passage traps and turns into a BAR move): two
+ * moves a round, in four instructions as in bench_loop_nop.
+ */
+    .section .text.bench, "ax"
+    .global bench_loop_bar_move
+    .type bench_loop_bar_move, %function
+    .balign 64
+bench_loop_bar_move:
+    stp     x19, x20, [sp, #-32]!
+    stp     x21, x22, [sp, #16]
+    mov     x19, x0
+    isb
+    mrs     x20, pmevcntr0_el0
+1:  str     w2, [x1]
+    str     w3, [x1]
+    subs    x19, x19, #1
+    b.ne    1b
+    isb
+    mrs     x21, pmevcntr0_el0
+    sub     w0, w21, w20
+    ldp     x21, x22, [sp, #16]
+    ldp     x19, x20, [sp], #32
+    ret
+    .size bench_loop_bar_move, . - bench_loop_bar_move

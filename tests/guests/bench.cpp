@@ -1,6 +1,7 @@
 #include "bench.h"
 
 #include "console.h"
+#include "pci.h"
 #include "psci.h"
 
 // bench.S and head.S.
@@ -10,6 +11,7 @@ guest::u32 bench_loop_hvc(guest::u64 iterations, guest::u64 x0);
 guest::u32 bench_loop_smc(guest::u64 iterations, guest::u64 x0);
 guest::u32 bench_loop_load(guest::u64 iterations, guest::u64 x0);
 guest::u32 bench_loop_brk(guest::u64 iterations, guest::u64 x0);
+guest::u32 bench_loop_bar_move(guest::u64 iterations, guest::u64 bar_reg, guest::u64 addr_a, guest::u64 addr_b);
 extern char bench_vectors[], guest_vectors[];
 }
 
@@ -43,8 +45,9 @@ void figure(const char* name, i64 diff)
     u64 d = static_cast<u64>(diff < 0 ? -diff : diff);
     if (d % kCalls == 0) {
         print("guest-bench: %s: %s%lu", name, sign, d / kCalls);
+    } else if (u64 tenths = (d * 10 + kCalls / 2) / kCalls; tenths % 10 == 0) {
+        print("guest-bench: %s: %s%lu", name, sign, tenths / 10);
     } else {
-        u64 tenths = (d * 10 + kCalls / 2) / kCalls;
         print("guest-bench: %s: %s%lu.%lu", name, sign, tenths / 10, tenths % 10);
     }
 }
@@ -115,6 +118,53 @@ void boot_figure(u64 count_at_entry)
           count_at_entry, freq, u64{1000000000} / freq);
 }
 
+// Virtual config space: one trapped config read (the vendor ID of the first
+// function), and one BAR move (pci-testdev's BAR0 between its place and a
+// free one, decoding on, so stage 2 unmaps and maps each time).
+void vpci_figures(Context& ctx, u32 nop)
+{
+    const GuestPlatform& p = ctx.plat;
+    if (!p.ecam) {
+        print("guest-bench: FAIL vpci_cfg_read_insns: no ECAM in the device tree");
+        return;
+    }
+    pci::Ecam ecam(p.ecam_base, p.bus_first, p.bus_last);
+    u64 id_reg = ecam.address(p.bus_first, 0, 0, 0);
+    print("guest-bench:   config read: ldr of 0x%lx (%02x:00.0 vendor/device 0x%x) each round", id_reg, p.bus_first,
+          mmio_read32(id_reg));
+    figure("vpci_cfg_read_insns", diff(measure(bench_loop_load, id_reg), nop));
+
+    ctx.pci = pci::scan(ecam);
+    pci::Function* f = nullptr;
+    for (unsigned i = 0; i < ctx.pci.count && !f; ++i)
+        if (ctx.pci.fns[i].vendor == 0x1b36 && ctx.pci.fns[i].device == 0x0005) f = &ctx.pci.fns[i];
+    const PciWindow* w = f && f->bars[0].present && !f->bars[0].is64 ? pci::mem32_window(p, f->bars[0].addr) : nullptr;
+    if (!w) {
+        print("guest-bench: FAIL vpci_bar_move_insns: no pci-testdev with BAR0 in a mem32 window");
+        return;
+    }
+    static pci::BarMap others;
+    pci::size_bars(ecam, ctx.pci, f, 0, others);
+    u64 size = pci::bar_size(ecam, *f, 0), old = f->bars[0].addr;
+    u64 spare = pci::free_place(w->pci_base, w->size, size, old, others);
+    if (!spare) {
+        print("guest-bench: FAIL vpci_bar_move_insns: no free 0x%lx bytes in the window 0x%lx", size, w->pci_base);
+        return;
+    }
+    pci::enable_memory(ecam, *f);
+    u64 reg = ecam.address(f->bus, f->dev, f->fn, 0x10);
+    (void)bench_loop_bar_move(kWarmup, reg, spare, old);
+    u32 moves = bench_loop_bar_move(kCalls / 2, reg, spare, old);  // kCalls moves
+    u64 now = pci::read_bar(ecam, *f, 0);
+    print("guest-bench:   BAR move: %02x:%02x.%u BAR0 0x%lx <-> 0x%lx (0x%lx bytes), two moves a round; back at 0x%lx",
+          f->bus, f->dev, f->fn, old, spare, size, now);
+    if (now != old) {
+        print("guest-bench: FAIL vpci_bar_move_insns: BAR0 reads 0x%lx after the loop, expected 0x%lx", now, old);
+        return;
+    }
+    figure("vpci_bar_move_insns", diff(moves, nop / 2));
+}
+
 }  // namespace
 
 bool requested(const char* bootargs)
@@ -178,6 +228,8 @@ void run(Context& ctx, u64 count_at_entry)
         figure("s2_abort_guest_handler_insns", diff(brk, nop));
         figure("s2_abort_passage_insns", diff(load, brk));
     }
+
+    vpci_figures(ctx, nop);
 
     print("guest-bench: done; powering off");
     psci::system_off();

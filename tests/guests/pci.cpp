@@ -75,6 +75,15 @@ u64 cpu_address(const GuestPlatform& plat, u64 pci_addr)
     return pci_addr;
 }
 
+const PciWindow* mem32_window(const GuestPlatform& plat, u64 pci_addr)
+{
+    for (unsigned i = 0; i < plat.window_count; ++i) {
+        const PciWindow& w = plat.windows[i];
+        if (w.space == PciWindow::Mem32 && pci_addr >= w.pci_base && pci_addr - w.pci_base < w.size) return &w;
+    }
+    return nullptr;
+}
+
 Scan scan(const Ecam& ecam)
 {
     Scan out;
@@ -129,6 +138,30 @@ void write_bar(const Ecam& ecam, const Function& f, unsigned bar, u64 addr)
     unsigned reg = kBar0 + 4 * bar;
     ecam.write32(f.bus, f.dev, f.fn, reg, static_cast<u32>(addr));
     if (f.bars[bar].is64) ecam.write32(f.bus, f.dev, f.fn, reg + 4, static_cast<u32>(addr >> 32));
+}
+
+void size_bars(const Ecam& ecam, const Scan& found, const Function* skip, unsigned skip_bar, BarMap& out)
+{
+    out.count = 0;
+    for (unsigned i = 0; i < found.count; ++i) {
+        const Function& g = found.fns[i];
+        for (unsigned b = 0; b < 6 && out.count < BarMap::kMax; ++b)
+            if (g.bars[b].present && !(&g == skip && b == skip_bar))
+                out.bars[out.count++] = {&g, b, g.bars[b].addr, bar_size(ecam, g, b)};
+    }
+}
+
+u64 free_place(u64 base, u64 window_size, u64 size, u64 avoid, const BarMap& taken)
+{
+    if (size == 0 || window_size < size) return 0;
+    for (u64 a = (base + window_size - size) & ~(size - 1); a >= base; a -= size) {
+        bool clear = a != avoid;
+        for (unsigned k = 0; k < taken.count && clear; ++k)
+            clear = a + size <= taken.bars[k].addr || taken.bars[k].addr + taken.bars[k].size <= a;
+        if (clear) return a;
+        if (a < size) break;
+    }
+    return 0;
 }
 
 unsigned assign_bars_standalone(const Ecam& ecam, const GuestPlatform& plat, Scan& found)

@@ -57,6 +57,9 @@ Scan scan(const Ecam& ecam);
 // windows (identity on QEMU virt).
 u64 cpu_address(const GuestPlatform& plat, u64 pci_addr);
 
+// The mem32 window that holds a PCI address, or null.
+const PciWindow* mem32_window(const GuestPlatform& plat, u64 pci_addr);
+
 // Turns memory decoding (Command.MEM) of a function on or off.
 void enable_memory(const Ecam& ecam, const Function& f);
 void disable_memory(const Ecam& ecam, const Function& f);
@@ -69,6 +72,25 @@ void disable_memory(const Ecam& ecam, const Function& f);
 u64 read_bar(const Ecam& ecam, const Function& f, unsigned bar);
 u64 bar_size(const Ecam& ecam, const Function& f, unsigned bar);
 void write_bar(const Ecam& ecam, const Function& f, unsigned bar, u64 addr);
+
+// Every assigned memory BAR of the scan but one (`skip`'s BAR `skip_bar`),
+// with its size: what a BAR being moved must stay clear of.
+struct PlacedBar {
+    const Function* fn;
+    unsigned bar;
+    u64 addr, size;
+};
+struct BarMap {
+    static constexpr unsigned kMax = Scan::kMax * 6;
+    PlacedBar bars[kMax];
+    unsigned count = 0;
+};
+void size_bars(const Ecam& ecam, const Scan& found, const Function* skip, unsigned skip_bar, BarMap& out);
+
+// A size-aligned place for `size` bytes in [base, base + window_size),
+// searched from the top down, clear of every BAR in `taken` and not at
+// `avoid`; 0 if there is none.
+u64 free_place(u64 base, u64 window_size, u64 size, u64 avoid, const BarMap& taken);
 
 // Standalone only (no hypervisor assigned anything): sizes and assigns
 // every memory BAR of the scanned functions from the bridge windows and
