@@ -14,7 +14,15 @@
 # way Xen on Arm does (module@ADDR, "multiboot,kernel" / "multiboot,ramdisk"):
 # QEMU's own device tree is dumped for the same machine, the module nodes are
 # added with fdtput, and QEMU gets it with -dtb and the files with -device
-# loader, kept clear of where QEMU puts the DTB (RAM + 128 MiB).
+# loader, kept clear of where QEMU puts the DTB (RAM + 128 MiB). That DTB is
+# kept in the build tree, beside IMAGE (qemu-dtb/, or $PASSAGE_DTB_DIR), not
+# in /tmp: QEMU reads it only when the printed command runs, so this script
+# cannot delete it. Its name is a hash of everything that goes into it (the
+# machine, the extra QEMU arguments, the modules' sizes, the command line), so
+# a rerun overwrites its own file and runs of different machines at the same
+# time (ctest -j) never share one; it is written under a temporary name and
+# renamed into place, so two runs of the same machine each read a whole file.
+# Files not rewritten for a day are removed.
 #
 # --load-addr places IMAGE at ADDR (2 MiB aligned) with -device loader and
 # boots the boot stub next to it (boot_stub.elf, tests/qemu/stub), which jumps
@@ -93,28 +101,37 @@ fi
 if [[ -n $kernel ]]; then
     [[ -f $kernel ]] || { echo "qemu-cmd: no such kernel: $kernel" >&2; exit 1; }
     [[ -z $initrd || -f $initrd ]] || { echo "qemu-cmd: no such initrd: $initrd" >&2; exit 1; }
-    dtb=$(mktemp --suffix=.dtb "${TMPDIR:-/tmp}/passage-modules-XXXXXX")
-    "${args[@]}" -machine "dumpdtb=$dtb" "$@" >/dev/null 2>&1 ||
-        { "${args[@]}" -machine "dumpdtb=$dtb" "$@"; exit 1; }
     kernel_addr=$(( 0x50000000 ))
     kernel_size=$(stat -L -c %s "$kernel")
+    initrd_size=
+    [[ -n $initrd ]] && initrd_size=$(stat -L -c %s "$initrd")
+    dtb_dir=${PASSAGE_DTB_DIR:-$(cd "$(dirname "$image")" && pwd)/qemu-dtb}
+    mkdir -p "$dtb_dir"
+    find "$dtb_dir" -maxdepth 1 -name '*modules-*' -mmin +1440 -delete 2>/dev/null || true
+    key=$(printf '%s\n' "${args[@]}" -- "$@" -- "$kernel_size" "$initrd_size" "$kargs_set" "$kargs" |
+          sha256sum | cut -c1-16)
+    dtb=$dtb_dir/modules-$key.dtb
+    tmp=$(mktemp "$dtb_dir/.modules-$key-XXXXXX")
+    trap 'rm -f "$tmp"' EXIT
+    "${args[@]}" -machine "dumpdtb=$tmp" "$@" >/dev/null 2>&1 ||
+        { "${args[@]}" -machine "dumpdtb=$tmp" "$@"; exit 1; }
     node=/chosen/module@$(printf %x $kernel_addr)
-    fdtput -t x "$dtb" /chosen '#address-cells' 2
-    fdtput -t x "$dtb" /chosen '#size-cells' 2
-    fdtput -c "$dtb" "$node"
-    fdtput -t s "$dtb" "$node" compatible multiboot,kernel multiboot,module
-    fdtput -t x "$dtb" "$node" reg 0 "$(printf 0x%x $kernel_addr)" 0 "$(printf 0x%x "$kernel_size")"
-    [[ -n $kargs_set ]] && fdtput -t s "$dtb" "$node" bootargs "$kargs"
+    fdtput -t x "$tmp" /chosen '#address-cells' 2
+    fdtput -t x "$tmp" /chosen '#size-cells' 2
+    fdtput -c "$tmp" "$node"
+    fdtput -t s "$tmp" "$node" compatible multiboot,kernel multiboot,module
+    fdtput -t x "$tmp" "$node" reg 0 "$(printf 0x%x $kernel_addr)" 0 "$(printf 0x%x "$kernel_size")"
+    [[ -n $kargs_set ]] && fdtput -t s "$tmp" "$node" bootargs "$kargs"
     args+=(-dtb "$dtb" -device "loader,file=$kernel,addr=$(printf 0x%x $kernel_addr),force-raw=on")
     if [[ -n $initrd ]]; then
         initrd_addr=$(( (kernel_addr + kernel_size + 0x1fffff) / 0x200000 * 0x200000 ))
-        initrd_size=$(stat -L -c %s "$initrd")
         inode=/chosen/module@$(printf %x $initrd_addr)
-        fdtput -c "$dtb" "$inode"
-        fdtput -t s "$dtb" "$inode" compatible multiboot,ramdisk multiboot,module
-        fdtput -t x "$dtb" "$inode" reg 0 "$(printf 0x%x $initrd_addr)" 0 "$(printf 0x%x "$initrd_size")"
+        fdtput -c "$tmp" "$inode"
+        fdtput -t s "$tmp" "$inode" compatible multiboot,ramdisk multiboot,module
+        fdtput -t x "$tmp" "$inode" reg 0 "$(printf 0x%x $initrd_addr)" 0 "$(printf 0x%x "$initrd_size")"
         args+=(-device "loader,file=$initrd,addr=$(printf 0x%x $initrd_addr),force-raw=on")
     fi
+    mv -f "$tmp" "$dtb"
 fi
 
 if [[ -n $load_addr ]]; then
