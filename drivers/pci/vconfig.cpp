@@ -232,6 +232,14 @@ void VirtualConfig::apply_policy(const VconfigOptions& options, const plan::Poli
             hide(i, "behind hidden bridge %s", BdfName(b.segment, b.bdf).c_str());
         }
     }
+    // A device without function 0 is absent (PCI scans stop there): when
+    // function 0 is hidden, so are its siblings.
+    for (usize i = 0; i < n; ++i) {
+        const PciFunction& f = table_[i];
+        if (f.bdf.fn == 0) continue;
+        i32 f0 = index_of(f.segment, Bdf{f.bdf.bus, f.bdf.dev, 0});
+        if (f0 >= 0 && !visible(usize(f0))) hide(i, "function 0 of its device is hidden");
+    }
     // Up: a bridge leading only to hidden functions is hidden too.
     for (usize i = n; i-- > 0;) {
         const PciFunction& f = table_[i];
@@ -244,6 +252,18 @@ void VirtualConfig::apply_policy(const VconfigOptions& options, const plan::Poli
         if (any && !any_visible) hide(i, "leads only to hidden functions");
         else if (!any && options.assign_given && !listed(options.assign, options.assign_count, f))
             hide(i, "not in passage.assign");
+    }
+    // A function 0 whose siblings are all hidden reads as single-function.
+    for (usize i = 0; i < n; ++i) {
+        const PciFunction& f = table_[i];
+        state_[i].single_function = false;
+        if (f.bdf.fn != 0 || !visible(i)) continue;
+        bool sibling = false;
+        for (usize j = 0; j < n && !sibling; ++j) {
+            const PciFunction& g = table_[j];
+            sibling = j != i && g.segment == f.segment && g.bdf.bus == f.bdf.bus && g.bdf.dev == f.bdf.dev && visible(j);
+        }
+        state_[i].single_function = !sibling;
     }
 }
 
@@ -377,6 +397,10 @@ u32 VirtualConfig::read(u16 segment, Bdf bdf, u16 reg, unsigned size)
     u16 dword = u16(reg & ~3u);
     bool virt = is_bar_reg(f, dword) || dword == rom_reg_offset(f) || is_window_reg(f, dword);
     if (virt) return (virtual_dword(i, dword) >> (8 * (reg & 3))) & ones(size);
+    if (dword == (kHeaderType & ~3u) && state_[i].single_function) {
+        u32 d = hw_.read32(f.bdf, dword) & ~(u32(HeaderMultiFunction::kMask) << 16);
+        return (d >> (8 * (reg & 3))) & ones(size);
+    }
     switch (size) {
     case 1: return hw_.read8(f.bdf, reg);
     case 2: return hw_.read16(f.bdf, reg);

@@ -3,7 +3,9 @@
 //
 //   - a hidden function reads all-ones and ignores writes (the guest sees no
 //     device); a bridge that leads only to hidden functions is hidden too,
-//     and so is everything behind a hidden bridge;
+//     and so is everything behind a hidden bridge, and every function of a
+//     device whose function 0 is hidden; a function 0 whose siblings are all
+//     hidden reads as single-function;
 //   - an assigned function's registers go to the hardware except what
 //     passage owns: its BARs and expansion ROM (virtual registers: sizing
 //     reads back the real size mask, an address is accepted only inside the
@@ -156,6 +158,7 @@ private:
         u8 io_cap = 0;
         u8 pref_cap = 0;
         bool mem_on = false;    // Command.MEM as the hardware holds it
+        bool single_function = false;  // function 0 with every sibling hidden: multi-function bit reads 0
     };
 
     i32 index_of(u16 segment, Bdf bdf) const;

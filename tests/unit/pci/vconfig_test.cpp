@@ -91,7 +91,8 @@ struct Rig {
     VirtualConfig* v = nullptr;
     alignas(VirtualConfig) unsigned char storage[sizeof(VirtualConfig)];
 
-    explicit Rig(const char* cmdline = "", plan::Policy policy = {})
+    // `more` adds functions to the root bus before enumeration.
+    explicit Rig(const char* cmdline = "", plan::Policy policy = {}, void (*more)(FakeEcam&) = nullptr)
     {
         ecam.add(1, 0).ids(0x1af4, 0x1000).class_code(0x020000)
             .bar32(0, 0x1000).bar64(2, 16 * KiB).bar_io(4, 0x20).rom(256 * KiB);
@@ -99,6 +100,7 @@ struct Rig {
         ecam.add(3, 0).pcie_bridge(PortType::RootPort).child(0, 0).ids(0x8086, 0x10d3)
             .bar32(0, 64 * KiB).bar64(2, 1 * MiB);
         ecam.add(4, 0).pcie_bridge(PortType::RootPort).child(0, 0).ids(0x1b36, 0x0005).bar32(0, 4 * KiB);
+        if (more != nullptr) more(ecam);
         set_log_sink(capture);
         set_log_level(LogLevel::Debug);
         REQUIRE(enumerate(host, ecam, table).ok());
@@ -565,4 +567,39 @@ TEST_CASE("vconfig: passage.assign and passage.deny")
     CHECK(o.deny_count == 0);
     CHECK_FALSE(parse_vconfig_options("passage.deny=00:02", o, d).ok());
     CHECK(contains(d.text, "cannot read"));
+}
+
+// A two-function device at 00:05: a guest scan stops at a device whose
+// function 0 is absent, and reads function 0's multi-function bit to decide
+// whether to look at the others.
+void add_two_function_device(FakeEcam& e)
+{
+    e.add(5, 0).multifunction().ids(0x8086, 0x1521).class_code(0x020000).bar32(0, 128 * KiB);
+    e.add(5, 1).ids(0x8086, 0x1521).class_code(0x020000).bar32(0, 128 * KiB);
+}
+const Bdf kFn0{0, 5, 0}, kFn1{0, 5, 1};
+
+TEST_CASE("vconfig: multi-function devices: function 0 hidden hides the device, a lone function 0 reads single-function")
+{
+    {
+        Rig r("", {}, add_two_function_device);
+        CHECK(r.rd(kFn0, kHeaderType, 1) == 0x80);  // both assigned: the hardware's bit
+        CHECK(r.rd(kFn0, 0x0c) >> 16 == 0x80);
+        CHECK(r.rd(kFn1, 0x00) == 0x15218086);
+    }
+    {
+        Rig r("passage.deny=00:05.0", {}, add_two_function_device);
+        CHECK(r.status(kFn0) == "hidden: passage.deny");
+        CHECK(r.status(kFn1) == "hidden: function 0 of its device is hidden");
+        CHECK(r.rd(kFn1, 0x00) == 0xffffffff);
+    }
+    {
+        Rig r("passage.deny=00:05.1", {}, add_two_function_device);
+        CHECK(r.status(kFn0) == "assigned");
+        CHECK(r.rd(kFn0, kHeaderType, 1) == 0x00);  // every sibling hidden: single-function
+        CHECK(r.rd(kFn0, kHeaderType & ~1u, 2) == 0x0000);
+        CHECK((r.rd(kFn0, 0x0c) & 0x00ff0000u) == 0);
+        CHECK(r.hw(kFn0).peek8(kHeaderType) == 0x80);  // the hardware is untouched
+        CHECK(r.rd(kFn1, 0x00) == 0xffffffff);
+    }
 }
