@@ -35,6 +35,8 @@ alignas(TableMover) unsigned char g_mover_storage[sizeof(TableMover)];
 alignas(pci::VirtualConfig) unsigned char g_vcfg_storage[sizeof(pci::VirtualConfig)];
 pci::VirtualConfig* g_vcfg = nullptr;
 arch::Spinlock g_lock;
+constexpr unsigned kLoggedUndecodable = 8;  // a guest in a loop must not flood the console
+unsigned g_undecodable_logged = 0;
 
 }  // namespace
 
@@ -91,26 +93,26 @@ void vpci_start(const Platform& p, pci::DeviceTable& table, plan::GuestPlan& pla
 
 bool vpci_enabled() { return g_enabled; }
 
-bool vpci_handle_abort(TrapFrame& f)
+VpciAbort vpci_handle_abort(TrapFrame& f)
 {
-    if (g_vcfg == nullptr) return false;
+    if (g_vcfg == nullptr) return VpciAbort::NotConfig;
     auto d = vcpu::decode_mmio(f.esr, f.hpfar, f.far);
     if (!d.ok()) {
-        // Only an access inside the ECAM that cannot be decoded is reported
-        // here; the caller injects the abort.
         u64 ipa = vcpu::fault_ipa(f.hpfar, f.far);
-        if (g_vcfg->claims(ipa))
-            log_warn("guest config access at 0x%llx (PC 0x%llx) cannot be emulated: %s", (ull)ipa, (ull)f.elr,
-                     vcpu::mmio_decode_error_name(d.error));
-        return false;
+        if (!g_vcfg->claims(ipa)) return VpciAbort::NotConfig;
+        if (g_undecodable_logged < kLoggedUndecodable)
+            log_warn("guest config access at 0x%llx (PC 0x%llx) cannot be emulated: %s; external abort injected%s",
+                     (ull)ipa, (ull)f.elr, vcpu::mmio_decode_error_name(d.error),
+                     ++g_undecodable_logged == kLoggedUndecodable ? " (further ones are not logged)" : "");
+        return VpciAbort::Undecodable;
     }
-    if (!g_vcfg->claims(d.access.ipa)) return false;
+    if (!g_vcfg->claims(d.access.ipa)) return VpciAbort::NotConfig;
     g_lock.lock();
     if (d.access.write) g_vcfg->mmio_write(d.access.ipa, d.access.size, vcpu::read_source(f, d.access));
     else vcpu::complete_load(f, d.access, g_vcfg->mmio_read(d.access.ipa, d.access.size));
     g_lock.unlock();
     vcpu::advance(f);
-    return true;
+    return VpciAbort::Emulated;
 }
 
 }  // namespace passage

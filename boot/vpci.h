@@ -27,8 +27,15 @@ void vpci_start(const Platform& p, pci::DeviceTable& table, plan::GuestPlan& pla
 // Whether the guest's config space is virtual (vpci_prepare said yes).
 bool vpci_enabled();
 
-// From the trap path: emulates a config access inside an ECAM; false if the
-// abort is not one.
-bool vpci_handle_abort(TrapFrame& frame);
+// What vpci_handle_abort did with a data abort.
+enum class VpciAbort {
+    NotConfig,    // outside every ECAM: the caller deals with it
+    Emulated,     // answered; the guest resumes after the instruction
+    Undecodable,  // inside an ECAM but not emulable (ISV = 0, ...): logged
+                  // here; the caller injects an external abort, silently
+};
+
+// From the trap path: emulates a config access inside an ECAM.
+VpciAbort vpci_handle_abort(TrapFrame& frame);
 
 }  // namespace passage

@@ -163,6 +163,39 @@ void check_pci_scan(Context& ctx)
     pass("pci-scan");
 }
 
+void check_config_ldp(Context& ctx)
+{
+    const char* name = "config-ldp";
+    const GuestPlatform& p = ctx.plat;
+    if (!p.ecam) return fail(name, "no ECAM in the device tree");
+    // A load pair of 00:00.0's first 8 bytes. Trapped, it cannot be
+    // emulated (ESR_EL2.ISV = 0): the hypervisor must inject an external
+    // abort, not hang. Mapped directly (passage.vpci=off, standalone), it
+    // reads what two single loads read.
+    u64 addr = p.ecam_base;
+    u32 lo = 0, hi = 0;
+    expect_abort();
+    u64 pc;
+    asm volatile("adr %0, 1f\n"
+                 "1: ldp %w1, %w2, [%3]"
+                 : "=&r"(pc), "+r"(lo), "+r"(hi)
+                 : "r"(addr)
+                 : "memory");
+    AbortRecord r = take_abort_record();
+    if (!r.taken) {
+        u32 want_lo = mmio_read32(addr), want_hi = mmio_read32(addr + 4);
+        if (lo != want_lo || hi != want_hi)
+            return fail(name, "ldp of 0x%lx read 0x%x 0x%x, single loads read 0x%x 0x%x", addr, lo, hi, want_lo, want_hi);
+        info("ldp of 0x%lx read 0x%x 0x%x: config space is mapped directly", addr, lo, hi);
+        return pass(name);
+    }
+    info("ldp of 0x%lx: abort, ESR 0x%lx (EC 0x%x, FSC 0x%x) FAR 0x%lx", addr, r.esr, esr_ec(r.esr), esr_fsc(r.esr), r.far);
+    if (r.vector != kVectorCurrentSpxSync || esr_ec(r.esr) != kEcDataAbortSameEl || esr_fsc(r.esr) != kFscSyncExternal)
+        return fail(name, "expected a synchronous external abort (EC 0x25, FSC 0x10) at VBAR_EL1+0x200");
+    if (r.far != addr || r.elr != pc) return fail(name, "FAR 0x%lx ELR 0x%lx, expected 0x%lx and 0x%lx", r.far, r.elr, addr, pc);
+    pass(name);
+}
+
 void check_ivshmem(Context& ctx)
 {
     const pci::Function* f = ctx.pci_scanned ? find_function(ctx, 0x1af4, 0x1110) : nullptr;

@@ -20,6 +20,7 @@ void check_dtb(Context& ctx);
 void check_psci_version(Context& ctx);
 bool setup_mmu(Context& ctx);  // prints FAIL mmu on failure only
 void check_pci_scan(Context& ctx);
+void check_config_ldp(Context& ctx);  // an undecodable config access
 void check_ivshmem(Context& ctx);  // ivshmem-nc and ivshmem-device
 void check_pci_testdev(Context& ctx);
 void check_bar_move(Context& ctx);  // after pci-testdev: moves its BAR0

@@ -44,12 +44,13 @@ extern "C" [[noreturn]] void guest_main(u64 dtb, u64 count_at_entry)
     check_psci_version(ctx);
     if (setup_mmu(ctx)) {
         check_pci_scan(ctx);
+        check_config_ldp(ctx);
         check_ivshmem(ctx);
         check_pci_testdev(ctx);
         check_bar_move(ctx);
         check_abort_in_hypervisor(ctx);
     } else {
-        static constexpr const char* kNeedMmu[] = {"pci-scan", "ivshmem-nc", "ivshmem-device", "pci-testdev",
+        static constexpr const char* kNeedMmu[] = {"pci-scan", "config-ldp", "ivshmem-nc", "ivshmem-device", "pci-testdev",
                                                    "bar-move", "abort-in-hypervisor"};
         for (const char* name : kNeedMmu) fail(name, "no stage-1 MMU (see the mmu line)");
     }

@@ -11,10 +11,8 @@
 #include "runtime.h"
 #include "spinlock.h"
 #include "sysreg.h"
+#include "vpci.h"
 
-namespace passage {
-bool vpci_handle_abort(TrapFrame& frame);  // boot/vpci.cpp
-}
 
 namespace passage::arch {
 
@@ -84,9 +82,10 @@ void handle_psci_call(TrapFrame& f)
 
 void handle_abort(TrapFrame& f, bool instruction)
 {
-    if (!instruction && vpci_handle_abort(f)) return;  // a config access: emulated
+    VpciAbort config = instruction ? VpciAbort::NotConfig : vpci_handle_abort(f);
+    if (config == VpciAbort::Emulated) return;
     bool write = !instruction && esr::WnR::get(f.esr) != 0;
-    if (g_aborts_logged < kLoggedAborts) {
+    if (config == VpciAbort::NotConfig && g_aborts_logged < kLoggedAborts) {
         u64 ipa = vcpu::fault_ipa(f.hpfar, f.far);  // only for the message
         log_warn("guest %s at IPA 0x%llx (VA 0x%llx, PC 0x%llx) is outside its address space: external abort injected%s",
                  instruction ? "instruction fetch" : write ? "write" : "read", (ull)ipa, (ull)f.far, (ull)f.elr,
