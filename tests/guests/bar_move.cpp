@@ -57,7 +57,16 @@ void check_bar_move(Context& ctx)
     info("BAR0 0x%lx (0x%lx bytes); window 0x%lx-0x%lx; %u other BARs", old, size, w->pci_base,
          w->pci_base + w->size - 1, others.count);
 
+    // Stage 2 follows memory decoding: with Command.MEM off the BAR is not
+    // mapped. (The pci-testdev check mapped the page at stage 1.)
+    u64 old_cpu = pci::cpu_address(p, old);
+    (void)mmu::map(old_cpu, old_cpu, kPage, mmu::Mem::DeviceNGnRE);
     pci::disable_memory(ecam, *f);
+    if (!read_aborts(old_cpu)) {
+        pci::enable_memory(ecam, *f);
+        return fail(name, "memory decoding is off, but BAR0 at 0x%lx still reads", old_cpu);
+    }
+    info("decoding off: BAR0 at 0x%lx aborts", old_cpu);
     struct Refusal {
         char what[40];
         u64 addr;
@@ -82,16 +91,14 @@ void check_bar_move(Context& ctx)
     if (now != target)
         return fail(name, "moving BAR0 to the free 0x%lx was refused: it reads 0x%lx", target, now);
     bar.addr = target;
-    u64 cpu = pci::cpu_address(p, target), old_cpu = pci::cpu_address(p, old);
+    u64 cpu = pci::cpu_address(p, target);
     if (!mmu::map(cpu, cpu, kPage, mmu::Mem::DeviceNGnRE)) return fail(name, "cannot map 0x%lx at stage 1", cpu);
     testdev::Run run = testdev::run(cpu);
     if (!run.ok)
         return fail(name, "BAR0 moved to 0x%lx, but the device does not answer there: %s (count %u -> %u)", cpu, run.error,
                     run.before, run.after);
     info("BAR0 moved to 0x%lx: test 0 \"%s\" counts %u -> %u", cpu, run.test, run.before, run.after);
-    // The old page was mapped at stage 1 by the pci-testdev check (or is
-    // mapped now): stage 2 must no longer map it.
-    (void)mmu::map(old_cpu, old_cpu, kPage, mmu::Mem::DeviceNGnRE);
+    // Decoding is on again: stage 2 must map the new place only.
     if (!read_aborts(old_cpu)) return fail(name, "the old address 0x%lx still reads after the move", old_cpu);
     info("the old address 0x%lx aborts", old_cpu);
     pass(name);
