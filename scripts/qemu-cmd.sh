@@ -103,12 +103,25 @@ if [[ -n $kernel ]]; then
     [[ -z $initrd || -f $initrd ]] || { echo "qemu-cmd: no such initrd: $initrd" >&2; exit 1; }
     kernel_addr=$(( 0x50000000 ))
     kernel_size=$(stat -L -c %s "$kernel")
-    initrd_size=
-    [[ -n $initrd ]] && initrd_size=$(stat -L -c %s "$initrd")
+    # The initrd goes at the next 2 MiB boundary past the kernel: past an
+    # Image's image_size (BSS included) when that is more than the file, so
+    # a kernel that may run anywhere (flags bit 3) can stay where it is.
+    # An Image has the magic 0x644d5241 at offset 56, image_size at 16.
+    kernel_span=$kernel_size
+    magic=$(od -An -t x4 --endian=little -j 56 -N 4 "$kernel" 2>/dev/null | tr -d ' ') || true
+    if [[ $magic == 644d5241 ]]; then
+        image_size=$(od -An -t u8 --endian=little -j 16 -N 8 "$kernel" | tr -d ' ')
+        (( image_size > kernel_span )) && kernel_span=$image_size
+    fi
+    initrd_addr= initrd_size=
+    if [[ -n $initrd ]]; then
+        initrd_addr=$(( (kernel_addr + kernel_span + 0x1fffff) / 0x200000 * 0x200000 ))
+        initrd_size=$(stat -L -c %s "$initrd")
+    fi
     dtb_dir=${PASSAGE_DTB_DIR:-$(cd "$(dirname "$image")" && pwd)/qemu-dtb}
     mkdir -p "$dtb_dir"
     find "$dtb_dir" -maxdepth 1 -name '*modules-*' -mmin +1440 -delete 2>/dev/null || true
-    key=$(printf '%s\n' "${args[@]}" -- "$@" -- "$kernel_size" "$initrd_size" "$kargs_set" "$kargs" |
+    key=$(printf '%s\n' "${args[@]}" -- "$@" -- "$kernel_size" "$initrd_addr" "$initrd_size" "$kargs_set" "$kargs" |
           sha256sum | cut -c1-16)
     dtb=$dtb_dir/modules-$key.dtb
     tmp=$(mktemp "$dtb_dir/.modules-$key-XXXXXX")
@@ -124,7 +137,6 @@ if [[ -n $kernel ]]; then
     [[ -n $kargs_set ]] && fdtput -t s "$tmp" "$node" bootargs "$kargs"
     args+=(-dtb "$dtb" -device "loader,file=$kernel,addr=$(printf 0x%x $kernel_addr),force-raw=on")
     if [[ -n $initrd ]]; then
-        initrd_addr=$(( (kernel_addr + kernel_size + 0x1fffff) / 0x200000 * 0x200000 ))
         inode=/chosen/module@$(printf %x $initrd_addr)
         fdtput -c "$tmp" "$inode"
         fdtput -t s "$tmp" "$inode" compatible multiboot,ramdisk multiboot,module

@@ -237,6 +237,35 @@ Status place_linux(const LayoutRequest& req, const SortedRam& ram, bool avoid_in
     return {};
 }
 
+// Flags bit 3 set and the module already text_offset above a 2 MiB
+// boundary, with image_size bytes from there inside one guest RAM range and
+// clear of the regions to keep and of the initrd's current place: the
+// kernel may run where it was loaded, and nothing is copied. False (and the
+// kernel is placed as usual) otherwise, or when the DTB then finds no block.
+bool place_linux_in_place(const LayoutRequest& req, const SortedRam& ram, GuestLayout& out)
+{
+    const LinuxImage& img = *req.linux_image;
+    const MemRange kernel{req.image_source.base, img.image_size};
+    if (!img.place_anywhere || req.image_source.size == 0) return false;
+    if (kernel.base < img.text_offset || !is_aligned(kernel.base - img.text_offset, kLinuxImageAlign)) return false;
+    if (!in_ram(ram, kernel)) return false;
+    for (const MemRange& keep : req.keep)
+        if (ranges_overlap(kernel.base, kernel.size, keep.base, keep.size)) return false;
+    if (req.has_initrd && ranges_overlap(kernel.base, kernel.size, req.initrd_source.base, req.initrd_source.size))
+        return false;
+    GuestLayout l;
+    l.kernel_in_place = true;
+    l.kernel_base = kernel.base;
+    l.kernel_size = kernel.size;
+    l.entry = kernel.base;
+    KernelFootprint k;
+    k.parts[k.count++] = kernel;
+    Diagnostic d;
+    if (!place_rest(req, ram, k, l, d)) return false;
+    out = l;
+    return true;
+}
+
 Status plan_linux(const LayoutRequest& req, const SortedRam& ram, GuestLayout& out, Diagnostic& diag)
 {
     const LinuxImage& img = *req.linux_image;
@@ -248,6 +277,7 @@ Status plan_linux(const LayoutRequest& req, const SortedRam& ram, GuestLayout& o
                     "guest layout: the kernel needs %llu bytes (image_size 0x%llx) but the largest guest RAM range is "
                     "%llu bytes",
                     ull(img.image_size), ull(img.image_size), ull(largest_ram(ram)));
+    if (place_linux_in_place(req, ram, out)) return {};
 
     // Two tries: with the kernel clear of the initrd's current place (the
     // initrd then stays), or only clear of the regions to keep (the initrd
@@ -379,6 +409,7 @@ Status load_guest(const LayoutRequest& req, const GuestLayout& layout, const Gue
             return fail(diag, Error::InvalidArgument, payload.image_size,
                         "guest load: Image of %zu bytes, but its header was parsed from %llu", payload.image_size,
                         ull(img.copy_size));
+        if (layout.kernel_in_place) return {};
         auto dst = map_or_fail(phys, layout.kernel_base, img.copy_size, diag, "kernel");
         if (!dst) return dst.failure();
         __builtin_memmove(*dst, payload.image, img.copy_size);

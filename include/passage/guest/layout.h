@@ -4,7 +4,11 @@
 // Rules (Documentation/arch/arm64/booting.rst):
 // - A Linux Image sits text_offset bytes above a 2 MiB-aligned base; with
 //   flags bit 3 clear that base should be as close as possible to the base
-//   of DRAM, with it set it may be anywhere.
+//   of DRAM, with it set it may be anywhere. So with bit 3 set a kernel
+//   module already on such a base stays where it is when image_size bytes
+//   from there (BSS included) lie inside guest RAM, clear of the regions
+//   to keep and of the initrd; otherwise it is copied to the lowest base
+//   that fits.
 // - The DTB is 8-byte aligned, at most 2 MiB, and must not share a 2 MiB
 //   block with memory that needs other attributes: it gets a 2 MiB block of
 //   its own, wholly inside guest RAM.
@@ -52,9 +56,10 @@ struct LayoutRequest {
 
 struct GuestLayout {
     bool is_elf = false;
-    u64 kernel_base = 0;  // Linux: the load address (2 MiB base + text_offset); ELF: lowest segment
-    u64 kernel_size = 0;  // Linux: image_size; ELF: lowest segment start to highest segment end
-    u64 entry = 0;        // physical address of the first instruction
+    bool kernel_in_place = false;  // a Linux Image left where it was: no copy needed
+    u64 kernel_base = 0;           // Linux: the load address (2 MiB base + text_offset); ELF: lowest segment
+    u64 kernel_size = 0;           // Linux: image_size; ELF: lowest segment start to highest segment end
+    u64 entry = 0;                 // physical address of the first instruction
     bool has_initrd = false;
     bool initrd_in_place = false;  // left where it was: no copy needed
     u64 initrd_base = 0;
@@ -84,10 +89,10 @@ struct GuestPayload {
     usize initrd_size = 0;
 };
 
-// Copies the initrd (unless it stays in place), then the kernel, to the
-// planned addresses with memmove semantics; zeroes each ELF segment's
-// memsz - filesz tail. Does not write the DTB (build_guest_dtb does, into
-// [dtb_base, dtb_base + dtb_size), after this) and does no cache
+// Copies the initrd, then the kernel, to the planned addresses with memmove
+// semantics (either is skipped when it stays in place); zeroes each ELF
+// segment's memsz - filesz tail. Does not write the DTB (build_guest_dtb
+// does, into [dtb_base, dtb_base + dtb_size), after this) and does no cache
 // maintenance: the caller cleans the kernel, initrd and DTB ranges to the
 // point of coherency before entering the guest.
 Status load_guest(const LayoutRequest& req, const GuestLayout& layout, const GuestPayload& payload,

@@ -45,6 +45,12 @@ void check_invariants(const LayoutRequest& req, const GuestLayout& l)
         CHECK(l.kernel_size == req.linux_image->image_size);
         CHECK(l.entry == l.kernel_base);
         CHECK(inside_ram(req, l.kernel_base, l.kernel_size));
+        if (l.kernel_in_place) {
+            CHECK(req.linux_image->place_anywhere);
+            CHECK(l.kernel_base == req.image_source.base);
+        }
+    } else {
+        CHECK_FALSE(l.kernel_in_place);
     }
     CHECK(is_aligned(l.dtb_base, 2 * MiB));
     CHECK(l.dtb_size == 2 * MiB);
@@ -86,6 +92,25 @@ Plan plan(const LayoutRequest& req)
     if (p.ok) check_invariants(req, p.layout);
     return p;
 }
+
+// Every range load_guest maps, passed on to the arena.
+struct MapLog {
+    PhysAccess inner;
+    std::vector<MemRange> maps;
+    static void* map(void* ctx, u64 phys, u64 size)
+    {
+        auto* self = static_cast<MapLog*>(ctx);
+        self->maps.push_back({phys, size});
+        return self->inner.map(self->inner.ctx, phys, size);
+    }
+    PhysAccess access() { return {&MapLog::map, this}; }
+    bool touched(u64 base, u64 size) const
+    {
+        for (const MemRange& m : maps)
+            if (overlap(m.base, m.size, base, size)) return true;
+        return false;
+    }
+};
 
 std::vector<u8> pattern(usize size, u8 seed)
 {
@@ -260,12 +285,12 @@ TEST_CASE("layout: a DTB over 2 MiB is refused")
 
 // Flags bit 3: clear, the kernel takes the lowest base even where the initrd
 // sits (the initrd moves first); set, the kernel goes above it and the
-// initrd stays.
+// initrd stays. The module is off a 2 MiB boundary, so it is copied either way.
 TEST_CASE("layout: flags bit 3 and an initrd where the kernel would go")
 {
     MemRange ram[] = {{kRam, 1 * GiB}};
     MemRange initrd{kRam + 0x100000, 8 * MiB};
-    MemRange kernel_file{kRam + 0x10000000, 20 * MiB};
+    MemRange kernel_file{kRam + 0x10000000 + 0x1000, 20 * MiB};
     bool anywhere = GENERATE(false, true);
     LinuxImage img = linux_image(0, 40 * MiB, anywhere);
     LayoutRequest req;
@@ -284,6 +309,177 @@ TEST_CASE("layout: flags bit 3 and an initrd where the kernel would go")
         CHECK(p.layout.initrd_in_place);
         CHECK(p.layout.initrd_base == initrd.base);
     }
+}
+
+// Where the kernel module sits in the in-place tests: guest RAM of 96 MiB, the
+// host DTB kept at +50 MiB, an Image file of 7 MiB whose image_size (BSS
+// included) is 12 MiB, and an initrd at +40 MiB. The lowest base (+0) is
+// free, so a kernel that is copied goes there.
+struct InPlace {
+    static constexpr u64 kSize = 96 * MiB;
+    static constexpr u64 kFile = 7 * MiB + 0x123;
+    static constexpr u64 kInitrdAt = kRam + 40 * MiB;
+    static constexpr u64 kInitrdSize = 5 * MiB + 0x45;
+    MemRange ram[1] = {{kRam, kSize}};
+    MemRange keep[1] = {{kRam + 50 * MiB, 64 * KiB}};
+    LinuxImage img;
+    LayoutRequest req;
+    InPlace(u64 kernel_at, bool anywhere, u64 text_offset = 0, u64 image_size = 12 * MiB)
+        : img(linux_image(text_offset, image_size, anywhere, kFile < image_size ? kFile : image_size))
+    {
+        req.ram = ram;
+        req.keep = keep;
+        req.linux_image = &img;
+        req.image_source = {kernel_at, kFile};
+        req.has_initrd = true;
+        req.initrd_source = {kInitrdAt, kInitrdSize};
+    }
+};
+
+// Flags bit 3 and a module on a 2 MiB boundary (plus text_offset) with its
+// image_size in RAM: the kernel runs where it was loaded, and load_guest
+// touches neither it nor the initrd.
+TEST_CASE("layout: a kernel on a 2 MiB boundary with flags bit 3 stays where it was loaded")
+{
+    const u64 text_offset = GENERATE(as<u64>{}, 0, 0x80000);
+    const u64 kernel_at = kRam + 8 * MiB + text_offset;
+    INFO("text_offset 0x" << std::hex << text_offset);
+    InPlace t(kernel_at, true, text_offset);
+    auto p = plan(t.req);
+    REQUIRE(p.ok);
+    CHECK(p.layout.kernel_in_place);
+    CHECK(p.layout.kernel_base == kernel_at);
+    CHECK(p.layout.entry == kernel_at);
+    CHECK(p.layout.kernel_size == 12 * MiB);
+    CHECK(p.layout.initrd_in_place);
+
+    Arena arena(kRam, InPlace::kSize, 0xee);
+    auto kernel_bytes = pattern(InPlace::kFile, 1);
+    std::copy(kernel_bytes.begin(), kernel_bytes.end(), arena.at(kernel_at));
+    MapLog log{arena.access(), {}};
+    GuestPayload payload{arena.at(kernel_at), InPlace::kFile, arena.at(InPlace::kInitrdAt), InPlace::kInitrdSize};
+    Diagnostic diag;
+    REQUIRE(load_guest(t.req, p.layout, payload, log.access(), diag).ok());
+    CHECK(log.maps.empty());  // nothing copied
+    CHECK(std::equal(kernel_bytes.begin(), kernel_bytes.end(), arena.at(kernel_at)));
+}
+
+// Not on text_offset above a 2 MiB boundary: copied to the lowest base, as
+// before.
+TEST_CASE("layout: a kernel module off a 2 MiB boundary is copied")
+{
+    struct Case {
+        u64 text_offset, kernel_at;
+    };
+    const Case c = GENERATE(Case{0, kRam + 8 * MiB + 0x1000}, Case{0, kRam + 9 * MiB},
+                            Case{0x80000, kRam + 8 * MiB},  // aligned, but text_offset is not honoured
+                            Case{0x80000, kRam + 8 * MiB + 0x1000});
+    INFO("text_offset 0x" << std::hex << c.text_offset << ", module at 0x" << c.kernel_at);
+    InPlace t(c.kernel_at, true, c.text_offset);
+    auto p = plan(t.req);
+    REQUIRE(p.ok);
+    CHECK_FALSE(p.layout.kernel_in_place);
+    CHECK(p.layout.kernel_base == kRam + c.text_offset);
+
+    Arena arena(kRam, InPlace::kSize, 0xee);
+    auto kernel_bytes = pattern(InPlace::kFile, 1);
+    std::copy(kernel_bytes.begin(), kernel_bytes.end(), arena.at(c.kernel_at));
+    MapLog log{arena.access(), {}};
+    GuestPayload payload{arena.at(c.kernel_at), InPlace::kFile, arena.at(InPlace::kInitrdAt), InPlace::kInitrdSize};
+    Diagnostic diag;
+    REQUIRE(load_guest(t.req, p.layout, payload, log.access(), diag).ok());
+    CHECK(log.touched(p.layout.kernel_base, InPlace::kFile));
+    CHECK(std::equal(kernel_bytes.begin(), kernel_bytes.end(), arena.at(p.layout.kernel_base)));
+}
+
+// Flags bit 3 clear: the base must be as low as possible, so even a module on
+// a 2 MiB boundary is copied to the lowest base.
+TEST_CASE("layout: without flags bit 3 an aligned kernel module is still copied to the lowest base")
+{
+    InPlace t(kRam + 8 * MiB, false);
+    auto p = plan(t.req);
+    REQUIRE(p.ok);
+    CHECK_FALSE(p.layout.kernel_in_place);
+    CHECK(p.layout.kernel_base == kRam);
+}
+
+// Aligned and bit 3 set, but image_size from the module's place does not fit
+// in guest RAM (past its end, or into a hole such as passage's own memory):
+// copied, or refused with the same message as before.
+TEST_CASE("layout: an aligned kernel module whose image_size leaves guest RAM is copied")
+{
+    SECTION("past the end of RAM")
+    {
+        InPlace t(kRam + 88 * MiB, true);  // the file ends inside RAM, the BSS would not
+        auto p = plan(t.req);
+        REQUIRE(p.ok);
+        CHECK_FALSE(p.layout.kernel_in_place);
+        CHECK(p.layout.kernel_base == kRam);
+    }
+    SECTION("into a hole in guest RAM")
+    {
+        InPlace t(kRam + 8 * MiB, true);
+        MemRange ram[] = {{kRam, 16 * MiB}, {kRam + 20 * MiB, InPlace::kSize - 20 * MiB}};
+        t.req.ram = ram;
+        auto p = plan(t.req);
+        REQUIRE(p.ok);
+        CHECK_FALSE(p.layout.kernel_in_place);
+        CHECK(p.layout.kernel_base == kRam);  // over its own file: memmove
+    }
+    SECTION("larger than any RAM range: refused as before")
+    {
+        InPlace t(kRam, true, 0, 100 * MiB);
+        auto p = plan(t.req);
+        REQUIRE_FALSE(p.ok);
+        CHECK(p.msg() ==
+              "guest layout: the kernel needs 104857600 bytes (image_size 0x6400000) but the largest guest RAM "
+              "range is 100663296 bytes");
+    }
+}
+
+// Aligned and bit 3 set, but staying would cover something the layout must
+// keep: the kernel is copied (check_invariants: clear of what it would cover).
+TEST_CASE("layout: an aligned kernel module over a kept region or the initrd is copied")
+{
+    SECTION("its BSS would cover the host DTB")
+    {
+        // The host DTB at +50 MiB: past the file (to +47 MiB), inside image_size (to +52 MiB).
+        InPlace t(kRam + 40 * MiB, true);
+        t.req.initrd_source.base = kRam + 70 * MiB;  // out of the way
+        auto p = plan(t.req);
+        REQUIRE(p.ok);
+        CHECK_FALSE(p.layout.kernel_in_place);
+        CHECK(p.layout.kernel_base == kRam);
+    }
+    SECTION("its BSS would cover the initrd")
+    {
+        InPlace t(kRam + 30 * MiB, true);  // image_size ends at +42 MiB, the initrd starts at +40 MiB
+        auto p = plan(t.req);
+        REQUIRE(p.ok);
+        CHECK_FALSE(p.layout.kernel_in_place);
+        CHECK(p.layout.kernel_base == kRam);
+        CHECK(p.layout.initrd_in_place);
+    }
+}
+
+// Staying would leave no 2 MiB block for the DTB: planned as before, which
+// here refuses it with the same message.
+TEST_CASE("layout: a kernel module that would leave no block for the DTB is planned as before")
+{
+    // 16 MiB of RAM, the first two blocks kept, the module at +4 MiB with
+    // image_size 12 MiB: in place it fills 4-16 MiB, leaving the DTB no
+    // block. The usual lowest base is the same +4 MiB, so that fails too.
+    MemRange ram[] = {{kRam, 16 * MiB}};
+    MemRange keep[] = {{kRam, 4 * KiB}, {kRam + 2 * MiB, 4 * KiB}};
+    LinuxImage img = linux_image(0, 12 * MiB, true, 4 * MiB);
+    LayoutRequest req;
+    req.ram = ram;
+    req.keep = keep;
+    req.linux_image = &img;
+    req.image_source = {kRam + 4 * MiB, 4 * MiB};
+    auto p = plan(req);
+    REQUIRE_FALSE(p.ok);
+    CHECK(p.msg().find("no free 2 MiB-aligned 2 MiB block in guest RAM for the DTB") != std::string::npos);
 }
 
 // An initrd that is in guest RAM and clear of the kernel stays put.
@@ -367,7 +563,7 @@ TEST_CASE("layout: bad requests are refused")
 TEST_CASE("layout: the copies put the right bytes in place and never clobber a module")
 {
     constexpr u64 kSize = 96 * MiB;
-    const u64 kernel_at = GENERATE(as<u64>{}, 0, 3 * MiB + 0x1000, 10 * MiB, 40 * MiB, 70 * MiB);
+    const u64 kernel_at = GENERATE(as<u64>{}, 0, 3 * MiB + 0x1000, 10 * MiB, 20 * MiB + 0x80000, 40 * MiB, 70 * MiB);
     const u64 initrd_at = GENERATE(as<u64>{}, 0x5000, 12 * MiB + 0x3000, 33 * MiB, 60 * MiB, 88 * MiB);
     const bool anywhere = GENERATE(false, true);
     const u64 kernel_file = 7 * MiB + 0x123;
