@@ -41,9 +41,12 @@ void handle_psci_call(TrapFrame& f)
     usize cpu = this_cpu();
     usize ram_count = 0;
     const MemRange* ram = guest_ram(ram_count);
-    guest_cpus_lock().lock();
+    // The CPU table's lock only where it is used: every other call is
+    // answered without touching shared state.
+    bool table = vcpu::psci_uses_cpu_table(f.x[0]);
+    if (table) guest_cpus_lock().lock();
     vcpu::PsciOutcome o = vcpu::handle_psci(guest_cpus(), cpu, ram, ram_count, f.x[0], f.x[1], f.x[2], f.x[3]);
-    guest_cpus_lock().unlock();
+    if (table) guest_cpus_lock().unlock();
 
     switch (o.action) {
     case vcpu::PsciAction::Return: f.x[0] = static_cast<u64>(o.ret); return;

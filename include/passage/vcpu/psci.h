@@ -71,9 +71,24 @@ struct PsciOutcome {
     u64 context = 0;
 };
 
-// Whether `fid` is a PSCI/SMCCC call passage answers (anything else in the
-// SMC/HVC space gets NOT_SUPPORTED).
+// Answers one PSCI/SMCCC call (x0 = fid, x1-x3 the arguments) as the guest's
+// firmware: what passage knows it answers or emulates on `cpus`; the SMCCC
+// workaround queries are forwarded; anything else gets NOT_SUPPORTED.
 PsciOutcome handle_psci(VcpuSet& cpus, usize caller, const MemRange* ram, usize ram_count, u64 fid, u64 a1, u64 a2,
                         u64 a3);
+
+// Whether handle_psci reads or writes `cpus` for this call (CPU_ON, CPU_OFF,
+// AFFINITY_INFO): only those need the lock that guards the CPU table.
+constexpr bool psci_uses_cpu_table(u64 fid)
+{
+    switch (u32(fid)) {
+    case psci_fn::kCpuOff:
+    case psci_fn::kCpuOn32:
+    case psci_fn::kCpuOn64:
+    case psci_fn::kAffinityInfo32:
+    case psci_fn::kAffinityInfo64: return true;
+    default: return false;
+    }
+}
 
 }  // namespace passage::vcpu

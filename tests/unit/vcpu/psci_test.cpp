@@ -89,3 +89,32 @@ TEST_CASE("psci: SMCCC version and workaround queries go to the real firmware")
                     psci_fn::kArchWorkaround2, psci_fn::kArchWorkaround3})
         CHECK(f.call(fid).action == PsciAction::Forward);
 }
+
+// The trap path takes the CPU table's lock only for the calls that need it;
+// every other call must leave the table alone, from any CPU and in any state.
+TEST_CASE("psci: only CPU_ON, CPU_OFF and AFFINITY_INFO use the CPU table")
+{
+    using namespace psci_fn;
+    const u64 table_calls[] = {kCpuOff, kCpuOn32, kCpuOn64, kAffinityInfo32, kAffinityInfo64};
+    for (u64 fid : table_calls) CHECK(psci_uses_cpu_table(fid));
+    CHECK(psci_uses_cpu_table(u64{0xffffffff00000000} | kCpuOn64));  // the upper half of x0 is ignored
+
+    const u64 other_calls[] = {kVersion, kCpuSuspend32, kCpuSuspend64, kMigrateInfoType, kSystemOff, kSystemReset,
+                               kFeatures, kSmcccVersion, kSmcccArchFeatures, kArchWorkaround1, kArchWorkaround2,
+                               kArchWorkaround3, 0xC2000000, 0x86000000};
+    for (u64 fid : other_calls) {
+        CAPTURE(fid);
+        CHECK_FALSE(psci_uses_cpu_table(fid));
+        for (usize caller = 0; caller < 2; ++caller) {
+            Fixture f;
+            f.cpus.state[1] = caller == 1 ? CpuState::On : CpuState::OnPending;
+            VcpuSet before = f.cpus;
+            (void)f.call(fid, 0x80000001, 0x40400000, 0, caller);
+            for (usize i = 0; i < VcpuSet::kMax; ++i) {
+                CHECK(f.cpus.mpidr[i] == before.mpidr[i]);
+                CHECK(f.cpus.state[i] == before.state[i]);
+            }
+            CHECK(f.cpus.count == before.count);
+        }
+    }
+}
