@@ -156,8 +156,9 @@ LoadedGuest load(const void* fdt, const Platform& p, const BootModules& mods)
     auto size = build_guest_dtb(fdt, reinterpret_cast<void*>(g.layout.dtb_base), g.layout.dtb_size, cfg, d);
     if (!size) panic("guest device tree: %s", d.text);
 
-    log_info("guest: %s, %s at 0x%llx (%s), entry 0x%llx", what, req.elf ? "ELF" : "Linux Image",
-             (ull)g.layout.kernel_base, SizeStr(align_up(g.layout.kernel_size, kPageSize)).c_str(), (ull)g.layout.entry);
+    log_info("guest: %s, %s at 0x%llx (%s), entry 0x%llx%s", what, req.elf ? "ELF" : "Linux Image",
+             (ull)g.layout.kernel_base, SizeStr(align_up(g.layout.kernel_size, kPageSize)).c_str(), (ull)g.layout.entry,
+             g.layout.kernel_in_place ? ", where it was loaded" : "");
     if (g.layout.has_initrd)
         log_info("guest: initrd at 0x%llx (%llu bytes)%s", (ull)g.layout.initrd_base, (ull)g.layout.initrd_size,
                  g.layout.initrd_in_place ? ", where it was loaded" : "");

@@ -21,7 +21,7 @@ while [[ $# -gt 0 ]]; do
     *) echo "boot-test: unknown option $1" >&2; exit 2 ;;
     esac
 done
-[[ -z $log ]] && log=$(mktemp)
+if [[ -z $log ]]; then log=$(mktemp); trap 'rm -f "$log"' EXIT; fi
 mapfile -t cmd < <("$here/../../scripts/qemu-cmd.sh" "$@")
 echo "+ ${cmd[*]}"
 timeout --foreground -k 5 "$timeout" "${cmd[@]}" </dev/null >"$log" 2>&1

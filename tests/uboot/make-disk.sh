@@ -43,6 +43,18 @@ done
 mkdir -p "$out"
 
 size() { stat -L -c %s "$1"; }
+# What the kernel occupies once running: an arm64 Image's image_size (at 16,
+# BSS included) when that is more than the file, so the initrd lies past it
+# and passage can leave the kernel where U-Boot loaded it.
+span() {
+    local n s
+    n=$(size "$1")
+    if [[ $(od -An -t x4 --endian=little -j 56 -N 4 "$1" | tr -d ' ') == 644d5241 ]]; then
+        s=$(od -An -t u8 --endian=little -j 16 -N 8 "$1" | tr -d ' ')
+        (( s > n )) && n=$s
+    fi
+    echo "$n"
+}
 hex() { printf 0x%x "$1"; }
 cmd=$out/boot.cmd
 {
@@ -63,7 +75,7 @@ cmd=$out/boot.cmd
         echo "fdt set $knode reg <0x0 $kaddr 0x0 0x\${filesize}>"
         [[ -n $kargs_set ]] && echo "fdt set $knode bootargs \"$kargs\""
         if [[ -n $initrd ]]; then
-            iaddr=$(hex $(( (kaddr + $(size "$kernel") + 0x1fffff) / 0x200000 * 0x200000 )))
+            iaddr=$(hex $(( (kaddr + $(span "$kernel") + 0x1fffff) / 0x200000 * 0x200000 )))
             echo "load \${part} $iaddr guest-initrd"
             echo "fdt mknode /chosen module@${iaddr#0x}"
             echo "fdt set /chosen/module@${iaddr#0x} compatible \"multiboot,ramdisk\" \"multiboot,module\""
