@@ -45,14 +45,14 @@ bool string_prop_is(const void* fdt, int node, const char* name, const char* val
     return s != nullptr && len > 0 && s[len - 1] == '\0' && string_equal(s, value);
 }
 
-// reg entry with a message naming the node when it is malformed.
-Status reg_or_fail(const void* fdt, int node, int index, MemRange& out, Diagnostic& diag, const char* what)
+// reg entry of `node`, a child of `parent`, with a message naming the node
+// when it is malformed. Every caller passes the parent (see fdt::reg_count).
+Status reg_or_fail(const void* fdt, int parent, int node, int index, MemRange& out, Diagnostic& diag, const char* what)
 {
-    auto r = fdt::reg_entry(fdt, node, index);
+    auto r = fdt::reg_entry(fdt, parent, node, index);
     if (!r) {
         char path[96];
         node_path(fdt, node, path, sizeof path);
-        int parent = fdt_parent_offset(fdt, node);
         auto ac = fdt::address_cells(fdt, parent);
         auto sc = fdt::size_cells(fdt, parent);
         int len = 0;
@@ -74,7 +74,7 @@ Status discover_memory(const void* fdt, Platform& p, Diagnostic& diag)
 {
     for (int node = fdt_first_subnode(fdt, 0); node >= 0; node = fdt_next_subnode(fdt, node)) {
         if (!string_prop_is(fdt, node, "device_type", "memory") || !fdt::node_enabled(fdt, node)) continue;
-        auto count = fdt::reg_count(fdt, node);
+        auto count = fdt::reg_count(fdt, 0, node);
         if (!count) {
             char path[96];
             node_path(fdt, node, path, sizeof path);
@@ -82,7 +82,7 @@ Status discover_memory(const void* fdt, Platform& p, Diagnostic& diag)
         }
         for (int i = 0; i < *count; ++i) {
             MemRange r;
-            if (auto s = reg_or_fail(fdt, node, i, r, diag, "memory node"); !s) return s;
+            if (auto s = reg_or_fail(fdt, 0, node, i, r, diag, "memory node"); !s) return s;
             if (r.size == 0) continue;
             if (p.memory_count == Platform::kMaxMemory) {
                 log_warn("more than %zu memory ranges; ignoring 0x%llx (+0x%llx)", Platform::kMaxMemory,
@@ -117,11 +117,11 @@ Status discover_reserved(const void* fdt, Platform& p, Diagnostic& diag)
     if (rm < 0) return {};
     for (int node = fdt_first_subnode(fdt, rm); node >= 0; node = fdt_next_subnode(fdt, node)) {
         if (!fdt::node_enabled(fdt, node)) continue;
-        auto count = fdt::reg_count(fdt, node);
+        auto count = fdt::reg_count(fdt, rm, node);
         if (!count) return fail(diag, Error::BadDeviceTree, 0, "/reserved-memory: malformed reg in a child node");
         for (int i = 0; i < *count; ++i) {
             MemRange r;
-            if (auto s = reg_or_fail(fdt, node, i, r, diag, "reserved-memory node"); !s) return s;
+            if (auto s = reg_or_fail(fdt, rm, node, i, r, diag, "reserved-memory node"); !s) return s;
             add_reserved(p, r);
         }
     }
@@ -170,7 +170,8 @@ Status discover_gic(const void* fdt, Platform& p, Diagnostic& diag)
     int node = fdt_node_offset_by_compatible(fdt, -1, "arm,gic-v3");
     if (node >= 0) {
         g.version = GicVersion::V3;
-        if (auto s = reg_or_fail(fdt, node, 0, g.dist, diag, "GICv3"); !s) return s;
+        int parent = fdt_parent_offset(fdt, node);
+        if (auto s = reg_or_fail(fdt, parent, node, 0, g.dist, diag, "GICv3"); !s) return s;
         u64 nredist = 1;
         int len = 0;
         if (const void* rr = fdt_getprop(fdt, node, "#redistributor-regions", &len); rr != nullptr && len == 4)
@@ -179,19 +180,19 @@ Status discover_gic(const void* fdt, Platform& p, Diagnostic& diag)
             return fail(diag, Error::Unsupported, nredist, "GICv3: %llu redistributor regions (at most %zu supported)",
                         (unsigned long long)nredist, Gic::kMaxRedist);
         for (u64 i = 0; i < nredist; ++i) {
-            if (auto s = reg_or_fail(fdt, node, int(1 + i), g.redist[g.redist_count], diag, "GICv3 redistributor"); !s)
+            if (auto s = reg_or_fail(fdt, parent, node, int(1 + i), g.redist[g.redist_count], diag, "GICv3 redistributor"); !s)
                 return s;
             ++g.redist_count;
         }
-        auto count = fdt::reg_count(fdt, node);
+        auto count = fdt::reg_count(fdt, parent, node);
         int next = int(1 + nredist);
-        if (count && *count > next) (void)reg_or_fail(fdt, node, next, g.cpu_if, diag, "GICv3 GICC");
-        if (count && *count > next + 1) (void)reg_or_fail(fdt, node, next + 1, g.hyp_if, diag, "GICv3 GICH");
-        if (count && *count > next + 2) (void)reg_or_fail(fdt, node, next + 2, g.vcpu_if, diag, "GICv3 GICV");
+        if (count && *count > next) (void)reg_or_fail(fdt, parent, node, next, g.cpu_if, diag, "GICv3 GICC");
+        if (count && *count > next + 1) (void)reg_or_fail(fdt, parent, node, next + 1, g.hyp_if, diag, "GICv3 GICH");
+        if (count && *count > next + 2) (void)reg_or_fail(fdt, parent, node, next + 2, g.vcpu_if, diag, "GICv3 GICV");
         for (int c = fdt_first_subnode(fdt, node); c >= 0; c = fdt_next_subnode(fdt, c)) {
             if (!compatible(fdt, c, "arm,gic-v3-its") || !fdt::node_enabled(fdt, c)) continue;
             if (g.its_count == Gic::kMaxIts) break;
-            if (auto s = reg_or_fail(fdt, c, 0, g.its[g.its_count], diag, "GICv3 ITS"); !s) return s;
+            if (auto s = reg_or_fail(fdt, node, c, 0, g.its[g.its_count], diag, "GICv3 ITS"); !s) return s;
             ++g.its_count;
         }
         return {};
@@ -203,15 +204,16 @@ Status discover_gic(const void* fdt, Platform& p, Diagnostic& diag)
     }
     if (node < 0) return fail(diag, Error::NotFound, 0, "no supported interrupt controller (arm,gic-v3 or a GICv2)");
     g.version = GicVersion::V2;
-    if (auto s = reg_or_fail(fdt, node, 0, g.dist, diag, "GICv2 distributor"); !s) return s;
-    if (auto s = reg_or_fail(fdt, node, 1, g.cpu_if, diag, "GICv2 CPU interface"); !s) return s;
-    auto count = fdt::reg_count(fdt, node);
-    if (count && *count > 2) (void)reg_or_fail(fdt, node, 2, g.hyp_if, diag, "GICv2 GICH");
-    if (count && *count > 3) (void)reg_or_fail(fdt, node, 3, g.vcpu_if, diag, "GICv2 GICV");
+    int parent = fdt_parent_offset(fdt, node);
+    if (auto s = reg_or_fail(fdt, parent, node, 0, g.dist, diag, "GICv2 distributor"); !s) return s;
+    if (auto s = reg_or_fail(fdt, parent, node, 1, g.cpu_if, diag, "GICv2 CPU interface"); !s) return s;
+    auto count = fdt::reg_count(fdt, parent, node);
+    if (count && *count > 2) (void)reg_or_fail(fdt, parent, node, 2, g.hyp_if, diag, "GICv2 GICH");
+    if (count && *count > 3) (void)reg_or_fail(fdt, parent, node, 3, g.vcpu_if, diag, "GICv2 GICV");
     for (int c = fdt_first_subnode(fdt, node); c >= 0; c = fdt_next_subnode(fdt, c)) {
         if (!compatible(fdt, c, "arm,gic-v2m-frame") || !fdt::node_enabled(fdt, c)) continue;
         if (g.v2m_count == Gic::kMaxIts) break;
-        if (auto s = reg_or_fail(fdt, c, 0, g.v2m[g.v2m_count], diag, "GICv2m frame"); !s) return s;
+        if (auto s = reg_or_fail(fdt, node, c, 0, g.v2m[g.v2m_count], diag, "GICv2m frame"); !s) return s;
         ++g.v2m_count;
     }
     return {};
@@ -243,8 +245,9 @@ Status discover_pci_bridge(const void* fdt, int node, Platform& p, Diagnostic& d
     PciHostBridge& b = p.bridges[p.bridge_count];
     b = PciHostBridge{};
     node_path(fdt, node, b.path, sizeof b.path);
+    int parent = fdt_parent_offset(fdt, node);
     MemRange ecam;
-    if (auto s = reg_or_fail(fdt, node, 0, ecam, diag, "PCI host bridge"); !s) return s;
+    if (auto s = reg_or_fail(fdt, parent, node, 0, ecam, diag, "PCI host bridge"); !s) return s;
     b.ecam_base = ecam.base;
     b.ecam_size = ecam.size;
     b.bus_start = 0;
@@ -275,7 +278,6 @@ Status discover_pci_bridge(const void* fdt, int node, Platform& p, Diagnostic& d
 
     auto ac = fdt::address_cells(fdt, node);
     auto sc = fdt::size_cells(fdt, node);
-    int parent = fdt_parent_offset(fdt, node);
     auto pac = fdt::address_cells(fdt, parent);
     if (!ac || !sc || !pac || *ac != 3 || *sc < 1 || *sc > 2 || *pac < 1 || *pac > 2)
         return fail(diag, Error::BadDeviceTree, 0, "PCI host bridge %s: needs #address-cells = 3 and #size-cells 1 or 2", b.path);
@@ -374,10 +376,10 @@ void collect_mmio(const void* fdt, int bus, Platform& p, int depth)
         int clen = 0;
         const char* compat = static_cast<const char*>(fdt_getprop(fdt, node, "compatible", &clen));
         if (compat == nullptr || clen <= 0) continue;
-        auto count = fdt::reg_count(fdt, node);
+        auto count = fdt::reg_count(fdt, bus, node);
         if (!count) continue;
         for (int i = 0; i < *count; ++i) {
-            auto r = fdt::reg_entry(fdt, node, i);
+            auto r = fdt::reg_entry(fdt, bus, node, i);
             if (!r || r->size == 0) continue;
             if (p.mmio_count == Platform::kMaxMmio) {
                 log_warn("more than %zu MMIO regions; %s at 0x%llx is not given to the guest", Platform::kMaxMmio, compat,
@@ -435,7 +437,7 @@ Status discover_console(const void* fdt, Uart& uart, Diagnostic& diag)
     if (!compatible(fdt, node, "arm,pl011"))
         return fail(diag, Error::Unsupported, 0, "console %s is not an arm,pl011", uart.path);
     MemRange r;
-    if (auto s = reg_or_fail(fdt, node, 0, r, diag, "console"); !s) return s;
+    if (auto s = reg_or_fail(fdt, fdt_parent_offset(fdt, node), node, 0, r, diag, "console"); !s) return s;
     uart.base = r.base;
     uart.size = r.size;
     uart.pl011 = true;

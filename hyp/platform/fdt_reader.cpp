@@ -58,9 +58,8 @@ Result<u64> translate_one(const void* fdt, int bus, u64 addr)
 Result<int> address_cells(const void* fdt, int node) { return cells_property(fdt, node, "#address-cells", 2); }
 Result<int> size_cells(const void* fdt, int node) { return cells_property(fdt, node, "#size-cells", 1); }
 
-Result<int> reg_count(const void* fdt, int node)
+Result<int> reg_count(const void* fdt, int parent, int node)
 {
-    int parent = fdt_parent_offset(fdt, node);
     if (parent < 0) return Failure{Error::BadDeviceTree, 0};
     auto ac = address_cells(fdt, parent);
     auto sc = size_cells(fdt, parent);
@@ -73,12 +72,11 @@ Result<int> reg_count(const void* fdt, int node)
     return len / entry;
 }
 
-Result<MemRange> reg_entry(const void* fdt, int node, int index)
+Result<MemRange> reg_entry(const void* fdt, int parent, int node, int index)
 {
-    auto count = reg_count(fdt, node);
+    auto count = reg_count(fdt, parent, node);
     if (!count) return count.failure();
     if (index < 0 || index >= *count) return Failure{Error::NotFound, static_cast<u64>(index)};
-    int parent = fdt_parent_offset(fdt, node);
     int ac = *address_cells(fdt, parent);
     int sc = *size_cells(fdt, parent);
     const auto* p = static_cast<const u8*>(fdt_getprop(fdt, node, "reg", nullptr));

@@ -16,13 +16,16 @@ u64 read_cells(const void* cells, int count);
 Result<int> address_cells(const void* fdt, int node);
 Result<int> size_cells(const void* fdt, int node);
 
-// Number of (address, size) entries in a node's `reg`, or an error if the
-// length does not match the parent's cell sizes.
-Result<int> reg_count(const void* fdt, int node);
+// Number of (address, size) entries in the `reg` of `node`, a child of
+// `parent`, or an error if the length does not match the parent's cell sizes.
+// The caller names the parent: libfdt finds one only by walking the tree from
+// its start (fdt_parent_offset), and discovery, which asks about every node
+// while it iterates a parent's children, already has it.
+Result<int> reg_count(const void* fdt, int parent, int node);
 
-// The index-th `reg` entry, translated to a CPU physical address through
-// every ancestor's `ranges`.
-Result<MemRange> reg_entry(const void* fdt, int node, int index);
+// The index-th `reg` entry of `node`, a child of `parent`, translated to a
+// CPU physical address through every ancestor's `ranges`.
+Result<MemRange> reg_entry(const void* fdt, int parent, int node, int index);
 
 // Translates an address in the bus of `bus_node`'s children up to the root.
 Result<u64> translate_to_cpu(const void* fdt, int bus_node, u64 addr);
