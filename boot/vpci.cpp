@@ -37,6 +37,7 @@ pci::VirtualConfig* g_vcfg = nullptr;
 arch::Spinlock g_lock;
 constexpr unsigned kLoggedUndecodable = 8;  // a guest in a loop must not flood the console
 unsigned g_undecodable_logged = 0;
+u64 g_accesses = 0;  // under g_lock
 
 }  // namespace
 
@@ -93,6 +94,15 @@ void vpci_start(const Platform& p, pci::DeviceTable& table, plan::GuestPlan& pla
 
 bool vpci_enabled() { return g_enabled; }
 
+void vpci_report()
+{
+    if (g_vcfg == nullptr) return;
+    g_lock.lock();
+    log_info("PCI config space: %llu guest accesses emulated, %llu BAR moves followed, %llu writes refused",
+             (ull)g_accesses, (ull)g_vcfg->moves, (ull)g_vcfg->refused);
+    g_lock.unlock();
+}
+
 VpciAbort vpci_handle_abort(TrapFrame& f)
 {
     if (g_vcfg == nullptr) return VpciAbort::NotConfig;
@@ -110,6 +120,7 @@ VpciAbort vpci_handle_abort(TrapFrame& f)
     g_lock.lock();
     if (d.access.write) g_vcfg->mmio_write(d.access.ipa, d.access.size, vcpu::read_source(f, d.access));
     else vcpu::complete_load(f, d.access, g_vcfg->mmio_read(d.access.ipa, d.access.size));
+    ++g_accesses;
     g_lock.unlock();
     vcpu::advance(f);
     return VpciAbort::Emulated;

@@ -27,6 +27,10 @@ void vpci_start(const Platform& p, pci::DeviceTable& table, plan::GuestPlan& pla
 // Whether the guest's config space is virtual (vpci_prepare said yes).
 bool vpci_enabled();
 
+// One line for the end of the guest: config accesses emulated, BAR moves
+// followed and writes refused. Nothing when config space is direct.
+void vpci_report();
+
 // What vpci_handle_abort did with a data abort.
 enum class VpciAbort {
     NotConfig,    // outside every ECAM: the caller deals with it

@@ -158,6 +158,11 @@ if [[ $mode == passage ]]; then
         else ok "hidden: $bdf is invisible to Linux"; fi
         expected=$(grep -v "^$bdf " <<<"$expected" || true)
     done
+    if grep -q "PCI config space: virtual" "$log"; then
+        summary=$(grep -o "PCI config space: [0-9]* guest accesses emulated.*" "$log" || true)
+        if [[ -n $summary ]]; then ok "vpci: ${summary#PCI config space: }"
+        else bad "vpci: no end-of-guest summary (PCI config space: N guest accesses emulated, ...)"; fi
+    fi
     if grep -q "no linux,pci-probe-only: the guest may move BARs" "$log"; then
         # Linux assigns BARs itself; passage follows (or refuses, and says so).
         refused=$(grep -c "guest moved .*: refused" "$log" || true)

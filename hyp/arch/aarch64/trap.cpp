@@ -74,9 +74,11 @@ void handle_psci_call(TrapFrame& f)
         f.x[0] = static_cast<u64>(o.ret);  // the firmware refused: DENIED
         return;
     case vcpu::PsciAction::SystemOff:
+        vpci_report();
         log_info("passage: the guest asked for SYSTEM_OFF; powering off");
         system_off(g_runtime.psci);
     case vcpu::PsciAction::SystemReset:
+        vpci_report();
         log_info("passage: the guest asked for SYSTEM_RESET");
         (void)psci_call(g_runtime.psci, vcpu::psci_fn::kSystemReset);
         system_off(g_runtime.psci);
