@@ -205,7 +205,7 @@ void boot_guest(const void* fdt, const Platform& p, const char* cmdline)
     log_info("stage 2: %u-bit IPA, start level %u, %u concatenated, %zu table pages, VTCR_EL2 0x%llx", geo->ipa_bits,
              geo->start_level, geo->concat, table->table_pages(), (ull)table->vtcr());
     vpci_start(p, g_pci, g_plan, policy, *table, cmdline);
-    table->dump("guest stage-2 map");
+    table->dump("of the guest");
 
     arch::GuestHw hw = arch::make_guest_hw(features, p.gic.version, table->vtcr(), table->vttbr(kGuestVmid), enc);
     arch::set_guest(hw, g_plan.ram, g_plan.ram_count);

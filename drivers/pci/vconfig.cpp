@@ -942,7 +942,6 @@ void VirtualConfig::status_text(usize index, char* buf, usize size) const
 void VirtualConfig::print_status() const
 {
     usize n = table_.size() < kMaxFunctions ? table_.size() : kMaxFunctions;
-    log_info("guest PCI functions (virtual config space):");
     for (usize i = 0; i < n; ++i) {
         const PciFunction& f = table_[i];
         char text[80];
