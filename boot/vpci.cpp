@@ -3,6 +3,7 @@
 #include <new>
 
 #include "passage/cmdline.h"
+#include "passage/format.h"
 #include "passage/log.h"
 #include "passage/pci/vconfig.h"
 #include "passage/vcpu/mmio_access.h"
@@ -30,7 +31,8 @@ bool g_enabled = false;
 MemRange g_forbidden[pci::VirtualConfig::kMaxForbidden];
 usize g_forbidden_count = 0;
 // Built in place at boot: neither has a constant initialiser.
-alignas(pci::EcamAccess) unsigned char g_ecam_storage[sizeof(pci::EcamAccess)];
+alignas(pci::EcamAccess) unsigned char g_ecam_storage[Platform::kMaxBridges][sizeof(pci::EcamAccess)];
+pci::ConfigAccess* g_ecams[Platform::kMaxBridges] = {};
 alignas(TableMover) unsigned char g_mover_storage[sizeof(TableMover)];
 alignas(pci::VirtualConfig) unsigned char g_vcfg_storage[sizeof(pci::VirtualConfig)];
 pci::VirtualConfig* g_vcfg = nullptr;
@@ -49,11 +51,7 @@ bool vpci_prepare(const Platform& p, plan::GuestPlan& plan, const char* cmdline)
         log_info("PCI config space: the guest's ECAM is mapped directly (passage.vpci=off)");
         return false;
     }
-    if (p.bridge_count != 1) {
-        log_warn("PCI config space: %zu host bridges; virtual config space supports one: the ECAM stays mapped",
-                 p.bridge_count);
-        return false;
-    }
+    if (p.bridge_count == 0) return false;
     // BARs must never move onto anything the plan maps, the ECAM included.
     g_forbidden_count = pci::collect_forbidden(plan, {g_forbidden, pci::VirtualConfig::kMaxForbidden});
     usize out = 0;
@@ -68,10 +66,14 @@ void vpci_start(const Platform& p, pci::DeviceTable& table, plan::GuestPlan& pla
                 GuestTable& stage2, const char* cmdline)
 {
     if (!g_enabled) return;
-    const PciHostBridge& hb = p.bridges[0];
-    auto* ecam = new (g_ecam_storage) pci::EcamAccess(VirtAddr(hb.ecam_base), hb.ecam_size, hb.bus_start, hb.bus_end);
+    for (usize k = 0; k < p.bridge_count; ++k) {
+        const PciHostBridge& hb = p.bridges[k];
+        g_ecams[k] =
+            new (g_ecam_storage[k]) pci::EcamAccess(VirtAddr(hb.ecam_base), hb.ecam_size, hb.bus_start, hb.bus_end);
+    }
     auto* mover = new (g_mover_storage) TableMover(stage2);
-    g_vcfg = new (g_vcfg_storage) pci::VirtualConfig(table, *ecam, {p.bridges, p.bridge_count}, *mover);
+    g_vcfg = new (g_vcfg_storage)
+        pci::VirtualConfig(table, {g_ecams, p.bridge_count}, {p.bridges, p.bridge_count}, *mover);
 
     pci::VconfigOptions options;
     Diagnostic d;
@@ -88,7 +90,12 @@ void vpci_start(const Platform& p, pci::DeviceTable& table, plan::GuestPlan& pla
         plan.regions[out++] = r;
     }
     plan.count = out;
-    log_info("PCI config space: virtual (ECAM 0x%llx traps); what the guest gets:", (ull)hb.ecam_base);
+    for (usize k = 0; k < p.bridge_count; ++k) {
+        char segment[24] = "";
+        if (p.bridge_count > 1) format(segment, sizeof segment, ", segment %04x", p.bridges[k].segment);
+        log_info("PCI config space: virtual (ECAM 0x%llx traps%s)%s", (ull)p.bridges[k].ecam_base, segment,
+                 k + 1 == p.bridge_count ? "; what the guest gets:" : "");
+    }
     g_vcfg->print_status();
 }
 

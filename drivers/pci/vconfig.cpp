@@ -147,16 +147,46 @@ usize collect_forbidden(const plan::GuestPlan& plan, std::span<MemRange> out)
 // ---------------------------------------------------------------------------
 // setup
 
+namespace {
+
+// What a function whose segment has no host bridge reaches: nothing.
+class NoConfigSpace final : public ConfigAccess {
+public:
+    u8 read8(Bdf, u16) override { return 0xff; }
+    u16 read16(Bdf, u16) override { return 0xffff; }
+    u32 read32(Bdf, u16) override { return 0xffffffff; }
+    void write8(Bdf, u16, u8) override {}
+    void write16(Bdf, u16, u16) override {}
+    void write32(Bdf, u16, u32) override {}
+};
+constinit NoConfigSpace g_no_config_space;
+
+}  // namespace
+
 VirtualConfig::VirtualConfig(DeviceTable& table, ConfigAccess& hw, std::span<const PciHostBridge> hosts,
                              Stage2Mover& mover)
-    : table_(table), hw_(hw), hosts_(hosts), mover_(mover)
+    : table_(table), hosts_(hosts.first(hosts.size() < kMaxHosts ? hosts.size() : kMaxHosts)), mover_(mover)
+{
+    for (usize k = 0; k < hosts_.size(); ++k) hw_[k] = &hw;
+    read_hardware();
+}
+
+VirtualConfig::VirtualConfig(DeviceTable& table, std::span<ConfigAccess* const> hw, std::span<const PciHostBridge> hosts,
+                             Stage2Mover& mover)
+    : table_(table), hosts_(hosts.first(hosts.size() < kMaxHosts ? hosts.size() : kMaxHosts)), mover_(mover)
+{
+    for (usize k = 0; k < hosts_.size(); ++k) hw_[k] = k < hw.size() && hw[k] != nullptr ? hw[k] : &g_no_config_space;
+    read_hardware();
+}
+
+void VirtualConfig::read_hardware()
 {
     usize n = table_.size() < kMaxFunctions ? table_.size() : kMaxFunctions;
     for (usize i = 0; i < n; ++i) {
         const PciFunction& f = table_[i];
         FnState& s = state_[i];
         s = FnState{};
-        s.mem_on = CmdMem::get(hw_.read16(f.bdf, kCommand)) != 0;
+        s.mem_on = CmdMem::get(hw(f).read16(f.bdf, kCommand)) != 0;
         for (unsigned j = 0; j < 6; ++j) {
             bool upper = false;
             const PciBar* bar = bar_at(f, j, upper);
@@ -172,12 +202,12 @@ VirtualConfig::VirtualConfig(DeviceTable& table, ConfigAccess& hw, std::span<con
             s.mapped[b] = bar.present() && bar.assigned() && bar.kind != BarKind::Io;
         }
         if (!f.is_bridge) continue;
-        s.io_base_limit = hw_.read16(f.bdf, kIoBase);
-        s.io_upper = hw_.read32(f.bdf, kIoBaseUpper);
-        s.mem = hw_.read32(f.bdf, kMemBase);
-        s.pref = hw_.read32(f.bdf, kPrefBase);
-        s.pref_upper = hw_.read32(f.bdf, kPrefBaseUpper);
-        s.pref_limit_upper = hw_.read32(f.bdf, kPrefLimitUpper);
+        s.io_base_limit = hw(f).read16(f.bdf, kIoBase);
+        s.io_upper = hw(f).read32(f.bdf, kIoBaseUpper);
+        s.mem = hw(f).read32(f.bdf, kMemBase);
+        s.pref = hw(f).read32(f.bdf, kPrefBase);
+        s.pref_upper = hw(f).read32(f.bdf, kPrefBaseUpper);
+        s.pref_limit_upper = hw(f).read32(f.bdf, kPrefLimitUpper);
         s.io_cap = u8(s.io_base_limit & 0xf);
         s.pref_cap = u8(s.pref & 0xf);
     }
@@ -288,8 +318,8 @@ Status VirtualConfig::hide_in_stage2()
             // A hidden function stops decoding and mastering: the guest
             // reaches the PCI I/O window and could otherwise poke its I/O
             // BARs, and its addresses become free for the guest's own BARs.
-            u16 cmd = hw_.read16(table_[i].bdf, kCommand);
-            hw_.write16(table_[i].bdf, kCommand, u16(cmd & ~(CmdIo::kMask | CmdMem::kMask | CmdBusMaster::kMask)));
+            u16 cmd = hw(table_[i]).read16(table_[i].bdf, kCommand);
+            hw(table_[i]).write16(table_[i].bdf, kCommand, u16(cmd & ~(CmdIo::kMask | CmdMem::kMask | CmdBusMaster::kMask)));
             table_[i].mem_enabled = false;
             table_[i].io_enabled = false;
         }
@@ -313,6 +343,13 @@ const PciHostBridge* VirtualConfig::host_of(const PciFunction& f) const
     for (const PciHostBridge& h : hosts_)
         if (h.segment == f.segment) return &h;
     return nullptr;
+}
+
+ConfigAccess& VirtualConfig::hw(const PciFunction& f) const
+{
+    for (usize k = 0; k < hosts_.size(); ++k)
+        if (hosts_[k].segment == f.segment) return *hw_[k];
+    return g_no_config_space;
 }
 
 bool VirtualConfig::is_descendant(usize child, usize ancestor) const
@@ -374,7 +411,7 @@ u32 VirtualConfig::virtual_dword(usize i, u16 dword)
     if (is_bar_reg(f, dword)) return s.bar_reg[(dword - kBar0) / 4];
     if (dword == rom_reg_offset(f)) return s.rom_reg;
     switch (dword) {
-    case kIoBase: return s.io_base_limit | u32(hw_.read16(f.bdf, 0x1e)) << 16;  // + secondary status
+    case kIoBase: return s.io_base_limit | u32(hw(f).read16(f.bdf, 0x1e)) << 16;  // + secondary status
     case kMemBase: return s.mem;
     case kPrefBase: return s.pref;
     case kPrefBaseUpper: return s.pref_upper;
@@ -398,13 +435,13 @@ u32 VirtualConfig::read(u16 segment, Bdf bdf, u16 reg, unsigned size)
     bool virt = is_bar_reg(f, dword) || dword == rom_reg_offset(f) || is_window_reg(f, dword);
     if (virt) return (virtual_dword(i, dword) >> (8 * (reg & 3))) & ones(size);
     if (dword == (kHeaderType & ~3u) && state_[i].single_function) {
-        u32 d = hw_.read32(f.bdf, dword) & ~(u32(HeaderMultiFunction::kMask) << 16);
+        u32 d = hw(f).read32(f.bdf, dword) & ~(u32(HeaderMultiFunction::kMask) << 16);
         return (d >> (8 * (reg & 3))) & ones(size);
     }
     switch (size) {
-    case 1: return hw_.read8(f.bdf, reg);
-    case 2: return hw_.read16(f.bdf, reg);
-    default: return hw_.read32(f.bdf, reg);
+    case 1: return hw(f).read8(f.bdf, reg);
+    case 2: return hw(f).read16(f.bdf, reg);
+    default: return hw(f).read32(f.bdf, reg);
     }
 }
 
@@ -427,25 +464,25 @@ void VirtualConfig::write(u16 segment, Bdf bdf, u16 reg, unsigned size, u32 valu
     }
     if (f.is_bridge && dword == kPrimaryBus) {
         // Bus numbers are fixed; the secondary latency timer (0x1b) passes.
-        if ((mask & 0xff000000u) != 0) hw_.write8(f.bdf, 0x1b, u8(v >> 24));
+        if ((mask & 0xff000000u) != 0) hw(f).write8(f.bdf, 0x1b, u8(v >> 24));
         return;
     }
     if (f.is_bridge && dword == kIoBase) {
         if ((mask & 0xffff) != 0) write_virtual(i, dword, v, mask & 0xffff);
         if ((mask & 0xffff0000u) != 0) {  // secondary status (RW1C) passes
-            if (size == 4) hw_.write16(f.bdf, 0x1e, u16(v >> 16));
-            else if (size == 2) hw_.write16(f.bdf, reg, u16(value));
-            else hw_.write8(f.bdf, reg, u8(value));
+            if (size == 4) hw(f).write16(f.bdf, 0x1e, u16(v >> 16));
+            else if (size == 2) hw(f).write16(f.bdf, reg, u16(value));
+            else hw(f).write8(f.bdf, reg, u8(value));
         }
         return;
     }
     switch (size) {
-    case 1: hw_.write8(f.bdf, reg, u8(value)); break;
-    case 2: hw_.write16(f.bdf, reg, u16(value)); break;
-    default: hw_.write32(f.bdf, reg, value); break;
+    case 1: hw(f).write8(f.bdf, reg, u8(value)); break;
+    case 2: hw(f).write16(f.bdf, reg, u16(value)); break;
+    default: hw(f).write32(f.bdf, reg, value); break;
     }
     if (dword == kCommand && (mask & 0xffff) != 0) {
-        bool on = CmdMem::get(hw_.read16(f.bdf, kCommand)) != 0;
+        bool on = CmdMem::get(hw(f).read16(f.bdf, kCommand)) != 0;
         if (on != state_[i].mem_on) decoding_changed(i, on);
     }
 }
@@ -549,7 +586,7 @@ void VirtualConfig::rom_written(usize i)
     if ((s.rom_reg & w) == w) return;  // sizing
     if (addr == rom.pci_addr) {
         // Only the enable bit may have changed.
-        hw_.write32(f.bdf, rom_reg_offset(f), u32(rom.pci_addr) | (s.rom_reg & RomEnable::kMask));
+        hw(f).write32(f.bdf, rom_reg_offset(f), u32(rom.pci_addr) | (s.rom_reg & RomEnable::kMask));
         return;
     }
     u64 cpu = 0;
@@ -628,18 +665,18 @@ void VirtualConfig::commit_bar(usize i, PciBar& bar, u64 pci, u64 cpu)
     if (s.mapped[b]) (void)unmap_bar(i, b);
     u16 reg = bar.is_rom() ? rom_reg_offset(f) : u16(kBar0 + 4 * b);
     if (bar.is_rom()) {
-        hw_.write32(f.bdf, reg, u32(pci) | (s.rom_reg & RomEnable::kMask));
+        hw(f).write32(f.bdf, reg, u32(pci) | (s.rom_reg & RomEnable::kMask));
     } else if (bar.kind == BarKind::Mem64) {
         // Decoding off while the halves are written, so that the device never
         // decodes the half-moved address.
-        u16 cmd = hw_.read16(f.bdf, kCommand);
+        u16 cmd = hw(f).read16(f.bdf, kCommand);
         bool on = CmdMem::get(cmd) != 0;
-        if (on) hw_.write16(f.bdf, kCommand, u16(cmd & ~CmdMem::kMask));
-        hw_.write32(f.bdf, reg, u32(pci));
-        hw_.write32(f.bdf, u16(reg + 4), u32(pci >> 32));
-        if (on) hw_.write16(f.bdf, kCommand, cmd);
+        if (on) hw(f).write16(f.bdf, kCommand, u16(cmd & ~CmdMem::kMask));
+        hw(f).write32(f.bdf, reg, u32(pci));
+        hw(f).write32(f.bdf, u16(reg + 4), u32(pci >> 32));
+        if (on) hw(f).write16(f.bdf, kCommand, cmd);
     } else {
-        hw_.write32(f.bdf, reg, u32(pci));
+        hw(f).write32(f.bdf, reg, u32(pci));
     }
     bar.pci_addr = pci;
     bar.cpu_addr = cpu;
@@ -801,7 +838,7 @@ bool VirtualConfig::window_ok(usize i, WindowKind kind, u64 base, u64 limit, boo
                 continue;
             }
             // A BAR below that passage maps (or an I/O BAR decoding) must stay reachable.
-            bool live = io ? visible(j) && CmdIo::get(hw_.read16(g.bdf, kCommand)) != 0 : state_[j].mapped[b];
+            bool live = io ? visible(j) && CmdIo::get(hw(g).read16(g.bdf, kCommand)) != 0 : state_[j].mapped[b];
             if (!live) continue;
             bool covered = open && inside(o.pci_addr, o.size, base, size);
             if (!io) {
@@ -826,15 +863,15 @@ void VirtualConfig::program_window(usize i, WindowKind kind)
     BridgeWindow& w = f.windows[usize(kind)];
     switch (kind) {
     case WindowKind::Io:
-        hw_.write32(f.bdf, kIoBaseUpper, s.io_upper);
-        hw_.write16(f.bdf, kIoBase, s.io_base_limit);
+        hw(f).write32(f.bdf, kIoBaseUpper, s.io_upper);
+        hw(f).write16(f.bdf, kIoBase, s.io_base_limit);
         break;
-    case WindowKind::Mem: hw_.write32(f.bdf, kMemBase, s.mem); break;
+    case WindowKind::Mem: hw(f).write32(f.bdf, kMemBase, s.mem); break;
     case WindowKind::Pref:
-        hw_.write32(f.bdf, kPrefBase, s.pref);
+        hw(f).write32(f.bdf, kPrefBase, s.pref);
         if (w.decodes64) {
-            hw_.write32(f.bdf, kPrefBaseUpper, s.pref_upper);
-            hw_.write32(f.bdf, kPrefLimitUpper, s.pref_limit_upper);
+            hw(f).write32(f.bdf, kPrefBaseUpper, s.pref_upper);
+            hw(f).write32(f.bdf, kPrefLimitUpper, s.pref_limit_upper);
         }
         break;
     }

@@ -93,9 +93,15 @@ class VirtualConfig {
 public:
     static constexpr usize kMaxFunctions = kDefaultMaxFunctions;
     static constexpr usize kMaxForbidden = plan::GuestPlan::kMaxRegions;
+    static constexpr usize kMaxHosts = Platform::kMaxBridges;
 
     // Reads the hardware's BAR and window registers as enumerate() left
     // them. Every function starts Assigned until apply_policy().
+    // hw[k] reaches the config space of hosts[k] (at most kMaxHosts).
+    VirtualConfig(DeviceTable& table, std::span<ConfigAccess* const> hw, std::span<const PciHostBridge> hosts,
+                  Stage2Mover& mover);
+    // Every host bridge through the same accessor (one host bridge, or a
+    // fake that serves them all).
     VirtualConfig(DeviceTable& table, ConfigAccess& hw, std::span<const PciHostBridge> hosts, Stage2Mover& mover);
 
     VirtualConfig(const VirtualConfig&) = delete;
@@ -161,8 +167,10 @@ private:
         bool single_function = false;  // function 0 with every sibling hidden: multi-function bit reads 0
     };
 
+    void read_hardware();
     i32 index_of(u16 segment, Bdf bdf) const;
     const PciHostBridge* host_of(const PciFunction& f) const;
+    ConfigAccess& hw(const PciFunction& f) const;  // the accessor of f's host bridge
     bool visible(usize i) const { return i < kMaxFunctions && state_[i].disp != Disposition::Hidden; }
     void hide(usize i, const char* fmt, ...) __attribute__((format(printf, 3, 4)));
     bool is_descendant(usize child, usize ancestor) const;
@@ -198,7 +206,7 @@ private:
     void log_refused(usize i, const char* what, u64 addr, const char* why);
 
     DeviceTable& table_;
-    ConfigAccess& hw_;
+    ConfigAccess* hw_[kMaxHosts] = {};
     std::span<const PciHostBridge> hosts_;
     Stage2Mover& mover_;
     FnState state_[kMaxFunctions];

@@ -603,3 +603,57 @@ TEST_CASE("vconfig: multi-function devices: function 0 hidden hides the device, 
         CHECK(r.rd(kFn1, 0x00) == 0xffffffff);
     }
 }
+
+// Two host bridges, each with its own ECAM and windows, as on a board with
+// two root complexes: every access reaches its own segment's hardware and a
+// BAR may only move inside its own host bridge's windows.
+TEST_CASE("vconfig: two host bridges, each with its own ECAM")
+{
+    FakeEcam ecam0, ecam1;
+    ecam0.add(1, 0).ids(0x1af4, 0x1001).class_code(0x010000).bar32(0, 16 * KiB);
+    ecam1.add(1, 0).ids(0x8086, 0x10d3).class_code(0x020000).bar32(0, 16 * KiB);
+    ecam1.add(2, 0).ids(0x1b36, 0x0005).bar32(0, 4 * KiB);
+    std::array<PciHostBridge, 2> hosts{qemu_virt(), qemu_virt()};
+    hosts[1].segment = 1;
+    hosts[1].ecam_base = 0x5010000000;
+    hosts[1].windows[0] = {PciSpace::Io, false, 0x5eff0000, 0x0, 64 * KiB};
+    hosts[1].windows[1] = {PciSpace::Mem32, false, 0x50000000, 0x50000000, 0x0eff0000};
+    hosts[1].windows[2] = {PciSpace::Mem64, false, 0x9000000000, 0x9000000000, 64 * GiB};
+    PciDeviceTable<16> table;
+    set_log_sink(capture);
+    REQUIRE(enumerate(hosts[0], ecam0, table).ok());
+    REQUIRE(enumerate(hosts[1], ecam1, table).ok());
+    Recorder rec;
+    std::array<ConfigAccess*, 2> hw{&ecam0, &ecam1};
+    VirtualConfig v(table, hw, hosts, rec);
+    VconfigOptions opts;
+    Diagnostic diag;
+    REQUIRE(parse_vconfig_options("passage.deny=0001:00:02.0", opts, diag).ok());
+    v.apply_policy(opts, {});
+
+    const Bdf dev1{0, 1, 0}, dev2{0, 2, 0};
+    CHECK(v.read(0, dev1, 0, 4) == 0x10011af4);
+    CHECK(v.read(1, dev1, 0, 4) == 0x10d38086);
+    CHECK(v.read(1, dev2, 0, 4) == 0xffffffff);  // denied on segment 1
+    CHECK(v.read(2, dev1, 0, 4) == 0xffffffff);  // no such segment
+    CHECK(v.mmio_read(0x4010000000 + ecam_offset(0, dev1, 0), 4) == 0x10011af4);
+    CHECK(v.mmio_read(0x5010000000 + ecam_offset(0, dev1, 0), 4) == 0x10d38086);
+    CHECK(v.mmio_read(0x5010000000 + ecam_offset(0, dev2, 0), 4) == 0xffffffff);
+
+    // Segment 1's BAR into segment 0's window: refused; inside its own: moved.
+    u32 before = ecam1.route(dev1)->peek32(0x10);
+    REQUIRE((before & ~0xfu) >= 0x50000000);
+    v.write(1, dev1, 0x10, 4, 0x20000000);
+    CHECK(v.read(1, dev1, 0x10, 4) == before);
+    CHECK(v.refused == 1);
+    CHECK(contains(g_log, "PCI 0001:00:01.0: guest moved BAR0 to 0x20000000: refused, outside the host bridge's windows"));
+    rec.ops.clear();
+    v.write(1, dev1, 0x10, 4, 0x5e000000);
+    CHECK(ecam1.route(dev1)->peek32(0x10) == 0x5e000000);
+    CHECK(ecam0.route(dev1)->peek32(0x10) != 0x5e000000);  // segment 0's function untouched
+    CHECK(v.moves == 1);
+    REQUIRE(rec.ops.size() == 2);
+    CHECK(rec.ops[0] == unmap_op(before & ~0xfu, 16 * KiB));
+    CHECK(rec.ops[1] == map_op(0x5e000000, 16 * KiB));
+    set_log_sink(nullptr);
+}
