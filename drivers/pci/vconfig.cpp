@@ -682,8 +682,9 @@ void VirtualConfig::commit_bar(usize i, PciBar& bar, u64 pci, u64 cpu)
     bar.cpu_addr = cpu;
     ++moves;
     char name[8];
-    log_debug("PCI %s %s moved by the guest to 0x%llx", BdfName(f.segment, f.bdf).c_str(), bar_name(bar, name),
-              (ull)cpu);
+    if (log_level() >= LogLevel::Debug)  // the names cost more than the move's checks
+        log_debug("PCI %s %s moved by the guest to 0x%llx", BdfName(f.segment, f.bdf).c_str(), bar_name(bar, name),
+                  (ull)cpu);
     if (s.mem_on && bar.kind != BarKind::Io) (void)map_bar(i, b);
 }
 
@@ -788,8 +789,9 @@ void VirtualConfig::window_written(usize i, WindowKind kind)
     if (!open) {
         // A window closed on the way to being reprogrammed (Linux clears the
         // upper limit first): the hardware keeps forwarding until it is open again.
-        log_debug("PCI %s: %s closed by the guest; kept (%s)", BdfName(f.segment, f.bdf).c_str(),
-                  window_label(kind), why);
+        if (log_level() >= LogLevel::Debug)
+            log_debug("PCI %s: %s closed by the guest; kept (%s)", BdfName(f.segment, f.bdf).c_str(),
+                      window_label(kind), why);
         return;
     }
     log_refused(i, window_label(kind), base, why);

@@ -47,17 +47,31 @@ void free_subtree(Env& env, PhysAddr table, unsigned level, u64 base)
     env.free_pages(table, 1);
 }
 
-// What a table below an entry at `parent_level` can become: nothing (all
-// invalid), one block (512 leaves continuing each other with the same
-// attributes, aligned for a block at the parent level), or itself.
-inline u64 settle_table(const u64* t, PhysAddr table, unsigned parent_level)
+// What the table `t` (at `table`, mapping from `base`) below an entry at
+// `parent_level` can become after `op`: nothing (all invalid), one block
+// (512 leaves continuing each other with the same attributes, aligned for a
+// block at the parent level), or itself. A table the walk left settled can
+// only empty after an unmap, and then only outside the op's range is there
+// anything to find; it can only fold after a map or protect. Each test
+// could scan 512 entries, and a BAR move settles several tables.
+inline u64 settle_table(const u64* t, PhysAddr table, unsigned parent_level, u64 base, const Op& op)
 {
     const unsigned level = parent_level + 1;
-    usize i = 0;
-    while (i < kEntriesPerTable && !is_valid(t[i])) ++i;
-    if (i == kEntriesPerTable) return 0;
+    if (op.kind == OpKind::Unmap) {
+        const u64 span = level_span(level);
+        const usize lo = op.start > base ? usize((op.start - base) / span) : 0;
+        const usize hi = op.end - base < level_span(parent_level) ? usize((op.end - base + span - 1) / span)
+                                                                  : kEntriesPerTable;
+        for (usize i = hi; i < kEntriesPerTable; ++i)  // nearest the change first
+            if (is_valid(t[i])) return make_table_desc(table);
+        for (usize i = lo; i-- > 0;)
+            if (is_valid(t[i])) return make_table_desc(table);
+        for (usize i = lo; i < hi; ++i)  // unmapped by op, unless it stopped short
+            if (is_valid(t[i])) return make_table_desc(table);
+        return 0;
+    }
     const u64 first = t[0];
-    if (i == 0 && block_allowed(parent_level) && is_leaf(first, level) &&
+    if (is_valid(first) && block_allowed(parent_level) && is_leaf(first, level) &&
         is_aligned(desc_output(first).value, level_span(parent_level))) {
         const u64 step = level_span(level);
         usize j = 1;
@@ -75,12 +89,17 @@ struct ChangeVisitor {
     Reserve<Env>& reserve;
     const Op& op;
     bool published = false;  // a live entry went from invalid to valid
+    // Entries changed so far, by level; and the count at the child's level
+    // when the walk went below a table entry of each level.
+    u64 writes[kLeafLevel + 1] = {};
+    u64 writes_before[kLeafLevel + 1] = {};
 
     // Every entry write. Live valid entries go through break-before-make;
     // live invalid ones need only the store; unlinked tables plain stores.
     void set(const EntryRef& e, u64 desc)
     {
         if (desc == e.desc) return;
+        ++writes[e.level];
         if (!e.live) {
             *e.slot = desc;
         } else if (!is_valid(e.desc)) {
@@ -131,6 +150,7 @@ struct ChangeVisitor {
     Step table_pre(const EntryRef& e)
     {
         const Decision d = plan_entry(op, e.desc, e.ipa, e.level);
+        if (e.level < kLeafLevel) writes_before[e.level] = writes[e.level + 1];
         if (d.plan != Plan::ReplaceTable) return Step::Continue;
         set(e, d.desc);  // removes a table: the whole VMID is invalidated first
         free_subtree(env, desc_output(e.desc), e.level + 1, e.ipa);
@@ -139,7 +159,10 @@ struct ChangeVisitor {
 
     void table_post(const EntryRef& e, PhysAddr child, bool fresh)
     {
-        const u64 next = settle_table(env.table(child), child, e.level);
+        // A linked table none of whose own entries changed is as settled as
+        // before (changes further down that did not reach it do not count).
+        if (!fresh && writes[e.level + 1] == writes_before[e.level]) return;
+        const u64 next = settle_table(env.table(child), child, e.level, e.ipa, op);
         if (is_table(next, e.level)) {
             if (fresh) set(e, next);  // links it (break-before-make over a block)
             return;
