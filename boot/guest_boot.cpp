@@ -14,6 +14,7 @@
 #include "passage/size_str.h"
 #include "passage/stage2/page_table.h"
 #include "runtime.h"
+#include "options.h"
 #include "selftest.h"
 #include "stage2_env.h"
 #include "sysreg.h"
@@ -145,11 +146,10 @@ LoadedGuest load(const void* fdt, const Platform& p, const BootModules& mods)
     // linux,pci-probe-only keeps Linux from reassigning BARs. Direct config
     // space needs it (stage 2 cannot follow a move); with virtual config
     // space passage follows moves, so it is left out unless asked for.
-    char probe_only[8] = "";
-    bool asked = cmdline_option(g_cmdline, "probe_only", probe_only, sizeof probe_only);
-    bool asked_on = asked && !(probe_only[0] == 'o' && probe_only[1] == 'f');
-    cfg.pci_probe_only = !vpci_enabled() || asked_on;
-    if (!vpci_enabled() && asked && !asked_on)
+    static constexpr const char* kProbeOnly[] = {"off", "on"};
+    int asked = boot_word(g_cmdline, "probe_only", kProbeOnly, 2, "on or off");  // 2: not given
+    cfg.pci_probe_only = !vpci_enabled() || asked == 1;
+    if (!vpci_enabled() && asked == 0)
         log_warn("guest: passage.probe_only=off ignored: config space is direct, stage 2 cannot follow BAR moves");
     if (cfg.pci_probe_only) log_info("guest: linux,pci-probe-only: the guest keeps the BARs passage assigned");
     else log_info("guest: no linux,pci-probe-only: the guest may move BARs; passage follows");
@@ -190,7 +190,7 @@ void boot_guest(const void* fdt, const Platform& p, const char* cmdline)
     plan::Policy policy = make_policy(cmdline, enc.fwb);
     MemRange hyp{g_runtime.boot.image_base, g_runtime.boot.image_end - g_runtime.boot.image_base};
     if (!plan::build_plan(p, g_pci, hyp, policy, g_plan, d)) panic("guest plan: %s", d.text);
-    (void)vpci_prepare(p, g_plan, cmdline);
+    (void)vpci_prepare(p, g_plan, hyp, cmdline);
     plan::print_plan(g_plan);
 
     auto cpu = stage2::CpuFeatures::from_id_regs(arch::read_id_aa64mmfr0_el1(), arch::read_id_aa64mmfr1_el1(),
@@ -220,9 +220,8 @@ void boot_guest(const void* fdt, const Platform& p, const char* cmdline)
     if (int idx = cpus.find(me); idx >= 0) boot_cpu = usize(idx);
     arch::configure_el2_for_guest(hw);
 
-    char selftest[8] = "on";
-    (void)cmdline_option(cmdline, "selftest", selftest, sizeof selftest);
-    if (selftest[0] != 'o' || selftest[1] != 'f') {
+    static constexpr const char* kSelftest[] = {"off", "on", "fault"};  // checked in main.cpp
+    if (boot_word(cmdline, "selftest", kSelftest, 1, "on, off or fault") != 0) {
         if (!arch::run_attr_selftest(g_plan, enc, scratch_area())) panic("self-test: memory types are not as planned");
     }
 

@@ -3,6 +3,7 @@
 #include "guest.h"
 #include "guest_boot.h"
 #include "mmu.h"
+#include "options.h"
 #include "passage/cmdline.h"
 #include "passage/discover.h"
 #include "passage/log.h"
@@ -45,18 +46,16 @@ const char* bootargs(const void* fdt)
 
 void apply_log_level(const char* cmdline)
 {
-    char level[8];
-    if (!cmdline_option(cmdline, "loglevel", level, sizeof level)) return;
-    if (level[0] == 'd') set_log_level(LogLevel::Debug);
-    else if (level[0] == 'w') set_log_level(LogLevel::Warn);
+    static constexpr const char* kLevels[] = {"error", "warn", "info", "debug"};  // LogLevel's order
+    set_log_level(LogLevel(boot_word(cmdline, "loglevel", kLevels, int(LogLevel::Info), "error, warn, info or debug")));
 }
 
-// passage.selftest=fault: take a deliberate data abort, to prove the report.
+// passage.selftest=fault: take a deliberate data abort, to prove the report
+// (off and on are for the memory-type self-test, in guest_boot.cpp).
 void run_selftest(const char* cmdline)
 {
-    char what[16];
-    if (!cmdline_option(cmdline, "selftest", what, sizeof what)) return;
-    if (what[0] == 'f') {
+    static constexpr const char* kSelftest[] = {"off", "on", "fault"};
+    if (boot_word(cmdline, "selftest", kSelftest, 1, "on, off or fault") == 2) {
         log_info("selftest: reading unmapped address 0x%llx", (ull)(u64{1} << 47));
         (void)*reinterpret_cast<volatile u64*>(u64{1} << 47);
     }
@@ -110,9 +109,7 @@ extern "C" [[noreturn]] void passage_main(u64 dtb, u64 image_base, u64 entry_el)
 
     run_selftest(cmdline);
 
-    char guest[8] = "on";
-    (void)cmdline_option(cmdline, "guest", guest, sizeof guest);
-    if (guest[0] == 'o' && guest[1] == 'f') {  // passage.guest=off: stop after the summary
+    if (!boot_on_off(cmdline, "guest", true)) {  // passage.guest=off: stop after the summary
         log_info("passage: done; powering off");
         arch::system_off(g_runtime.psci);
     }

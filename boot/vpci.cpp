@@ -7,6 +7,7 @@
 #include "passage/log.h"
 #include "passage/pci/vconfig.h"
 #include "passage/vcpu/mmio_access.h"
+#include "options.h"
 #include "runtime.h"
 #include "spinlock.h"
 
@@ -43,17 +44,18 @@ u64 g_accesses = 0;  // under g_lock
 
 }  // namespace
 
-bool vpci_prepare(const Platform& p, plan::GuestPlan& plan, const char* cmdline)
+bool vpci_prepare(const Platform& p, plan::GuestPlan& plan, MemRange hyp, const char* cmdline)
 {
-    char opt[8] = "on";
-    (void)cmdline_option(cmdline, "vpci", opt, sizeof opt);
-    if (opt[0] == 'o' && opt[1] == 'f') {
+    if (!boot_on_off(cmdline, "vpci", true)) {
         log_info("PCI config space: the guest's ECAM is mapped directly (passage.vpci=off)");
         return false;
     }
-    if (p.bridge_count == 0) return false;
+    if (p.bridge_count == 0) {
+        log_info("PCI config space: no PCI host bridge, nothing to virtualise");
+        return false;
+    }
     // BARs must never move onto anything the plan maps, the ECAM included.
-    g_forbidden_count = pci::collect_forbidden(plan, {g_forbidden, pci::VirtualConfig::kMaxForbidden});
+    g_forbidden_count = pci::collect_forbidden(p, hyp, plan, {g_forbidden, pci::VirtualConfig::kMaxForbidden});
     usize out = 0;
     for (usize i = 0; i < plan.count; ++i)
         if (plan.regions[i].cls != plan::RegionClass::Ecam) plan.regions[out++] = plan.regions[i];

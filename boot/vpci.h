@@ -16,7 +16,7 @@ using GuestTable = stage2::PageTable<arch::El2Stage2Env<kStage2Pages>>;
 // Takes the ECAM out of the plan (before stage 2 is built) and remembers what
 // the virtual config space will need. False when it cannot be used (then the
 // ECAM stays mapped, Device-nGnRnE, and the log says why).
-bool vpci_prepare(const Platform& p, plan::GuestPlan& plan, const char* cmdline);
+bool vpci_prepare(const Platform& p, plan::GuestPlan& plan, MemRange hyp, const char* cmdline);
 
 // After stage 2 is built: applies passage.assign/passage.deny and the quirks,
 // unmaps what the guest must not see (and drops it from the plan), prints

@@ -133,13 +133,20 @@ Status parse_vconfig_options(const char* cmdline, VconfigOptions& out, Diagnosti
     return {};
 }
 
-usize collect_forbidden(const plan::GuestPlan& plan, std::span<MemRange> out)
+usize collect_forbidden(const Platform& p, MemRange hyp, const plan::GuestPlan& plan, std::span<MemRange> out)
 {
     usize n = 0;
-    for (usize i = 0; i < plan.count && n < out.size(); ++i) {
+    auto add = [&](MemRange r) {
+        if (r.size != 0 && n < out.size()) out[n++] = r;
+    };
+    // Passage itself and all of RAM, whatever the guest is given of it: the
+    // host bridge windows come from the device tree, and a wrong one must
+    // not let a BAR land on memory.
+    add(hyp);
+    for (usize i = 0; i < p.memory_count; ++i) add(p.memory[i]);
+    for (usize i = 0; i < plan.count; ++i) {
         const plan::GuestRegion& r = plan.regions[i];
-        if (r.cls == plan::RegionClass::PciBar) continue;
-        out[n++] = {r.pa, r.size};
+        if (r.cls != plan::RegionClass::PciBar) add({r.pa, r.size});
     }
     return n;
 }

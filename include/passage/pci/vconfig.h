@@ -27,7 +27,7 @@
 //   static pci::VirtualConfig vcfg(table, ecam, {platform.bridges, platform.bridge_count}, mover);
 //   pci::VconfigOptions opts;  parse_vconfig_options(bootargs, opts, diag);
 //   vcfg.apply_policy(opts, plan_policy);
-//   vcfg.set_forbidden({forbidden, pci::collect_forbidden(plan, forbidden)});
+//   vcfg.set_forbidden({forbidden, pci::collect_forbidden(platform, hyp, plan, forbidden)});
 //   vcfg.hide_in_stage2();              // unmaps BARs of hidden functions
 //   vcfg.print_status();                // the boot log's device table
 //   ... in the trap path, for an IPA inside an ECAM:
@@ -85,14 +85,15 @@ Status parse_vconfig_options(const char* cmdline, VconfigOptions& out, Diagnosti
 // Parses one "BDF,BDF" list into refs (appends; count updated).
 Status parse_bdf_list(const char* text, plan::DeviceRef* refs, usize max, usize& count, Diagnostic& diag);
 
-// The plan's regions that no BAR may ever overlap (everything but the BARs:
-// RAM, GIC, MMIO, ECAM, the PCI I/O window), into out; returns the count.
-usize collect_forbidden(const plan::GuestPlan& plan, std::span<MemRange> out);
+// What no BAR may ever overlap, into out; returns the count: passage's own
+// memory (`hyp`), every RAM range of the platform, and the plan's regions
+// other than BARs (guest RAM, GIC, MMIO, ECAM, the PCI I/O window).
+usize collect_forbidden(const Platform& p, MemRange hyp, const plan::GuestPlan& plan, std::span<MemRange> out);
 
 class VirtualConfig {
 public:
     static constexpr usize kMaxFunctions = kDefaultMaxFunctions;
-    static constexpr usize kMaxForbidden = plan::GuestPlan::kMaxRegions;
+    static constexpr usize kMaxForbidden = plan::GuestPlan::kMaxRegions + Platform::kMaxMemory + 1;
     static constexpr usize kMaxHosts = Platform::kMaxBridges;
 
     // Reads the hardware's BAR and window registers as enumerate() left

@@ -28,3 +28,23 @@ TEST_CASE("cmdline: a value longer than the buffer is refused")
     CHECK_FALSE(cmdline_option("passage.x=toolong", "x", buf, sizeof buf));
     CHECK(cmdline_option("passage.x=abc", "x", buf, sizeof buf));
 }
+
+TEST_CASE("cmdline: an option that takes one of a few words")
+{
+    const char* const on_off[] = {"off", "on"};
+    char bad[8] = "";
+    CHECK(cmdline_word("passage.vpci=off", "vpci", on_off, 1, bad, sizeof bad) == 0);
+    CHECK(cmdline_word("passage.vpci=on", "vpci", on_off, 0, bad, sizeof bad) == 1);
+    CHECK(cmdline_word("passage.vpci", "vpci", on_off, 0, bad, sizeof bad) == 1);  // bare: on
+    CHECK(cmdline_word("console=ttyAMA0", "vpci", on_off, 1, bad, sizeof bad) == 1);  // absent: the default
+    CHECK(cmdline_word(nullptr, "vpci", on_off, 1, bad, sizeof bad) == 1);
+    CHECK(cmdline_word("passage.vpci=of", "vpci", on_off, 1, bad, sizeof bad) == -1);  // no prefix matching
+    CHECK(std::string(bad) == "of");
+    CHECK(cmdline_word("passage.vpci=offf", "vpci", on_off, 1, bad, sizeof bad) == -1);
+    CHECK(cmdline_word("passage.vpci=", "vpci", on_off, 1, bad, sizeof bad) == -1);
+    CHECK(std::string(bad).empty());
+    CHECK(cmdline_word("passage.vpci=a-very-long-value", "vpci", on_off, 1, bad, sizeof bad) == -1);
+    CHECK(std::string(bad) == "a-very-");  // cut to the buffer
+    const char* const selftest[] = {"off", "on", "fault"};
+    CHECK(cmdline_word("passage.selftest=fault", "selftest", selftest, 1, bad, sizeof bad) == 2);
+}

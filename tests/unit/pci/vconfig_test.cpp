@@ -657,3 +657,35 @@ TEST_CASE("vconfig: two host bridges, each with its own ECAM")
     CHECK(rec.ops[1] == map_op(0x5e000000, 16 * KiB));
     set_log_sink(nullptr);
 }
+
+// What no BAR may land on: passage, all of RAM (not only the guest's), and
+// everything the plan maps that is not a BAR.
+TEST_CASE("vconfig: the forbidden list holds passage, every RAM range and the plan's non-BAR regions")
+{
+    Platform p;
+    p.memory[0] = {0x40000000, 1 * GiB};
+    p.memory[1] = {0x100000000, 2 * GiB};
+    p.memory_count = 2;
+    MemRange hyp{0x40200000, 4 * MiB};
+    plan::GuestPlan plan;
+    auto region = [&](u64 pa, u64 size, plan::RegionClass cls) {
+        plan::GuestRegion& r = plan.regions[plan.count++];
+        r.ipa = r.pa = pa;
+        r.size = size;
+        r.cls = cls;
+    };
+    region(0x9000000, 4 * KiB, plan::RegionClass::Mmio);
+    region(0x10000000, 16 * KiB, plan::RegionClass::PciBar);
+    region(0x40000000, 2 * MiB, plan::RegionClass::Ram);
+    region(0x4010000000, 256 * MiB, plan::RegionClass::Ecam);
+    std::array<MemRange, VirtualConfig::kMaxForbidden> out{};
+    usize n = collect_forbidden(p, hyp, plan, out);
+    std::vector<std::pair<u64, u64>> got;
+    for (usize i = 0; i < n; ++i) got.push_back({out[i].base, out[i].size});
+    CHECK(got == std::vector<std::pair<u64, u64>>{{0x40200000, 4 * MiB},
+                                                  {0x40000000, 1 * GiB},
+                                                  {0x100000000, 2 * GiB},
+                                                  {0x9000000, 4 * KiB},
+                                                  {0x40000000, 2 * MiB},
+                                                  {0x4010000000, 256 * MiB}});
+}
