@@ -247,6 +247,8 @@ void VirtualConfig::apply_policy(const VconfigOptions& options, const plan::Poli
                 break;
             }
         }
+        if (f.header_type != kHeaderEndpoint && f.header_type != kHeaderBridge)
+            hide(i, "header type %u not supported", f.header_type);  // CardBus: no BARs or windows passage owns
         if (listed(options.deny, options.deny_count, f)) hide(i, "passage.deny");
         for (usize q = 0; q < policy.quirk_count; ++q)
             if (policy.quirks[q].vendor == f.vendor && policy.quirks[q].device == f.device)
@@ -483,6 +485,9 @@ void VirtualConfig::write(u16 segment, Bdf bdf, u16 reg, unsigned size, u32 valu
         }
         return;
     }
+    // A 64-bit BAR with one half written is placed (or refused) before
+    // decoding changes: the guest is done moving it.
+    if (dword == kCommand && (mask & 0xffff) != 0) settle_pending_bars(i);
     switch (size) {
     case 1: hw(f).write8(f.bdf, reg, u8(value)); break;
     case 2: hw(f).write16(f.bdf, reg, u16(value)); break;
@@ -505,7 +510,7 @@ void VirtualConfig::write_virtual(usize i, u16 dword, u32 v, u32 mask)
         const PciBar* bar = bar_at(f, slot, upper);
         if (bar == nullptr) return;  // unimplemented: reads 0
         s.bar_reg[slot] = (merge(s.bar_reg[slot]) & bar_writable(*bar, upper)) | (upper ? 0 : bar_type_bits(*bar));
-        bar_written(i, bar->index, bar->kind != BarKind::Mem64 || upper);
+        bar_written(i, bar->index, upper);
         return;
     }
     if (dword == rom_reg_offset(f)) {
@@ -554,33 +559,66 @@ void VirtualConfig::write_virtual(usize i, u16 dword, u32 v, u32 mask)
 // ---------------------------------------------------------------------------
 // BARs and the ROM
 
-void VirtualConfig::bar_written(usize i, unsigned index, bool completing)
+void VirtualConfig::bar_written(usize i, unsigned index, bool upper)
 {
     PciFunction& f = table_[i];
     PciBar& bar = f.bars[index];
-    const FnState& s = state_[i];
+    FnState& s = state_[i];
     u32 wl = bar_writable(bar, false);
     u32 lo = s.bar_reg[index] & wl;
     u64 addr = lo;
-    bool sizing = lo == wl;
     if (bar.kind == BarKind::Mem64) {
-        u32 wh = bar_writable(bar, true);
+        // A move is judged once both halves are written, in either order.
+        // All-ones reads back the size mask: in the high half it is never
+        // an address; in the low half it is one only with a high half
+        // written after it (a BAR at the top of a 4 GiB-aligned stretch).
         u32 hi = s.bar_reg[index + 1];
         addr |= u64(hi) << 32;
-        sizing = sizing || hi == wh;  // either half still holds the sizing pattern
+        s.halves[index] |= upper ? 2 : 1;
+        if (hi == bar_writable(bar, true)) return;
+        if (!upper && lo == wl && s.halves[index] != 3) return;
+    } else if (lo == wl) {
+        return;  // sizing: the hardware is not touched
     }
-    if (sizing) return;  // reads back the size mask; the hardware is not touched
-    if (bar.assigned() && addr == bar.pci_addr) return;
+    if (bar.assigned() && addr == bar.pci_addr) {
+        s.halves[index] = 0;
+        return;
+    }
+    if (bar.kind == BarKind::Mem64 && s.halves[index] != 3) return;  // the other half (or a Command write) settles it
+    place_bar(i, bar, addr);
+}
+
+void VirtualConfig::place_bar(usize i, PciBar& bar, u64 addr)
+{
+    state_[i].halves[bar.index] = 0;
     u64 cpu = 0;
     const char* why = nullptr;
     if (bar_place_ok(i, bar, addr, cpu, why)) {
         commit_bar(i, bar, addr, cpu);
         return;
     }
-    if (!completing) return;  // the low half of a 64-bit BAR: wait for the high half
     char name[8];
     log_refused(i, bar_name(bar, name), addr, why);
     restore_virtual_bar(i, bar);
+}
+
+void VirtualConfig::settle_pending_bars(usize i)
+{
+    PciFunction& f = table_[i];
+    FnState& s = state_[i];
+    for (unsigned b = 0; b < 6; ++b) {
+        if (s.halves[b] == 0) continue;
+        PciBar& bar = f.bars[b];
+        u64 addr = (s.bar_reg[b] & bar_writable(bar, false)) | u64(s.bar_reg[b + 1]) << 32;
+        bool sizing = (s.bar_reg[b] & bar_writable(bar, false)) == bar_writable(bar, false) ||
+                      s.bar_reg[b + 1] == bar_writable(bar, true);
+        if (sizing || (bar.assigned() && addr == bar.pci_addr)) {
+            s.halves[b] = 0;
+            restore_virtual_bar(i, bar);  // a sizing pattern left behind reads the address again
+            continue;
+        }
+        place_bar(i, bar, addr);
+    }
 }
 
 void VirtualConfig::rom_written(usize i)
@@ -604,6 +642,8 @@ void VirtualConfig::rom_written(usize i)
     }
     log_refused(i, "ROM", addr, why);
     restore_virtual_bar(i, rom);
+    // The enable bit stands: at the committed address.
+    hw(f).write32(f.bdf, rom_reg_offset(f), u32(rom.pci_addr) | (s.rom_reg & RomEnable::kMask));
 }
 
 bool VirtualConfig::bar_place_ok(usize i, const PciBar& bar, u64 pci, u64& cpu, const char*& why)
@@ -650,11 +690,36 @@ bool VirtualConfig::bar_place_ok(usize i, const PciBar& bar, u64 pci, u64& cpu, 
             return false;
         }
     }
+    if (overlaps_foreign_window(i, io, io ? base : pci, io ? span : bar.size, why)) return false;
     if (!io && overlaps_forbidden(base, span)) {
         why = "overlaps RAM or another device's region";
         return false;
     }
     return true;
+}
+
+bool VirtualConfig::overlaps_foreign_window(usize i, bool io, u64 base, u64 size, const char*& why)
+{
+    // The windows of bridges on other branches: a range there is forwarded
+    // to that bridge's side and must not be decoded here too. Ancestors'
+    // windows hold i's ranges; descendants' sit inside i's own window.
+    const PciFunction& f = table_[i];
+    usize n = table_.size() < kMaxFunctions ? table_.size() : kMaxFunctions;
+    for (usize j = 0; j < n; ++j) {
+        const PciFunction& g = table_[j];
+        if (j == i || !g.is_bridge || g.segment != f.segment || !visible(j)) continue;
+        if (is_descendant(i, j) || is_descendant(j, i)) continue;
+        for (usize k = 0; k < kWindowKinds; ++k) {
+            const BridgeWindow& w = g.windows[k];
+            if (!w.assigned() || (WindowKind(k) == WindowKind::Io) != io) continue;
+            if (!ranges_overlap(base, size, io ? w.cpu_base : w.pci_base, w.size)) continue;
+            format(why_, sizeof why_, "overlaps the %s of %s", window_label(WindowKind(k)),
+                   BdfName(g.segment, g.bdf).c_str());
+            why = why_;
+            return true;
+        }
+    }
+    return false;
 }
 
 bool VirtualConfig::overlaps_forbidden(u64 base, u64 size) const
@@ -831,8 +896,8 @@ bool VirtualConfig::window_ok(usize i, WindowKind kind, u64 base, u64 limit, boo
     usize n = table_.size() < kMaxFunctions ? table_.size() : kMaxFunctions;
     for (usize j = 0; j < n; ++j) {
         const PciFunction& g = table_[j];
-        if (g.segment != f.segment || j == i || !visible(j)) continue;
-        bool below = is_descendant(j, i);
+        if (g.segment != f.segment || !visible(j)) continue;
+        bool below = j != i && is_descendant(j, i);  // a bridge's own BARs sit on its primary side
         for (unsigned b = 0; b < PciFunction::kBars; ++b) {
             const PciBar& o = g.bars[b];
             if (!o.present() || !o.assigned() || (o.kind == BarKind::Io) != io) continue;
@@ -862,7 +927,7 @@ bool VirtualConfig::window_ok(usize i, WindowKind kind, u64 base, u64 limit, boo
             }
         }
     }
-    return true;
+    return !(open && overlaps_foreign_window(i, io, base, size, why));
 }
 
 void VirtualConfig::program_window(usize i, WindowKind kind)

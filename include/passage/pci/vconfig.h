@@ -154,6 +154,7 @@ private:
         u32 bar_reg[6] = {};  // virtual BAR registers (64-bit BARs take two)
         u32 rom_reg = 0;
         bool mapped[PciFunction::kBars] = {};
+        u8 halves[6] = {};  // 64-bit BARs: halves written since the last placement (1 low, 2 high)
         // Bridges: virtual window registers
         u16 io_base_limit = 0;  // 0x1c-0x1d
         u32 io_upper = 0;       // 0x30
@@ -187,7 +188,9 @@ private:
     u32 bar_writable(const PciBar& bar, bool upper) const;
     u32 bar_type_bits(const PciBar& bar) const;
     const PciBar* bar_at(const PciFunction& f, unsigned slot, bool& upper) const;
-    void bar_written(usize i, unsigned bar_index, bool completing);
+    void bar_written(usize i, unsigned bar_index, bool upper);
+    void place_bar(usize i, PciBar& bar, u64 pci);  // commit, or refuse and log
+    void settle_pending_bars(usize i);
     void rom_written(usize i);
     bool bar_place_ok(usize i, const PciBar& bar, u64 pci, u64& cpu, const char*& why);
     void commit_bar(usize i, PciBar& bar, u64 pci, u64 cpu);
@@ -204,6 +207,7 @@ private:
     bool virtual_window(usize i, WindowKind kind, u64& base, u64& limit) const;
 
     bool overlaps_forbidden(u64 base, u64 size) const;
+    bool overlaps_foreign_window(usize i, bool io, u64 base, u64 size, const char*& why);
     void log_refused(usize i, const char* what, u64 addr, const char* why);
 
     DeviceTable& table_;

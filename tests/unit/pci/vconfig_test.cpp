@@ -433,19 +433,32 @@ TEST_CASE("vconfig: a 64-bit BAR moves on the write that completes a consistent 
     CHECK(r.rec.ops[0] == unmap_op(old, 16 * KiB));
     CHECK(r.rec.ops[1] == map_op(0x20000000, 16 * KiB));
 
-    // A completing high half that makes a bad address is refused and the
-    // guest reads the committed address back.
+    // A lone high half stays pending (the low half may follow); the next
+    // Command write settles it: refused, and the guest reads the committed
+    // address back.
     r.rec.ops.clear();
     r.wr(kNic, 0x1c, 0x1);  // 0x1_2000_0000: in no window
+    CHECK(r.rd(kNic, 0x1c) == 0x1);
+    CHECK(r.v->refused == 0);
+    u32 cmd = r.rd(kNic, kCommand, 2);
+    r.wr(kNic, kCommand, cmd, 2);
     CHECK(r.rd(kNic, 0x1c) == 0);
     CHECK(r.rd(kNic, 0x18) == 0x2000000c);
     CHECK(r.v->refused == 1);
     CHECK(r.rec.ops.empty());
-    // Low then high, each step valid: moves twice, ends where asked.
+    // Low then high: judged when both are written, ends where asked.
     r.wr(kNic, 0x18, 0x0010000c);
     r.wr(kNic, 0x1c, 0x90);
     CHECK(r.fn(kNic).bars[2].cpu_addr == 0x9000100000);
     CHECK(r.rec.ops.back() == map_op(0x9000100000, 16 * KiB));
+    // High then low, with a bad address in between: ends where asked, no refusal.
+    r.wr(kNic, 0x1c, 0xa0);  // 0xa0_0010_0000 would be fine; wait for the low half anyway
+    CHECK(r.fn(kNic).bars[2].cpu_addr == 0x9000100000);
+    r.wr(kNic, 0x18, 0x0020000c);
+    CHECK(r.fn(kNic).bars[2].cpu_addr == 0xa000200000);
+    CHECK(r.hw(kNic).peek32(0x18) == 0x0020000c);
+    CHECK(r.hw(kNic).peek32(0x1c) == 0xa0);
+    CHECK(r.v->refused == 1);
     // An 8-byte ECAM store writes both halves.
     r.v->mmio_write(0x4010000000 + ecam_offset(0, kNic, 0x18), 8, 0x000000a0'0000000cull);
     CHECK(r.fn(kNic).bars[2].cpu_addr == 0xa000000000);
@@ -688,4 +701,63 @@ TEST_CASE("vconfig: the forbidden list holds passage, every RAM range and the pl
                                                   {0x9000000, 4 * KiB},
                                                   {0x40000000, 2 * MiB},
                                                   {0x4010000000, 256 * MiB}});
+}
+
+// Cases from review: the sizing pattern as a real address, the ROM enable
+// bit through a refused move, another bridge's window, a CardBus function.
+void add_cardbus(FakeEcam& e) { e.add(5, 0).ids(0x104c, 0xac50).header_type(2); }
+
+TEST_CASE("vconfig: a BAR placed where its address equals the sizing pattern moves there")
+{
+    Rig r;
+    // BAR2 (16 KiB, 64-bit) at 0x80_ffffc000: the low half is the size mask,
+    // so it reads as sizing until the high half (not all-ones) completes it.
+    auto before = snapshot(r.hw(kNic));
+    r.wr(kNic, 0x18, 0xffffc00c);
+    CHECK(r.rd(kNic, 0x18) == 0xffffc00c);
+    CHECK(snapshot(r.hw(kNic)) == before);
+    r.wr(kNic, 0x1c, 0x80);
+    CHECK(r.hw(kNic).peek32(0x18) == 0xffffc00c);
+    CHECK(r.hw(kNic).peek32(0x1c) == 0x80);
+    CHECK(r.fn(kNic).bars[2].pci_addr == 0x80ffffc000);
+    CHECK(r.v->refused == 0);
+    // The sizing of the high half, where nothing can be, stays silent.
+    r.wr(kNic, 0x1c, 0xffffffff);
+    CHECK(r.rd(kNic, 0x1c) == 0xffffffff);
+    CHECK(r.v->refused == 0);
+    r.wr(kNic, 0x1c, 0x80);
+    CHECK(r.fn(kNic).bars[2].pci_addr == 0x80ffffc000);
+}
+
+TEST_CASE("vconfig: a refused ROM move keeps the guest's enable bit at the committed address")
+{
+    Rig r;
+    u32 committed = u32(r.fn(kNic).rom().pci_addr);
+    r.wr(kNic, 0x30, 0x40000001);  // RAM, enabled
+    CHECK(r.v->refused == 1);
+    CHECK(r.rd(kNic, 0x30) == (committed | 1));
+    CHECK(r.hw(kNic).peek32(0x30) == (committed | 1));
+}
+
+TEST_CASE("vconfig: a BAR may not move into another bridge's window")
+{
+    Rig r;
+    const BridgeWindow& w = r.fn(kPort).window(WindowKind::Mem);
+    REQUIRE(w.assigned());
+    u32 before = r.hw(kNic).peek32(0x10);
+    u32 spot = u32(w.pci_base + w.size - 4 * KiB);  // in the window, clear of every BAR
+    const PciFunction& behind = r.fn(kBehind);
+    for (const PciBar& b : behind.bars)
+        if (b.present()) REQUIRE((spot + 4 * KiB <= b.pci_addr || b.pci_addr + b.size <= spot));
+    r.wr(kNic, 0x10, spot);
+    CHECK(r.hw(kNic).peek32(0x10) == before);
+    CHECK(r.v->refused == 1);
+    CHECK(contains(g_log, "refused, overlaps the memory window of 0000:00:03.0"));
+}
+
+TEST_CASE("vconfig: a CardBus function is hidden")
+{
+    Rig r("", {}, add_cardbus);
+    CHECK(r.status({0, 5, 0}) == "hidden: header type 2 not supported");
+    CHECK(r.rd({0, 5, 0}, 0) == 0xffffffff);
 }
