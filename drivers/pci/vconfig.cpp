@@ -217,6 +217,7 @@ void VirtualConfig::read_hardware()
         s.pref_limit_upper = hw(f).read32(f.bdf, kPrefLimitUpper);
         s.io_cap = u8(s.io_base_limit & 0xf);
         s.pref_cap = u8(s.pref & 0xf);
+        s.committed = {s.io_base_limit, s.io_upper, s.mem, s.pref, s.pref_upper, s.pref_limit_upper};
     }
     for (usize i = n; i < kMaxFunctions; ++i) state_[i] = FnState{};
 }
@@ -486,8 +487,15 @@ void VirtualConfig::write(u16 segment, Bdf bdf, u16 reg, unsigned size, u32 valu
         return;
     }
     // A 64-bit BAR with one half written is placed (or refused) before
-    // decoding changes: the guest is done moving it.
-    if (dword == kCommand && (mask & 0xffff) != 0) settle_pending_bars(i);
+    // decoding changes: the guest is done moving it. Decoding turned on
+    // from off: the hardware may have been reset, so it gets passage's
+    // state back first.
+    if (dword == kCommand && (mask & 0xffff) != 0) {
+        settle_pending_bars(i);
+        constexpr u32 kDecode = CmdIo::kMask | CmdMem::kMask;
+        u16 now = hw(f).read16(f.bdf, kCommand);
+        if ((mask & kDecode) != 0 && (v & kDecode) != 0 && (now & kDecode) == 0) reprogram(i);
+    }
     switch (size) {
     case 1: hw(f).write8(f.bdf, reg, u8(value)); break;
     case 2: hw(f).write16(f.bdf, reg, u16(value)); break;
@@ -930,25 +938,69 @@ bool VirtualConfig::window_ok(usize i, WindowKind kind, u64 base, u64 limit, boo
     return !(open && overlaps_foreign_window(i, io, base, size, why));
 }
 
-void VirtualConfig::program_window(usize i, WindowKind kind)
+void VirtualConfig::write_window(const PciFunction& f, const FnState& s, WindowKind kind)
 {
-    PciFunction& f = table_[i];
-    const FnState& s = state_[i];
-    BridgeWindow& w = f.windows[usize(kind)];
     switch (kind) {
     case WindowKind::Io:
-        hw(f).write32(f.bdf, kIoBaseUpper, s.io_upper);
-        hw(f).write16(f.bdf, kIoBase, s.io_base_limit);
+        hw(f).write32(f.bdf, kIoBaseUpper, s.committed.io_upper);
+        hw(f).write16(f.bdf, kIoBase, s.committed.io_base_limit);
         break;
-    case WindowKind::Mem: hw(f).write32(f.bdf, kMemBase, s.mem); break;
+    case WindowKind::Mem: hw(f).write32(f.bdf, kMemBase, s.committed.mem); break;
     case WindowKind::Pref:
-        hw(f).write32(f.bdf, kPrefBase, s.pref);
-        if (w.decodes64) {
-            hw(f).write32(f.bdf, kPrefBaseUpper, s.pref_upper);
-            hw(f).write32(f.bdf, kPrefLimitUpper, s.pref_limit_upper);
+        hw(f).write32(f.bdf, kPrefBase, s.committed.pref);
+        if (f.windows[usize(kind)].decodes64) {
+            hw(f).write32(f.bdf, kPrefBaseUpper, s.committed.pref_upper);
+            hw(f).write32(f.bdf, kPrefLimitUpper, s.committed.pref_limit_upper);
         }
         break;
     }
+}
+
+// After a reset (FLR, a secondary bus reset above it, D3hot to D0) a
+// function has forgotten what passage programmed, while the guest's view
+// and stage 2 still hold it; the guest restores its saved registers only
+// where they read differently, and passage's virtual ones never do. So
+// whenever decoding is turned on from off, the committed state goes back.
+void VirtualConfig::reprogram(usize i)
+{
+    const PciFunction& f = table_[i];
+    const FnState& s = state_[i];
+    for (const PciBar& bar : f.bars) {
+        if (!bar.present() || !bar.assigned()) continue;
+        if (bar.is_rom()) {
+            hw(f).write32(f.bdf, rom_reg_offset(f), u32(bar.pci_addr) | (s.rom_reg & RomEnable::kMask));
+            continue;
+        }
+        u16 reg = u16(kBar0 + 4 * bar.index);
+        hw(f).write32(f.bdf, reg, u32(bar.pci_addr));
+        if (bar.kind == BarKind::Mem64) hw(f).write32(f.bdf, u16(reg + 4), u32(bar.pci_addr >> 32));
+    }
+    if (!f.is_bridge) return;
+    hw(f).write8(f.bdf, kPrimaryBus, f.bdf.bus);
+    hw(f).write8(f.bdf, kSecondaryBus, f.secondary);
+    hw(f).write8(f.bdf, kSubordinateBus, f.subordinate);
+    for (WindowKind k : {WindowKind::Io, WindowKind::Mem, WindowKind::Pref})
+        if (f.windows[usize(k)].implemented) write_window(f, s, k);
+}
+
+void VirtualConfig::program_window(usize i, WindowKind kind)
+{
+    PciFunction& f = table_[i];
+    FnState& s = state_[i];
+    BridgeWindow& w = f.windows[usize(kind)];
+    switch (kind) {
+    case WindowKind::Io:
+        s.committed.io_upper = s.io_upper;
+        s.committed.io_base_limit = s.io_base_limit;
+        break;
+    case WindowKind::Mem: s.committed.mem = s.mem; break;
+    case WindowKind::Pref:
+        s.committed.pref = s.pref;
+        s.committed.pref_upper = s.pref_upper;
+        s.committed.pref_limit_upper = s.pref_limit_upper;
+        break;
+    }
+    write_window(f, s, kind);
     u64 base = 0, limit = 0;
     if (virtual_window(i, kind, base, limit)) {
         const PciHostBridge* host = host_of(f);

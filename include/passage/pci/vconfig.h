@@ -162,6 +162,11 @@ private:
         u32 pref = 0;           // 0x24
         u32 pref_upper = 0;     // 0x28
         u32 pref_limit_upper = 0;  // 0x2c
+        // The window registers as the hardware holds them (the last accepted)
+        struct {
+            u16 io_base_limit = 0;
+            u32 io_upper = 0, mem = 0, pref = 0, pref_upper = 0, pref_limit_upper = 0;
+        } committed;
         // Read-only low bits as the hardware reports them
         u8 io_cap = 0;
         u8 pref_cap = 0;
@@ -191,6 +196,7 @@ private:
     void bar_written(usize i, unsigned bar_index, bool upper);
     void place_bar(usize i, PciBar& bar, u64 pci);  // commit, or refuse and log
     void settle_pending_bars(usize i);
+    void reprogram(usize i);  // the committed BARs, ROM, bus numbers and windows, into the hardware
     void rom_written(usize i);
     bool bar_place_ok(usize i, const PciBar& bar, u64 pci, u64& cpu, const char*& why);
     void commit_bar(usize i, PciBar& bar, u64 pci, u64 cpu);
@@ -204,6 +210,7 @@ private:
     void window_written(usize i, WindowKind kind);
     bool window_ok(usize i, WindowKind kind, u64 base, u64 limit, bool open, const char*& why);
     void program_window(usize i, WindowKind kind);
+    void write_window(const PciFunction& f, const FnState& s, WindowKind kind);  // the committed registers
     bool virtual_window(usize i, WindowKind kind, u64& base, u64& limit) const;
 
     bool overlaps_forbidden(u64 base, u64 size) const;

@@ -761,3 +761,42 @@ TEST_CASE("vconfig: a CardBus function is hidden")
     CHECK(r.status({0, 5, 0}) == "hidden: header type 2 not supported");
     CHECK(r.rd({0, 5, 0}, 0) == 0xffffffff);
 }
+
+// A reset (FLR, secondary bus reset) clears the hardware's BARs, windows and
+// bus numbers behind passage's back; the guest's restore rewrites only what
+// reads differently, and the virtual registers never do. Turning decoding
+// back on puts passage's state into the hardware first.
+TEST_CASE("vconfig: after a reset, turning decoding on reprograms BARs, ROM, bus numbers and windows")
+{
+    Rig r;
+    const PciFunction& nic = r.fn(kNic);
+    u32 bar0 = u32(nic.bars[0].pci_addr), bar2 = u32(nic.bars[2].pci_addr), bar2_hi = u32(nic.bars[2].pci_addr >> 32);
+    u32 rom = u32(nic.rom().pci_addr);
+    u32 cmd = r.rd(kNic, kCommand, 2);
+    REQUIRE((cmd & CmdMem::kMask) != 0);
+    // The function resets (as by FLR): registers back to 0, decoding off.
+    for (u16 reg : {u16(0x10), u16(0x18), u16(0x1c), u16(0x30)}) r.ecam.write32(kNic, reg, 0);
+    r.ecam.write16(kNic, kCommand, 0);
+    CHECK(r.rd(kNic, 0x10) == bar0);  // the guest's view is passage's
+    r.wr(kNic, kCommand, cmd, 2);      // the guest's restore
+    CHECK(r.hw(kNic).peek32(0x10) == bar0);
+    CHECK(r.hw(kNic).peek32(0x18) == (bar2 | 0xc));
+    CHECK(r.hw(kNic).peek32(0x1c) == bar2_hi);
+    CHECK((r.hw(kNic).peek32(0x30) & ~1u) == rom);
+    CHECK((r.hw(kNic).peek16(kCommand) & CmdMem::kMask) != 0);
+
+    // A root port loses its bus numbers and window: its device disappears
+    // until the port is re-enabled.
+    const PciFunction& port = r.fn(kPort);
+    u32 window = r.hw(kPort).peek32(kMemBase);
+    u16 port_cmd = u16(r.rd(kPort, kCommand, 2));
+    r.ecam.write32(kPort, kPrimaryBus, 0);
+    r.ecam.write32(kPort, kMemBase, 0);
+    r.ecam.write16(kPort, kCommand, 0);
+    CHECK(r.ecam.route(kBehind) == nullptr);
+    r.wr(kPort, kCommand, port_cmd, 2);
+    CHECK(r.hw(kPort).peek8(kSecondaryBus) == port.secondary);
+    CHECK(r.hw(kPort).peek8(kSubordinateBus) == port.subordinate);
+    CHECK(r.hw(kPort).peek32(kMemBase) == window);
+    CHECK(r.ecam.route(kBehind) != nullptr);
+}
