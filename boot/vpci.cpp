@@ -38,8 +38,7 @@ alignas(TableMover) unsigned char g_mover_storage[sizeof(TableMover)];
 alignas(pci::VirtualConfig) unsigned char g_vcfg_storage[sizeof(pci::VirtualConfig)];
 pci::VirtualConfig* g_vcfg = nullptr;
 arch::Spinlock g_lock;
-constexpr unsigned kLoggedUndecodable = 8;  // a guest in a loop must not flood the console
-unsigned g_undecodable_logged = 0;
+constinit LogBudget g_undecodable_log{8};
 u64 g_accesses = 0;  // under g_lock
 
 }  // namespace
@@ -119,10 +118,10 @@ VpciAbort vpci_handle_abort(TrapFrame& f)
     if (!d.ok()) {
         u64 ipa = vcpu::fault_ipa(f.hpfar, f.far);
         if (!g_vcfg->claims(ipa)) return VpciAbort::NotConfig;
-        if (g_undecodable_logged < kLoggedUndecodable)
+        if (LogBudget::Slot slot = g_undecodable_log.take(); slot != LogBudget::Slot::None)
             log_warn("guest config access at 0x%llx (PC 0x%llx) cannot be emulated: %s; external abort injected%s",
                      (ull)ipa, (ull)f.elr, vcpu::mmio_decode_error_name(d.error),
-                     ++g_undecodable_logged == kLoggedUndecodable ? " (further ones are not logged)" : "");
+                     slot == LogBudget::Slot::Last ? " (further ones are not logged)" : "");
         return VpciAbort::Undecodable;
     }
     if (!g_vcfg->claims(d.access.ipa)) return VpciAbort::NotConfig;

@@ -598,16 +598,17 @@ void VirtualConfig::bar_written(usize i, unsigned index, bool upper)
 
 void VirtualConfig::place_bar(usize i, PciBar& bar, u64 addr)
 {
-    state_[i].halves[bar.index] = 0;
+    PciFunction& f = table_[i];
+    FnState& s = state_[i];
+    if (!bar.is_rom()) s.halves[bar.index] = 0;
     u64 cpu = 0;
     const char* why = nullptr;
-    if (bar_place_ok(i, bar, addr, cpu, why)) {
-        commit_bar(i, bar, addr, cpu);
-        return;
-    }
+    if (bar_place_ok(i, bar, addr, cpu, why) && commit_bar(i, bar, addr, cpu, why)) return;
     char name[8];
     log_refused(i, bar_name(bar, name), addr, why);
     restore_virtual_bar(i, bar);
+    // A ROM's enable bit stands: at the committed address.
+    if (bar.is_rom()) hw(f).write32(f.bdf, rom_reg_offset(f), u32(bar.pci_addr) | (s.rom_reg & RomEnable::kMask));
 }
 
 void VirtualConfig::settle_pending_bars(usize i)
@@ -642,16 +643,7 @@ void VirtualConfig::rom_written(usize i)
         hw(f).write32(f.bdf, rom_reg_offset(f), u32(rom.pci_addr) | (s.rom_reg & RomEnable::kMask));
         return;
     }
-    u64 cpu = 0;
-    const char* why = nullptr;
-    if (bar_place_ok(i, rom, addr, cpu, why)) {
-        commit_bar(i, rom, addr, cpu);
-        return;
-    }
-    log_refused(i, "ROM", addr, why);
-    restore_virtual_bar(i, rom);
-    // The enable bit stands: at the committed address.
-    hw(f).write32(f.bdf, rom_reg_offset(f), u32(rom.pci_addr) | (s.rom_reg & RomEnable::kMask));
+    place_bar(i, rom, addr);
 }
 
 bool VirtualConfig::bar_place_ok(usize i, const PciBar& bar, u64 pci, u64& cpu, const char*& why)
@@ -737,12 +729,30 @@ bool VirtualConfig::overlaps_forbidden(u64 base, u64 size) const
     return false;
 }
 
-void VirtualConfig::commit_bar(usize i, PciBar& bar, u64 pci, u64 cpu)
+// Stage 2 first (the old range unmapped, the new one mapped if decoding is
+// on), then the hardware: the device never decodes where stage 2 does not
+// follow. False, with stage 2 and the hardware as they were, when stage 2
+// cannot follow (out of table pages).
+bool VirtualConfig::commit_bar(usize i, PciBar& bar, u64 pci, u64 cpu, const char*& why)
 {
     PciFunction& f = table_[i];
     FnState& s = state_[i];
     unsigned b = bar.index;
-    if (s.mapped[b]) (void)unmap_bar(i, b);
+    bool was_mapped = s.mapped[b];
+    if (was_mapped && !unmap_bar(i, b)) {
+        why = "stage 2 cannot unmap its old range";
+        return false;
+    }
+    const u64 old_pci = bar.pci_addr, old_cpu = bar.cpu_addr;
+    bar.pci_addr = pci;
+    bar.cpu_addr = cpu;
+    if (s.mem_on && bar.kind != BarKind::Io && !map_bar(i, b)) {
+        bar.pci_addr = old_pci;
+        bar.cpu_addr = old_cpu;
+        if (was_mapped) (void)map_bar(i, b);  // as it was: the pages the unmap gave back serve again
+        why = "stage 2 cannot map the new range";
+        return false;
+    }
     u16 reg = bar.is_rom() ? rom_reg_offset(f) : u16(kBar0 + 4 * b);
     if (bar.is_rom()) {
         hw(f).write32(f.bdf, reg, u32(pci) | (s.rom_reg & RomEnable::kMask));
@@ -758,14 +768,12 @@ void VirtualConfig::commit_bar(usize i, PciBar& bar, u64 pci, u64 cpu)
     } else {
         hw(f).write32(f.bdf, reg, u32(pci));
     }
-    bar.pci_addr = pci;
-    bar.cpu_addr = cpu;
     ++moves;
     char name[8];
     if (log_level() >= LogLevel::Debug)  // the names cost more than the move's checks
         log_debug("PCI %s %s moved by the guest to 0x%llx", BdfName(f.segment, f.bdf).c_str(), bar_name(bar, name),
                   (ull)cpu);
-    if (s.mem_on && bar.kind != BarKind::Io) (void)map_bar(i, b);
+    return true;
 }
 
 void VirtualConfig::restore_virtual_bar(usize i, const PciBar& bar)

@@ -21,8 +21,7 @@ namespace {
 
 using ull = unsigned long long;
 
-constexpr unsigned kLoggedAborts = 8;
-unsigned g_aborts_logged = 0;
+constinit LogBudget g_abort_log{8};
 
 void apply(TrapFrame& f, const vcpu::Injection& in)
 {
@@ -90,12 +89,12 @@ void handle_abort(TrapFrame& f, bool instruction)
     VpciAbort config = instruction ? VpciAbort::NotConfig : vpci_handle_abort(f);
     if (config == VpciAbort::Emulated) return;
     bool write = !instruction && esr::WnR::get(f.esr) != 0;
-    if (config == VpciAbort::NotConfig && g_aborts_logged < kLoggedAborts) {
+    LogBudget::Slot slot = config == VpciAbort::NotConfig ? g_abort_log.take() : LogBudget::Slot::None;
+    if (slot != LogBudget::Slot::None) {
         u64 ipa = vcpu::fault_ipa(f.hpfar, f.far);  // only for the message
         log_warn("guest %s at IPA 0x%llx (VA 0x%llx, PC 0x%llx) is outside its address space: external abort injected%s",
                  instruction ? "instruction fetch" : write ? "write" : "read", (ull)ipa, (ull)f.far, (ull)f.elr,
-                 g_aborts_logged + 1 == kLoggedAborts ? " (further aborts are not logged)" : "");
-        ++g_aborts_logged;
+                 slot == LogBudget::Slot::Last ? " (further aborts are not logged)" : "");
     }
     apply(f, vcpu::inject_external_abort(f.elr, f.spsr, f.far, instruction, write, el1_state()));
 }

@@ -199,7 +199,7 @@ private:
     void reprogram(usize i);  // the committed BARs, ROM, bus numbers and windows, into the hardware
     void rom_written(usize i);
     bool bar_place_ok(usize i, const PciBar& bar, u64 pci, u64& cpu, const char*& why);
-    void commit_bar(usize i, PciBar& bar, u64 pci, u64 cpu);
+    bool commit_bar(usize i, PciBar& bar, u64 pci, u64 cpu, const char*& why);
     void restore_virtual_bar(usize i, const PciBar& bar);
     stage2::Attrs attrs_for(usize i, const PciBar& bar) const;
     Status map_bar(usize i, unsigned bar);

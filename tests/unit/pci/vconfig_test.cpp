@@ -48,10 +48,15 @@ public:
     }
     Status map(IpaAddr ipa, PhysAddr pa, u64 size, stage2::Attrs attrs) override
     {
+        if (fail_maps > 0) {  // as the page-table engine out of table pages: nothing changes
+            --fail_maps;
+            return Failure{Error::NoMemory, ipa.value};
+        }
         ops.push_back({true, ipa.value, pa.value, size, attrs.type, attrs.access});
         return {};
     }
     std::vector<Op> ops;
+    int fail_maps = 0;
 };
 
 Op unmap_op(u64 ipa, u64 size) { return {false, ipa, 0, size, stage2::MemType::NormalWB, stage2::Access::None}; }
@@ -799,4 +804,25 @@ TEST_CASE("vconfig: after a reset, turning decoding on reprograms BARs, ROM, bus
     CHECK(r.hw(kPort).peek8(kSubordinateBus) == port.subordinate);
     CHECK(r.hw(kPort).peek32(kMemBase) == window);
     CHECK(r.ecam.route(kBehind) != nullptr);
+}
+
+// Stage 2 out of table pages: the move is refused and nothing changes, the
+// old mapping included; the hardware is written only once stage 2 follows.
+TEST_CASE("vconfig: a move stage 2 cannot follow is refused, the hardware and the old mapping kept")
+{
+    Rig r;
+    u64 old = r.fn(kNic).bars[0].pci_addr;
+    u32 hw_before = r.hw(kNic).peek32(0x10);
+    r.rec.fail_maps = 1;
+    r.wr(kNic, 0x10, 0x20000000);
+    CHECK(r.hw(kNic).peek32(0x10) == hw_before);
+    CHECK(r.rd(kNic, 0x10) == u32(old));
+    CHECK(r.fn(kNic).bars[0].pci_addr == old);
+    CHECK(r.v->refused == 1);
+    CHECK(r.v->moves == 0);
+    CHECK(r.v->mapped(r.index(kNic), 0));
+    REQUIRE(r.rec.ops.size() == 2);
+    CHECK(r.rec.ops[0] == unmap_op(old, 4 * KiB));
+    CHECK(r.rec.ops[1] == map_op(old, 4 * KiB));  // back where it was
+    CHECK(contains(g_log, "refused, stage 2 cannot map the new range"));
 }
