@@ -554,7 +554,7 @@ TEST_CASE("vconfig: bridge bus numbers are fixed; windows may move but never cut
     r.wr(kBehind, 0x1c, 0x90);
     REQUIRE(r.fn(kBehind).bars[2].pci_addr == 0x9000000000);
     r.wr(kPort, 0x2c, 0);
-    CHECK(port.peek32(0x2c) == 0x80);  // closing would cut off nothing? it would: kept
+    CHECK(port.peek32(0x2c) == 0x80);  // closed on the way (it would cut off BAR2): the hardware keeps it
     r.wr(kPort, 0x24, 0x00010001);
     r.wr(kPort, 0x28, 0x90);
     r.wr(kPort, 0x2c, 0x90);
@@ -825,4 +825,31 @@ TEST_CASE("vconfig: a move stage 2 cannot follow is refused, the hardware and th
     CHECK(r.rec.ops[0] == unmap_op(old, 4 * KiB));
     CHECK(r.rec.ops[1] == map_op(old, 4 * KiB));  // back where it was
     CHECK(contains(g_log, "refused, stage 2 cannot map the new range"));
+}
+
+// Byte and word writes to a bridge's window registers compose as the
+// 32-bit write would: the window is judged on every write, closed on the
+// way is kept, and the final value lands.
+TEST_CASE("vconfig: byte and word writes to bridge windows")
+{
+    Rig r;
+    auto& port = r.hw(kPort);
+    r.wr(kBehind, 0x10, 0x21000000);  // the BAR behind it first, as Linux does
+    REQUIRE(r.fn(kBehind).bars[0].pci_addr == 0x21000000);
+    u32 before = port.peek32(kMemBase);
+    REQUIRE((before & 0xfff0u) < 0x2100u);  // the new base lies above the old limit on the way
+    const u8 bytes[] = {0x00, 0x21, 0x00, 0x21};  // 0x21002100: 0x2100_0000-0x210f_ffff
+    for (u16 k = 0; k < 4; ++k) r.wr(kPort, u16(kMemBase + k), bytes[k], 1);
+    CHECK(port.peek32(kMemBase) == 0x21002100);
+    CHECK(r.rd(kPort, kMemBase) == 0x21002100);
+    CHECK(r.fn(kPort).window(WindowKind::Mem).pci_base == 0x21000000);
+    CHECK(r.v->refused == 0);
+    // Word writes, limit first then base: back to a window of two 1 MiB units.
+    r.wr(kBehind, 0x10, 0x22000000);
+    r.wr(kPort, u16(kMemBase + 2), 0x2210, 2);
+    r.wr(kPort, kMemBase, 0x2200, 2);
+    CHECK(port.peek32(kMemBase) == 0x22102200);
+    CHECK(r.fn(kPort).window(WindowKind::Mem).size == 2 * MiB);
+    CHECK(r.rd(kPort, u16(kMemBase + 2), 2) == 0x2210);
+    CHECK(r.rd(kPort, u16(kMemBase + 1), 1) == 0x22);
 }
