@@ -220,8 +220,7 @@ void boot_guest(const void* fdt, const Platform& p, const char* cmdline)
     if (int idx = cpus.find(me); idx >= 0) boot_cpu = usize(idx);
     arch::configure_el2_for_guest(hw);
 
-    static constexpr const char* kSelftest[] = {"off", "on", "fault"};  // checked in main.cpp
-    if (boot_word(cmdline, "selftest", kSelftest, 1, "on, off or fault") != 0) {
+    if (boot_selftest(cmdline) != Selftest::Off) {
         if (!arch::run_attr_selftest(g_plan, enc, scratch_area())) panic("self-test: memory types are not as planned");
     }
 

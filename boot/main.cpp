@@ -4,7 +4,6 @@
 #include "guest_boot.h"
 #include "mmu.h"
 #include "options.h"
-#include "passage/cmdline.h"
 #include "passage/discover.h"
 #include "passage/log.h"
 #include "passage/size_str.h"
@@ -50,12 +49,10 @@ void apply_log_level(const char* cmdline)
     set_log_level(LogLevel(boot_word(cmdline, "loglevel", kLevels, int(LogLevel::Info), "error, warn, info or debug")));
 }
 
-// passage.selftest=fault: take a deliberate data abort, to prove the report
-// (off and on are for the memory-type self-test, in guest_boot.cpp).
+// passage.selftest=fault: take a deliberate data abort, to prove the report.
 void run_selftest(const char* cmdline)
 {
-    static constexpr const char* kSelftest[] = {"off", "on", "fault"};
-    if (boot_word(cmdline, "selftest", kSelftest, 1, "on, off or fault") == 2) {
+    if (boot_selftest(cmdline) == Selftest::Fault) {
         log_info("selftest: reading unmapped address 0x%llx", (ull)(u64{1} << 47));
         (void)*reinterpret_cast<volatile u64*>(u64{1} << 47);
     }

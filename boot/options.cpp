@@ -20,4 +20,10 @@ bool boot_on_off(const char* cmdline, const char* name, bool absent)
     return boot_word(cmdline, name, kOffOn, absent ? 1 : 0, "on or off") == 1;
 }
 
+Selftest boot_selftest(const char* cmdline)
+{
+    static constexpr const char* kWords[] = {"off", "on", "fault"};  // Selftest's order
+    return Selftest(boot_word(cmdline, "selftest", kWords, int(Selftest::On), "on, off or fault"));
+}
+
 }  // namespace passage

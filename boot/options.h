@@ -19,4 +19,9 @@ int boot_word(const char* cmdline, const char* name, std::span<const char* const
 // passage.<name>=on|off (a bare passage.<name> is on).
 bool boot_on_off(const char* cmdline, const char* name, bool absent);
 
+// passage.selftest: off (skip the memory-type self-test), on (the default),
+// fault (also take a deliberate EL2 data abort, to see the report).
+enum class Selftest { Off, On, Fault };
+Selftest boot_selftest(const char* cmdline);
+
 }  // namespace passage

@@ -2,7 +2,6 @@
 
 #include <new>
 
-#include "passage/cmdline.h"
 #include "passage/format.h"
 #include "passage/log.h"
 #include "passage/pci/vconfig.h"

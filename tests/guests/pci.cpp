@@ -181,30 +181,20 @@ unsigned assign_bars_standalone(const Ecam& ecam, const GuestPlatform& plat, Sca
         Function& f = found.fns[k];
         unsigned n = f.header_type == 0 ? 6 : 2;
         for (unsigned i = 0; i < n; ++i) {
-            unsigned reg = kBar0 + 4 * i;
-            u32 orig = ecam.read32(f.bus, f.dev, f.fn, reg);
+            u32 orig = ecam.read32(f.bus, f.dev, f.fn, kBar0 + 4 * i);
             if (orig & kBarIo) continue;
             bool is64 = (orig & (3u << 1)) == kBarType64;
-            ecam.write32(f.bus, f.dev, f.fn, reg, ~0u);
-            u64 mask = ecam.read32(f.bus, f.dev, f.fn, reg) & ~0xfull;
-            if (is64) {
-                ecam.write32(f.bus, f.dev, f.fn, reg + 4, ~0u);
-                mask |= u64(ecam.read32(f.bus, f.dev, f.fn, reg + 4)) << 32;
-            } else {
-                mask |= 0xffffffff00000000ull;
-            }
-            u64 size = ~mask + 1;
+            f.bars[i].is64 = is64;  // what bar_size and write_bar go by
+            u64 size = bar_size(ecam, f, i);
             const PciWindow* w = is64 && w64 ? w64 : w32;
             u64& next = is64 && w64 ? next64 : next32;
-            if (!mask || !w || align_up(next, size) + size > w->pci_base + w->size) {
-                ecam.write32(f.bus, f.dev, f.fn, reg, orig);  // absent, or no room: leave it
-                if (is64) ecam.write32(f.bus, f.dev, f.fn, reg + 4, 0), ++i;
+            if (size == 0 || !w || align_up(next, size) + size > w->pci_base + w->size) {
+                if (is64) ++i;  // absent, or no room: left as it was
                 continue;
             }
             u64 pci_addr = align_up(next, size);
             next = pci_addr + size;
-            ecam.write32(f.bus, f.dev, f.fn, reg, static_cast<u32>(pci_addr));
-            if (is64) ecam.write32(f.bus, f.dev, f.fn, reg + 4, static_cast<u32>(pci_addr >> 32));
+            write_bar(ecam, f, i, pci_addr);
             ++assigned;
             if (is64) ++i;
         }

@@ -13,7 +13,6 @@
 #include "sysreg.h"
 #include "vpci.h"
 
-
 namespace passage::arch {
 
 
