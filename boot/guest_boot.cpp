@@ -32,6 +32,7 @@ constexpr u16 kGuestVmid = 1;
 constexpr u64 kSelftestScratch = 128 * KiB;
 
 constinit pci::PciDeviceTable<> g_pci;
+constinit pci::Dispositions g_disp;
 constinit plan::GuestPlan g_plan;
 // In BSS: the allocator bitmap beside the pool must start zeroed.
 constinit arch::El2Stage2Env<kStage2Pages> g_stage2_env;
@@ -55,18 +56,19 @@ void enumerate_pci(const Platform& p)
                  stats->bars_failed);
     }
     pci::print_device_table(g_pci);
+    if (g_pci.size() > 0)
+        log_info("PCI: every memory BAR was given a 4 KiB page of its own at least (stage 2 maps whole pages)");
 }
 
-plan::Policy make_policy(const char* cmdline, bool fwb)
+// Each function's fate, once, for the plan, the config space and the log.
+void decide_dispositions(const Platform& p, const char* cmdline, bool fwb)
 {
-    plan::Policy policy;
-    policy.fwb = fwb;
-    char list[256];
-    if (cmdline_option(cmdline, "device_mmio", list, sizeof list)) {
-        Diagnostic d;
-        if (!plan::parse_device_list(list, policy, d)) panic("passage.device_mmio: %s", d.text);
-    }
-    return policy;
+    pci::DispositionOptions options;
+    options.fwb = fwb;
+    options.can_hide = vpci_wanted(p, cmdline);
+    Diagnostic d;
+    if (!pci::parse_disposition_options(cmdline, options, d)) panic("%s", d.text);
+    g_disp.decide(g_pci, options);
 }
 
 // With FWB, guest RAM is forced write-back only where every DMA master is
@@ -187,9 +189,9 @@ void boot_guest(const void* fdt, const Platform& p, const char* cmdline)
 
     arch::CpuFeaturesEl2 features = arch::read_cpu_features();
     stage2::Encoding enc = choose_encoding(p, features.fwb);
-    plan::Policy policy = make_policy(cmdline, enc.fwb);
+    decide_dispositions(p, cmdline, enc.fwb);
     MemRange hyp{g_runtime.boot.image_base, g_runtime.boot.image_end - g_runtime.boot.image_base};
-    if (!plan::build_plan(p, g_pci, hyp, policy, g_plan, d)) panic("guest plan: %s", d.text);
+    if (!plan::build_plan(p, g_pci, g_disp, hyp, g_plan, d)) panic("guest plan: %s", d.text);
     (void)vpci_prepare(p, g_plan, hyp, cmdline);
     plan::print_plan(g_plan);
 
@@ -204,7 +206,7 @@ void boot_guest(const void* fdt, const Platform& p, const char* cmdline)
     if (!plan::map_plan(*table, g_plan, d)) panic("%s", d.text);
     log_info("stage 2: %u-bit IPA, start level %u, %u concatenated, %zu table pages, VTCR_EL2 0x%llx", geo->ipa_bits,
              geo->start_level, geo->concat, table->table_pages(), (ull)table->vtcr());
-    vpci_start(p, g_pci, g_plan, policy, *table, cmdline);
+    vpci_start(p, g_pci, g_disp, g_plan, *table);
     table->dump("of the guest");
 
     arch::GuestHw hw = arch::make_guest_hw(features, p.gic.version, table->vtcr(), table->vttbr(kGuestVmid), enc);

@@ -2,11 +2,11 @@
 
 #include <new>
 
+#include "options.h"
 #include "passage/format.h"
 #include "passage/log.h"
 #include "passage/pci/vconfig.h"
 #include "passage/vcpu/mmio_access.h"
-#include "options.h"
 #include "runtime.h"
 #include "spinlock.h"
 
@@ -15,7 +15,7 @@ namespace {
 
 using ull = unsigned long long;
 
-// The mover: stage 2 follows the guest's BAR moves, with break-before-make
+// The mover: stage 2 follows the guest's BARs, with break-before-make
 // inside the page-table engine.
 class TableMover final : public pci::Stage2Mover {
 public:
@@ -27,13 +27,38 @@ private:
     GuestTable& table_;
 };
 
+// Trapped BARs are reached through passage's own Device mapping of the
+// host bridge windows (identity, arch/aarch64/mmu.cpp).
+class DevicePhysIo final : public pci::PhysIo {
+public:
+    u64 read(PhysAddr pa, unsigned size) override
+    {
+        switch (size) {
+        case 1: return *reinterpret_cast<volatile u8*>(pa.value);
+        case 2: return *reinterpret_cast<volatile u16*>(pa.value);
+        case 4: return *reinterpret_cast<volatile u32*>(pa.value);
+        default: return *reinterpret_cast<volatile u64*>(pa.value);
+        }
+    }
+    void write(PhysAddr pa, unsigned size, u64 value) override
+    {
+        switch (size) {
+        case 1: *reinterpret_cast<volatile u8*>(pa.value) = u8(value); break;
+        case 2: *reinterpret_cast<volatile u16*>(pa.value) = u16(value); break;
+        case 4: *reinterpret_cast<volatile u32*>(pa.value) = u32(value); break;
+        default: *reinterpret_cast<volatile u64*>(pa.value) = value; break;
+        }
+    }
+};
+
 bool g_enabled = false;
 MemRange g_forbidden[pci::VirtualConfig::kMaxForbidden];
 usize g_forbidden_count = 0;
-// Built in place at boot: neither has a constant initialiser.
+// Built in place at boot: none has a constant initialiser.
 alignas(pci::EcamAccess) unsigned char g_ecam_storage[Platform::kMaxBridges][sizeof(pci::EcamAccess)];
 pci::ConfigAccess* g_ecams[Platform::kMaxBridges] = {};
 alignas(TableMover) unsigned char g_mover_storage[sizeof(TableMover)];
+constinit DevicePhysIo g_phys_io;
 alignas(pci::VirtualConfig) unsigned char g_vcfg_storage[sizeof(pci::VirtualConfig)];
 pci::VirtualConfig* g_vcfg = nullptr;
 arch::Spinlock g_lock;
@@ -41,6 +66,11 @@ constinit LogBudget g_undecodable_log{8};
 u64 g_accesses = 0;  // under g_lock
 
 }  // namespace
+
+bool vpci_wanted(const Platform& p, const char* cmdline)
+{
+    return boot_on_off(cmdline, "vpci", true) && p.bridge_count > 0;
+}
 
 bool vpci_prepare(const Platform& p, plan::GuestPlan& plan, MemRange hyp, const char* cmdline)
 {
@@ -52,18 +82,20 @@ bool vpci_prepare(const Platform& p, plan::GuestPlan& plan, MemRange hyp, const 
         log_info("PCI config space: no PCI host bridge, nothing to virtualise");
         return false;
     }
-    // BARs must never move onto anything the plan maps, the ECAM included.
-    g_forbidden_count = pci::collect_forbidden(p, hyp, plan, {g_forbidden, pci::VirtualConfig::kMaxForbidden});
+    // BARs must never be mapped over anything the plan maps, the ECAM and
+    // the I/O window included.
+    g_forbidden_count = plan::bar_forbidden_ranges(p, hyp, plan, {g_forbidden, pci::VirtualConfig::kMaxForbidden});
     usize out = 0;
     for (usize i = 0; i < plan.count; ++i)
-        if (plan.regions[i].cls != plan::RegionClass::Ecam) plan.regions[out++] = plan.regions[i];
+        if (plan.regions[i].cls != plan::RegionClass::Ecam && plan.regions[i].cls != plan::RegionClass::PciIo)
+            plan.regions[out++] = plan.regions[i];
     plan.count = out;
     g_enabled = true;
     return true;
 }
 
-void vpci_start(const Platform& p, pci::DeviceTable& table, plan::GuestPlan& plan, const plan::Policy& policy,
-                GuestTable& stage2, const char* cmdline)
+void vpci_start(const Platform& p, pci::DeviceTable& table, const pci::Dispositions& disp, plan::GuestPlan& plan,
+                GuestTable& stage2)
 {
     if (!g_enabled) return;
     for (usize k = 0; k < p.bridge_count; ++k) {
@@ -72,17 +104,11 @@ void vpci_start(const Platform& p, pci::DeviceTable& table, plan::GuestPlan& pla
             new (g_ecam_storage[k]) pci::EcamAccess(VirtAddr(hb.ecam_base), hb.ecam_size, hb.bus_start, hb.bus_end);
     }
     auto* mover = new (g_mover_storage) TableMover(stage2);
-    g_vcfg = new (g_vcfg_storage)
-        pci::VirtualConfig(table, {g_ecams, p.bridge_count}, {p.bridges, p.bridge_count}, *mover);
-
-    pci::VconfigOptions options;
-    Diagnostic d;
-    if (!pci::parse_vconfig_options(cmdline, options, d)) panic("%s", d.text);
-    g_vcfg->apply_policy(options, policy);
+    g_vcfg = new (g_vcfg_storage) pci::VirtualConfig(table, disp, {g_ecams, p.bridge_count},
+                                                     {p.bridges, p.bridge_count}, *mover, g_phys_io);
     g_vcfg->set_forbidden({g_forbidden, g_forbidden_count});
-    if (auto s = g_vcfg->hide_in_stage2(); !s)
-        panic("PCI config space: cannot unmap a hidden BAR at 0x%llx: %s", (ull)s.error_addr(), error_name(s.error()));
-    // The plan lists what stage 2 maps: drop the BARs of hidden functions.
+    if (auto s = g_vcfg->start(); !s) panic("PCI config space: stage 2 cannot show the guest its BARs");
+    // The plan lists what stage 2 maps: drop the BARs no longer mapped.
     usize out = 0;
     for (usize i = 0; i < plan.count; ++i) {
         const plan::GuestRegion& r = plan.regions[i];
@@ -93,10 +119,12 @@ void vpci_start(const Platform& p, pci::DeviceTable& table, plan::GuestPlan& pla
     for (usize k = 0; k < p.bridge_count; ++k) {
         char segment[24] = "";
         if (p.bridge_count > 1) format(segment, sizeof segment, ", segment %04x", p.bridges[k].segment);
-        log_info("PCI config space: virtual (ECAM 0x%llx traps%s)%s", (ull)p.bridges[k].ecam_base, segment,
-                 k + 1 == p.bridge_count ? "; what the guest gets:" : "");
+        log_info("PCI config space: virtual (ECAM 0x%llx and the I/O window trap%s)%s", (ull)p.bridges[k].ecam_base,
+                 segment, k + 1 == p.bridge_count ? "; what the guest gets:" : "");
     }
-    g_vcfg->print_status();
+    disp.print(table);
+    log_info("PCI: the guest programs its own BARs and windows; stage 2 maps what its fabric would route "
+             "(the hardware's stay put)");
 }
 
 bool vpci_enabled() { return g_enabled; }
@@ -105,8 +133,9 @@ void vpci_report()
 {
     if (g_vcfg == nullptr) return;
     g_lock.lock();
-    log_info("PCI config space: %llu guest accesses emulated, %llu BAR moves followed, %llu writes refused",
-             (ull)g_accesses, (ull)g_vcfg->moves, (ull)g_vcfg->refused);
+    log_info("PCI config space: %llu guest accesses emulated, %llu BAR moves followed, %zu conflicts left unmapped, "
+             "%llu trapped accesses forwarded",
+             (ull)g_accesses, (ull)g_vcfg->moves, g_vcfg->conflicts_now(), (ull)g_vcfg->forwarded);
     g_lock.unlock();
 }
 
@@ -116,21 +145,50 @@ VpciAbort vpci_handle_abort(TrapFrame& f)
     auto d = vcpu::decode_mmio(f.esr, f.hpfar, f.far);
     if (!d.ok()) {
         u64 ipa = vcpu::fault_ipa(f.hpfar, f.far);
-        if (!g_vcfg->claims(ipa)) return VpciAbort::NotConfig;
+        g_lock.lock();
+        bool ours = g_vcfg->claims(ipa) || g_vcfg->claims_forwarded(ipa);
+        g_lock.unlock();
+        if (!ours) return VpciAbort::NotConfig;
         if (LogBudget::Slot slot = g_undecodable_log.take(); slot != LogBudget::Slot::None)
-            log_warn("guest config access at 0x%llx (PC 0x%llx) cannot be emulated: %s; external abort injected%s",
+            log_warn("guest access at 0x%llx (PC 0x%llx) cannot be emulated: %s; external abort injected%s",
                      (ull)ipa, (ull)f.elr, vcpu::mmio_decode_error_name(d.error),
                      slot == LogBudget::Slot::Last ? " (further ones are not logged)" : "");
         return VpciAbort::Undecodable;
     }
-    if (!g_vcfg->claims(d.access.ipa)) return VpciAbort::NotConfig;
+    const vcpu::MmioAccess& a = d.access;
+    if (g_vcfg->claims(a.ipa)) {
+        g_lock.lock();
+        if (a.write) g_vcfg->mmio_write(a.ipa, a.size, vcpu::read_source(f, a));
+        else vcpu::complete_load(f, a, g_vcfg->mmio_read(a.ipa, a.size));
+        ++g_accesses;
+        g_lock.unlock();
+        vcpu::advance(f);
+        return VpciAbort::Emulated;
+    }
     g_lock.lock();
-    if (d.access.write) g_vcfg->mmio_write(d.access.ipa, d.access.size, vcpu::read_source(f, d.access));
-    else vcpu::complete_load(f, d.access, g_vcfg->mmio_read(d.access.ipa, d.access.size));
-    ++g_accesses;
+    if (!g_vcfg->claims_forwarded(a.ipa)) {
+        g_lock.unlock();
+        return VpciAbort::NotConfig;
+    }
+    if (a.write) {
+        (void)g_vcfg->forward_write(a.ipa, a.size, vcpu::read_source(f, a));
+    } else {
+        u64 v = 0;
+        (void)g_vcfg->forward_read(a.ipa, a.size, v);
+        vcpu::complete_load(f, a, v);
+    }
     g_lock.unlock();
     vcpu::advance(f);
     return VpciAbort::Emulated;
+}
+
+bool vpci_explain_abort(u64 ipa, char* why, usize size)
+{
+    if (g_vcfg == nullptr) return false;
+    g_lock.lock();
+    bool hit = g_vcfg->conflict_at(ipa, why, size);
+    g_lock.unlock();
+    return hit;
 }
 
 }  // namespace passage

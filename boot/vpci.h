@@ -1,8 +1,11 @@
-// The guest's virtual config space at EL2 (issue 7): the ECAM is not mapped
-// into the guest; its accesses trap and drivers/pci/vconfig.cpp answers them.
+// The guest's virtual config space at EL2: the ECAM and the PCI I/O window
+// are not mapped into the guest; their accesses trap and
+// drivers/pci/vconfig*.cpp answers them, and stage 2 follows the BARs and
+// windows the guest programs.
 #pragma once
 
 #include "passage/pci/device_table.h"
+#include "passage/pci/disposition.h"
 #include "passage/plan/address_plan.h"
 #include "passage/stage2/page_table.h"
 #include "passage/vcpu/trap_frame.h"
@@ -13,33 +16,44 @@ namespace passage {
 constexpr usize kStage2Pages = 512;  // 2 MiB of stage-2 tables
 using GuestTable = stage2::PageTable<arch::El2Stage2Env<kStage2Pages>>;
 
-// Takes the ECAM out of the plan (before stage 2 is built) and remembers what
-// the virtual config space will need. False when it cannot be used (then the
-// ECAM stays mapped, Device-nGnRnE, and the log says why).
+// Whether config space will be virtual: passage.vpci is not off and there
+// is a host bridge. Decided before the dispositions (hiding needs it).
+bool vpci_wanted(const Platform& p, const char* cmdline);
+
+// Takes the ECAM and the PCI I/O window out of the plan (before stage 2 is
+// built) and remembers what no BAR may be mapped over. False when config
+// space is direct (then the ECAM stays mapped, Device-nGnRnE, and the log
+// says why).
 bool vpci_prepare(const Platform& p, plan::GuestPlan& plan, MemRange hyp, const char* cmdline);
 
-// After stage 2 is built: applies passage.assign/passage.deny and the quirks,
-// unmaps what the guest must not see (and drops it from the plan), prints
-// each function's status.
-void vpci_start(const Platform& p, pci::DeviceTable& table, plan::GuestPlan& plan, const plan::Policy& policy,
-                GuestTable& stage2, const char* cmdline);
+// After stage 2 is built from the plan: brings stage 2 to what the guest's
+// fabric routes, drops what is no longer mapped from the plan, prints each
+// function's disposition.
+void vpci_start(const Platform& p, pci::DeviceTable& table, const pci::Dispositions& disp, plan::GuestPlan& plan,
+                GuestTable& stage2);
 
 // Whether the guest's config space is virtual (vpci_prepare said yes).
 bool vpci_enabled();
 
 // One line for the end of the guest: config accesses emulated, BAR moves
-// followed and writes refused. Nothing when config space is direct.
+// followed, conflicts left unmapped, trapped accesses forwarded. Nothing
+// when config space is direct.
 void vpci_report();
 
 // What vpci_handle_abort did with a data abort.
 enum class VpciAbort {
-    NotConfig,    // outside every ECAM: the caller deals with it
+    NotConfig,    // neither config space nor a forwarded BAR: the caller deals with it
     Emulated,     // answered; the guest resumes after the instruction
-    Undecodable,  // inside an ECAM but not emulable (ISV = 0, ...): logged
-                  // here; the caller injects an external abort, silently
+    Undecodable,  // ours but not emulable (ISV = 0, ...): logged here; the
+                  // caller injects an external abort, silently
 };
 
-// From the trap path: emulates a config access inside an ECAM.
+// From the trap path: emulates a config access inside an ECAM, or forwards
+// an access to a trapped BAR or the I/O window.
 VpciAbort vpci_handle_abort(TrapFrame& frame);
+
+// For an abort the caller reports: whether ipa hits a BAR the guest placed
+// over something else (then why holds a line naming both).
+bool vpci_explain_abort(u64 ipa, char* why, usize size);
 
 }  // namespace passage

@@ -30,7 +30,7 @@ u64* El2PageTable::alloc_table()
 Status El2PageTable::map_one(u64 va, u64 block, u64 attrs)
 {
     u64* table = pool_;
-    int leaf = block == 2 * MiB ? 2 : 3;
+    int leaf = block == 1 * GiB ? 1 : block == 2 * MiB ? 2 : 3;
     for (int level = 0; level < leaf; ++level) {
         u64& e = table[index(va, level)];
         if (e == 0) {
@@ -54,7 +54,12 @@ Status El2PageTable::map(u64 base, u64 size, El2Attr attr)
     if (size == 0 || base >= kVaLimit || size > kVaLimit - base) return Failure{Error::OutOfRange, base};
     u64 attrs = encode_el2(attr);
     for (u64 va = base; va < base + size;) {
-        u64 block = is_aligned(va, 2 * MiB) && base + size - va >= 2 * MiB ? 2 * MiB : kPageSize;
+        // The largest block that fits: 1 GiB blocks keep a PCI window of
+        // hundreds of GiB to a single table.
+        u64 left = base + size - va;
+        u64 block = is_aligned(va, 1 * GiB) && left >= 1 * GiB  ? 1 * GiB
+                    : is_aligned(va, 2 * MiB) && left >= 2 * MiB ? 2 * MiB
+                                                                  : kPageSize;
         if (auto s = map_one(va, block, attrs); !s) return s;
         va += block;
     }

@@ -2,16 +2,10 @@
 
 #include "passage/format.h"
 #include "passage/log.h"
-#include "passage/pci/vconfig.h"
+#include "passage/pci/enumerate.h"
 #include "passage/size_str.h"
 
 namespace passage::plan {
-
-const DeviceQuirk kBuiltinQuirks[] = {
-    // {vendor, device, "why"}: none known on the supported platforms yet.
-    {0, 0, nullptr},
-};
-const usize kBuiltinQuirkCount = 0;
 
 namespace {
 
@@ -110,21 +104,6 @@ private:
     Diagnostic& diag_;
 };
 
-bool kept_device(const pci::PciFunction& f, const Policy& policy, const char** why)
-{
-    for (usize i = 0; i < policy.device_mmio_count; ++i)
-        if (policy.device_mmio[i].segment == f.segment && policy.device_mmio[i].bdf == f.bdf) {
-            *why = "passage.device_mmio boot option";
-            return true;
-        }
-    for (usize i = 0; i < policy.quirk_count; ++i)
-        if (policy.quirks[i].vendor == f.vendor && policy.quirks[i].device == f.device) {
-            *why = policy.quirks[i].reason;
-            return true;
-        }
-    return false;
-}
-
 Status add_ram(Builder& b, GuestPlan& plan, const Platform& p, MemRange hyp, Diagnostic& diag)
 {
     auto add_one = [&](u64 lo, u64 hi) -> Status {
@@ -171,7 +150,8 @@ Status add_gic(Builder& b, const Gic& g)
     return {};
 }
 
-Status add_pci(Builder& b, GuestPlan& plan, const Platform& p, const pci::DeviceTable& table, const Policy& policy)
+Status add_pci(Builder& b, GuestPlan& plan, const Platform& p, const pci::DeviceTable& table,
+               const pci::Dispositions& disp)
 {
     for (usize i = 0; i < p.bridge_count; ++i) {
         const PciHostBridge& hb = p.bridges[i];
@@ -182,11 +162,12 @@ Status add_pci(Builder& b, GuestPlan& plan, const Platform& p, const pci::Device
                     !s)
                     return s;
     }
-    for (const pci::PciFunction& f : table.functions()) {
+    for (usize i = 0; i < table.size(); ++i) {
+        const pci::PciFunction& f = table[i];
+        if (!disp.visible(i)) continue;
         char bdf[16];
-        format(bdf, sizeof bdf, "%04x:%02x:%02x.%u", f.segment, f.bdf.bus, f.bdf.dev, f.bdf.fn);
-        const char* why = nullptr;
-        bool keep = kept_device(f, policy, &why);
+        pci::format_bdf(bdf, sizeof bdf, f.segment, f.bdf);
+        bool keep = disp.of(i) == pci::Disposition::KeptDevice;
         bool any_bar = false;
         for (const pci::PciBar& bar : f.bars) {
             if (!bar.present() || bar.kind == pci::BarKind::Io) continue;
@@ -207,8 +188,7 @@ Status add_pci(Builder& b, GuestPlan& plan, const Platform& p, const pci::Device
         }
         if (keep && any_bar) {
             ++plan.devices_kept_device;
-            log_info("%s %04x:%04x: BARs kept Device-nGnRE (%s), %s", bdf, f.vendor, f.device, why,
-                     policy.fwb ? "forced by FEAT_S2FWB" : "a cap: without FWB the guest cannot weaken it");
+            log_info("%s %04x:%04x: BARs kept Device-nGnRE (%s)", bdf, f.vendor, f.device, disp.reason(i));
         }
     }
     return {};
@@ -229,13 +209,8 @@ const char* region_class_name(RegionClass c)
     return "?";
 }
 
-Status parse_device_list(const char* text, Policy& policy, Diagnostic& diag)
-{
-    return pci::parse_bdf_list(text, policy.device_mmio, Policy::kMaxDeviceMmio, policy.device_mmio_count, diag);
-}
-
-Status build_plan(const Platform& p, const pci::DeviceTable& pci, MemRange hyp, const Policy& policy, GuestPlan& out,
-                  Diagnostic& diag)
+Status build_plan(const Platform& p, const pci::DeviceTable& pci, const pci::Dispositions& disp, MemRange hyp,
+                  GuestPlan& out, Diagnostic& diag)
 {
     out = GuestPlan{};
     Builder b(out, hyp, diag);
@@ -244,8 +219,38 @@ Status build_plan(const Platform& p, const pci::DeviceTable& pci, MemRange hyp, 
     for (usize i = 0; i < p.mmio_count; ++i)
         if (auto s = b.add(p.mmio[i].reg.base, p.mmio[i].reg.size, kDevice, RegionClass::Mmio, p.mmio[i].compatible); !s)
             return s;
-    if (auto s = add_pci(b, out, p, pci, policy); !s) return s;
-    return b.finish();
+    if (auto s = add_pci(b, out, p, pci, disp); !s) return s;
+    if (auto s = b.finish(); !s) return s;
+    // The stage-2 input size covers every host bridge window from the
+    // start: the guest may place its BARs anywhere in them.
+    for (usize i = 0; i < out.count; ++i)
+        if (out.regions[i].end() > out.ipa_top) out.ipa_top = out.regions[i].end();
+    for (usize i = 0; i < p.bridge_count; ++i) {
+        const PciHostBridge& hb = p.bridges[i];
+        if (hb.ecam_base + hb.ecam_size > out.ipa_top) out.ipa_top = hb.ecam_base + hb.ecam_size;
+        for (usize w = 0; w < hb.window_count && w < PciHostBridge::kMaxWindows; ++w)
+            if (hb.windows[w].cpu_addr + hb.windows[w].size > out.ipa_top)
+                out.ipa_top = hb.windows[w].cpu_addr + hb.windows[w].size;
+    }
+    return {};
+}
+
+usize bar_forbidden_ranges(const Platform& p, MemRange hyp, const GuestPlan& plan, std::span<MemRange> out)
+{
+    usize n = 0;
+    auto add = [&](MemRange r) {
+        if (r.size != 0 && n < out.size()) out[n++] = r;
+    };
+    // Passage itself and all of RAM, whatever the guest is given of it: the
+    // host bridge windows come from the device tree, and a wrong one must
+    // not let a BAR land on memory.
+    add(hyp);
+    for (usize i = 0; i < p.memory_count; ++i) add(p.memory[i]);
+    for (usize i = 0; i < plan.count; ++i) {
+        const GuestRegion& r = plan.regions[i];
+        if (r.cls != RegionClass::PciBar) add({r.pa, r.size});
+    }
+    return n;
 }
 
 void print_plan(const GuestPlan& plan)

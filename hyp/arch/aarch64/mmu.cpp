@@ -102,9 +102,15 @@ Result<usize> enable_el2_mmu(const BootInfo& b, const Platform& p)
         if (auto s = map_mmio(t, g.its[i], El2Attr::Device, "GIC ITS"); !s) return s.failure();
     if (g.version == GicVersion::V2)
         if (auto s = map_mmio(t, g.cpu_if, El2Attr::Device, "GIC CPU interface"); !s) return s.failure();
-    for (usize i = 0; i < p.bridge_count; ++i)
-        if (auto s = map_mmio(t, {p.bridges[i].ecam_base, p.bridges[i].ecam_size}, El2Attr::DeviceStrict, "ECAM"); !s)
-            return s.failure();
+    for (usize i = 0; i < p.bridge_count; ++i) {
+        const PciHostBridge& hb = p.bridges[i];
+        if (auto s = map_mmio(t, {hb.ecam_base, hb.ecam_size}, El2Attr::DeviceStrict, "ECAM"); !s) return s.failure();
+        // The windows: passage forwards the guest's accesses to trapped
+        // BARs (sub-page ones, I/O ports) to the physical BARs there.
+        for (usize w = 0; w < hb.window_count && w < PciHostBridge::kMaxWindows; ++w)
+            if (auto s = map_mmio(t, {hb.windows[w].cpu_addr, hb.windows[w].size}, El2Attr::Device, "PCI window"); !s)
+                return s.failure();
+    }
 
     u64 parange = read_id_aa64mmfr0_el1() & 0xf;
     u64 ps = parange > 5 ? 5 : parange;  // passage uses at most 48-bit PAs

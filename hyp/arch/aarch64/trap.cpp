@@ -91,7 +91,12 @@ void handle_abort(TrapFrame& f, bool instruction)
     LogBudget::Slot slot = config == VpciAbort::NotConfig ? g_abort_log.take() : LogBudget::Slot::None;
     if (slot != LogBudget::Slot::None) {
         u64 ipa = vcpu::fault_ipa(f.hpfar, f.far);  // only for the message
-        log_warn("guest %s at IPA 0x%llx (VA 0x%llx, PC 0x%llx) is outside its address space: external abort injected%s",
+        char why[128];
+        if (!instruction && vpci_explain_abort(ipa, why, sizeof why))
+            log_warn("guest %s at IPA 0x%llx (PC 0x%llx): PCI %s; external abort injected%s", write ? "write" : "read",
+                     (ull)ipa, (ull)f.elr, why, slot == LogBudget::Slot::Last ? " (further aborts are not logged)" : "");
+        else
+            log_warn("guest %s at IPA 0x%llx (VA 0x%llx, PC 0x%llx) is outside its address space: external abort injected%s",
                  instruction ? "instruction fetch" : write ? "write" : "read", (ull)ipa, (ull)f.far, (ull)f.elr,
                  slot == LogBudget::Slot::Last ? " (further aborts are not logged)" : "");
     }

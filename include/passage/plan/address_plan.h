@@ -4,8 +4,11 @@
 // maps exactly this, the guest DTB lists its RAM, the boot log prints it.
 #pragma once
 
+#include <span>
+
 #include "passage/discover.h"
 #include "passage/pci/device_table.h"
+#include "passage/pci/disposition.h"
 #include "passage/stage2/descriptor.h"
 
 namespace passage::plan {
@@ -25,34 +28,6 @@ struct GuestRegion {
     constexpr u64 end() const { return ipa + size; }
 };
 
-// A device the platform knows cannot take Normal-NC at stage 2.
-struct DeviceQuirk {
-    u16 vendor;
-    u16 device;
-    const char* reason;
-};
-
-// The built-in list (drivers/pci knows no such device on QEMU virt; boards add theirs here).
-extern const DeviceQuirk kBuiltinQuirks[];
-extern const usize kBuiltinQuirkCount;
-
-struct DeviceRef {
-    u16 segment = 0;
-    pci::Bdf bdf;
-};
-
-struct Policy {
-    static constexpr usize kMaxDeviceMmio = 16;
-    DeviceRef device_mmio[kMaxDeviceMmio];  // from passage.device_mmio=
-    usize device_mmio_count = 0;
-    const DeviceQuirk* quirks = kBuiltinQuirks;
-    usize quirk_count = kBuiltinQuirkCount;
-    bool fwb = false;  // the CPU has FEAT_S2FWB: a kept device is forced Device, not only capped
-};
-
-// Parses "0000:00:03.0,00:04.0" (segment optional) into policy.device_mmio.
-Status parse_device_list(const char* text, Policy& policy, Diagnostic& diag);
-
 struct GuestPlan {
     static constexpr usize kMaxRegions = 160;
     static constexpr usize kMaxRam = 16;
@@ -61,13 +36,21 @@ struct GuestPlan {
     MemRange ram[kMaxRam];  // guest RAM, for the guest DTB's memory node
     usize ram_count = 0;
     usize devices_kept_device = 0;
+    u64 ipa_top = 0;  // the end of every region and of every host bridge's ECAM and windows
 };
 
 // Builds the plan. `hyp` is everything passage occupies (image, stacks,
-// pools). Overlapping regions with different attributes, or any region
-// touching `hyp`, are refused with a message naming both.
-Status build_plan(const Platform& p, const pci::DeviceTable& pci, MemRange hyp, const Policy& policy, GuestPlan& out,
-                  Diagnostic& diag);
+// pools). The BARs of hidden functions are left out; those of kept devices
+// are Device-nGnRE. Overlapping regions with different attributes, or any
+// region touching `hyp`, are refused with a message naming both.
+Status build_plan(const Platform& p, const pci::DeviceTable& pci, const pci::Dispositions& disp, MemRange hyp,
+                  GuestPlan& out, Diagnostic& diag);
+
+// What no BAR may ever be mapped over, into out; returns the count:
+// passage's own memory (`hyp`), every RAM range of the platform, and the
+// plan's regions other than BARs (guest RAM, GIC, MMIO, ECAM, the PCI I/O
+// window).
+usize bar_forbidden_ranges(const Platform& p, MemRange hyp, const GuestPlan& plan, std::span<MemRange> out);
 
 // The plan as a table in the boot log.
 void print_plan(const GuestPlan& plan);

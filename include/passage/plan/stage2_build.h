@@ -23,10 +23,11 @@ Status map_plan(Table& table, const GuestPlan& plan, Diagnostic& diag)
     return {};
 }
 
-// The smallest IPA size (at least 32 bits) that covers every region.
+// The smallest IPA size (at least 32 bits) that covers every region and
+// every host bridge window.
 inline unsigned ipa_bits_for(const GuestPlan& plan)
 {
-    u64 top = 0;
+    u64 top = plan.ipa_top;
     for (usize i = 0; i < plan.count; ++i)
         if (plan.regions[i].end() > top) top = plan.regions[i].end();
     unsigned bits = 32;

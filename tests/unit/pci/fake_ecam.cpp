@@ -149,6 +149,18 @@ FakeFunction& FakeFunction::pcie(PortType type)
     return *this;
 }
 
+FakeFunction& FakeFunction::ext_cap(u16 offset, u16 id, u16 next)
+{
+    set32(offset, u32(id) | 1u << 16 | u32(next) << 20, 0);
+    return *this;
+}
+
+FakeFunction& FakeFunction::writable(u16 reg, u32 mask)
+{
+    for (unsigned i = 0; i < 4; ++i) wmask_[reg + i] = u8(mask >> (8 * i));
+    return *this;
+}
+
 FakeFunction& FakeFunction::cap_raw(u8 offset, u8 id, u8 next)
 {
     cfg_[offset] = id;

@@ -62,6 +62,11 @@ public:
     // A function on this bridge's secondary bus; returns the child.
     FakeFunction& child(u8 dev, u8 fn = 0);
 
+    // A PCI Express extended capability header at `offset` (0x100 and up).
+    FakeFunction& ext_cap(u16 offset, u16 id, u16 next);
+    // Which bits of the dword at `reg` the guest may write.
+    FakeFunction& writable(u16 reg, u32 mask);
+
     // Raw state, bypassing masks (for presetting stale firmware values)
     FakeFunction& poke32(u16 reg, u32 value);
 

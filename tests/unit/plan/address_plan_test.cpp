@@ -11,6 +11,7 @@
 
 #include "passage/log.h"
 #include "passage/plan/address_plan.h"
+#include "passage/plan/stage2_build.h"
 
 using namespace passage;
 using namespace passage::plan;
@@ -18,6 +19,17 @@ using stage2::Access;
 using stage2::MemType;
 
 namespace {
+
+// Every function passed through Normal-NC, as with direct config space
+// (static: the table is large).
+const pci::Dispositions& all_assigned(const pci::DeviceTable& table)
+{
+    static pci::Dispositions disp;
+    pci::DispositionOptions options;
+    options.can_hide = false;
+    disp.decide(table, options);
+    return disp;
+}
 
 constexpr MemRange kHyp{0x40200000, 0x200000};
 
@@ -95,7 +107,7 @@ TEST_CASE("plan: QEMU virt GICv3 with a NIC and a 64-bit prefetchable BAR")
 
     GuestPlan plan;
     Diagnostic d;
-    REQUIRE(build_plan(p, table, kHyp, Policy{}, plan, d));
+    REQUIRE(build_plan(p, table, all_assigned(table), kHyp, plan, d));
 
     // RAM on both sides of the hypervisor, executable write-back; the hypervisor itself unmapped.
     REQUIRE(plan.ram_count == 2);
@@ -145,7 +157,7 @@ TEST_CASE("plan: GICv2 maps distributor, CPU interface and GICv2m, never GICH or
     pci::PciDeviceTable<1> table;
     GuestPlan plan;
     Diagnostic d;
-    REQUIRE(build_plan(p, table, kHyp, Policy{}, plan, d));
+    REQUIRE(build_plan(p, table, all_assigned(table), kHyp, plan, d));
     CHECK(find(plan, 0x08000000) != nullptr);
     REQUIRE(find(plan, 0x08011000) != nullptr);  // GICC_DIR, the second page
     CHECK(find(plan, 0x0801f000) != nullptr);  // (touching GIC regions merge into one mapping)
@@ -163,7 +175,7 @@ TEST_CASE("plan: a BAR next to the hypervisor is fine, one touching it is refuse
     GuestPlan plan;
     Diagnostic d;
     // A BAR in RAM overlaps RAM with other attributes: refused, naming both.
-    CHECK_FALSE(build_plan(p, table, kHyp, Policy{}, plan, d));
+    CHECK_FALSE(build_plan(p, table, all_assigned(table), kHyp, plan, d));
     CHECK(std::string(d.text).find("0000:00:01.0 BAR0 at 0x40400000-0x40400fff overlaps RAM") != std::string::npos);
 
     MemRange hyp_high{0x7fe00000, 0x200000};
@@ -171,10 +183,10 @@ TEST_CASE("plan: a BAR next to the hypervisor is fine, one touching it is refuse
     f.bars[0].cpu_addr = 0x7fdff000;
     f.bars[0].size = 0x1000;
     p.memory[0].size = 0x3fdff000;
-    REQUIRE(build_plan(p, table, hyp_high, Policy{}, plan, d));  // adjacent, not touching
+    REQUIRE(build_plan(p, table, all_assigned(table), hyp_high, plan, d));  // adjacent, not touching
     f.bars[0].cpu_addr = 0x7fdff000;
     f.bars[0].size = 0x2000;  // now runs into the hypervisor
-    CHECK_FALSE(build_plan(p, table, hyp_high, Policy{}, plan, d));
+    CHECK_FALSE(build_plan(p, table, all_assigned(table), hyp_high, plan, d));
     CHECK(std::string(d.text).find("0000:00:01.0 BAR0 at 0x7fdff000-0x7fe00fff touches the hypervisor at 0x7fe00000") !=
           std::string::npos);
 }
@@ -189,7 +201,7 @@ TEST_CASE("plan: overlapping MMIO with different attributes names both")
     set_bar(add_function(table, 0, 4, 0x8086, 0x10d3), 0, pci::BarKind::Mem32, 0x10000000, 0x4000);
     GuestPlan plan;
     Diagnostic d;
-    CHECK_FALSE(build_plan(p, table, kHyp, Policy{}, plan, d));
+    CHECK_FALSE(build_plan(p, table, all_assigned(table), kHyp, plan, d));
     std::string msg = d.text;
     CHECK(msg.find("vendor,widget") != std::string::npos);
     CHECK(msg.find("0000:00:04.0 BAR0") != std::string::npos);
@@ -201,35 +213,60 @@ TEST_CASE("plan: a device named in passage.device_mmio keeps its BARs Device-nGn
     pci::PciDeviceTable<2> table;
     set_bar(add_function(table, 0, 3, 0x8086, 0x10d3), 0, pci::BarKind::Mem32, 0x10000000, 0x4000);
     set_bar(add_function(table, 0, 4, 0x1af4, 0x1041), 4, pci::BarKind::Mem64, 0x8000000000, 0x4000, true);
-    Policy policy;
+    pci::DispositionOptions options;
     Diagnostic d;
-    REQUIRE(parse_device_list("0000:00:03.0", policy, d));
-    policy.fwb = GENERATE(false, true);
+    REQUIRE(pci::parse_disposition_options("passage.device_mmio=0000:00:03.0", options, d));
+    options.fwb = GENERATE(false, true);
+    static pci::Dispositions disp;
+    disp.decide(table, options);
     g_log.clear();
     set_log_sink(capture);
     GuestPlan plan;
-    REQUIRE(build_plan(p, table, kHyp, policy, plan, d));
+    REQUIRE(build_plan(p, table, disp, kHyp, plan, d));
     set_log_sink(nullptr);
     CHECK(find(plan, 0x10000000)->attrs == stage2::Attrs{MemType::DeviceNGnRE, Access::RW, false});
     CHECK(find(plan, 0x8000000000)->attrs.type == MemType::NormalNC);
     CHECK(plan.devices_kept_device == 1);
-    CHECK(g_log.find("0000:00:03.0 8086:10d3: BARs kept Device-nGnRE (passage.device_mmio boot option)") != std::string::npos);
-    CHECK(g_log.find(policy.fwb ? "forced by FEAT_S2FWB" : "without FWB the guest cannot weaken it") != std::string::npos);
+    CHECK(g_log.find(options.fwb ? "0000:00:03.0 8086:10d3: BARs kept Device-nGnRE (passage.device_mmio)"
+                                 : "0000:00:03.0 8086:10d3: BARs kept Device-nGnRE (passage.device_mmio (a cap without FWB))") !=
+          std::string::npos);
 }
 
 TEST_CASE("plan: a quirk keeps a device Device-nGnRE")
 {
-    static const DeviceQuirk quirks[] = {{0x1234, 0x5678, "test quirk: cannot take Normal-NC"}};
+    static const pci::DeviceQuirk quirks[] = {{0x1234, 0x5678, "test quirk: cannot take Normal-NC"}};
     Platform p = minimal_platform();
     pci::PciDeviceTable<2> table;
     set_bar(add_function(table, 1, 0, 0x1234, 0x5678), 0, pci::BarKind::Mem32, 0x10000000, 0x1000);
-    Policy policy;
-    policy.quirks = quirks;
-    policy.quirk_count = 1;
+    pci::DispositionOptions options;
+    options.quirks = quirks;
+    options.quirk_count = 1;
+    static pci::Dispositions disp;
+    disp.decide(table, options);
     GuestPlan plan;
     Diagnostic d;
-    REQUIRE(build_plan(p, table, kHyp, policy, plan, d));
+    REQUIRE(build_plan(p, table, disp, kHyp, plan, d));
     CHECK(find(plan, 0x10000000)->attrs.type == MemType::DeviceNGnRE);
+    CHECK(std::string(disp.reason(0)) == "quirk: test quirk: cannot take Normal-NC");
+}
+
+TEST_CASE("plan: a hidden function's BARs are left out, and the stage-2 input covers every host window")
+{
+    Platform p = load_platform("qemu-virt-gicv3.dtb");
+    pci::PciDeviceTable<2> table;
+    set_bar(add_function(table, 0, 3, 0x8086, 0x10d3), 0, pci::BarKind::Mem32, 0x10000000, 0x4000);
+    set_bar(add_function(table, 0, 4, 0x1af4, 0x1041), 0, pci::BarKind::Mem32, 0x10004000, 0x4000);
+    pci::DispositionOptions options;
+    Diagnostic d;
+    REQUIRE(pci::parse_disposition_options("passage.deny=00:04.0", options, d));
+    static pci::Dispositions disp;
+    disp.decide(table, options);
+    GuestPlan plan;
+    REQUIRE(build_plan(p, table, disp, kHyp, plan, d));
+    CHECK(find(plan, 0x10000000) != nullptr);
+    CHECK(find(plan, 0x10004000) == nullptr);
+    CHECK(plan.ipa_top == 0x10000000000);  // the end of the 512 GiB mem64 window
+    CHECK(ipa_bits_for(plan) == 40);
 }
 
 TEST_CASE("plan: a BAR without an address is not mapped and the log says the device stays visible")
@@ -243,7 +280,7 @@ TEST_CASE("plan: a BAR without an address is not mapped and the log says the dev
     set_log_sink(capture);
     GuestPlan plan;
     Diagnostic d;
-    REQUIRE(build_plan(p, table, kHyp, Policy{}, plan, d));
+    REQUIRE(build_plan(p, table, all_assigned(table), kHyp, plan, d));
     set_log_sink(nullptr);
     CHECK(g_log.find("0000:00:05.0 BAR2 (16 GiB) has no address") != std::string::npos);
     CHECK(g_log.find("stays visible to the guest") != std::string::npos);
@@ -252,15 +289,15 @@ TEST_CASE("plan: a BAR without an address is not mapped and the log says the dev
 
 TEST_CASE("plan: device lists parse with and without a segment, and bad ones are refused")
 {
-    Policy policy;
+    pci::DispositionOptions options;
     Diagnostic d;
-    REQUIRE(parse_device_list("0000:00:03.0,01:1f.7", policy, d));
-    REQUIRE(policy.device_mmio_count == 2);
-    CHECK(policy.device_mmio[0].bdf == pci::Bdf{0, 3, 0});
-    CHECK(policy.device_mmio[1].bdf == pci::Bdf{1, 0x1f, 7});
-    Policy bad;
-    CHECK_FALSE(parse_device_list("00:03", bad, d));
-    CHECK(std::string(d.text).find("cannot read") != std::string::npos);
-    CHECK_FALSE(parse_device_list("00:20.0", bad, d));  // device 32 does not exist
-    CHECK_FALSE(parse_device_list("00:03.8", bad, d));
+    REQUIRE(pci::parse_disposition_options("passage.device_mmio=0000:00:03.0,01:1f.7", options, d));
+    REQUIRE(options.device_mmio_count == 2);
+    CHECK(options.device_mmio[0].bdf == pci::Bdf{0, 3, 0});
+    CHECK(options.device_mmio[1].bdf == pci::Bdf{1, 0x1f, 7});
+    pci::DispositionOptions bad;
+    CHECK_FALSE(pci::parse_disposition_options("passage.device_mmio=00:03", bad, d));
+    CHECK(std::string(d.text) == "passage.device_mmio: device list: cannot read \"00:03\" (want 0000:00:03.0)");
+    CHECK_FALSE(pci::parse_disposition_options("passage.deny=00:20.0", bad, d));  // device 32 does not exist
+    CHECK_FALSE(pci::parse_disposition_options("passage.assign=00:03.8", bad, d));
 }

@@ -1,0 +1,253 @@
+// Each function's disposition: see include/passage/pci/disposition.h.
+#include "passage/pci/disposition.h"
+
+#include <cstdarg>
+
+#include "passage/cmdline.h"
+#include "passage/format.h"
+#include "passage/log.h"
+#include "passage/pci/enumerate.h"
+#include "passage/pci/regs.h"
+
+namespace passage::pci {
+
+const DeviceQuirk kBuiltinQuirks[] = {
+    // {vendor, device, "why"}: none known on the supported platforms yet.
+    {0, 0, nullptr},
+};
+const usize kBuiltinQuirkCount = 0;
+
+namespace {
+
+bool same(const DeviceRef& r, const PciFunction& f) { return r.segment == f.segment && r.bdf == f.bdf; }
+
+bool listed(const DeviceRef* refs, usize n, const PciFunction& f)
+{
+    for (usize k = 0; k < n; ++k)
+        if (same(refs[k], f)) return true;
+    return false;
+}
+
+bool parse_hex(const char*& p, unsigned digits_max, unsigned& out)
+{
+    unsigned v = 0, n = 0;
+    for (; n < digits_max; ++n, ++p) {
+        char c = *p;
+        unsigned d;
+        if (c >= '0' && c <= '9') d = unsigned(c - '0');
+        else if (c >= 'a' && c <= 'f') d = unsigned(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F') d = unsigned(c - 'A' + 10);
+        else break;
+        v = v * 16 + d;
+    }
+    out = v;
+    return n > 0;
+}
+
+Status parse_option(const char* cmdline, const char* name, DeviceRef* refs, usize& count, Diagnostic& diag,
+                    bool* given = nullptr)
+{
+    char buf[256];
+    if (!cmdline_option(cmdline, name, buf, sizeof buf)) return {};
+    if (given != nullptr) *given = true;
+    Diagnostic inner;
+    if (auto s = parse_bdf_list(buf, refs, DispositionOptions::kMax, count, inner); !s) {
+        format(diag.text, sizeof diag.text, "passage.%s: %s", name, inner.text);
+        return s;
+    }
+    return {};
+}
+
+}  // namespace
+
+Status parse_bdf_list(const char* text, DeviceRef* refs, usize max, usize& count, Diagnostic& diag)
+{
+    const char* p = text;
+    while (*p != '\0') {
+        const char* start = p;
+        unsigned a = 0, b = 0, c = 0, fn = 0;
+        bool ok = parse_hex(p, 4, a) && *p == ':';
+        if (ok) ++p;
+        ok = ok && parse_hex(p, 2, b);
+        unsigned seg = 0, bus = a, dev = b;
+        if (ok && *p == ':') {  // segment:bus:dev.fn
+            ++p;
+            ok = parse_hex(p, 2, c);
+            seg = a, bus = b, dev = c;
+        }
+        ok = ok && *p == '.';
+        if (ok) ++p;
+        ok = ok && *p >= '0' && *p <= '7';
+        if (ok) fn = unsigned(*p++ - '0');
+        ok = ok && (*p == ',' || *p == '\0') && bus <= 0xff && dev <= 31 && seg <= 0xffff;
+        if (!ok) {
+            format(diag.text, sizeof diag.text, "device list: cannot read \"%s\" (want 0000:00:03.0)", start);
+            return Failure{Error::InvalidArgument, 0};
+        }
+        if (count == max) {
+            format(diag.text, sizeof diag.text, "device list: more than %zu devices", max);
+            return Failure{Error::NoMemory, max};
+        }
+        refs[count++] = {u16(seg), {u8(bus), u8(dev), u8(fn)}};
+        if (*p == ',') ++p;
+    }
+    return {};
+}
+
+Status parse_disposition_options(const char* cmdline, DispositionOptions& out, Diagnostic& diag)
+{
+    out.assign_count = out.deny_count = out.device_mmio_count = 0;
+    out.assign_given = false;
+    if (auto s = parse_option(cmdline, "assign", out.assign, out.assign_count, diag, &out.assign_given); !s) return s;
+    if (auto s = parse_option(cmdline, "deny", out.deny, out.deny_count, diag); !s) return s;
+    return parse_option(cmdline, "device_mmio", out.device_mmio, out.device_mmio_count, diag);
+}
+
+void Dispositions::hide(usize i, const char* fmt, ...)
+{
+    Entry& e = entries_[i];
+    if (e.disp == Disposition::Hidden) return;  // the first reason stands
+    e.disp = Disposition::Hidden;
+    va_list ap;
+    va_start(ap, fmt);
+    vformat(e.reason, sizeof e.reason, fmt, ap);
+    va_end(ap);
+}
+
+void Dispositions::decide(const DeviceTable& table, const DispositionOptions& options)
+{
+    table_size_ = table.size();
+    count_ = table.size() < kMax ? table.size() : kMax;
+    for (usize i = 0; i < count_; ++i) {
+        const PciFunction& f = table[i];
+        Entry& e = entries_[i];
+        e = Entry{};
+        const char* why = nullptr;
+        char text[56] = {};
+        for (const PciBar& bar : f.bars) {
+            if ((bar.present() && !bar.assigned()) || bar.status == BarStatus::Invalid) {
+                if (bar.is_rom()) format(text, sizeof text, "ROM did not fit (%s)", bar_status_name(bar.status));
+                else format(text, sizeof text, "BAR%u did not fit (%s)", unsigned(bar.index), bar_status_name(bar.status));
+                why = text;
+                break;
+            }
+        }
+        if (why == nullptr && f.header_type != kHeaderEndpoint && f.header_type != kHeaderBridge) {
+            format(text, sizeof text, "header type %u not supported", f.header_type);  // CardBus
+            why = text;
+        }
+        if (why == nullptr && listed(options.deny, options.deny_count, f)) why = "passage.deny";
+        if (why == nullptr && options.assign_given && !f.is_bridge && !listed(options.assign, options.assign_count, f))
+            why = "not in passage.assign";
+        if (why != nullptr && options.can_hide) {
+            hide(i, "%s", why);
+            continue;
+        }
+        if (why != nullptr) {
+            char bdf[16];
+            format_bdf(bdf, sizeof bdf, f.segment, f.bdf);
+            log_warn("PCI %s: would be hidden (%s), but config space is direct: the guest sees it", bdf, why);
+        }
+        for (usize k = 0; k < options.device_mmio_count; ++k) {
+            if (!same(options.device_mmio[k], f)) continue;
+            e.disp = Disposition::KeptDevice;
+            format(e.reason, sizeof e.reason, "passage.device_mmio%s", options.fwb ? "" : " (a cap without FWB)");
+        }
+        for (usize q = 0; q < options.quirk_count && e.disp == Disposition::Assigned; ++q) {
+            const DeviceQuirk& dq = options.quirks[q];
+            if (dq.vendor != f.vendor || dq.device != f.device) continue;
+            e.disp = Disposition::KeptDevice;
+            format(e.reason, sizeof e.reason, "quirk: %s", dq.reason != nullptr ? dq.reason : "listed");
+        }
+    }
+    if (options.can_hide)
+        while (propagate(table, options)) {
+        }
+    for (usize i = 0; i < count_; ++i) {
+        const PciFunction& f = table[i];
+        entries_[i].single_function = false;
+        if (f.bdf.fn != 0 || !visible(i)) continue;
+        bool sibling = false;
+        for (usize j = 0; j < count_ && !sibling; ++j) {
+            const PciFunction& g = table[j];
+            sibling = j != i && g.segment == f.segment && g.bdf.bus == f.bdf.bus && g.bdf.dev == f.bdf.dev && visible(j);
+        }
+        entries_[i].single_function = !sibling;
+    }
+}
+
+// One round of the hiding rules; true when it hid something.
+bool Dispositions::propagate(const DeviceTable& table, const DispositionOptions& options)
+{
+    usize before = hidden_count();
+    char name[16];
+    // Down: behind a hidden bridge.
+    for (usize i = 0; i < count_; ++i) {
+        i32 p = table[i].parent;
+        if (p == kNoParent || usize(p) >= count_ || visible(usize(p))) continue;
+        format_bdf(name, sizeof name, table[usize(p)].segment, table[usize(p)].bdf);
+        hide(i, "behind hidden bridge %s", name);
+    }
+    // A device without function 0 is absent (a scan stops there).
+    for (usize i = 0; i < count_; ++i) {
+        const PciFunction& f = table[i];
+        if (f.bdf.fn == 0 || !visible(i)) continue;
+        for (usize j = 0; j < count_; ++j) {
+            const PciFunction& g = table[j];
+            if (g.segment == f.segment && g.bdf == Bdf{f.bdf.bus, f.bdf.dev, 0} && !visible(j))
+                hide(i, "function 0 of its device is hidden");
+        }
+    }
+    // Up: a bridge leading only to hidden functions; with passage.assign, an
+    // empty bridge not named.
+    for (usize i = count_; i-- > 0;) {
+        const PciFunction& f = table[i];
+        if (!f.is_bridge || !visible(i)) continue;
+        bool any = false, any_visible = false;
+        for (i32 c = f.first_child; c >= 0; c = table[usize(c)].next_sibling) {
+            any = true;
+            if (visible(usize(c))) any_visible = true;
+        }
+        if (any && !any_visible) hide(i, "leads only to hidden functions");
+        else if (!any && options.assign_given && !listed(options.assign, options.assign_count, f))
+            hide(i, "not in passage.assign");
+    }
+    return hidden_count() != before;
+}
+
+usize Dispositions::hidden_count() const
+{
+    usize n = 0;
+    for (usize i = 0; i < count_; ++i) n += entries_[i].disp == Disposition::Hidden;
+    return n;
+}
+
+usize Dispositions::kept_count() const
+{
+    usize n = 0;
+    for (usize i = 0; i < count_; ++i) n += entries_[i].disp == Disposition::KeptDevice;
+    return n;
+}
+
+void Dispositions::status_text(usize index, char* buf, usize size) const
+{
+    switch (of(index)) {
+    case Disposition::Assigned: format(buf, size, "assigned"); return;
+    case Disposition::KeptDevice: format(buf, size, "kept Device-nGnRE: %s", reason(index)); return;
+    case Disposition::Hidden: format(buf, size, "hidden: %s", reason(index)); return;
+    }
+}
+
+void Dispositions::print(const DeviceTable& table) const
+{
+    for (usize i = 0; i < table.size(); ++i) {
+        const PciFunction& f = table[i];
+        char bdf[16], text[80];
+        format_bdf(bdf, sizeof bdf, f.segment, f.bdf);
+        if (i < count_) status_text(i, text, sizeof text);
+        else format(text, sizeof text, "hidden: beyond passage's %zu functions", kMax);
+        log_info("  PCI %s %04x:%04x  %s", bdf, f.vendor, f.device, text);
+    }
+}
+
+}  // namespace passage::pci
