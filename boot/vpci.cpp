@@ -158,6 +158,8 @@ VpciAbort vpci_handle_abort(TrapFrame& f)
     const vcpu::MmioAccess& a = d.access;
     if (g_vcfg->claims(a.ipa)) {
         g_lock.lock();
+        if (a.write && log_level() >= LogLevel::Debug)  // the trace tests/unit/pci/fixtures replay
+            log_debug("vpci: write 0x%llx/%u = 0x%llx", (ull)a.ipa, a.size, (ull)vcpu::read_source(f, a));
         if (a.write) g_vcfg->mmio_write(a.ipa, a.size, vcpu::read_source(f, a));
         else vcpu::complete_load(f, a, g_vcfg->mmio_read(a.ipa, a.size));
         ++g_accesses;

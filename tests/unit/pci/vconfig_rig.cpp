@@ -49,16 +49,18 @@ stage2::Attrs PageRecorder::attrs_at(u64 ipa) const
     return it == pages.end() ? stage2::Attrs{} : it->second.attrs;
 }
 
-Rig::Rig(const char* cmdline, void (*edit_host)(PciHostBridge&))
+namespace {
+
+void standard_topology(FakeEcam& ecam)
 {
     ecam.add(1, 0).ids(0x1af4, 0x1000).class_code(0x020000).bar32(0, 0x1000).bar64(2, 16 * KiB).bar_io(4, 0x20).rom(256 * KiB);
     ecam.add(2, 0).ids(0x1af4, 0x1001).class_code(0x010000).pcie(PortType::Endpoint).bar32(0, 16 * KiB)
         .ext_cap(0x100, 0x10, 0x140).ext_cap(0x140, 0x01, 0);
-    auto& port = ecam.add(3, 0).pcie_bridge(PortType::RootPort);
+    FakeFunction& port = ecam.add(3, 0).pcie_bridge(PortType::RootPort);
     port.child(0, 0).ids(0x8086, 0x10d3).pcie(PortType::Endpoint).bar32(0, 64 * KiB).bar64(2, 1 * MiB)
         .ext_cap(0x100, 0x01, 0x140).ext_cap(0x140, 0x10, 0x180).ext_cap(0x180, 0x0d, 0)
         .writable(0x148, 0xffffffff).writable(0x184, 0xffff0000);
-    auto& port2 = ecam.add(4, 0).pcie_bridge(PortType::RootPort);
+    FakeFunction& port2 = ecam.add(4, 0).pcie_bridge(PortType::RootPort);
     port2.child(0, 0).ids(0x1b36, 0x0005).multifunction().bar32(0, 4 * KiB);
     port2.child(0, 1).ids(0x1b36, 0x0005).bar32(0, 4 * KiB);
     ecam.add(5, 0).ids(0x1af4, 0x1110).class_code(0x050000).bar32(0, 256);
@@ -67,6 +69,14 @@ Rig::Rig(const char* cmdline, void (*edit_host)(PciHostBridge&))
     ecam.add(7, 0).ids(0x1b36, 0x0002).multifunction().bar32(0, 4 * KiB);
     ecam.add(7, 1).pcie_bridge(PortType::PcieToPciBridge).child(0, 0).ids(0x1b36, 0x0003).bar32(0, 4 * KiB);
     ecam.add(8, 0).ids(0x1af4, 0x1110).class_code(0x050000).bar32(0, 256);
+}
+
+}  // namespace
+
+Rig::Rig(const char* cmdline, void (*edit_host)(PciHostBridge&), const std::function<void(FakeEcam&)>& build)
+{
+    if (build) build(ecam);
+    else standard_topology(ecam);
     if (edit_host != nullptr) edit_host(host);
     set_log_level(LogLevel::Warn);
     REQUIRE(enumerate(host, ecam, table).ok());

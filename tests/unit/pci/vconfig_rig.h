@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -68,7 +69,7 @@ public:
 struct Rig {
     FakeEcam ecam;
     PciHostBridge host = qemu_virt_host();
-    PciDeviceTable<32> table;
+    PciDeviceTable<64> table;
     Dispositions disp;
     PageRecorder rec;
     FakePhys phys;
@@ -77,8 +78,11 @@ struct Rig {
     std::map<u32, std::vector<u32>> physical;  // per function: its BAR, bus and window registers at the start
     alignas(VirtualConfig) unsigned char storage[sizeof(VirtualConfig)];
 
-    explicit Rig(const char* cmdline = "", void (*edit_host)(PciHostBridge&) = nullptr);
+    // The standard topology below, or what `build` puts on the fake ECAM.
+    explicit Rig(const char* cmdline = "", void (*edit_host)(PciHostBridge&) = nullptr,
+                 const std::function<void(FakeEcam&)>& build = {});
     explicit Rig(void (*edit_host)(PciHostBridge&)) : Rig("", edit_host) {}
+    explicit Rig(const std::function<void(FakeEcam&)>& build) : Rig("", nullptr, build) {}
     ~Rig();
     Rig(const Rig&) = delete;
     Rig& operator=(const Rig&) = delete;
