@@ -24,6 +24,8 @@ void check_config_ldp(Context& ctx);  // an undecodable config access
 void check_ivshmem(Context& ctx);  // ivshmem-nc and ivshmem-device
 void check_pci_testdev(Context& ctx);
 void check_bar_move(Context& ctx);  // after pci-testdev: moves its BAR0
+void check_bar_subpage(Context& ctx);  // ivshmem's BAR0 off its page offset: trapped
+void check_bar_io(Context& ctx);       // virtio-blk's I/O BAR at another port: forwarded
 void check_abort_in_hypervisor(Context& ctx);
 void check_cpu_on(Context& ctx);
 
