@@ -156,30 +156,25 @@ VpciAbort vpci_handle_abort(TrapFrame& f)
         return VpciAbort::Undecodable;
     }
     const vcpu::MmioAccess& a = d.access;
-    if (g_vcfg->claims(a.ipa)) {
+    u64 value = a.write ? vcpu::read_source(f, a) : 0;
+    if (pci::VirtualConfig::EcamHit h = g_vcfg->find_ecam(a.ipa); h.claimed) {
         g_lock.lock();
+        if (a.write) g_vcfg->write_at(h, a.size, value);
+        else value = g_vcfg->read_at(h, a.size);
         if (a.write && log_level() >= LogLevel::Debug)  // the trace tests/unit/pci/fixtures replay
-            log_debug("vpci: write 0x%llx/%u = 0x%llx", (ull)a.ipa, a.size, (ull)vcpu::read_source(f, a));
-        if (a.write) g_vcfg->mmio_write(a.ipa, a.size, vcpu::read_source(f, a));
-        else vcpu::complete_load(f, a, g_vcfg->mmio_read(a.ipa, a.size));
+            log_debug("vpci: write 0x%llx/%u = 0x%llx", (ull)a.ipa, a.size, (ull)value);
         ++g_accesses;
         g_lock.unlock();
-        vcpu::advance(f);
-        return VpciAbort::Emulated;
-    }
-    g_lock.lock();
-    if (!g_vcfg->claims_forwarded(a.ipa)) {
-        g_lock.unlock();
-        return VpciAbort::NotConfig;
-    }
-    if (a.write) {
-        (void)g_vcfg->forward_write(a.ipa, a.size, vcpu::read_source(f, a));
     } else {
-        u64 v = 0;
-        (void)g_vcfg->forward_read(a.ipa, a.size, v);
-        vcpu::complete_load(f, a, v);
+        if (!g_vcfg->may_forward(a.ipa)) return VpciAbort::NotConfig;
+        g_lock.lock();
+        bool ours = g_vcfg->claims_forwarded(a.ipa);
+        if (ours && a.write) (void)g_vcfg->forward_write(a.ipa, a.size, value);
+        else if (ours) (void)g_vcfg->forward_read(a.ipa, a.size, value);
+        g_lock.unlock();
+        if (!ours) return VpciAbort::NotConfig;
     }
-    g_lock.unlock();
+    if (!a.write) vcpu::complete_load(f, a, value);
     vcpu::advance(f);
     return VpciAbort::Emulated;
 }

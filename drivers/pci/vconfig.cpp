@@ -54,11 +54,18 @@ void VirtualConfig::read_hardware()
 {
     count_ = table_.size() < kMaxFunctions ? table_.size() : kMaxFunctions;
     if (count_ > disp_.size()) count_ = disp_.size();
+    live_count_ = 0;
+    io_window_count_ = 0;
+    for (const PciHostBridge& h : hosts_)
+        for (usize k = 0; k < h.window_count && k < PciHostBridge::kMaxWindows; ++k)
+            if (h.windows[k].space == PciSpace::Io && h.windows[k].size != 0)
+                io_windows_[io_window_count_++] = {h.windows[k].cpu_addr, h.windows[k].size};
     for (usize i = 0; i < count_; ++i) {
         const PciFunction& f = table_[i];
         FnState& s = state_[i];
         s = FnState{};
-        u16 cmd = hw(f).read16(f.bdf, kCommand);
+        s.acc = &hw(f);
+        u16 cmd = s.acc->read16(f.bdf, kCommand);
         s.mem_on = CmdMem::get(cmd) != 0;
         s.io_on = CmdIo::get(cmd) != 0;
         for (unsigned j = 0; j < 6; ++j) {
@@ -78,7 +85,12 @@ void VirtualConfig::read_hardware()
             const PciBar& bar = f.bars[b];
             Slot& sl = slot(i, b);
             sl = Slot{};
-            if (visible(i) && bar.present() && bar.assigned() && bar.kind != BarKind::Io) {
+            if (!visible(i) || !bar.present() || !bar.assigned()) continue;
+            sl.size = bar.size;
+            sl.phys = bar.cpu_addr;
+            sl.io = bar.kind == BarKind::Io;
+            live_[live_count_++] = u16(i * PciFunction::kBars + b);
+            if (!sl.io) {
                 sl.route = BarRoute::Direct;
                 sl.cpu = sl.active_cpu = bar.cpu_addr;
                 sl.decoded = true;
@@ -106,7 +118,30 @@ void VirtualConfig::read_hardware()
         for (i32 p = table_[i].parent; p != kNoParent && usize(p) < count_; p = table_[usize(p)].parent)
             state_[usize(p)].hidden_below = true;
     }
-    trapped_count_ = 0;
+    for (usize i = 0; i < count_; ++i) mark_special(i);
+    trapped_count_ = mem_trapped_count_ = conflict_count_ = 0;
+}
+
+// Sorted and merged, for a binary search on every placement.
+// The header dwords passage answers or filters itself (bit n: offset 4n).
+void VirtualConfig::mark_special(usize i)
+{
+    const PciFunction& f = table_[i];
+    FnState& s = state_[i];
+    auto mark = [&](u16 reg) { s.special |= u64{1} << (reg >> 2); };
+    mark(kCommand);  // stage 2 follows decoding
+    if (disp_.single_function(i)) mark(kHeaderType);
+    for (u16 reg = 0; reg < 0x100; reg += 4)
+        if (is_bar_reg(f, reg) || reg == rom_reg_offset(f) || is_window_reg(f, reg)) mark(reg);
+    if (f.is_bridge) {
+        mark(kPrimaryBus);
+        mark(kInterruptLine);  // bridge control: secondary bus reset
+    }
+    if (u16 pcie = f.caps.pcie; pcie != 0 && pcie <= 0xe0) {
+        mark(u16(pcie + 0x10));  // link control
+        mark(u16(pcie + 0x14));  // slot capabilities
+        mark(u16(pcie + 0x18));  // slot control
+    }
 }
 
 void VirtualConfig::set_forbidden(std::span<const MemRange> ranges)
@@ -114,8 +149,22 @@ void VirtualConfig::set_forbidden(std::span<const MemRange> ranges)
     forbidden_count_ = 0;
     for (const MemRange& r : ranges) {
         if (forbidden_count_ == kMaxForbidden) break;
-        forbidden_[forbidden_count_++] = r;
+        if (r.size == 0) continue;
+        usize k = forbidden_count_++;
+        for (; k > 0 && forbidden_[k - 1].base > r.base; --k) forbidden_[k] = forbidden_[k - 1];
+        forbidden_[k] = r;
     }
+    usize out = 0;
+    for (usize k = 0; k < forbidden_count_; ++k) {
+        MemRange r = forbidden_[k];
+        if (out > 0 && r.base <= forbidden_[out - 1].end()) {
+            MemRange& prev = forbidden_[out - 1];
+            if (r.end() > prev.end()) prev.size = r.end() - prev.base;
+            continue;
+        }
+        forbidden_[out++] = r;
+    }
+    forbidden_count_ = out;
 }
 
 Status VirtualConfig::start()
@@ -132,9 +181,9 @@ Status VirtualConfig::start()
     }
     u64 failures = map_failures;
     work_count_ = 0;
-    for (usize s = 0; s < count_ * PciFunction::kBars; ++s) {
-        slots_[s].phase = 1;
-        work_[work_count_++] = u16(s);
+    for (usize k = 0; k < live_count_; ++k) {
+        slots_[live_[k]].phase = 1;
+        work_[work_count_++] = live_[k];
     }
     update();
     moves = 0;  // what the guest moves counts from here
@@ -145,10 +194,16 @@ Status VirtualConfig::start()
 // ---------------------------------------------------------------------------
 // lookup
 
+// A guest touches one function many times in a row: the last one found is
+// tried first.
 i32 VirtualConfig::index_of(u16 segment, Bdf bdf) const
 {
+    if (last_ < count_ && table_[last_].bdf == bdf && table_[last_].segment == segment) return i32(last_);
     for (usize i = 0; i < count_; ++i)
-        if (table_[i].bdf == bdf && table_[i].segment == segment) return i32(i);
+        if (table_[i].bdf == bdf && table_[i].segment == segment) {
+            last_ = i;
+            return i32(i);
+        }
     return -1;
 }
 
@@ -176,6 +231,9 @@ bool VirtualConfig::is_descendant(usize child, usize ancestor) const
 // ---------------------------------------------------------------------------
 // accesses
 
+// Whether a register passes straight to the hardware.
+bool VirtualConfig::plain(const FnState& s, u16 reg) { return reg < 0x100 ? (s.special >> (reg >> 2) & 1) == 0 : s.ext_count == 0; }
+
 u32 VirtualConfig::read(u16 segment, Bdf bdf, u16 reg, unsigned size)
 {
     if (!valid_access(reg, size)) return ones(size);
@@ -183,6 +241,13 @@ u32 VirtualConfig::read(u16 segment, Bdf bdf, u16 reg, unsigned size)
     if (idx < 0 || !visible(usize(idx))) return ones(size);
     usize i = usize(idx);
     const PciFunction& f = table_[i];
+    if (const FnState& s = state_[i]; plain(s, reg)) {
+        switch (size) {
+        case 1: return s.acc->read8(f.bdf, reg);
+        case 2: return s.acc->read16(f.bdf, reg);
+        default: return s.acc->read32(f.bdf, reg);
+        }
+    }
     u16 dword = u16(reg & ~3u);
     unsigned shift = 8 * (reg & 3);
     if (is_bar_reg(f, dword) || dword == rom_reg_offset(f) || is_window_reg(f, dword))
@@ -207,6 +272,13 @@ void VirtualConfig::write(u16 segment, Bdf bdf, u16 reg, unsigned size, u32 valu
     usize i = usize(idx);
     const PciFunction& f = table_[i];
     value &= ones(size);
+    if (const FnState& s = state_[i]; plain(s, reg)) {
+        switch (size) {
+        case 1: s.acc->write8(f.bdf, reg, u8(value)); return;
+        case 2: s.acc->write16(f.bdf, reg, u16(value)); return;
+        default: s.acc->write32(f.bdf, reg, value); return;
+        }
+    }
     u16 dword = u16(reg & ~3u);
     unsigned shift = 8 * (reg & 3);
     u32 mask = ones(size) << shift;
@@ -262,26 +334,14 @@ void VirtualConfig::write(u16 segment, Bdf bdf, u16 reg, unsigned size, u32 valu
 // ---------------------------------------------------------------------------
 // ECAM addresses
 
-bool VirtualConfig::claims(u64 ipa) const
-{
-    for (const PciHostBridge& h : hosts_)
-        if (ipa >= h.ecam_base && ipa - h.ecam_base < h.ecam_size) return true;
-    return false;
-}
-
-namespace {
-struct EcamHit {
-    bool ok = false;
-    u16 segment = 0;
-    Bdf bdf;
-    u16 reg = 0;
-};
-
-EcamHit locate(std::span<const PciHostBridge> hosts, u64 ipa)
+// The function and register an ECAM address names; claimed but not ok
+// past the host bridge's last bus.
+VirtualConfig::EcamHit VirtualConfig::locate(std::span<const PciHostBridge> hosts, u64 ipa)
 {
     EcamHit hit;
     for (const PciHostBridge& h : hosts) {
         if (ipa < h.ecam_base || ipa - h.ecam_base >= h.ecam_size) continue;
+        hit.claimed = true;
         u64 off = ipa - h.ecam_base;
         u64 bus = u64(h.bus_start) + (off >> 20);
         if (bus > h.bus_end) return hit;
@@ -293,22 +353,35 @@ EcamHit locate(std::span<const PciHostBridge> hosts, u64 ipa)
     }
     return hit;
 }
-}  // namespace
 
-u64 VirtualConfig::mmio_read(u64 ipa, unsigned size)
+bool VirtualConfig::ecam_access(u64 ipa, unsigned size, bool write, u64& value)
 {
     EcamHit h = locate(hosts_, ipa);
+    if (!h.claimed) return false;
+    if (write) write_at(h, size, value);
+    else value = read_at(h, size);
+    return true;
+}
+
+bool VirtualConfig::claims(u64 ipa) const
+{
+    for (const PciHostBridge& h : hosts_)
+        if (ipa >= h.ecam_base && ipa - h.ecam_base < h.ecam_size) return true;
+    return false;
+}
+
+u64 VirtualConfig::read_at(const EcamHit& h, unsigned size)
+{
+    if (!h.ok) return size >= 8 ? ~u64{0} : ones(size);
     if (size == 8) {
-        if (!h.ok || (h.reg & 7) != 0) return ~u64{0};
+        if ((h.reg & 7) != 0) return ~u64{0};
         return u64(read(h.segment, h.bdf, h.reg, 4)) | u64(read(h.segment, h.bdf, u16(h.reg + 4), 4)) << 32;
     }
-    if (!h.ok) return ones(size);
     return read(h.segment, h.bdf, h.reg, size);
 }
 
-void VirtualConfig::mmio_write(u64 ipa, unsigned size, u64 value)
+void VirtualConfig::write_at(const EcamHit& h, unsigned size, u64 value)
 {
-    EcamHit h = locate(hosts_, ipa);
     if (!h.ok) return;
     if (size == 8) {
         if ((h.reg & 7) != 0) return;
@@ -318,5 +391,14 @@ void VirtualConfig::mmio_write(u64 ipa, unsigned size, u64 value)
     }
     write(h.segment, h.bdf, h.reg, size, u32(value));
 }
+
+u64 VirtualConfig::mmio_read(u64 ipa, unsigned size)
+{
+    u64 v = 0;
+    if (!ecam_access(ipa, size, false, v)) return size >= 8 ? ~u64{0} : ones(size);
+    return v;
+}
+
+void VirtualConfig::mmio_write(u64 ipa, unsigned size, u64 value) { (void)ecam_access(ipa, size, true, value); }
 
 }  // namespace passage::pci

@@ -19,15 +19,17 @@ namespace {
 using ull = unsigned long long;
 constexpr usize kB = PciFunction::kBars;
 
-bool active(BarRoute r) { return r == BarRoute::Direct || r == BarRoute::Trapped; }
+// Small and called in every scan: always inlined.
+[[gnu::always_inline]] inline bool active(BarRoute r) { return r == BarRoute::Direct || r == BarRoute::Trapped; }
 
 // The pages [base, base + size) touches.
-u64 page_lo(u64 base) { return align_down(base, kPageSize); }
-u64 page_span(u64 base, u64 size) { return align_up(base + size, kPageSize) - page_lo(base); }
+[[gnu::always_inline]] inline u64 page_lo(u64 base) { return align_down(base, kPageSize); }
+[[gnu::always_inline]] inline u64 page_span(u64 base, u64 size) { return align_up(base + size, kPageSize) - page_lo(base); }
 
-bool pages_overlap(u64 a, u64 asize, u64 b, u64 bsize)
+// Whether two ranges touch a common page: their page-rounded ends cross.
+[[gnu::always_inline]] inline bool pages_overlap(u64 a, u64 asize, u64 b, u64 bsize)
 {
-    return ranges_overlap(page_lo(a), page_span(a, asize), page_lo(b), page_span(b, bsize));
+    return page_lo(a) < align_up(b + bsize, kPageSize) && page_lo(b) < align_up(a + asize, kPageSize);
 }
 
 }  // namespace
@@ -93,7 +95,9 @@ void VirtualConfig::update_function(usize i)
 {
     work_count_ = 0;
     for (unsigned b = 0; b < kB; ++b) {
-        slot(i, b).phase = 1;
+        Slot& x = slot(i, b);
+        if (x.size == 0) continue;  // nothing there: never decoded
+        x.phase = 1;
         work_[work_count_++] = u16(i * kB + b);
     }
     update();
@@ -102,12 +106,11 @@ void VirtualConfig::update_function(usize i)
 void VirtualConfig::update_subtree(usize bridge)
 {
     work_count_ = 0;
-    for (usize i = 0; i < count_; ++i) {
+    for (usize k = 0; k < live_count_; ++k) {
+        usize s = live_[k], i = s / kB;
         if (i != bridge && !is_descendant(i, bridge)) continue;
-        for (unsigned b = 0; b < kB; ++b) {
-            slot(i, b).phase = 1;
-            work_[work_count_++] = u16(i * kB + b);
-        }
+        slots_[s].phase = 1;
+        work_[work_count_++] = u16(s);
     }
     update();
 }
@@ -117,18 +120,38 @@ bool VirtualConfig::active_range(usize s, u64& base, u64& size) const
     const Slot& x = slots_[s];
     if (!active(x.route)) return false;
     base = x.active_cpu;
-    size = table_[s / kB].bars[s % kB].size;
+    size = x.size;
     return true;
 }
 
 bool VirtualConfig::overlaps_forbidden(u64 base, u64 size, u16& which) const
 {
-    for (usize k = 0; k < forbidden_count_; ++k)
-        if (ranges_overlap(base, size, forbidden_[k].base, forbidden_[k].size)) {
-            which = u16(k);
-            return true;
-        }
-    return false;
+    // The last range starting below base + size is the only candidate
+    // (sorted, merged: none overlap each other).
+    usize lo = 0, hi = forbidden_count_;
+    while (lo < hi) {
+        usize mid = (lo + hi) / 2;
+        if (forbidden_[mid].base < base + size) lo = mid + 1;
+        else hi = mid;
+    }
+    if (lo == 0 || !ranges_overlap(base, size, forbidden_[lo - 1].base, forbidden_[lo - 1].size)) return false;
+    which = u16(lo - 1);
+    return true;
+}
+
+// Where slot t stands for the slots deciding now: its next place once
+// decided, its current one if not in the work list.
+[[gnu::always_inline]] inline bool VirtualConfig::standing(usize t, u64& base, u64& size) const
+{
+    const Slot& y = slots_[t];
+    if (y.phase == 1) return false;  // not decided yet: it yields
+    if (y.phase == 2) {
+        if (!active(y.next)) return false;
+        base = y.cpu;
+        size = y.size;
+        return true;
+    }
+    return active_range(t, base, size);
 }
 
 // Whether another BAR, decided or standing, shares a page with slot s's
@@ -136,31 +159,20 @@ bool VirtualConfig::overlaps_forbidden(u64 base, u64 size, u16& which) const
 bool VirtualConfig::page_shared(usize s) const
 {
     const Slot& x = slots_[s];
-    u64 size = table_[s / kB].bars[s % kB].size;
-    for (usize t = 0; t < count_ * kB; ++t) {
-        if (t == s) continue;
-        const Slot& y = slots_[t];
+    for (usize k = 0; k < live_count_; ++k) {
+        usize t = live_[k];
         u64 yb = 0, ys = 0;
-        if (y.phase == 2) {
-            if (!active(y.next)) continue;
-            yb = y.cpu;
-            ys = table_[t / kB].bars[t % kB].size;
-        } else if (!active_range(t, yb, ys)) {
-            continue;
-        }
-        if (pages_overlap(x.cpu, size, yb, ys)) return true;
+        if (t != s && standing(t, yb, ys) && pages_overlap(x.cpu, x.size, yb, ys)) return true;
     }
     return false;
 }
 
 void VirtualConfig::update()
 {
-    const usize nslots = count_ * kB;
     auto push = [&](usize s) {
         slots_[s].phase = 1;
         work_[work_count_++] = u16(s);
     };
-    auto size_of = [&](usize s) { return table_[s / kB].bars[s % kB].size; };
 
     // The changed slots, decoded again.
     const usize changed = work_count_;
@@ -169,20 +181,19 @@ void VirtualConfig::update()
         Slot& x = slots_[s];
         x.decoded = decode(s / kB, unsigned(s % kB), x.cpu);
     }
-    // Conflicts that may clear now, then every mapped slot sharing a page
+    // Conflicts that may clear now, then every shown slot sharing a page
     // with the old or new place of one of those.
-    for (usize s = 0; s < nslots; ++s)
-        if (slots_[s].route == BarRoute::Conflict && slots_[s].phase == 0) push(s);
+    for (usize k = 0; conflict_count_ > 0 && k < live_count_; ++k)
+        if (slots_[live_[k]].route == BarRoute::Conflict && slots_[live_[k]].phase == 0) push(live_[k]);
     const usize seeds = work_count_;
-    for (usize s = 0; s < nslots; ++s) {
+    for (usize k = 0; k < live_count_; ++k) {
+        usize s = live_[k];
         u64 yb = 0, ys = 0;
         if (slots_[s].phase != 0 || !active_range(s, yb, ys)) continue;
-        for (usize k = 0; k < seeds; ++k) {
-            usize t = work_[k];
-            u64 ob = 0, os = 0;
-            bool hit = active_range(t, ob, os) && pages_overlap(yb, ys, ob, os);
-            hit = hit || (slots_[t].decoded && pages_overlap(yb, ys, slots_[t].cpu, size_of(t)));
-            if (hit) {
+        for (usize j = 0; j < seeds; ++j) {
+            const Slot& t = slots_[work_[j]];
+            bool hit = active(t.route) && pages_overlap(yb, ys, t.active_cpu, t.size);
+            if (hit || (t.decoded && pages_overlap(yb, ys, t.cpu, t.size))) {
                 push(s);
                 break;
             }
@@ -196,29 +207,17 @@ void VirtualConfig::update()
         x.next = BarRoute::Off;
         x.blocker = kNoBlocker;
         if (x.decoded) {
-            const PciBar& bar = table_[s / kB].bars[s % kB];
-            u64 size = bar.size;
             u16 which = 0;
-            if (bar.kind != BarKind::Io && overlaps_forbidden(page_lo(x.cpu), page_span(x.cpu, size), which)) {
+            if (!x.io && overlaps_forbidden(page_lo(x.cpu), page_span(x.cpu, x.size), which)) {
                 x.next = BarRoute::Conflict;
                 x.blocker = u16(kForbidden | which);
             }
-            for (usize t = 0; t < nslots && x.next == BarRoute::Off; ++t) {
-                if (t == s) continue;
-                const Slot& y = slots_[t];
+            for (usize k = 0; k < live_count_ && x.next == BarRoute::Off; ++k) {
+                usize t = live_[k];
                 u64 yb = 0, ys = 0;
-                if (y.phase == 1) continue;  // not decided yet: it yields
-                if (y.phase == 2) {
-                    if (!active(y.next)) continue;
-                    yb = y.cpu;
-                    ys = size_of(t);
-                } else if (!active_range(t, yb, ys)) {
-                    continue;
-                }
-                if (ranges_overlap(x.cpu, size, yb, ys)) {
-                    x.next = BarRoute::Conflict;
-                    x.blocker = u16(t);
-                }
+                if (t == s || !standing(t, yb, ys) || !ranges_overlap(x.cpu, x.size, yb, ys)) continue;
+                x.next = BarRoute::Conflict;
+                x.blocker = u16(t);
             }
             if (x.next == BarRoute::Off) x.next = BarRoute::Direct;  // for now: decoded and free
         }
@@ -232,9 +231,7 @@ void VirtualConfig::update()
         usize s = work_[k];
         Slot& x = slots_[s];
         if (x.next != BarRoute::Direct) continue;
-        const PciBar& bar = table_[s / kB].bars[s % kB];
-        if (bar.kind == BarKind::Io || ((x.cpu ^ bar.cpu_addr) & (kPageSize - 1)) != 0 || page_shared(s))
-            x.next = BarRoute::Trapped;
+        if (x.io || ((x.cpu ^ x.phys) & (kPageSize - 1)) != 0 || page_shared(s)) x.next = BarRoute::Trapped;
     }
 
     // Stage 2: every unmap before any map, so that a page handed from one
@@ -244,8 +241,7 @@ void VirtualConfig::update()
         const Slot& x = slots_[s];
         bool keep = x.route == BarRoute::Direct && x.next == BarRoute::Direct && x.cpu == x.active_cpu;
         if (x.route != BarRoute::Direct || keep) continue;
-        u64 size = size_of(s);
-        if (Status st = mover_.unmap(IpaAddr(page_lo(x.active_cpu)), page_span(x.active_cpu, size)); !st) {
+        if (Status st = mover_.unmap(IpaAddr(page_lo(x.active_cpu)), page_span(x.active_cpu, x.size)); !st) {
             ++map_failures;
             log_error("PCI %s: stage-2 unmap of 0x%llx failed: %s", BarLabel(table_[s / kB], unsigned(s % kB)).c_str(),
                       (ull)x.active_cpu, error_name(st.error()));
@@ -256,14 +252,14 @@ void VirtualConfig::update()
         Slot& x = slots_[s];
         usize i = s / kB;
         unsigned b = unsigned(s % kB);
-        const PciBar& bar = table_[i].bars[b];
+        bool rom = b == PciBar::kRomIndex;
         bool keep = x.route == BarRoute::Direct && x.next == BarRoute::Direct && x.cpu == x.active_cpu;
         if (x.next == BarRoute::Direct && !keep) {
             stage2::Attrs a;
             a.type = disp_.of(i) == Disposition::KeptDevice ? stage2::MemType::DeviceNGnRE : stage2::MemType::NormalNC;
-            a.access = bar.is_rom() ? stage2::Access::RO : stage2::Access::RW;
+            a.access = rom ? stage2::Access::RO : stage2::Access::RW;
             a.exec = false;
-            Status st = mover_.map(IpaAddr(page_lo(x.cpu)), PhysAddr(page_lo(bar.cpu_addr)), page_span(x.cpu, bar.size), a);
+            Status st = mover_.map(IpaAddr(page_lo(x.cpu)), PhysAddr(page_lo(x.phys)), page_span(x.cpu, x.size), a);
             if (!st) {
                 ++map_failures;
                 log_error("PCI %s: stage-2 map of 0x%llx failed: %s", BarLabel(table_[i], b).c_str(), (ull)x.cpu,
@@ -272,19 +268,20 @@ void VirtualConfig::update()
             }
         }
         bool was = active(x.route), now = active(x.next);
-        if (now && was && x.cpu != x.active_cpu) ++moves;
-        if (now && !was) ++moves;
-        if (x.route == BarRoute::Trapped) --trapped_count_;
-        if (x.next == BarRoute::Trapped) ++trapped_count_;
+        if (now && (!was || x.cpu != x.active_cpu)) ++moves;
+        if (x.route == BarRoute::Trapped) --trapped_count_, mem_trapped_count_ -= !x.io;
+        if (x.next == BarRoute::Trapped) ++trapped_count_, mem_trapped_count_ += !x.io;
+        if (x.route == BarRoute::Conflict) --conflict_count_;
+        if (x.next == BarRoute::Conflict) ++conflict_count_;
         bool new_conflict = x.next == BarRoute::Conflict && x.route != BarRoute::Conflict;
-        if (bar.is_rom() && was != now) set_rom_enable(i, now);
+        if (rom && was != now) set_rom_enable(i, now);
         x.route = x.next;
+        if (now) x.active_cpu = x.cpu;
+        x.phase = 0;
         if (new_conflict && log_level() >= LogLevel::Debug) {  // often transient: the guest is mid-way
             char why[128];
             if (conflict_at(x.cpu, why, sizeof why)) log_debug("PCI %s", why);
         }
-        if (now) x.active_cpu = x.cpu;
-        x.phase = 0;
     }
     work_count_ = 0;
 }
@@ -300,52 +297,55 @@ void VirtualConfig::set_rom_enable(usize i, bool on)
 // ---------------------------------------------------------------------------
 // trapped BARs
 
+bool VirtualConfig::in_io_window(u64 ipa) const
+{
+    for (usize k = 0; k < io_window_count_; ++k)
+        if (ipa - io_windows_[k].base < io_windows_[k].size) return true;  // below base wraps: false
+    return false;
+}
+
 bool VirtualConfig::claims_forwarded(u64 ipa) const
 {
-    for (const PciHostBridge& h : hosts_) {
-        usize nw = h.window_count < PciHostBridge::kMaxWindows ? h.window_count : PciHostBridge::kMaxWindows;
-        for (usize k = 0; k < nw; ++k) {
-            const PciWindow& w = h.windows[k];
-            if (w.space == PciSpace::Io && ipa >= w.cpu_addr && ipa - w.cpu_addr < w.size) return true;
-        }
-    }
-    if (trapped_count_ == 0) return false;
-    for (usize s = 0; s < count_ * kB; ++s) {
-        const Slot& x = slots_[s];
-        if (x.route != BarRoute::Trapped) continue;
+    if (in_io_window(ipa)) return true;
+    for (usize k = 0; mem_trapped_count_ > 0 && k < live_count_; ++k) {
+        const Slot& x = slots_[live_[k]];
         u64 lo = page_lo(x.cpu);
-        if (ipa >= lo && ipa - lo < page_span(x.cpu, table_[s / kB].bars[s % kB].size)) return true;
+        if (x.route == BarRoute::Trapped && ipa >= lo && ipa - lo < page_span(x.cpu, x.size)) return true;
     }
     return false;
+}
+
+// The trapped BAR [ipa, ipa + size) falls inside, or nullptr.
+const VirtualConfig::Slot* VirtualConfig::trapped_at(u64 ipa, unsigned size) const
+{
+    for (usize k = 0; trapped_count_ > 0 && k < live_count_; ++k) {
+        const Slot& x = slots_[live_[k]];
+        if (x.route == BarRoute::Trapped && ipa >= x.cpu && ipa - x.cpu < x.size && x.size - (ipa - x.cpu) >= size)
+            return &x;
+    }
+    return nullptr;
 }
 
 bool VirtualConfig::forward_read(u64 ipa, unsigned size, u64& value)
 {
-    for (usize s = 0; trapped_count_ > 0 && s < count_ * kB; ++s) {
-        const Slot& x = slots_[s];
-        const PciBar& bar = table_[s / kB].bars[s % kB];
-        if (x.route != BarRoute::Trapped || ipa < x.cpu || ipa - x.cpu > bar.size || bar.size - (ipa - x.cpu) < size)
-            continue;
-        value = io_.read(PhysAddr(bar.cpu_addr + (ipa - x.cpu)), size);
-        ++forwarded;
-        return true;
+    const Slot* x = trapped_at(ipa, size);
+    if (x == nullptr) {
+        value = size >= 8 ? ~u64{0} : (u64{1} << (8 * size)) - 1;  // nothing decodes there
+        return false;
     }
-    value = size >= 8 ? ~u64{0} : (u64{1} << (8 * size)) - 1;  // nothing decodes there
-    return false;
+    value = io_.read(PhysAddr(x->phys + (ipa - x->cpu)), size);
+    ++forwarded;
+    return true;
 }
 
 bool VirtualConfig::forward_write(u64 ipa, unsigned size, u64 value)
 {
-    for (usize s = 0; trapped_count_ > 0 && s < count_ * kB; ++s) {
-        const Slot& x = slots_[s];
-        const PciBar& bar = table_[s / kB].bars[s % kB];
-        if (x.route != BarRoute::Trapped || ipa < x.cpu || ipa - x.cpu > bar.size || bar.size - (ipa - x.cpu) < size)
-            continue;
-        if (!bar.is_rom()) io_.write(PhysAddr(bar.cpu_addr + (ipa - x.cpu)), size, value);
-        ++forwarded;
-        return true;
-    }
-    return false;  // dropped
+    const Slot* x = trapped_at(ipa, size);
+    if (x == nullptr) return false;  // dropped
+    usize s = usize(x - slots_);
+    if (s % kB != PciBar::kRomIndex) io_.write(PhysAddr(x->phys + (ipa - x->cpu)), size, value);
+    ++forwarded;
+    return true;
 }
 
 // ---------------------------------------------------------------------------
@@ -353,10 +353,10 @@ bool VirtualConfig::forward_write(u64 ipa, unsigned size, u64 value)
 
 bool VirtualConfig::conflict_at(u64 ipa, char* buf, usize size) const
 {
-    for (usize s = 0; s < count_ * kB; ++s) {
+    for (usize k = 0; conflict_count_ > 0 && k < live_count_; ++k) {
+        usize s = live_[k];
         const Slot& x = slots_[s];
-        const PciBar& bar = table_[s / kB].bars[s % kB];
-        if (x.route != BarRoute::Conflict || ipa < page_lo(x.cpu) || ipa - page_lo(x.cpu) >= page_span(x.cpu, bar.size))
+        if (x.route != BarRoute::Conflict || ipa < page_lo(x.cpu) || ipa - page_lo(x.cpu) >= page_span(x.cpu, x.size))
             continue;
         BarLabel me(table_[s / kB], unsigned(s % kB));
         if (x.blocker != kNoBlocker && (x.blocker & kForbidden) != 0) {
@@ -374,11 +374,6 @@ bool VirtualConfig::conflict_at(u64 ipa, char* buf, usize size) const
     return false;
 }
 
-usize VirtualConfig::conflicts_now() const
-{
-    usize n = 0;
-    for (usize s = 0; s < count_ * kB; ++s) n += slots_[s].route == BarRoute::Conflict;
-    return n;
-}
+usize VirtualConfig::conflicts_now() const { return conflict_count_; }
 
 }  // namespace passage::pci

@@ -131,10 +131,29 @@ public:
     // An address outside every ECAM reads all-ones.
     u64 mmio_read(u64 ipa, unsigned size);
     void mmio_write(u64 ipa, unsigned size, u64 value);
+    // Both in one look-up: false (nothing done) when ipa is outside every
+    // ECAM; a read's result in value.
+    bool ecam_access(u64 ipa, unsigned size, bool write, u64& value);
+
+    // For the trap path, the look-up apart from the access: it reads only
+    // what never changes, so it needs no lock.
+    struct EcamHit {
+        bool claimed = false;  // inside an ECAM
+        bool ok = false;       // ... and on one of its buses
+        u16 segment = 0;
+        Bdf bdf;
+        u16 reg = 0;
+    };
+    EcamHit find_ecam(u64 ipa) const { return locate(hosts_, ipa); }
+    u64 read_at(const EcamHit& h, unsigned size);  // h.ok; else all-ones
+    void write_at(const EcamHit& h, unsigned size, u64 value);
 
     // Whether ipa falls in a page passage forwards: a trapped BAR's page or
     // a host bridge's I/O window.
     bool claims_forwarded(u64 ipa) const;
+    // A quick test before taking any lock: false means claims_forwarded()
+    // is false (nothing trapped but the I/O window, and ipa is not there).
+    bool may_forward(u64 ipa) const { return __atomic_load_n(&mem_trapped_count_, __ATOMIC_RELAXED) > 0 || in_io_window(ipa); }
     // Forwards one access to the physical BAR it hits; where none, reads
     // all-ones and drops writes (false: nothing was hit).
     bool forward_read(u64 ipa, unsigned size, u64& value);
@@ -158,6 +177,9 @@ public:
 
 private:
     struct Slot {
+        u64 size = 0;       // the BAR's (fixed while the guest runs)
+        u64 phys = 0;       // its physical CPU address
+        bool io = false;
         u64 cpu = 0;        // guest CPU address, valid when decoded
         bool decoded = false;
         BarRoute route = BarRoute::Off;
@@ -194,6 +216,8 @@ private:
         u64 win_base[kWindowKinds] = {};
         u64 win_limit[kWindowKinds] = {};
         bool hidden_below = false;  // a bridge with a hidden function behind it
+        ConfigAccess* acc = nullptr;  // the hardware's config space of this function
+        u64 special = 0;           // header dwords (bit n: offset 4n) that do not simply pass
         u16 acs = 0;               // ACS capability offset, 0 if none
         u16 acs_ctrl = 0;          // what ACS control reads
         ExtCapView ext[kMaxExtCaps] = {};
@@ -202,7 +226,11 @@ private:
     static constexpr u16 kForbidden = 0x8000;
     static constexpr u16 kNoBlocker = 0xffff;
 
+    static EcamHit locate(std::span<const PciHostBridge> hosts, u64 ipa);
+
     void read_hardware();
+    void mark_special(usize i);
+    static bool plain(const FnState& s, u16 reg);
     void read_ext_caps(usize i);
     i32 index_of(u16 segment, Bdf bdf) const;
     const PciHostBridge* host_of(const PciFunction& f) const;
@@ -233,6 +261,9 @@ private:
     void update();
     bool overlaps_forbidden(u64 base, u64 size, u16& which) const;
     bool page_shared(usize s) const;
+    bool in_io_window(u64 ipa) const;
+    bool standing(usize t, u64& base, u64& size) const;
+    const Slot* trapped_at(u64 ipa, unsigned size) const;
     Status apply(usize s);
     void set_rom_enable(usize i, bool on);
     bool active_range(usize s, u64& base, u64& size) const;
@@ -240,6 +271,7 @@ private:
     DeviceTable& table_;
     const Dispositions& disp_;
     usize count_ = 0;
+    mutable usize last_ = 0;  // index_of's last answer
     ConfigAccess* hw_[kMaxHosts] = {};
     std::span<const PciHostBridge> hosts_;
     Stage2Mover& mover_;
@@ -248,9 +280,15 @@ private:
     Slot slots_[kSlots];
     u16 work_[kSlots] = {};
     usize work_count_ = 0;
+    u16 live_[kSlots] = {};  // the slots that can decode: BARs with an address of visible functions
+    usize live_count_ = 0;
+    usize conflict_count_ = 0;
+    usize mem_trapped_count_ = 0;  // trapped memory BARs (I/O ones are found through the window)
     MemRange forbidden_[kMaxForbidden];
     usize forbidden_count_ = 0;
     usize trapped_count_ = 0;
+    MemRange io_windows_[kMaxHosts * PciHostBridge::kMaxWindows];  // the host bridges' I/O windows (CPU side)
+    usize io_window_count_ = 0;
 };
 
 }  // namespace passage::pci
