@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds both trees (host: unit tests with ASan and
 # UBSan, passage-inspect; cross: the image) and runs every test with ctest.
-# Exits non-zero if anything fails.
+# Then checks that every unit-test case ran under ctest and passed
+# (scripts/count-unit-tests.py). Exits non-zero if anything fails.
 #
 #   ./scripts/test.sh [ctest args, e.g. -R qemu]
 set -euo pipefail
@@ -21,7 +22,11 @@ cmake --build --preset cross -j"$jobs"
 
 status=0
 echo "== test: host"
-ctest --preset host -j"$jobs" "$@" || status=1
+junit=$root/build/host/ctest-junit.xml
+rm -f "$junit"
+ctest --preset host -j"$jobs" --output-junit "$junit" "$@" || status=1
+echo "== count: each unit-test binary's cases against its ctest tests that passed"
+./scripts/count-unit-tests.py build/host "$junit" || status=1
 echo "== test: cross (QEMU boots of passage.bin)"
 ctest --preset cross -j"$jobs" "$@" || status=1
 

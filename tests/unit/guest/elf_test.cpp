@@ -139,7 +139,7 @@ TEST_CASE("ELF: program headers past the end of the file")
     CHECK(has(p, "program headers at offset 0x40 (3 x 56 bytes) run past the end of the file (120 bytes)"));
 }
 
-TEST_CASE("ELF: header fields that are not ours are refused, each with its message")
+TEST_CASE("ELF: header fields that are not ours are refused each with its message")
 {
     ElfFile f = good_elf();
     std::string want;

@@ -143,7 +143,7 @@ TEST_CASE("guest DTB: one memory node listing exactly guest RAM")
     CHECK(fdt_path_offset(b.fdt(), "/memory@100000000") < 0);
 }
 
-TEST_CASE("guest DTB: /memreserve/, /reserved-memory and /psci are kept")
+TEST_CASE("guest DTB: /memreserve/ and /reserved-memory and /psci are kept")
 {
     auto host = load_dtb("guest/guest-board.dtb");
     auto b = build(host, board_config());
@@ -159,7 +159,7 @@ TEST_CASE("guest DTB: /memreserve/, /reserved-memory and /psci are kept")
     CHECK(string_prop(b.fdt(), "/psci", "method") == "smc");
 }
 
-TEST_CASE("guest DTB: /chosen gets the guest's bootargs and initrd, loses the modules")
+TEST_CASE("guest DTB: /chosen gets the guest's bootargs and initrd and loses the modules")
 {
     auto host = load_dtb("guest/guest-board.dtb");
     auto b = build(host, board_config());
@@ -196,7 +196,7 @@ TEST_CASE("guest DTB: no bootargs and no initrd remove the host's")
 
 // Linux 6.11+ reads it from the host bridge first, older ones from /chosen:
 // a u32 <1> in both.
-TEST_CASE("guest DTB: linux,pci-probe-only on the host bridge and in /chosen")
+TEST_CASE("guest DTB: the pci-probe-only property on the host bridge and in /chosen")
 {
     auto name = GENERATE(as<std::string>{}, "guest/guest-board.dtb", "qemu-virt-gicv3.dtb", "qemu-virt-gicv2.dtb",
                          "qemu-virt-nohighmem.dtb");
@@ -288,7 +288,7 @@ TEST_CASE("guest DTB: QEMU's GICv2 reg is trimmed to the distributor and CPU int
     CHECK(p.memory[1].base == 0x40600000);
 }
 
-TEST_CASE("guest DTB: nodes compatible with passage,* are removed")
+TEST_CASE("guest DTB: nodes with a passage vendor compatible are removed")
 {
     auto host = load_dtb("guest/guest-board.dtb");
     REQUIRE(any_compatible_prefix(host.data(), "passage,"));
@@ -322,7 +322,7 @@ TEST_CASE("guest DTB: the rest of the board survives")
 
 // One-cell root: the memory node uses one cell; RAM above 4 GiB cannot be
 // described. No /chosen at all: one is made.
-TEST_CASE("guest DTB: one-cell roots, a GIC-400 and a missing /chosen")
+TEST_CASE("guest DTB: one-cell roots with a GIC-400 and no /chosen")
 {
     auto host = load_dtb("guest/guest-cells1.dtb");
     MemRange ram[] = {{0x80000000, 0x1fe00000}};

@@ -106,7 +106,7 @@ TEST_CASE("Image: only image_size bytes of a longer file are copied")
     CHECK(p.img.copy_size == 0x800);
 }
 
-TEST_CASE("Image: bad magic is refused, naming the value and offset")
+TEST_CASE("Image: bad magic is refused naming the value and offset")
 {
     auto b = make_image(0, 0x100000, 0);
     b[59] = 0x65;  // 0x654d5241

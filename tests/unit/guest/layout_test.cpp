@@ -122,7 +122,7 @@ std::vector<u8> pattern(usize size, u8 seed)
 }  // namespace
 
 // Flags bit 3 clear: the lowest 2 MiB base of DRAM; the DTB in the top block.
-TEST_CASE("layout: the kernel goes at the lowest 2 MiB base, the DTB in the top block")
+TEST_CASE("layout: the kernel goes at the lowest 2 MiB base and the DTB in the top block")
 {
     MemRange ram[] = {{kRam, 1 * GiB}};
     LinuxImage img = linux_image(0, 40 * MiB);
@@ -180,7 +180,7 @@ TEST_CASE("layout: RAM not starting on a 2 MiB boundary")
 }
 
 // The hypervisor sits at the base of DRAM: the lowest base above it.
-TEST_CASE("layout: the lowest base that is in guest RAM, across ranges")
+TEST_CASE("layout: the lowest base that is in guest RAM across ranges")
 {
     // passage at 0x40200000-0x405fffff is not guest RAM.
     MemRange ram[] = {{kRam + 6 * MiB, 1 * GiB - 6 * MiB}, {kRam, 2 * MiB}};
@@ -600,7 +600,7 @@ TEST_CASE("layout: the copies put the right bytes in place and never clobber a m
     CHECK(std::equal(host_dtb.begin(), host_dtb.end(), arena.at(kRam + 50 * MiB)));
 }
 
-TEST_CASE("layout: ELF segments load at their own addresses, BSS zeroed")
+TEST_CASE("layout: ELF segments load at their own addresses with BSS zeroed")
 {
     // Two segments; the second has 0x3000 bytes of BSS.
     std::vector<u8> file = pattern(0x4000, 5);

@@ -20,7 +20,7 @@ using namespace passage;
 using guest_test::Arena;
 using guest_test::load_dtb;
 
-TEST_CASE("pipeline: modules, Image, layout, copies and guest DTB together")
+TEST_CASE("pipeline: modules + Image + layout + copies + guest DTB together")
 {
     auto host = load_dtb("guest/guest-board.dtb");
     Diagnostic diag;

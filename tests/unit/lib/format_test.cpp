@@ -32,7 +32,7 @@ TEST_CASE("format: integers in every base and width")
     CHECK(fmt("%ld", -9223372036854775807l - 1) == "-9223372036854775808");
 }
 
-TEST_CASE("format: strings, chars, pointers and percent")
+TEST_CASE("format: strings and chars and pointers and percent")
 {
     CHECK(fmt("%s!", "hi") == "hi!");
     CHECK(fmt("%-4s|", "ab") == "ab  |");

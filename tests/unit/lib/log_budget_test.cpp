@@ -6,7 +6,7 @@
 
 using namespace passage;
 
-TEST_CASE("log budget: limit lines, the last one marked, then none")
+TEST_CASE("log budget: limit lines with the last one marked and then none")
 {
     LogBudget budget(3);
     CHECK(budget.take() == LogBudget::Slot::Some);

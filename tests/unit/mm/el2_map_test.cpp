@@ -21,7 +21,7 @@ struct Pool {
 
 }  // namespace
 
-TEST_CASE("el2 map: identity with the requested attributes, blocks where aligned")
+TEST_CASE("el2 map: identity with the requested attributes and blocks where aligned")
 {
     Pool pool;
     El2PageTable t(pool.mem, Pool::kPages);
@@ -52,7 +52,7 @@ TEST_CASE("el2 map: identity with the requested attributes, blocks where aligned
     CHECK_FALSE(t.lookup(0x09001000));
 }
 
-TEST_CASE("el2 map: refuses misaligned, overlapping and out-of-range requests")
+TEST_CASE("el2 map: refuses requests that are misaligned or overlap or are out of range")
 {
     Pool pool;
     El2PageTable t(pool.mem, Pool::kPages);

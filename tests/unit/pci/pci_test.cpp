@@ -93,7 +93,7 @@ TEST_CASE("empty bus")
 }
 
 // One endpoint: each kind of BAR lands in its window, decoding goes on.
-TEST_CASE("single endpoint with io, mem32, mem64 prefetchable BARs and a ROM")
+TEST_CASE("single endpoint with io/mem32/mem64 prefetchable BARs and a ROM")
 {
     FakeEcam ecam;
     ecam.add(0, 0).ids(0x1b36, 0x0008).class_code(0x060000);
@@ -235,7 +235,7 @@ TEST_CASE("switch with upstream and downstream ports and endpoints")
 // Large and 64-bit BARs: 16 GiB naturally aligned in the 64-bit window,
 // also behind a root port; 64-bit non-prefetchable behind a bridge stays
 // below 4 GiB (a bridge's non-prefetchable window is 32-bit).
-TEST_CASE("64-bit prefetchable BARs, a 16 GiB BAR, I/O BARs and a ROM")
+TEST_CASE("64-bit prefetchable BARs with a 16 GiB BAR plus I/O BARs and a ROM")
 {
     FakeEcam ecam;
     ecam.add(3, 0).bar64(0, 16 * GiB).bar64(2, 1 * MiB).bar_io(4, 0x1000).bar_io(5, 8, true).rom(64 * KiB);
@@ -431,7 +431,7 @@ TEST_CASE("a bridge without I/O and prefetchable windows")
 
 // Broken registers: a BAR that reads all-ones whatever is written, a 64-bit
 // BAR in the last slot, an unsupported header type.
-TEST_CASE("broken BARs and headers are reported, not fatal")
+TEST_CASE("broken BARs and headers are reported and not fatal")
 {
     FakeEcam ecam;
     ecam.add(1, 0).bar_raw(0, 0xffffffff, 0).bar32(1, 4 * KiB);

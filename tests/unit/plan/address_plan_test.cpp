@@ -151,7 +151,7 @@ TEST_CASE("plan: QEMU virt GICv3 with a NIC and a 64-bit prefetchable BAR")
     }
 }
 
-TEST_CASE("plan: GICv2 maps distributor, CPU interface and GICv2m, never GICH or GICV")
+TEST_CASE("plan: GICv2 maps distributor and CPU interface and GICv2m but never GICH or GICV")
 {
     Platform p = load_platform("qemu-virt-gicv2.dtb");
     pci::PciDeviceTable<1> table;
@@ -166,7 +166,7 @@ TEST_CASE("plan: GICv2 maps distributor, CPU interface and GICv2m, never GICH or
     CHECK(find(plan, 0x08040000) == nullptr);
 }
 
-TEST_CASE("plan: a BAR next to the hypervisor is fine, one touching it is refused")
+TEST_CASE("plan: a BAR next to the hypervisor is fine but one touching it is refused")
 {
     Platform p = minimal_platform();
     pci::PciDeviceTable<2> table;
@@ -207,7 +207,7 @@ TEST_CASE("plan: overlapping MMIO with different attributes names both")
     CHECK(msg.find("0000:00:04.0 BAR0") != std::string::npos);
 }
 
-TEST_CASE("plan: a device named in passage.device_mmio keeps its BARs Device-nGnRE, and says why")
+TEST_CASE("plan: a device named in passage.device_mmio keeps its BARs Device-nGnRE and says why")
 {
     Platform p = minimal_platform();
     pci::PciDeviceTable<2> table;
@@ -287,7 +287,7 @@ TEST_CASE("plan: a BAR without an address is not mapped and the log says the dev
     for (usize i = 0; i < plan.count; ++i) CHECK(plan.regions[i].cls != RegionClass::PciBar);
 }
 
-TEST_CASE("plan: device lists parse with and without a segment, and bad ones are refused")
+TEST_CASE("plan: device lists parse with and without a segment and bad ones are refused")
 {
     pci::DispositionOptions options;
     Diagnostic d;

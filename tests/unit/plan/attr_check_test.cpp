@@ -20,7 +20,7 @@ TEST_CASE("attr check: without FWB the more restrictive type wins")
     CHECK(expected_combined(MemType::DeviceNGnRE, MemType::DeviceNGnRnE, e) == 0x00);
 }
 
-TEST_CASE("attr check: with FWB, Device forces, NC caps, RAM follows the chosen encoding")
+TEST_CASE("attr check: with FWB Device forces and NC caps while RAM follows the chosen encoding")
 {
     for (auto e : {stage2::kFwbForceWb, stage2::kFwbGuestChoice}) {
         CHECK(expected_combined(MemType::NormalWB, MemType::DeviceNGnRE, e) == 0x04);
@@ -34,7 +34,7 @@ TEST_CASE("attr check: with FWB, Device forces, NC caps, RAM follows the chosen 
     CHECK(expected_combined(MemType::NormalWB, MemType::NormalWB, stage2::kFwbGuestChoice) == 0xff);
 }
 
-TEST_CASE("attr check: never cacheable on a passed-through BAR, whatever the guest asks")
+TEST_CASE("attr check: never cacheable on a passed-through BAR whatever the guest asks")
 {
     for (auto e : {stage2::kNoFwb, stage2::kFwbForceWb, stage2::kFwbGuestChoice})
         for (MemType s1 : kStage1Types) CHECK(expected_combined(s1, MemType::NormalNC, e) != kAttrNormalWB);

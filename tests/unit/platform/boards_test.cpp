@@ -69,7 +69,7 @@ TEST_CASE("boards: a board check reports the console and finds the rest")
 // The ECAM bridge's registers and windows go through /soc's ranges; the
 // vendor controller is named as not driven; a child PCI-PCI bridge node is
 // not mistaken for a host bridge.
-TEST_CASE("boards: host bridges under a translating bus, and the ones passage does not drive")
+TEST_CASE("boards: host bridges under a translating bus and the ones passage does not drive")
 {
     usize size = 0;
     auto blob = load("board-soc-bridges.dtb", size);

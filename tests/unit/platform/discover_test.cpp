@@ -65,7 +65,7 @@ const PciWindow* window(const PciHostBridge& b, PciSpace space)
 
 }  // namespace
 
-TEST_CASE("discover: QEMU virt with GICv3, ITS and a 64-bit PCI window")
+TEST_CASE("discover: QEMU virt with a GICv3 ITS and a 64-bit PCI window")
 {
     auto d = discover(load("qemu-virt-gicv3.dtb"));
     INFO(d.diag.text);
@@ -222,7 +222,7 @@ TEST_CASE("discover: random corruption never crashes")
     SUCCEED("no crash in 300 corrupted blobs");
 }
 
-TEST_CASE("discover: the summary names the ECAM, windows, GIC and CPUs")
+TEST_CASE("discover: the summary names the ECAM and its windows plus the GIC and CPUs")
 {
     auto d = discover(load("qemu-virt-gicv3.dtb"));
     REQUIRE(d.ok);

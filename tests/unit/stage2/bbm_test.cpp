@@ -47,7 +47,7 @@ struct Recorded : Fixture {
 
 }  // namespace
 
-TEST_CASE("remapping a live leaf breaks it first, at every level", "[stage2][bbm]")
+TEST_CASE("remapping a live leaf breaks it first at every level", "[stage2][bbm]")
 {
     // A page, a 2 MiB block and a 1 GiB block, each moved to another PA.
     const unsigned level = GENERATE(1u, 2u, 3u);
@@ -141,7 +141,7 @@ TEST_CASE("folding a live table invalidates the VMID before the block and the fr
     CHECK(f.env.violations().empty());
 }
 
-TEST_CASE("an emptied table is unlinked, invalidated, then freed", "[stage2][bbm]")
+TEST_CASE("an emptied table is unlinked and invalidated before it is freed", "[stage2][bbm]")
 {
     // The last page goes, then its table, then the table above it.
     Recorded f;

@@ -24,7 +24,7 @@ u64 expected_memattr(MemType t, Encoding enc)
 
 }  // namespace
 
-TEST_CASE("every type, access and encoding gives the Arm ARM bits", "[stage2][encoding]")
+TEST_CASE("every type/access/encoding gives the Arm ARM bits", "[stage2][encoding]")
 {
     // The whole matrix: one place turns intent into bits, so check all of it.
     const MemType type = GENERATE(MemType::NormalWB, MemType::NormalNC, MemType::DeviceNGnRE,

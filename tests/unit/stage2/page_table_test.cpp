@@ -36,7 +36,7 @@ TEST_CASE("an aligned 1 GiB region becomes one level-1 block", "[stage2][ops]")
     CHECK(t->attrs == kRam);
 }
 
-TEST_CASE("2 MiB alignment gives level-2 blocks, the rest pages", "[stage2][ops]")
+TEST_CASE("2 MiB alignment gives level-2 blocks and the rest pages", "[stage2][ops]")
 {
     // 4 MiB + 8 KiB from a 2 MiB-aligned start: two blocks and two pages.
     Fixture f;

@@ -35,7 +35,7 @@ TEST_CASE("inject: the vector depends on where the guest was")
     CHECK(sync_vector_offset(0b10000) == 0x600);  // EL0, AArch32
 }
 
-TEST_CASE("inject: from EL0 the classes are 0x24 and 0x20; writes set WnR; SPAN and DSSBS are honoured")
+TEST_CASE("inject: from EL0 the classes are 0x24 and 0x20 with WnR on writes and SPAN and DSSBS honoured")
 {
     El1State el1{0x1000, (u64{1} << 23) | (u64{1} << 44)};  // SPAN = 1, DSSBS = 1
     Injection d = inject_external_abort(0x400000, 0x0, 0x1234, false, true, el1);
@@ -50,7 +50,7 @@ TEST_CASE("inject: from EL0 the classes are 0x24 and 0x20; writes set WnR; SPAN 
     CHECK((i1.esr_el1 >> 26) == 0x21);
 }
 
-TEST_CASE("inject: an undefined instruction is EC 0 with IL, and FAR is left alone")
+TEST_CASE("inject: an undefined instruction is EC 0 with IL and FAR is left alone")
 {
     Injection u = inject_undefined(0x40800200, 0x3c5, El1State{0x40801000, 0});
     CHECK(u.esr_el1 == (u64{1} << 25));

@@ -43,7 +43,7 @@ TrapFrame frame_with(u64 elr = 0x40801000)
 }  // namespace
 
 // The IPA is the HPFAR page with FAR's page offset; FAR's upper bits (a guest VA) do not matter.
-TEST_CASE("mmio decode: IPA from HPFAR and FAR, above 4 GiB")
+TEST_CASE("mmio decode: IPA from HPFAR and FAR including above 4 GiB")
 {
     MmioDecode d = decode_mmio(esr_of({}), hpfar_of(0x40'1000'8000), 0xffff'8000'1234'5010);
     REQUIRE(d.ok());
@@ -51,7 +51,7 @@ TEST_CASE("mmio decode: IPA from HPFAR and FAR, above 4 GiB")
 }
 
 // Every SAS gives its size; WnR gives the direction; SRT the register.
-TEST_CASE("mmio decode: every access size, loads and stores")
+TEST_CASE("mmio decode: every access size for loads and stores")
 {
     unsigned sas = GENERATE(0u, 1u, 2u, 3u);
     bool write = GENERATE(false, true);
@@ -136,7 +136,7 @@ TEST_CASE("mmio read_source: the stored value is masked to its size")
 
 // SRT = 31 is the zero register: a store writes 0 (never the saved SP or
 // anything past x30), a load into it is discarded.
-TEST_CASE("mmio: SRT 31 on stores reads zero, on loads writes nothing")
+TEST_CASE("mmio: SRT 31 reads zero on stores and writes nothing on loads")
 {
     Iss st;
     st.write = true;
@@ -199,7 +199,7 @@ TEST_CASE("mmio decode: ISV = 0 and other exception classes are refused")
 }
 
 // ELR steps over a 32-bit instruction (IL = 1), or a 16-bit one (IL = 0).
-TEST_CASE("mmio advance: 4 bytes with IL, 2 without")
+TEST_CASE("mmio advance: 4 bytes with IL and 2 without")
 {
     TrapFrame f = frame_with(0x40801000);
     f.esr = esr_of({});

@@ -28,7 +28,7 @@ struct Fixture {
 
 }  // namespace
 
-TEST_CASE("psci: version 1.1, features and migrate info")
+TEST_CASE("psci: version 1.1 plus features and migrate info")
 {
     Fixture f;
     CHECK(f.call(psci_fn::kVersion).ret == 0x10001);
@@ -69,7 +69,7 @@ TEST_CASE("psci: CPU_ON refuses a bad MPIDR and an entry outside guest RAM")
     CHECK(f.call(psci_fn::kCpuOn32, 0xffffffff00000001, 0xffffffff40500000).action == PsciAction::CpuOn);
 }
 
-TEST_CASE("psci: CPU_OFF, AFFINITY_INFO levels, system calls")
+TEST_CASE("psci: CPU_OFF and AFFINITY_INFO levels and the system calls")
 {
     Fixture f;
     f.cpus.state[1] = CpuState::On;
@@ -92,7 +92,7 @@ TEST_CASE("psci: SMCCC version and workaround queries go to the real firmware")
 
 // The trap path takes the CPU table's lock only for the calls that need it;
 // every other call must leave the table alone, from any CPU and in any state.
-TEST_CASE("psci: only CPU_ON, CPU_OFF and AFFINITY_INFO use the CPU table")
+TEST_CASE("psci: only CPU_ON/CPU_OFF/AFFINITY_INFO use the CPU table")
 {
     using namespace psci_fn;
     const u64 table_calls[] = {kCpuOff, kCpuOn32, kCpuOn64, kAffinityInfo32, kAffinityInfo64};
