@@ -105,7 +105,7 @@ PortType port_type(const std::string& p)
 
 }  // namespace
 
-TEST_CASE("vconfig: Linux's own reassignment on a switch layout, replayed, ends with every BAR shown")
+TEST_CASE("vconfig: Linux's own reassignment on a switch layout replayed ends with every BAR shown")
 {
     Fixture fx = load("linux-switch.txt");
     REQUIRE(fx.fns.size() == 14);

@@ -91,7 +91,7 @@ TEST_CASE("vconfig: a BAR over another mapped BAR waits unmapped until the other
     r.check_router();
 }
 
-TEST_CASE("vconfig: a BAR over RAM is never mapped there, and is when it leaves")
+TEST_CASE("vconfig: a BAR over RAM is never mapped there and is once it leaves")
 {
     Rig r;
     r.wr(kDisk, 0x10, 0x40000000);  // RAM: outside the host windows too
@@ -198,7 +198,7 @@ TEST_CASE("vconfig: a sub-page BAR off its physical page offset is trapped and f
     r.check_router();
 }
 
-TEST_CASE("vconfig: two BARs sharing a guest page are both trapped; alone again, mapped")
+TEST_CASE("vconfig: two BARs sharing a guest page are both trapped and mapped once alone again")
 {
     Rig r;
     const PciBar& small = r.fn(kSmall).bars[0];
@@ -264,7 +264,7 @@ TEST_CASE("vconfig: the ROM maps with its enable bit and the physical enable fol
 // After a reset the hardware has forgotten passage's BARs and windows; the
 // guest's restore writes only virtual registers, so turning decoding on
 // puts the physical ones back.
-TEST_CASE("vconfig: decoding turned on after a reset restores the physical BARs, bus numbers and windows")
+TEST_CASE("vconfig: decoding turned on after a reset restores the physical BARs and bus numbers and windows")
 {
     Rig r;
     auto bars = r.physical_regs(kBehind);
@@ -280,7 +280,7 @@ TEST_CASE("vconfig: decoding turned on after a reset restores the physical BARs,
     CHECK(r.physical_regs(kPort) == port);
 }
 
-TEST_CASE("vconfig: a hidden function reads all-ones, ignores writes, stops decoding and is never mapped")
+TEST_CASE("vconfig: a hidden function reads all-ones and ignores writes and stops decoding and is never mapped")
 {
     Rig r("passage.deny=00:02.0");
     const PciBar& disk = r.fn(kDisk).bars[0];
@@ -296,7 +296,7 @@ TEST_CASE("vconfig: a hidden function reads all-ones, ignores writes, stops deco
     r.check_router();
 }
 
-TEST_CASE("vconfig: hiding propagates to a fixed point: behind a hidden bridge, a function 0's siblings, empty bridges")
+TEST_CASE("vconfig: hiding propagates to a fixed point: behind a hidden bridge and to a function 0's siblings and up empty bridges")
 {
     Rig r("passage.deny=00:03.0,00:06.0");
     const Dispositions& d = r.disp;
@@ -311,7 +311,7 @@ TEST_CASE("vconfig: hiding propagates to a fixed point: behind a hidden bridge, 
     CHECK(std::string(chain.disp.reason(chain.index(kBehindFn1))) == "behind hidden bridge 0000:00:07.1");
 }
 
-TEST_CASE("vconfig: capabilities the model cannot follow are unlinked; ACS and hot-plug are passage's")
+TEST_CASE("vconfig: capabilities the model cannot follow are unlinked and ACS and hot-plug are passage's")
 {
     Rig r;
     // kBehind: ext caps AER (0x100) -> SR-IOV (0x140) -> ACS (0x180); slot capabilities on the port.
@@ -349,7 +349,7 @@ TEST_CASE("vconfig: a port with a hidden function behind it ignores secondary bu
     CHECK((two.hw(kPort2).peek16(0x3e) & 0x02) == 0x02);
 }
 
-TEST_CASE("vconfig: accesses by ECAM address, 8-byte ones as two, odd sizes refused")
+TEST_CASE("vconfig: accesses by ECAM address with 8-byte ones as two and odd sizes refused")
 {
     Rig r;
     u64 ecam = r.host.ecam_base;

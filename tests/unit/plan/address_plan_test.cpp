@@ -250,7 +250,7 @@ TEST_CASE("plan: a quirk keeps a device Device-nGnRE")
     CHECK(std::string(disp.reason(0)) == "quirk: test quirk: cannot take Normal-NC");
 }
 
-TEST_CASE("plan: a hidden function's BARs are left out, and the stage-2 input covers every host window")
+TEST_CASE("plan: a hidden function's BARs are left out and the stage-2 input covers every host window")
 {
     Platform p = load_platform("qemu-virt-gicv3.dtb");
     pci::PciDeviceTable<2> table;
