@@ -36,9 +36,10 @@ void check_bar_move(Context& ctx)
         if (ctx.pci.fns[i].vendor == 0x1b36 && ctx.pci.fns[i].device == 0x0005) f = &ctx.pci.fns[i];
     if (!f) return skip(name, "no pci-testdev (1b36:0005) attached");
     pci::Bar& bar = f->bars[0];
-    const PciWindow* w = bar.present && !bar.is64 ? pci::mem32_window(p, bar.addr) : nullptr;
-    if (!w) return fail(name, "%02x:%02x.%u BAR0 0x%lx is not a 32-bit BAR in a mem32 window", f->bus, f->dev, f->fn, bar.addr);
     pci::Ecam ecam(p.ecam_base, p.bus_first, p.bus_last);
+    u64 wbase = 0, wsize = 0;  // where a real fabric still routes it: the window above it
+    if (!bar.present || bar.is64 || !pci::routed_window(ecam, ctx.pci, p, *f, bar.addr, wbase, wsize))
+        return fail(name, "%02x:%02x.%u BAR0 0x%lx is not a 32-bit BAR in a window", f->bus, f->dev, f->fn, bar.addr);
 
     // Every other memory BAR, sized through config space; one in the same
     // window to collide with.
@@ -46,16 +47,15 @@ void check_bar_move(Context& ctx)
     pci::size_bars(ecam, ctx.pci, f, 0, others);
     const pci::PlacedBar* victim = nullptr;
     for (unsigned k = 0; k < others.count && !victim; ++k)
-        if (others.bars[k].fn != f && pci::mem32_window(p, others.bars[k].addr) == w) victim = &others.bars[k];
+        if (others.bars[k].fn != f && pci::mem32_window(p, others.bars[k].addr)) victim = &others.bars[k];
     u64 size = pci::bar_size(ecam, *f, 0);
     if (size < kPage || (size & (size - 1)))
         return fail(name, "BAR0 sizes as 0x%lx: not a power of two of at least a page", size);
-    if (!victim) return fail(name, "no other function's BAR in the window 0x%lx: nothing to collide with", w->pci_base);
+    if (!victim) return fail(name, "no other function's 32-bit BAR: nothing to collide with");
     u64 old = bar.addr;
-    u64 target = pci::free_place(w->pci_base, w->size, size, old, others);
-    if (!target) return fail(name, "no free 0x%lx bytes in the window 0x%lx", size, w->pci_base);
-    info("BAR0 0x%lx (0x%lx bytes); window 0x%lx-0x%lx; %u other BARs", old, size, w->pci_base,
-         w->pci_base + w->size - 1, others.count);
+    u64 target = pci::free_place(wbase, wsize, size, old, others);
+    if (!target) return fail(name, "no free 0x%lx bytes in the window 0x%lx", size, wbase);
+    info("BAR0 0x%lx (0x%lx bytes); window 0x%lx-0x%lx; %u other BARs", old, size, wbase, wbase + wsize - 1, others.count);
 
     // Stage 2 follows memory decoding: with Command.MEM off the BAR is not
     // mapped. (The pci-testdev check mapped the page at stage 1.)
@@ -117,6 +117,22 @@ void check_bar_move(Context& ctx)
     // Decoding is on again: stage 2 must map the new place only.
     if (!read_aborts(old_cpu)) return fail(name, "the old address 0x%lx still reads after the move", old_cpu);
     info("the old address 0x%lx aborts", old_cpu);
+    // Behind a bridge, a place outside the bridge's window is one no fabric
+    // routes to: stage 2 must not map it either.
+    const PciWindow* host = pci::mem32_window(p, target);
+    if (f->bus != p.bus_first && host) {
+        u64 outside = pci::free_place(host->pci_base, host->size, size, target, others);
+        if (outside >= wbase && outside < wbase + wsize) outside = 0;
+        if (outside) {
+            u64 out_cpu = pci::cpu_address(p, outside);
+            (void)mmu::map(out_cpu, out_cpu, kPage, mmu::Mem::DeviceNGnRE);
+            pci::write_bar(ecam, *f, 0, outside);
+            bool aborts = read_aborts(out_cpu);
+            pci::write_bar(ecam, *f, 0, target);
+            if (!aborts) return fail(name, "BAR0 at 0x%lx, outside its bridge's window, still reads", out_cpu);
+            info("BAR0 at 0x%lx, outside its bridge's window 0x%lx-0x%lx: aborts", out_cpu, wbase, wbase + wsize - 1);
+        }
+    }
     pass(name);
 }
 

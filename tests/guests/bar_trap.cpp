@@ -51,12 +51,13 @@ void check_bar_subpage(Context& ctx)
     pci::Ecam ecam(p.ecam_base, p.bus_first, p.bus_last);
     u64 home = pci::read_bar(ecam, *f, 0);
     u64 size = pci::bar_size(ecam, *f, 0);
-    const PciWindow* w = pci::mem32_window(p, home);
-    if (!w || size >= kPage) return fail(name, "BAR0 0x%lx (0x%lx bytes) is not a sub-page BAR in a mem32 window", home, size);
+    u64 wbase = 0, wsize = 0;
+    if (size >= kPage || !pci::routed_window(ecam, ctx.pci, p, *f, home, wbase, wsize))
+        return fail(name, "BAR0 0x%lx (0x%lx bytes) is not a sub-page BAR in a window", home, size);
     static pci::BarMap others;
     pci::size_bars(ecam, ctx.pci, nullptr, 0, others);
-    u64 page = pci::free_place(w->pci_base, w->size, kPage, home, others);
-    if (!page) return fail(name, "no free page in the window 0x%lx", w->pci_base);
+    u64 page = pci::free_place(wbase, wsize, kPage, home, others);
+    if (!page) return fail(name, "no free page in the window 0x%lx", wbase);
     u64 there = page + 0x100;  // aligned to its size only, as Linux places it
     pci::disable_memory(ecam, *f);
     pci::write_bar(ecam, *f, 0, there);

@@ -151,6 +151,29 @@ void size_bars(const Ecam& ecam, const Scan& found, const Function* skip, unsign
     }
 }
 
+bool routed_window(const Ecam& ecam, const Scan& found, const GuestPlatform& plat, const Function& f, u64 pci_addr,
+                   u64& base, u64& size)
+{
+    if (f.bus != ecam.first_bus()) {
+        for (unsigned i = 0; i < found.count; ++i) {
+            const Function& b = found.fns[i];
+            if (b.header_type != 1 || ((ecam.read32(b.bus, b.dev, b.fn, 0x18) >> 8) & 0xff) != f.bus) continue;
+            u32 mem = ecam.read32(b.bus, b.dev, b.fn, 0x20);  // base [15:4], limit [31:20]: address bits 31:20
+            u64 lo = u64(mem & 0xfff0) << 16, hi = u64(mem & 0xfff00000u) | 0xfffff;
+            if (lo > hi) return false;
+            base = lo;
+            size = hi - lo + 1;
+            return true;
+        }
+        return false;
+    }
+    const PciWindow* w = mem32_window(plat, pci_addr);
+    if (!w) return false;
+    base = w->pci_base;
+    size = w->size;
+    return true;
+}
+
 u64 free_place(u64 base, u64 window_size, u64 size, u64 avoid, const BarMap& taken)
 {
     if (size == 0 || window_size < size) return 0;

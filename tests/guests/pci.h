@@ -92,6 +92,13 @@ void size_bars(const Ecam& ecam, const Scan& found, const Function* skip, unsign
 // `avoid`; 0 if there is none.
 u64 free_place(u64 base, u64 window_size, u64 size, u64 avoid, const BarMap& taken);
 
+// Where a memory BAR of `f` may move and still be routed to it: the
+// memory window of the bridge above it (the innermost, which its
+// ancestors' windows hold), or the host bridge's mem32 window holding
+// `pci_addr` on the root bus. False when neither exists.
+bool routed_window(const Ecam& ecam, const Scan& found, const GuestPlatform& plat, const Function& f, u64 pci_addr,
+                   u64& base, u64& size);
+
 // Standalone only (no hypervisor assigned anything): sizes and assigns
 // every memory BAR of the scanned functions from the bridge windows and
 // turns on memory decoding. Returns the number of BARs assigned.
