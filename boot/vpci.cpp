@@ -3,6 +3,7 @@
 #include <new>
 
 #include "options.h"
+#include "passage/esr.h"
 #include "passage/format.h"
 #include "passage/log.h"
 #include "passage/pci/vconfig.h"
@@ -61,6 +62,7 @@ alignas(TableMover) unsigned char g_mover_storage[sizeof(TableMover)];
 constinit DevicePhysIo g_phys_io;
 alignas(pci::VirtualConfig) unsigned char g_vcfg_storage[sizeof(pci::VirtualConfig)];
 pci::VirtualConfig* g_vcfg = nullptr;
+GuestTable* g_stage2 = nullptr;
 arch::Spinlock g_lock;
 constinit LogBudget g_undecodable_log{8};
 u64 g_accesses = 0;  // under g_lock
@@ -104,6 +106,7 @@ void vpci_start(const Platform& p, pci::DeviceTable& table, const pci::Dispositi
             new (g_ecam_storage[k]) pci::EcamAccess(VirtAddr(hb.ecam_base), hb.ecam_size, hb.bus_start, hb.bus_end);
     }
     auto* mover = new (g_mover_storage) TableMover(stage2);
+    g_stage2 = &stage2;
     g_vcfg = new (g_vcfg_storage) pci::VirtualConfig(table, disp, {g_ecams, p.bridge_count},
                                                      {p.bridges, p.bridge_count}, *mover, g_phys_io);
     g_vcfg->set_forbidden({g_forbidden, g_forbidden_count});
@@ -147,7 +150,10 @@ VpciAbort vpci_handle_abort(TrapFrame& f)
         u64 ipa = vcpu::fault_ipa(f.hpfar, f.far);
         g_lock.lock();
         bool ours = g_vcfg->claims(ipa) || g_vcfg->claims_forwarded(ipa);
+        bool retry = !ours && g_vcfg->in_memory_window(ipa) && esr::is_translation_fault(f.esr) &&
+                     g_stage2->lookup(IpaAddr(ipa));
         g_lock.unlock();
+        if (retry) return VpciAbort::Retry;
         if (!ours) return VpciAbort::NotConfig;
         if (LogBudget::Slot slot = g_undecodable_log.take(); slot != LogBudget::Slot::None)
             log_warn("guest access at 0x%llx (PC 0x%llx) cannot be emulated: %s; external abort injected%s",
@@ -166,12 +172,19 @@ VpciAbort vpci_handle_abort(TrapFrame& f)
         ++g_accesses;
         g_lock.unlock();
     } else {
-        if (!g_vcfg->may_forward(a.ipa)) return VpciAbort::NotConfig;
+        // Where BARs live, stage 2 changes under the guest: decide under
+        // the lock, after any change another CPU is making.
+        bool window = g_vcfg->in_memory_window(a.ipa);
+        if (!window && !g_vcfg->may_forward(a.ipa)) return VpciAbort::NotConfig;
         g_lock.lock();
         bool ours = g_vcfg->claims_forwarded(a.ipa);
         if (ours && a.write) (void)g_vcfg->forward_write(a.ipa, a.size, value);
         else if (ours) (void)g_vcfg->forward_read(a.ipa, a.size, value);
+        // Only a translation fault can have gone away (a write to a ROM,
+        // mapped read-only, would fault again for ever).
+        bool retry = !ours && window && esr::is_translation_fault(f.esr) && g_stage2->lookup(IpaAddr(a.ipa));
         g_lock.unlock();
+        if (retry) return VpciAbort::Retry;
         if (!ours) return VpciAbort::NotConfig;
     }
     if (!a.write) vcpu::complete_load(f, a, value);

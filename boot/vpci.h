@@ -46,6 +46,8 @@ enum class VpciAbort {
     Emulated,     // answered; the guest resumes after the instruction
     Undecodable,  // ours but not emulable (ISV = 0, ...): logged here; the
                   // caller injects an external abort, silently
+    Retry,        // stage 2 maps the address now (another CPU changed it
+                  // meanwhile): the guest runs the access again
 };
 
 // From the trap path: emulates a config access inside an ECAM, or forwards

@@ -55,11 +55,14 @@ void VirtualConfig::read_hardware()
     count_ = table_.size() < kMaxFunctions ? table_.size() : kMaxFunctions;
     if (count_ > disp_.size()) count_ = disp_.size();
     live_count_ = 0;
-    io_window_count_ = 0;
+    io_window_count_ = mem_window_count_ = 0;
     for (const PciHostBridge& h : hosts_)
-        for (usize k = 0; k < h.window_count && k < PciHostBridge::kMaxWindows; ++k)
-            if (h.windows[k].space == PciSpace::Io && h.windows[k].size != 0)
-                io_windows_[io_window_count_++] = {h.windows[k].cpu_addr, h.windows[k].size};
+        for (usize k = 0; k < h.window_count && k < PciHostBridge::kMaxWindows; ++k) {
+            const PciWindow& w = h.windows[k];
+            if (w.size == 0) continue;
+            if (w.space == PciSpace::Io) io_windows_[io_window_count_++] = {w.cpu_addr, w.size};
+            else mem_windows_[mem_window_count_++] = {w.cpu_addr, w.size};
+        }
     for (usize i = 0; i < count_; ++i) {
         const PciFunction& f = table_[i];
         FnState& s = state_[i];
@@ -137,6 +140,7 @@ void VirtualConfig::mark_special(usize i)
         mark(kPrimaryBus);
         mark(kInterruptLine);  // bridge control: secondary bus reset
     }
+    if (f.caps.pm != 0 && f.caps.pm <= 0xf8) mark(u16(f.caps.pm + 4));  // PMCSR: no D3 above a hidden function
     if (u16 pcie = f.caps.pcie; pcie != 0 && pcie <= 0xe0) {
         mark(u16(pcie + 0x10));  // link control
         mark(u16(pcie + 0x14));  // slot capabilities
@@ -290,7 +294,15 @@ void VirtualConfig::write(u16 segment, Bdf bdf, u16 reg, unsigned size, u32 valu
     }
     if (f.is_bridge && dword == kPrimaryBus) {
         // Bus numbers are fixed; the secondary latency timer (0x1b) passes.
+        // A guest restoring them after a reset above this bridge gets the
+        // physical ones back into the hardware.
         if ((mask & 0xff000000u) != 0) hw(f).write8(f.bdf, 0x1b, u8(v >> 24));
+        u32 want = u32(f.bdf.bus) | u32(f.secondary) << 8 | u32(f.subordinate) << 16;
+        if ((hw(f).read32(f.bdf, kPrimaryBus) & 0xffffff) != want) {
+            hw(f).write8(f.bdf, kPrimaryBus, f.bdf.bus);
+            hw(f).write8(f.bdf, kSecondaryBus, f.secondary);
+            hw(f).write8(f.bdf, kSubordinateBus, f.subordinate);
+        }
         return;
     }
     if (f.is_bridge && dword == kIoBase) {

@@ -5,6 +5,7 @@
 // the expansion ROM), the PCI-to-PCI Bridge Architecture Specification 1.2
 // (3.2.5: bus numbers and windows) and the PCI Express Base Specification
 // (7.5.3: the PCI Express capability; 7.6: extended capabilities).
+#include "passage/log.h"
 #include "passage/pci/vconfig.h"
 #include "vconfig_util.h"
 
@@ -20,10 +21,14 @@ using SlotCapsHotPlugSurprise = Bit<5>;
 using SlotCapsHotPlugCapable = Bit<6>;
 using SlotControlPowerOff = Bit<10>;
 using BridgeControlSecondaryReset = Bit<22>;  // bit 6 of 0x3e, in the dword at 0x3c
+constexpr u16 kPmControl = 0x04;              // PMCSR, from the power management capability
+using PmControlPowerState = Field<1, 0>;
 
 // Extended capabilities (PCIe 7.6): header [15:0] ID, [19:16] version, [31:20] next.
 constexpr u16 kExtCapStart = 0x100;
 constexpr u16 kExtCapAcs = 0x0d;
+constexpr u16 kExtCapRebar = 0x15;
+constexpr u16 kExtCapVfRebar = 0x24;
 constexpr u16 kAcsControl = 0x04;  // the dword holding ACS capability and control
 
 // Capabilities this model cannot follow, and how far each reaches.
@@ -198,6 +203,7 @@ void VirtualConfig::reprogram(usize i)
         hw(f).write32(f.bdf, reg, u32(bar.pci_addr));
         if (bar.kind == BarKind::Mem64) hw(f).write32(f.bdf, u16(reg + 4), u32(bar.pci_addr >> 32));
     }
+    if (s.acs != 0) hw(f).write16(f.bdf, u16(s.acs + kAcsControl + 2), s.acs_ctrl);
     if (!f.is_bridge) return;
     hw(f).write8(f.bdf, kPrimaryBus, f.bdf.bus);
     hw(f).write8(f.bdf, kSecondaryBus, f.secondary);
@@ -228,19 +234,44 @@ void VirtualConfig::read_ext_caps(usize i)
     const PciFunction& f = table_[i];
     FnState& s = state_[i];
     u16 off = kExtCapStart;
-    for (unsigned guard = 0; guard < 64 && off >= kExtCapStart && off <= 0xffc && s.ext_count < kMaxExtCaps; ++guard) {
+    for (unsigned guard = 0; guard < 256 && off >= kExtCapStart && off <= 0xffc; ++guard) {
         u32 header = hw(f).read32(f.bdf, off);
         if (header == 0 || header == 0xffffffff) break;
+        if (s.ext_count == kMaxExtCaps) {
+            // More than passage keeps: the guest sees the first ones and may
+            // write none of the extended space (a capability passage must
+            // hide could be past them).
+            s.ext_overflow = true;
+            char bdf[16];
+            format_bdf(bdf, sizeof bdf, f.segment, f.bdf);
+            log_warn("PCI %s: more than %zu extended capabilities: the guest sees the first %zu and cannot write "
+                     "extended config space", bdf, kMaxExtCaps, kMaxExtCaps);
+            break;
+        }
         u16 id = u16(header & 0xffff);
         ExtCapView& c = s.ext[s.ext_count++];
         c.offset = off;
         c.header = header;
-        if (u16 size = hidden_cap_size(id); size != 0) c.hide_end = u16(off + size);
+        if (u16 size = hidden_cap_size(id); size != 0) {
+            if (id == kExtCapRebar || id == kExtCapVfRebar) {
+                // 4 + 8 bytes per resizable BAR; the count is in the first
+                // control register, bits 7:5 (PCIe 7.8.6).
+                u32 n = hw(f).read32(f.bdf, u16(off + 8)) >> 5 & 7;
+                size = u16(4 + 8 * (n == 0 ? 1 : n));
+            }
+            c.hide_end = u16(off + size);
+        }
         if (id == kExtCapAcs) {
             s.acs = off;
             s.acs_ctrl = u16(hw(f).read32(f.bdf, u16(off + kAcsControl)) >> 16);
         }
         off = u16(header >> 20 & 0xffc);
+    }
+    // A hidden capability never reaches over the next one in memory.
+    for (usize k = 0; k < s.ext_count; ++k) {
+        ExtCapView& c = s.ext[k];
+        for (usize j = 0; j < s.ext_count && c.hide_end != 0; ++j)
+            if (s.ext[j].offset > c.offset && s.ext[j].offset < c.hide_end) c.hide_end = s.ext[j].offset;
     }
     // Relink: each shown capability points at the next shown one.
     i32 prev = -1;
@@ -294,6 +325,7 @@ u32 VirtualConfig::capability_write_mask(usize i, u16 dword) const
     const PciFunction& f = table_[i];
     const FnState& s = state_[i];
     if (dword >= kExtCapStart) {
+        if (s.ext_overflow) return 0xffffffffu;
         if (s.acs != 0 && dword == s.acs + kAcsControl) return 0xffff0000u;  // ACS control: passage's
         for (usize k = 0; k < s.ext_count; ++k) {
             const ExtCapView& c = s.ext[k];
@@ -305,6 +337,7 @@ u32 VirtualConfig::capability_write_mask(usize i, u16 dword) const
     // A port above a hidden function: no reset, link disable or power-off
     // that would reach it.
     if (f.is_bridge && dword == kInterruptLine) return BridgeControlSecondaryReset::kMask;
+    if (f.caps.pm != 0 && dword == f.caps.pm + kPmControl) return PmControlPowerState::kMask;  // D3 resets what is below
     u16 pcie = f.caps.pcie;
     if (pcie != 0 && dword == pcie + kPcieLinkControl) return LinkControlDisable::kMask;
     if (pcie != 0 && dword == pcie + kPcieSlotControl) return SlotControlPowerOff::kMask;

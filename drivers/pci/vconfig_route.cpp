@@ -200,8 +200,9 @@ void VirtualConfig::update()
         }
     }
 
-    // Who is decoded without a conflict: standing BARs first, then the
-    // changed ones, then those that waited.
+    // Who is decoded without a conflict: standing BARs first (those only
+    // sharing a page, and changed ones still shown at the same place), then
+    // the other changed ones, then those that waited.
     auto decide = [&](usize s) {
         Slot& x = slots_[s];
         x.next = BarRoute::Off;
@@ -224,7 +225,11 @@ void VirtualConfig::update()
         x.phase = 2;
     };
     for (usize k = seeds; k < work_count_; ++k) decide(work_[k]);
-    for (usize k = 0; k < seeds; ++k) decide(work_[k]);
+    auto stays = [&](const Slot& x) { return active(x.route) && x.decoded && x.cpu == x.active_cpu; };
+    for (usize k = 0; k < changed; ++k)
+        if (stays(slots_[work_[k]])) decide(work_[k]);
+    for (usize k = 0; k < seeds; ++k)
+        if (slots_[work_[k]].phase == 1) decide(work_[k]);
 
     // Mapped or trapped.
     for (usize k = 0; k < work_count_; ++k) {
@@ -301,6 +306,13 @@ bool VirtualConfig::in_io_window(u64 ipa) const
 {
     for (usize k = 0; k < io_window_count_; ++k)
         if (ipa - io_windows_[k].base < io_windows_[k].size) return true;  // below base wraps: false
+    return false;
+}
+
+bool VirtualConfig::in_memory_window(u64 ipa) const
+{
+    for (usize k = 0; k < mem_window_count_; ++k)
+        if (ipa - mem_windows_[k].base < mem_windows_[k].size) return true;
     return false;
 }
 

@@ -19,6 +19,11 @@ using CM = Bit<8>;
 using S1PTW = Bit<7>;
 using WnR = Bit<6>;
 using xFSC = Field<5, 0>;
+// A translation fault at any level (DFSC/IFSC 0b0001LL): nothing mapped.
+constexpr bool is_translation_fault(u64 esr) { return (xFSC::get(esr) & 0x3c) == 0x04; }
+static_assert(is_translation_fault(0x93c08007));   // data abort, translation fault level 3
+static_assert(!is_translation_fault(0x9200004f));  // permission fault level 3
+static_assert(!is_translation_fault(0x96000010));  // synchronous external abort
 
 constexpr u32 kEcUnknown = 0x00;
 constexpr u32 kEcWfx = 0x01;

@@ -86,7 +86,7 @@ void handle_psci_call(TrapFrame& f)
 void handle_abort(TrapFrame& f, bool instruction)
 {
     VpciAbort config = instruction ? VpciAbort::NotConfig : vpci_handle_abort(f);
-    if (config == VpciAbort::Emulated) return;
+    if (config == VpciAbort::Emulated || config == VpciAbort::Retry) return;
     bool write = !instruction && esr::WnR::get(f.esr) != 0;
     LogBudget::Slot slot = config == VpciAbort::NotConfig ? g_abort_log.take() : LogBudget::Slot::None;
     if (slot != LogBudget::Slot::None) {

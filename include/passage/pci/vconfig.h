@@ -26,7 +26,7 @@
 //     cannot follow (Resizable BAR, SR-IOV, ATS, PRI, PASID) are unlinked;
 //     ACS control reads as passage set it; hot-plug is not offered; a port
 //     with hidden functions behind it ignores secondary bus reset, link
-//     disable and slot power-off.
+//     disable, slot power-off and D3.
 //
 // At EL2, after enumerate(), Dispositions::decide() and build_plan() (whose
 // stage 2 maps every visible BAR where enumeration put it):
@@ -95,7 +95,7 @@ public:
     static constexpr usize kMaxHosts = Platform::kMaxBridges;
     static constexpr usize kMaxForbidden = 200;
     static constexpr usize kSlots = kMaxFunctions * PciFunction::kBars;
-    static constexpr usize kMaxExtCaps = 12;
+    static constexpr usize kMaxExtCaps = 32;
 
     // Reads the hardware's registers as enumerate() left them: the guest's
     // view starts equal to the physical one, and stage 2 is taken to map
@@ -154,6 +154,9 @@ public:
     // A quick test before taking any lock: false means claims_forwarded()
     // is false (nothing trapped but the I/O window, and ipa is not there).
     bool may_forward(u64 ipa) const { return __atomic_load_n(&mem_trapped_count_, __ATOMIC_RELAXED) > 0 || in_io_window(ipa); }
+    // Whether ipa is in a host bridge's memory window (CPU side), where the
+    // guest's BARs live and stage 2 changes under it.
+    bool in_memory_window(u64 ipa) const;
     // Forwards one access to the physical BAR it hits; where none, reads
     // all-ones and drops writes (false: nothing was hit).
     bool forward_read(u64 ipa, unsigned size, u64& value);
@@ -222,6 +225,7 @@ private:
         u16 acs_ctrl = 0;          // what ACS control reads
         ExtCapView ext[kMaxExtCaps] = {};
         u8 ext_count = 0;
+        bool ext_overflow = false;  // more than kMaxExtCaps: extended space is read-only
     };
     static constexpr u16 kForbidden = 0x8000;
     static constexpr u16 kNoBlocker = 0xffff;
@@ -289,6 +293,8 @@ private:
     usize trapped_count_ = 0;
     MemRange io_windows_[kMaxHosts * PciHostBridge::kMaxWindows];  // the host bridges' I/O windows (CPU side)
     usize io_window_count_ = 0;
+    MemRange mem_windows_[kMaxHosts * PciHostBridge::kMaxWindows];  // ... and memory windows
+    usize mem_window_count_ = 0;
 };
 
 }  // namespace passage::pci
