@@ -8,10 +8,11 @@
 #   tests/linux/linux-test.sh [--bare [--el2]] [--cpu CPU] [--smp N] [--gic 2|3]
 #                             [--mem SIZE] [--image passage.bin] [--passage-args ARGS]
 #                             [--layout NAME] [--qemu PATH | --qemu10]
-#                             [--timeout S] [--watchdog S] [--disk-mib N]
+#                             [--timeout S] [--stall S] [--watchdog S] [--disk-mib N]
 #                             [--work DIR] [--log FILE] [-- extra QEMU args]
 #
-# --layout: flat, rootports, switch, pcibridge, multifunction or deep (see
+# --stall S stops QEMU after S seconds without console output (a hung
+# guest), default 0: only --timeout. --layout: flat, rootports, switch, pcibridge, multifunction or deep (see
 # layouts.sh). --qemu PATH runs that QEMU; --qemu10 QEMU 10.0 from
 # bookworm-backports (scripts/qemu10.sh unpacks it when needed).
 #
@@ -41,7 +42,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 mode=passage el=el1 cpu=cortex-a72 smp=2 gic=3 mem=1G image=$root/build/cross/passage.bin
 passage_args= timeout=300 watchdog=120 disk_mib=8 work= log= extra=() uboot=
-layout=flat qemu=${QEMU:-} qemu10=
+layout=flat qemu=${QEMU:-} qemu10= stall=0
 while [[ $# -gt 0 ]]; do
     case $1 in
     --bare) mode=bare; shift ;;
@@ -61,7 +62,8 @@ while [[ $# -gt 0 ]]; do
     --layout) layout=$2; shift 2 ;;
     --qemu) qemu=$2; shift 2 ;;
     --qemu10) qemu10=1; shift ;;
-    -h | --help) sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --stall) stall=$2; shift 2 ;;
+    -h | --help) sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     --) shift; extra=("$@"); break ;;
     *) echo "linux-test: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
@@ -128,8 +130,23 @@ mapfile -t cmd < <("$root/scripts/qemu-cmd.sh" "${qopts[@]}" -- "${devices[@]}" 
 say "$mode, layout $layout, QEMU ${qemu_version:-?}, $cpu, $smp CPUs, GICv$gic, $mem; disk $disk ($disk_mib MiB, md5 $md5)"
 echo "+ $(printf '%q ' "${cmd[@]}")"
 start=$(date +%s.%N)
-timeout --foreground -k 5 "$timeout" "${cmd[@]}" </dev/null >"$log" 2>&1
-rc=$?
+if [[ $stall -gt 0 ]]; then
+    # A guest that hangs prints nothing more: stop it after --stall seconds
+    # of silence instead of waiting for --timeout.
+    timeout -k 5 "$timeout" "${cmd[@]}" </dev/null >"$log" 2>&1 &
+    qpid=$! last_size=-1 quiet=0 stalled=
+    while kill -0 $qpid 2>/dev/null; do
+        sleep 1
+        size_now=$(stat -c %s "$log" 2>/dev/null || echo 0)
+        if [[ $size_now == "$last_size" ]]; then quiet=$((quiet + 1)); else quiet=0 last_size=$size_now; fi
+        if (( quiet >= stall )); then stalled=1; kill -TERM $qpid 2>/dev/null; break; fi
+    done
+    wait $qpid
+    rc=$?
+else
+    timeout --foreground -k 5 "$timeout" "${cmd[@]}" </dev/null >"$log" 2>&1
+    rc=$?
+fi
 end=$(date +%s.%N)
 sed -i 's/\r$//' "$log"
 wall=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
@@ -139,7 +156,8 @@ echo "----"
 failed=0
 bad() { say "FAIL: $*"; failed=$((failed + 1)); }
 ok() { say "ok: $*"; }
-if [[ $rc -eq 124 || $rc -eq 137 ]]; then bad "QEMU did not finish within ${timeout}s"
+if [[ -n ${stalled:-} ]]; then bad "the console was silent for ${stall}s: stopped QEMU (--stall)"
+elif [[ $rc -eq 124 || $rc -eq 137 ]]; then bad "QEMU did not finish within ${timeout}s"
 elif [[ $rc -ne 0 ]]; then bad "QEMU exited with $rc"
 else ok "QEMU exited by itself after ${wall}s"
 fi
