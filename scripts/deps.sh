@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what passage needs on Debian 12, and only what is missing; asks
 # for root (sudo) only when it must install. Also unpacks Debian's arm64
-# libfdt (its -dev package conflicts with the host's) under build/deps.
+# libfdt (its -dev package conflicts with the host's) under build/deps, and
+# QEMU 10.0 from bookworm-backports in build/deps/qemu10 (scripts/qemu10.sh).
+# seabios brings the Bochs display's option ROM (vgabios-bochs-display.bin).
 #
 #   scripts/deps.sh            # everything for building, running and testing
 #   scripts/deps.sh PKG...     # and these extra packages (gdb-multiarch)
@@ -11,7 +13,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 packages=(
     cmake make g++ gcc
     g++-aarch64-linux-gnu binutils-aarch64-linux-gnu
-    qemu-system-arm ipxe-qemu
+    qemu-system-arm ipxe-qemu seabios
     catch2 libfdt-dev device-tree-compiler libbenchmark-dev
     cpio xz-utils python3
     u-boot-qemu u-boot-tools mtools fdisk
@@ -62,3 +64,6 @@ if [[ ! -f $fdt_dir/usr/lib/aarch64-linux-gnu/libfdt.a ]]; then
     rm -rf "$tmp"
     echo "deps: arm64 libfdt unpacked in ${fdt_dir#"$root"/}"
 fi
+
+# QEMU 10.0 beside the system's 7.2 (the Linux layout tests run on both).
+"$root/scripts/qemu10.sh" >/dev/null

@@ -5,10 +5,14 @@
 #   qemu-cmd.sh IMAGE [--gic 2|3] [--cpu CPU] [--smp N] [--mem SIZE]
 #               [--append PASSAGE_ARGS] [--el1] [--gdb PORT]
 #               [--kernel FILE [--initrd FILE] [--kernel-args ARGS]]
-#               [--load-addr ADDR | --uboot DIR] [-- extra qemu args]
+#               [--load-addr ADDR | --uboot DIR] [--qemu PATH] [-- extra qemu args]
 #   qemu-cmd.sh --bare --kernel FILE [--initrd FILE] [--kernel-args ARGS]
 #               [--gic 2|3] [--cpu CPU] [--smp N] [--mem SIZE] [--el1] [--gdb PORT]
-#               [-- extra qemu args]
+#               [--qemu PATH] [-- extra qemu args]
+#
+# --qemu PATH (or the environment's QEMU=PATH; the option wins) is the QEMU
+# binary, default qemu-system-aarch64 from PATH; scripts/qemu10.sh prints
+# the path of QEMU 10.0's.
 #
 # --kernel gives passage a guest as boot modules, described in /chosen the
 # way Xen on Arm does (module@ADDR, "multiboot,kernel" / "multiboot,ramdisk"):
@@ -44,6 +48,7 @@ if [[ ${1:-} == --bare ]]; then bare=1; shift
 else image=$1; shift
 fi
 gic=3 cpu=max smp=2 mem=1G append= virt=on gdb= kernel= initrd= kargs= kargs_set= load_addr= uboot=
+qemu=${QEMU:-qemu-system-aarch64}
 while [[ $# -gt 0 ]]; do
     case $1 in
     --gic) gic=$2; shift 2 ;;
@@ -59,12 +64,14 @@ while [[ $# -gt 0 ]]; do
     --load-addr) load_addr=$2; shift 2 ;;
     --uboot) uboot=$2; shift 2 ;;
     --bare) bare=1; shift ;;
+    --qemu) qemu=$2; shift 2 ;;
     --) shift; break ;;
     *) echo "qemu-cmd: unknown option $1" >&2; exit 2 ;;
     esac
 done
 machine="virt,virtualization=$virt,gic-version=$gic"
-args=(qemu-system-aarch64 -machine "$machine" -cpu "$cpu" -smp "$smp" -m "$mem" -nographic -no-reboot)
+command -v "$qemu" >/dev/null || { echo "qemu-cmd: no QEMU at $qemu" >&2; exit 1; }
+args=("$qemu" -machine "$machine" -cpu "$cpu" -smp "$smp" -m "$mem" -nographic -no-reboot)
 
 if [[ -n $bare ]]; then
     [[ -n $kernel ]] || { echo "qemu-cmd: --bare needs --kernel" >&2; exit 2; }

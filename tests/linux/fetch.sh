@@ -38,7 +38,10 @@ die() { echo "fetch: $*" >&2; exit 1; }
 # The guest's modules, by name. Their dependencies are added from each
 # module's own .modinfo (what `modinfo -F depends` prints); those the kernel
 # has built in (modules.builtin) are left out.
-wanted_modules=(virtio_blk virtio_net e1000e)
+# The layouts' devices (linux-test.sh --layout): NVMe, xHCI, the Bochs
+# display and the conventional e1000 besides the virtio and e1000e drivers.
+# In Debian's 6.12 all of these are modules (none in modules.builtin).
+wanted_modules=(virtio_blk virtio_net e1000e e1000 nvme xhci_pci bochs)
 
 kdir=$out/kernel          # Image, config, version, needed modules (decompressed)
 stamp=$kdir/stamp
@@ -76,6 +79,9 @@ choose_kernel() {
 candidate() { apt-cache policy "$1:arm64" 2>/dev/null | awk '$1 == "Candidate:" { print $2 }'; }
 
 have_kernel() { [[ -f $stamp && -f $kdir/Image && -f $kdir/busybox ]]; }
+# The package's .deb is kept (deb/) so a changed module list needs no download.
+modules_line() { echo "modules ${wanted_modules[*]}"; }
+have_modules() { grep -qxF "$(modules_line)" "$stamp"; }
 
 fetch_kernel() {
     if ! dpkg --print-foreign-architectures | grep -qx arm64; then
@@ -122,13 +128,46 @@ fetch_kernel() {
     echo "$kver" >"$kdir.new/release"
     resolve_modules "$moddir" "$kdir.new"
 
-    printf 'kernel %s %s\nbusybox %s\nrelease %s\n' "$pkg" "$ver" "$bbver" "$kver" >"$kdir.new/stamp"
+    printf 'kernel %s %s\nbusybox %s\nrelease %s\n%s\n' "$pkg" "$ver" "$bbver" "$kver" "$(modules_line)" \
+        >"$kdir.new/stamp"
     rm -rf "$kdir"
     mv "$kdir.new" "$kdir"
     ln -f "$kdir/Image" "$image"
+    rm -rf "$out/deb"
+    mkdir -p "$out/deb"
+    mv "$tmp"/linux-image-*_arm64.deb "$out/deb/"
     rm -rf "$tmp"
     trap - EXIT
     rm -f "$initramfs"  # a new kernel needs its own modules in the initramfs
+}
+
+# The module list changed since the kernel was fetched: the modules again,
+# from the kept .deb (downloaded again when it is gone).
+refetch_modules() {
+    local deb tmp kver
+    deb=$(find "$out/deb" -name 'linux-image-*_arm64.deb' 2>/dev/null | head -1 || true)
+    if [[ -z $deb ]]; then
+        log "module list changed and no kept .deb: downloading the kernel again"
+        rm -f "$stamp"
+        fetch_kernel
+        return
+    fi
+    log "module list changed: taking the modules from ${deb#"$root"/}"
+    kver=$(cat "$kdir/release")
+    tmp=$(mktemp -d "$out/modules.XXXXXX")
+    trap 'rm -rf "$tmp"' EXIT
+    dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$tmp" --wildcards "./lib/modules/$kver/*" "./usr/lib/modules/$kver/*" 2>/dev/null || true
+    local moddir=$tmp/lib/modules/$kver
+    [[ -d $moddir ]] || moddir=$tmp/usr/lib/modules/$kver
+    [[ -d $moddir ]] || die "${deb##*/} has no lib/modules/$kver"
+    rm -rf "$kdir/modules"
+    mkdir -p "$kdir/modules"
+    resolve_modules "$moddir" "$kdir"
+    sed -i '/^modules /d' "$stamp"
+    modules_line >>"$stamp"
+    rm -rf "$tmp"
+    trap - EXIT
+    rm -f "$initramfs"
 }
 
 # Copies the wanted modules and their dependencies, decompressed, into
@@ -176,9 +215,8 @@ resolve_modules() {
 
 build_initramfs() {
     log "building ${initramfs#"$root"/}"
-    local stage
     stage=$(mktemp -d "$out/initramfs.XXXXXX")
-    trap 'rm -rf "$stage"' EXIT
+    trap 'rm -rf "$stage" "$stage.cpio.gz"' EXIT
     mkdir -p "$stage"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,run,tmp,lib/modules}
     cp "$kdir/busybox" "$stage/bin/busybox"
     chmod 755 "$stage/bin/busybox"
@@ -190,8 +228,8 @@ build_initramfs() {
     # No /dev/console node (that needs root): init mounts devtmpfs first and
     # then opens the console itself.
     (cd "$stage" && find . -mindepth 1 | LC_ALL=C sort |
-        cpio --quiet -o -H newc -R 0:0 | gzip -9n) >"$initramfs.tmp"
-    mv "$initramfs.tmp" "$initramfs"
+        cpio --quiet -o -H newc -R 0:0 | gzip -9n) >"$stage.cpio.gz"
+    mv "$stage.cpio.gz" "$initramfs"  # whole, even when two runs build it at once
     rm -rf "$stage"
     trap - EXIT
 }
@@ -200,6 +238,7 @@ if [[ -n $refresh || -n $package ]] || ! have_kernel; then
     fetch_kernel
 else
     log "$(sed -n 's/^kernel //p' "$stamp") (cached; --refresh to look for a newer one)"
+    have_modules || refetch_modules
 fi
 [[ $image -ef $kdir/Image ]] || ln -f "$kdir/Image" "$image"
 if [[ ! -f $initramfs || $here/init.sh -nt $initramfs || $0 -nt $initramfs || $stamp -nt $initramfs ]]; then

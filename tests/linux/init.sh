@@ -15,6 +15,10 @@
 #   passage.cpus=N          CPUs expected online
 #   passage.watchdog=S      seconds before the watchdog gives up (default 90)
 #   passage.link_wait=S     seconds to wait for each link (default 20)
+#   passage.expect=K,K...   the device kinds to check (default blk,e1000e,net):
+#                           blk net e1000e e1000 nvme xhci display ivshmem
+#   passage.nvme_md5=HEX    md5 of the first MiB of the NVMe namespace's image
+#   passage.ivshmem_mib=N   the size of ivshmem's shared memory (its BAR2)
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 /bin/busybox --install -s
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
@@ -60,6 +64,9 @@ say "init started, uptime $(cut -d' ' -f1 /proc/uptime) s, kernel $(uname -r)"
 say "cmdline: $(cat /proc/cmdline)"
 WD=$(arg passage.watchdog 90)
 LINK_WAIT=$(arg passage.link_wait 20)
+EXPECT=$(arg passage.expect blk,e1000e,net)
+say "expected devices: $EXPECT"
+expects() { case ",$EXPECT," in *",$1,"*) return 0 ;; esac; return 1; }
 ( sleep "$WD"; fail watchdog "the checks did not finish within ${WD}s"; finish ) &
 WATCHDOG=$!
 
@@ -81,7 +88,26 @@ role() {
     1af4:1001 | 1af4:1042) echo virtio-blk ;;
     1af4:1000 | 1af4:1041) echo virtio-net ;;
     8086:10d3) echo e1000e ;;
+    8086:100e) echo e1000 ;;
+    1b36:0010) echo nvme ;;
+    1b36:000d) echo xhci ;;
+    1234:1111) echo display ;;
+    1af4:1110) echo ivshmem ;;
     *) echo other ;;
+    esac
+}
+# the role of an expected kind, and the driver a device of a role must have
+# (ivshmem-plain has none in Linux: "-")
+role_of_kind() {
+    case $1 in blk) echo virtio-blk ;; net) echo virtio-net ;; *) echo $1 ;; esac
+}
+driver_of() {
+    case $1 in
+    virtio-blk | virtio-net) echo virtio-pci ;;
+    xhci) echo xhci_hcd ;;
+    display) echo bochs-drm ;;
+    ivshmem) echo - ;;
+    *) echo $1 ;;
     esac
 }
 # flags from /sys/bus/pci/devices/*/resource: IO 0x100, MEM 0x200,
@@ -114,13 +140,11 @@ for d in /sys/bus/pci/devices/*; do
     done <$d/resource
     [ $r = other ] && continue
     seen="$seen$r=$bdf "
-    case $r in
-    e1000e) want=e1000e ;;
-    *) want=virtio-pci ;;
-    esac
+    want=$(driver_of $r)
     [ $drv = $want ] || pci_bad="$pci_bad $bdf ($r) has driver $drv, not $want;"
 done
-for r in virtio-blk e1000e virtio-net; do
+for k in $(echo $EXPECT | tr , ' '); do
+    r=$(role_of_kind $k)
     case "$seen" in *" $r="*) ;; *) pci_bad="$pci_bad no $r device;" ;; esac
 done
 if [ -z "$pci_bad" ]; then pass pci-devices "$(echo $seen)"; else fail pci-devices "${pci_bad# }"; fi
@@ -175,7 +199,11 @@ fi
 echo 1 >/proc/sys/net/ipv6/conf/all/disable_ipv6 2>/dev/null
 echo 1 >/proc/sys/net/ipv6/conf/default/disable_ipv6 2>/dev/null
 link_up() { [ "$(cat $1/carrier 2>/dev/null)" = 1 ] && [ "$(cat $1/operstate)" = up ]; }
-for want in e1000e virtio_net; do
+nics=
+expects e1000e && nics="$nics e1000e"
+expects e1000 && nics="$nics e1000"
+expects net && nics="$nics virtio_net"
+for want in $nics; do
     case $want in virtio_net) name=link-virtio-net ;; *) name=link-$want ;; esac
     n=
     for c in /sys/class/net/*; do
@@ -193,8 +221,91 @@ for want in e1000e virtio_net; do
     fi
 done
 
+# --- NVMe: the namespace's first MiB is the host's ---------------------------
+if expects nvme; then
+    has_nvme() { [ -e /sys/block/nvme0n1 ]; }
+    expect_nvme=$(arg passage.nvme_md5)
+    if ! wait_for 15 has_nvme; then
+        fail nvme-read "no /sys/block/nvme0n1 (nvme: $(bdf_of nvme))"
+    else
+        wait_for 5 test -b /dev/nvme0n1
+        got=$(timeout 60 dd if=/dev/nvme0n1 bs=64k count=16 2>/dev/null | md5sum | cut -d' ' -f1)
+        if [ -z "$expect_nvme" ]; then
+            skip nvme-read "no passage.nvme_md5= on the command line"
+        elif [ "$got" = "$expect_nvme" ]; then
+            pass nvme-read "/dev/nvme0n1 ($(cat /sys/block/nvme0n1/size) sectors), first MiB md5 $got"
+        else
+            fail nvme-read "/dev/nvme0n1 first MiB md5 is '$got', the host's is $expect_nvme"
+        fi
+    fi
+fi
+
+# --- xHCI: bound to xhci_hcd, with its USB root hubs ----------------------------
+if expects xhci; then
+    bdf=$(bdf_of xhci)
+    has_usb() { ls -d /sys/bus/pci/devices/$bdf/usb* >/dev/null 2>&1; }
+    if [ -z "$bdf" ]; then fail xhci "no qemu-xhci device"
+    elif [ "$(basename "$(readlink /sys/bus/pci/devices/$bdf/driver 2>/dev/null)")" != xhci_hcd ]; then
+        fail xhci "$bdf is not bound to xhci_hcd"
+    elif wait_for 10 has_usb; then
+        pass xhci "$bdf bound to xhci_hcd, root hubs $(cd /sys/bus/pci/devices/$bdf && echo usb*)"
+    else
+        fail xhci "$bdf bound to xhci_hcd, but no USB bus registered"
+    fi
+fi
+
+# --- the display: bound to bochs-drm, a DRM card ------------------------------
+if expects display; then
+    bdf=$(bdf_of display)
+    has_card() { ls -d /sys/bus/pci/devices/$bdf/drm/card* >/dev/null 2>&1; }
+    if [ -z "$bdf" ]; then fail display "no bochs-display device"
+    elif [ "$(basename "$(readlink /sys/bus/pci/devices/$bdf/driver 2>/dev/null)")" != bochs-drm ]; then
+        fail display "$bdf is not bound to bochs-drm"
+    elif wait_for 10 has_card; then
+        pass display "$bdf bound to bochs-drm, $(cd /sys/bus/pci/devices/$bdf/drm && echo card*)"
+    else
+        fail display "$bdf bound to bochs-drm, but no DRM card"
+    fi
+fi
+
+# --- ivshmem: its BARs, and its shared memory written and read back -------------
+# No driver: memory decoding is turned on through sysfs, and busybox devmem
+# writes a pattern at the start and in the middle of BAR2 and reads it
+# back.
+if expects ivshmem; then
+    bdf=$(bdf_of ivshmem)
+    want_mib=$(arg passage.ivshmem_mib)
+    if [ -z "$bdf" ]; then fail ivshmem "no ivshmem-plain device"
+    else
+        d=/sys/bus/pci/devices/$bdf
+        i=0 bar0= bar2= bar2_start=
+        while read start end flags; do
+            [ $i = 0 ] && [ $((end)) -ne 0 ] && bar0=$((end - start + 1))
+            [ $i = 2 ] && [ $((end)) -ne 0 ] && { bar2=$((end - start + 1)); bar2_start=$((start)); }
+            i=$((i + 1))
+        done <$d/resource
+        if [ -z "$bar0" ] || [ -z "$bar2" ]; then
+            fail ivshmem "$bdf: BAR0 ${bar0:-missing}, BAR2 ${bar2:-missing}"
+        elif [ -n "$want_mib" ] && [ $bar2 -ne $((want_mib * 1048576)) ]; then
+            fail ivshmem "$bdf: BAR2 is $bar2 bytes, the host gave ${want_mib} MiB"
+        else
+            echo 1 >$d/enable 2>/dev/null
+            a=$(printf 0x%x $bar2_start) b=$(printf 0x%x $((bar2_start + bar2 / 2 + 8)))
+            devmem $a 32 0x5a5a1234 2>/run/devmem.err; devmem $b 32 0xa5a54321 2>>/run/devmem.err
+            ra=$(devmem $a 32 2>>/run/devmem.err) rb=$(devmem $b 32 2>>/run/devmem.err)
+            if [ $((ra)) -eq $((0x5a5a1234)) ] && [ $((rb)) -eq $((0xa5a54321)) ]; then
+                pass ivshmem "$bdf: BAR0 $bar0 bytes, BAR2 $((bar2 / 1048576)) MiB at $(printf 0x%x $bar2_start), written and read back"
+            else
+                fail ivshmem "$bdf: BAR2 at $a read back ${ra:-nothing} at $a and ${rb:-nothing} at $b $(head -c 200 /run/devmem.err)"
+            fi
+        fi
+    fi
+fi
+
 # --- MSI-X: every vector of each device is an ITS or GICv2m MSI-X interrupt -
-for r in virtio-blk e1000e virtio-net; do
+msix_roles=
+for k in blk e1000e net nvme; do expects $k && msix_roles="$msix_roles $(role_of_kind $k)"; done
+for r in $msix_roles; do
     bdf=$(bdf_of $r)
     [ -n "$bdf" ] || { fail msix-$r "no $r device"; continue; }
     d=/sys/bus/pci/devices/$bdf
@@ -220,7 +331,7 @@ for r in virtio-blk e1000e virtio-net; do
     done
     if [ -n "$bad" ]; then
         fail msix-$r "$bdf:${bad}"
-    elif [ $r = virtio-blk ] && [ $total -eq 0 ]; then
+    elif { [ $r = virtio-blk ] || [ $r = nvme ]; } && [ $total -eq 0 ]; then
         fail msix-$r "$bdf: $nv MSI-X vectors, but none has fired after disk I/O"
     else
         pass msix-$r "$bdf: $nv MSI-X vectors $via, $total interrupts"

@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
 # Boots Debian's arm64 Linux with the test initramfs (tests/linux/init.sh)
-# under QEMU, with virtio-blk-pci, e1000e and virtio-net-pci, and checks
-# every result: under passage (the default) or bare (--bare, no passage: the
-# baseline).
+# under QEMU, with the PCI devices of a layout (tests/linux/layouts.sh; the
+# default, flat: virtio-blk-pci, e1000e and virtio-net-pci on bus 0), and
+# checks every result: under passage (the default) or bare (--bare, no
+# passage: the baseline).
 #
 #   tests/linux/linux-test.sh [--bare [--el2]] [--cpu CPU] [--smp N] [--gic 2|3]
 #                             [--mem SIZE] [--image passage.bin] [--passage-args ARGS]
-#                             [--timeout S] [--watchdog S] [--disk-mib N]
+#                             [--layout NAME] [--qemu PATH | --qemu10]
+#                             [--timeout S] [--stall S] [--watchdog S] [--disk-mib N]
 #                             [--work DIR] [--log FILE] [-- extra QEMU args]
+#
+# --stall S stops QEMU after S seconds without console output (a hung
+# guest), default 0: only --timeout. --layout: flat, rootports, switch, pcibridge, multifunction or deep (see
+# layouts.sh). --qemu PATH runs that QEMU; --qemu10 QEMU 10.0 from
+# bookworm-backports (scripts/qemu10.sh unpacks it when needed).
 #
 # It fetches the kernel and builds the initramfs when needed (fetch.sh),
 # makes a disk image of random bytes in the work directory (default
@@ -21,14 +28,21 @@
 #     otherwise unchanged;
 #   - under passage: each BAR Linux reports is the one passage's device table
 #     in the boot log assigned (I/O BARs by their PCI address: Linux numbers
-#     ports from the window's PCI base, which is 0 on QEMU virt).
+#     ports from the window's PCI base, which is 0 on QEMU virt) when the
+#     guest has linux,pci-probe-only; passage printed its end-of-guest line
+#     and no line matching $passage_trouble.
+# compare-view.sh compares the guest's view of a bare run and a passage run.
 # Exits 0 when all hold, 1 otherwise. passage.bin is not built here (run
 # cmake --build --preset cross, or scripts/run.sh, first).
 set -uo pipefail
+# passage's own lines (not the kernel's, not init's) matching this mean it
+# could not give the guest a BAR: "WARNING: ... conflict ... not mapped".
+passage_trouble='conflict|not mapped'
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 mode=passage el=el1 cpu=cortex-a72 smp=2 gic=3 mem=1G image=$root/build/cross/passage.bin
 passage_args= timeout=300 watchdog=120 disk_mib=8 work= log= extra=() uboot=
+layout=flat qemu=${QEMU:-} qemu10= stall=0
 while [[ $# -gt 0 ]]; do
     case $1 in
     --bare) mode=bare; shift ;;
@@ -45,12 +59,24 @@ while [[ $# -gt 0 ]]; do
     --disk-mib) disk_mib=$2; shift 2 ;;
     --work) work=$2; shift 2 ;;
     --log) log=$2; shift 2 ;;
-    -h | --help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --layout) layout=$2; shift 2 ;;
+    --qemu) qemu=$2; shift 2 ;;
+    --qemu10) qemu10=1; shift ;;
+    --stall) stall=$2; shift 2 ;;
+    -h | --help) sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     --) shift; extra=("$@"); break ;;
     *) echo "linux-test: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
 say() { echo "linux-test: $*"; }
+source "$here/layouts.sh"
+case " $layout_names " in *" $layout "*) ;; *) say "unknown layout '$layout' (one of: $layout_names)"; exit 2 ;; esac
+if [[ -n $qemu10 ]]; then
+    qemu=$("$root/scripts/qemu10.sh") || { say "FAIL: scripts/qemu10.sh failed"; exit 1; }
+fi
+qemu_name=qemu-system-aarch64
+[[ -n $qemu ]] && qemu_name=$qemu
+qemu_version=$("$qemu_name" --version 2>/dev/null | sed -n '1s/^QEMU emulator version \([0-9.]*\).*/\1/p')
 
 fetched=$("$here/fetch.sh") || { say "FAIL: fetch.sh failed"; exit 1; }
 kernel=$(sed -n 's/^Image: //p' <<<"$fetched")
@@ -63,6 +89,8 @@ fi
 
 tag=$mode
 [[ $mode == bare && $el == el2 ]] && tag=bare-el2
+[[ $layout != flat ]] && tag+=-$layout
+[[ -n $qemu10 ]] && tag=qemu10-$tag
 [[ -z $work ]] && work=$root/build/linux/test/$tag-$cpu-smp$smp-gic$gic
 mkdir -p "$work"
 [[ -z $log ]] && log=$work/console.log
@@ -72,14 +100,23 @@ size=$(stat -c %s "$disk")
 md5=$(md5sum "$disk" | cut -d' ' -f1)
 head_md5=$(head -c $((size - 512)) "$disk" | md5sum | cut -d' ' -f1)
 marker=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
+# The NVMe namespace: 2 MiB of random bytes; the guest reads the first MiB.
+nvme=$work/nvme.img ivshmem_mib=16
+layout_devices "$layout"
 
 kargs="console=ttyAMA0 earlycon panic=-1 passage.disk_md5=$md5 passage.marker=$marker"
 kargs+=" passage.cpus=$smp passage.watchdog=$watchdog"
-devices=(-device virtio-blk-pci,drive=d0 -drive "if=none,id=d0,file=$disk,format=raw"
-         -device e1000e,netdev=n0 -netdev user,id=n0,restrict=on
-         -device virtio-net-pci,netdev=n1 -netdev user,id=n1,restrict=on)
+if [[ -n $expect ]]; then
+    kargs+=" passage.expect=$expect"
+    if [[ ,$expect, == *,nvme,* ]]; then
+        dd if=/dev/urandom of="$nvme" bs=1M count=2 status=none
+        kargs+=" passage.nvme_md5=$(head -c 1048576 "$nvme" | md5sum | cut -d' ' -f1)"
+    fi
+    [[ ,$expect, == *,ivshmem,* ]] && kargs+=" passage.ivshmem_mib=$ivshmem_mib"
+fi
 common=(--cpu "$cpu" --smp "$smp" --gic "$gic" --mem "$mem"
         --kernel "$kernel" --initrd "$initrd" --kernel-args "$kargs")
+[[ -n $qemu ]] && common+=(--qemu "$qemu")
 if [[ $mode == bare ]]; then
     qopts=(--bare "${common[@]}")
     [[ $el == el1 ]] && qopts+=(--el1)
@@ -90,11 +127,26 @@ else
 fi
 mapfile -t cmd < <("$root/scripts/qemu-cmd.sh" "${qopts[@]}" -- "${devices[@]}" "${extra[@]}")
 [[ ${#cmd[@]} -gt 0 ]] || { say "FAIL: qemu-cmd.sh gave no command"; exit 1; }
-say "$mode, $cpu, $smp CPUs, GICv$gic, $mem; disk $disk ($disk_mib MiB, md5 $md5)"
+say "$mode, layout $layout, QEMU ${qemu_version:-?}, $cpu, $smp CPUs, GICv$gic, $mem; disk $disk ($disk_mib MiB, md5 $md5)"
 echo "+ $(printf '%q ' "${cmd[@]}")"
 start=$(date +%s.%N)
-timeout --foreground -k 5 "$timeout" "${cmd[@]}" </dev/null >"$log" 2>&1
-rc=$?
+if [[ $stall -gt 0 ]]; then
+    # A guest that hangs prints nothing more: stop it after --stall seconds
+    # of silence instead of waiting for --timeout.
+    timeout -k 5 "$timeout" "${cmd[@]}" </dev/null >"$log" 2>&1 &
+    qpid=$! last_size=-1 quiet=0 stalled=
+    while kill -0 $qpid 2>/dev/null; do
+        sleep 1
+        size_now=$(stat -c %s "$log" 2>/dev/null || echo 0)
+        if [[ $size_now == "$last_size" ]]; then quiet=$((quiet + 1)); else quiet=0 last_size=$size_now; fi
+        if (( quiet >= stall )); then stalled=1; kill -TERM $qpid 2>/dev/null; break; fi
+    done
+    wait $qpid
+    rc=$?
+else
+    timeout --foreground -k 5 "$timeout" "${cmd[@]}" </dev/null >"$log" 2>&1
+    rc=$?
+fi
 end=$(date +%s.%N)
 sed -i 's/\r$//' "$log"
 wall=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
@@ -104,13 +156,29 @@ echo "----"
 failed=0
 bad() { say "FAIL: $*"; failed=$((failed + 1)); }
 ok() { say "ok: $*"; }
-if [[ $rc -eq 124 || $rc -eq 137 ]]; then bad "QEMU did not finish within ${timeout}s"
+if [[ -n ${stalled:-} ]]; then bad "the console was silent for ${stall}s: stopped QEMU (--stall)"
+elif [[ $rc -eq 124 || $rc -eq 137 ]]; then bad "QEMU did not finish within ${timeout}s"
 elif [[ $rc -ne 0 ]]; then bad "QEMU exited with $rc"
 else ok "QEMU exited by itself after ${wall}s"
 fi
 
-checks=(modules pci-devices disk-md5 disk-write link-e1000e link-virtio-net
-        msix-virtio-blk msix-e1000e msix-virtio-net cpus)
+# The checks of the layout's devices (init.sh's passage.expect; flat: its
+# default blk,e1000e,net).
+kinds=${expect:-blk,e1000e,net}
+has() { [[ ,$kinds, == *,$1,* ]]; }
+checks=(modules pci-devices disk-md5 disk-write)
+has e1000e && checks+=(link-e1000e)
+has e1000 && checks+=(link-e1000)
+has net && checks+=(link-virtio-net)
+has nvme && checks+=(nvme-read)
+has xhci && checks+=(xhci)
+has display && checks+=(display)
+has ivshmem && checks+=(ivshmem)
+checks+=(msix-virtio-blk)
+has e1000e && checks+=(msix-e1000e)
+has net && checks+=(msix-virtio-net)
+has nvme && checks+=(msix-nvme)
+checks+=(cpus)
 for c in "${checks[@]}"; do
     if grep -qE "^linux-guest: PASS $c(:|$)" "$log"; then ok "guest $c"
     else
@@ -163,6 +231,13 @@ if [[ $mode == passage ]]; then
         if [[ -n $summary ]]; then ok "vpci: ${summary#PCI config space: }"
         else bad "vpci: no end-of-guest summary (PCI config space: N guest accesses emulated, ...)"; fi
     fi
+    # passage's own lines: not the kernel's ([ time ]) nor init's.
+    trouble=$(grep -avE '^\[ *[0-9]+\.[0-9]+\]|^linux-guest:|^linux-test:' "$log" | grep -aE "$passage_trouble" || true)
+    if [[ -n $trouble ]]; then
+        while IFS= read -r line; do bad "passage: $line"; done <<<"$(head -5 <<<"$trouble")"
+    else
+        ok "passage: no line matching '$passage_trouble'"
+    fi
     if grep -q "no linux,pci-probe-only: the guest may move BARs" "$log"; then
         # Linux assigns BARs itself; passage follows, and at the end no BAR
         # is left unmapped by a conflict.
@@ -195,9 +270,9 @@ init_at=$(sed -n 's/^\[ *\([0-9.]*\)\] Run \/init as init process.*/\1/p' "$log"
 end_at=$(sed -n 's/^linux-guest: uptime at the end \([0-9.]*\) s/\1/p' "$log" | head -1)
 say "times: /init at ${init_at:-?} s, checks done at ${end_at:-?} s (guest clock), QEMU ran ${wall} s"
 if [[ $failed -eq 0 ]]; then
-    say "PASS ($mode, $cpu, $smp CPUs, GICv$gic)"
+    say "PASS ($mode, layout $layout, QEMU ${qemu_version:-?}, $cpu, $smp CPUs, GICv$gic)"
     exit 0
 fi
-say "FAIL: $failed problems ($mode, $cpu, $smp CPUs, GICv$gic); log: $log; its last lines:"
+say "FAIL: $failed problems ($mode, layout $layout, QEMU ${qemu_version:-?}, $cpu, $smp CPUs, GICv$gic); log: $log; its last lines:"
 grep -vE '^linux-test:' "$log" | tail -n 15 | sed 's/^/    /'
 exit 1
