@@ -36,8 +36,11 @@
 # cmake --build --preset cross, or scripts/run.sh, first).
 set -uo pipefail
 # passage's own lines (not the kernel's, not init's) matching this mean it
-# could not give the guest a BAR: "WARNING: ... conflict ... not mapped".
-passage_trouble='conflict|not mapped'
+# could not give the guest a BAR: an access to a BAR left unmapped by a
+# conflict ("... overlaps ...: not mapped; external abort injected"), a
+# stage-2 change that failed, or an access outside the guest's space. The
+# end-of-guest count of conflicts left is checked on its own.
+passage_trouble=': not mapped|stage-2 (un)?map of .* failed|is outside its address space'
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 mode=passage el=el1 cpu=cortex-a72 smp=2 gic=3 mem=1G image=$root/build/cross/passage.bin
