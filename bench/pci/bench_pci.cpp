@@ -20,26 +20,13 @@ using namespace passage;
 using namespace passage::pci;
 using passage::pci::test::FakeEcam;
 using passage::pci::test::FakeFunction;
+using passage::pci::test::qemu_virt_host;
 
 namespace {
 
 constexpr unsigned kFunctions = 1000;
 constexpr unsigned kRootPorts = 4;
 constexpr unsigned kDownstreamPerSwitch = 7;
-
-PciHostBridge qemu_virt()
-{
-    PciHostBridge h;
-    h.ecam_base = 0x4010000000;
-    h.ecam_size = 256 * MiB;
-    h.bus_start = 0;
-    h.bus_end = 0xff;
-    h.windows[0] = {PciSpace::Io, false, 0x3eff0000, 0x0, 64 * KiB};
-    h.windows[1] = {PciSpace::Mem32, false, 0x10000000, 0x10000000, 0x2eff0000};
-    h.windows[2] = {PciSpace::Mem64, false, 0x8000000000, 0x8000000000, 512 * GiB};
-    h.window_count = 3;
-    return h;
-}
 
 void six_bars(FakeFunction& f)
 {
@@ -81,7 +68,7 @@ std::unique_ptr<FakeEcam> build_topology()
 int main()
 {
     static PciDeviceTable<1024> table;
-    const PciHostBridge host = qemu_virt();
+    const PciHostBridge host = qemu_virt_host();
     constexpr int kRuns = 15;
     std::vector<double> us;
     u64 accesses = 0;

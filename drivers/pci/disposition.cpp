@@ -116,7 +116,6 @@ void Dispositions::hide(usize i, const char* fmt, ...)
 
 void Dispositions::decide(const DeviceTable& table, const DispositionOptions& options)
 {
-    table_size_ = table.size();
     count_ = table.size() < kMax ? table.size() : kMax;
     for (usize i = 0; i < count_; ++i) {
         const PciFunction& f = table[i];

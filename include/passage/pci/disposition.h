@@ -92,7 +92,6 @@ private:
 
     Entry entries_[kMax];
     usize count_ = 0;
-    usize table_size_ = 0;
 };
 
 }  // namespace passage::pci

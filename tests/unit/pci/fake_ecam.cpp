@@ -343,4 +343,18 @@ u32 FakeEcam::access(Bdf f, u16 reg, unsigned width, bool write, u32 value)
     return 0;
 }
 
+PciHostBridge qemu_virt_host(bool highmem)
+{
+    PciHostBridge h;
+    h.ecam_base = highmem ? 0x4010000000 : 0x3f000000;
+    h.ecam_size = highmem ? 256 * MiB : 16 * MiB;
+    h.bus_start = 0;
+    h.bus_end = highmem ? 0xff : 0x0f;
+    h.windows[0] = {PciSpace::Io, false, 0x3eff0000, 0x0, 64 * KiB};
+    h.windows[1] = {PciSpace::Mem32, false, 0x10000000, 0x10000000, 0x2eff0000};
+    h.window_count = 2;
+    if (highmem) h.windows[h.window_count++] = {PciSpace::Mem64, false, 0x8000000000, 0x8000000000, 512 * GiB};
+    return h;
+}
+
 }  // namespace passage::pci::test

@@ -17,8 +17,14 @@
 
 #include "passage/pci/config.h"
 #include "passage/pci/device_table.h"
+#include "passage/platform.h"
 
 namespace passage::pci::test {
+
+// QEMU virt's host bridge (highmem on): I/O at 0x3eff0000, 32-bit MMIO
+// 0x10000000-0x3efeffff, 64-bit MMIO 512 GiB at 0x8000000000; without
+// highmem, no 64-bit window and a 16 MiB ECAM below 4 GiB.
+PciHostBridge qemu_virt_host(bool highmem = true);
 
 class FakeEcam;
 struct FakeBus;

@@ -17,27 +17,12 @@ using namespace passage;
 using namespace passage::pci;
 using passage::pci::test::FakeEcam;
 using passage::pci::test::FakeFunction;
+using passage::pci::test::qemu_virt_host;
 
 namespace {
 
 std::string g_log;
 void capture(const char* text, usize len) { g_log.append(text, len); }
-
-// QEMU virt's host bridge (highmem on): I/O at 0x3eff0000, 32-bit MMIO
-// 0x10000000-0x3efeffff, 64-bit MMIO 512 GiB at 0x8000000000.
-PciHostBridge qemu_virt(bool highmem = true)
-{
-    PciHostBridge h;
-    h.ecam_base = highmem ? 0x4010000000 : 0x3f000000;
-    h.ecam_size = highmem ? 256 * MiB : 16 * MiB;
-    h.bus_start = 0;
-    h.bus_end = highmem ? 0xff : 0x0f;
-    h.windows[0] = {PciSpace::Io, false, 0x3eff0000, 0x0, 64 * KiB};
-    h.windows[1] = {PciSpace::Mem32, false, 0x10000000, 0x10000000, 0x2eff0000};
-    h.window_count = 2;
-    if (highmem) h.windows[h.window_count++] = {PciSpace::Mem64, false, 0x8000000000, 0x8000000000, 512 * GiB};
-    return h;
-}
 
 struct Run {
     EnumStats stats;
@@ -83,7 +68,7 @@ TEST_CASE("empty bus")
 {
     FakeEcam ecam;
     PciDeviceTable<16> table;
-    Run r = run(qemu_virt(), ecam, table);
+    Run r = run(qemu_virt_host(), ecam, table);
     CHECK(table.size() == 0);
     CHECK(r.stats.functions == 0);
     CHECK(r.stats.problems == 0);
@@ -101,7 +86,7 @@ TEST_CASE("single endpoint with io/mem32/mem64 prefetchable BARs and a ROM")
         .bar_io(0, 0x20).bar32(1, 0x1000).bar64(4, 0x4000).rom(256 * KiB)
         .msix(3, 1, 0x0, 1, 0x800);
     PciDeviceTable<16> table;
-    Run r = run(qemu_virt(), ecam, table);
+    Run r = run(qemu_virt_host(), ecam, table);
     REQUIRE(table.size() == 2);
     CHECK(r.stats.problems == 0);
     const PciFunction& nic = at(table, 0, 1);
@@ -151,7 +136,7 @@ TEST_CASE("multi-function with and without the header bit")
     ecam.add(4, 0).bar32(0, 0x1000);
     ecam.add(4, 3).bar32(0, 0x1000);  // bit clear on fn 0: never looked at
     PciDeviceTable<16> table;
-    Run r = run(qemu_virt(), ecam, table);
+    Run r = run(qemu_virt_host(), ecam, table);
     CHECK(r.stats.problems == 0);
     REQUIRE(table.size() == 5);
     CHECK(at(table, 0, 2, 0).multifunction);
@@ -173,7 +158,7 @@ TEST_CASE("bridge chain three deep")
     auto& other = ecam.add(2, 0).pcie_bridge(PortType::RootPort);
     other.child(0, 0).bar32(0, 4 * KiB);
     PciDeviceTable<16> table;
-    Run r = run(qemu_virt(), ecam, table);
+    Run r = run(qemu_virt_host(), ecam, table);
     CHECK(r.stats.problems == 0);
     CHECK(r.stats.last_bus == 4);
     const PciFunction& f1 = at(table, 0, 1);
@@ -208,7 +193,7 @@ TEST_CASE("switch with upstream and downstream ports and endpoints")
             .alias_devices().bar32(1, 4 * KiB).bar64(4, 16 * KiB).rom(256 * KiB);
     }
     PciDeviceTable<32> table;
-    Run r = run(qemu_virt(), ecam, table);
+    Run r = run(qemu_virt_host(), ecam, table);
     CHECK(r.stats.problems == 0);
     CHECK(table.size() == 1 + 1 + 3 + 3);
     CHECK(at(table, 1, 0).port_type == PortType::SwitchUpstream);
@@ -242,7 +227,7 @@ TEST_CASE("64-bit prefetchable BARs with a 16 GiB BAR plus I/O BARs and a ROM")
     auto& rp = ecam.add(4, 0).pcie_bridge(PortType::RootPort);
     rp.child(0, 0).bar64(0, 16 * GiB).bar64(2, 64 * MiB, false).bar32(4, 1 * MiB, true);
     PciDeviceTable<16> table;
-    Run r = run(qemu_virt(), ecam, table);
+    Run r = run(qemu_virt_host(), ecam, table);
     CHECK(r.stats.problems == 0);
     const PciFunction& a = at(table, 0, 3);
     CHECK(a.bars[0].size == 16 * GiB);
@@ -275,7 +260,7 @@ TEST_CASE("a BAR too large for its window is left disabled with a message")
     auto& rp = ecam.add(5, 0).pcie_bridge(PortType::RootPort);
     rp.child(0, 0).bar64(0, 1 * GiB, false).bar32(2, 1 * MiB);  // non-pref 1 GiB must go below 4 GiB
     PciDeviceTable<16> table;
-    Run r = run(qemu_virt(), ecam, table);
+    Run r = run(qemu_virt_host(), ecam, table);
     CAPTURE(r.log);
     CHECK(contains(r.log, "WARNING: PCI 0000:00:03.0 BAR2: 1 TiB mem64 pref does not fit any window; left disabled\n"));
     CHECK(contains(r.log, "WARNING: PCI 0000:01:00.0 BAR0: 1 GiB mem64 does not fit any window below 4 GiB; left disabled\n"));
@@ -299,7 +284,7 @@ TEST_CASE("no 64-bit window: 64-bit BARs below 4 GiB")
     FakeEcam ecam;
     ecam.add(1, 0).bar64(0, 256 * MiB).bar64(2, 1 * GiB);
     PciDeviceTable<8> table;
-    Run r = run(qemu_virt(false), ecam, table);
+    Run r = run(qemu_virt_host(false), ecam, table);
     CHECK(at(table, 0, 1).bars[0].assigned());
     CHECK(at(table, 0, 1).bars[0].pci_addr == 0x10000000);
     CHECK(at(table, 0, 1).bars[2].status == BarStatus::TooLarge);
@@ -316,7 +301,7 @@ TEST_CASE("a capability list that loops")
     ecam.add(3, 0).cap_pointer(0x40).cap_raw(0x40, 0x09, 0x40).bar32(0, 4 * KiB);  // points at itself
     ecam.add(4, 0).pcie(PortType::Endpoint).bar32(0, 4 * KiB);
     PciDeviceTable<8> table;
-    Run r = run(qemu_virt(), ecam, table);
+    Run r = run(qemu_virt_host(), ecam, table);
     CAPTURE(r.log);
     CHECK(contains(r.log, "PCI 0000:00:01.0 1234:0001: capability list loops at 0x40; walk stopped"));
     CHECK(contains(r.log, "PCI 0000:00:02.0 1234:0001: capability list points into the header at 0x20"));
@@ -340,7 +325,7 @@ TEST_CASE("I/O space runs out behind many root ports")
         ecam.add(d, 0).pcie_bridge(PortType::RootPort).child(0, 0).ids(0x1af4, 0x1000).bar_io(0, 0x20).bar32(1, 4 * KiB);
     }
     PciDeviceTable<64> table;
-    Run r = run(qemu_virt(), ecam, table);
+    Run r = run(qemu_virt_host(), ecam, table);
     usize with_io = 0, without_io = 0;
     for (u8 bus = 1; bus <= 20; ++bus) {
         const PciFunction& ep = at(table, bus, 0);
@@ -364,7 +349,7 @@ TEST_CASE("more buses than bus-range allows")
 {
     FakeEcam ecam;
     for (u8 d = 1; d <= 4; ++d) ecam.add(d, 0).pcie_bridge(PortType::RootPort).child(0, 0).bar32(0, 4 * KiB);
-    PciHostBridge host = qemu_virt();
+    PciHostBridge host = qemu_virt_host();
     host.bus_end = 2;
     PciDeviceTable<16> table;
     Run r = run(host, ecam, table);
@@ -418,7 +403,7 @@ TEST_CASE("a bridge without I/O and prefetchable windows")
     FakeEcam ecam;
     ecam.add(1, 0).bridge(false, false).child(2, 0).bar_io(0, 0x40).bar64(2, 4 * MiB).bar32(4, 4 * KiB);
     PciDeviceTable<8> table;
-    Run r = run(qemu_virt(), ecam, table);
+    Run r = run(qemu_virt_host(), ecam, table);
     CAPTURE(r.log);
     const PciFunction& ep = at(table, 1, 2);
     CHECK(ep.bars[0].status == BarStatus::NoBridgeWindow);
@@ -439,7 +424,7 @@ TEST_CASE("broken BARs and headers are reported and not fatal")
     ecam.add(3, 0).header_type(2);
     ecam.add(4, 0).bar32(0, 4 * KiB);
     PciDeviceTable<8> table;
-    Run r = run(qemu_virt(), ecam, table);
+    Run r = run(qemu_virt_host(), ecam, table);
     CAPTURE(r.log);
     CHECK(contains(r.log, "PCI 0000:00:01.0 BAR0: reads all-ones; left disabled"));
     CHECK(contains(r.log, "PCI 0000:00:02.0 BAR0: 4 KiB mem32 has a reserved memory type; left disabled"));
@@ -463,7 +448,7 @@ TEST_CASE("stale bus numbers are reprogrammed")
     a.child(0, 0).bar32(0, 4 * KiB);
     b.child(0, 0).bar32(0, 8 * KiB);
     PciDeviceTable<8> table;
-    Run r = run(qemu_virt(), ecam, table);
+    Run r = run(qemu_virt_host(), ecam, table);
     CHECK(r.stats.problems == 0);
     CHECK(at(table, 1, 0).bars[0].size == 4 * KiB);
     CHECK(at(table, 2, 0).bars[0].size == 8 * KiB);
@@ -475,7 +460,7 @@ TEST_CASE("a full device table is reported")
     FakeEcam ecam;
     for (u8 d = 0; d < 6; ++d) ecam.add(d, 0).bar32(0, 4 * KiB);
     PciDeviceTable<4> table;
-    Run r = run(qemu_virt(), ecam, table);
+    Run r = run(qemu_virt_host(), ecam, table);
     CHECK(table.size() == 4);
     CHECK(table.dropped() == 2);
     CHECK(contains(r.log, "PCI 0000:00:04.0: device table full (4 functions)"));
@@ -488,7 +473,7 @@ TEST_CASE("two host bridges share a table")
     FakeEcam e0, e1;
     e0.add(1, 0).bar32(0, 4 * KiB);
     e1.add(1, 0).bar32(0, 4 * KiB);
-    PciHostBridge h0 = qemu_virt(), h1 = qemu_virt();
+    PciHostBridge h0 = qemu_virt_host(), h1 = qemu_virt_host();
     h1.segment = 1;
     PciDeviceTable<8> table;
     REQUIRE(enumerate(h0, e0, table).ok());
@@ -500,7 +485,7 @@ TEST_CASE("two host bridges share a table")
 TEST_CASE("an unusable host bridge is an error")
 {
     FakeEcam ecam;
-    PciHostBridge host = qemu_virt();
+    PciHostBridge host = qemu_virt_host();
     host.bus_start = 5;
     host.bus_end = 4;
     PciDeviceTable<4> table;
@@ -586,7 +571,7 @@ TEST_CASE("random topologies keep every invariant")
     }
     PciDeviceTable<256> table;
     INFO("seed " << seed);
-    Run r = run(qemu_virt(pick(4) != 0), ecam, table);
+    Run r = run(qemu_virt_host(pick(4) != 0), ecam, table);
     CAPTURE(r.log);
     CHECK(r.stats.functions == table.size());
     CHECK(r.stats.bars_assigned + r.stats.bars_failed > 0);
@@ -600,7 +585,7 @@ TEST_CASE("bridges nested too deep stop the descent")
     FakeFunction* b = &ecam.add(1, 0).bridge();
     for (unsigned i = 0; i < kMaxBridgeDepth + 4; ++i) b = &b->child(0, 0).bridge();
     PciDeviceTable<64> table;
-    Run r = run(qemu_virt(), ecam, table);
+    Run r = run(qemu_virt_host(), ecam, table);
     CAPTURE(r.log);
     CHECK(r.stats.last_bus == kMaxBridgeDepth);
     CHECK(r.stats.problems == 1);

@@ -1,23 +1,10 @@
 #include "vconfig_rig.h"
 
+#include "passage/format.h"
 #include "passage/log.h"
 #include "passage/pci/regs.h"
 
 namespace passage::pci::test {
-
-PciHostBridge qemu_virt_host()
-{
-    PciHostBridge h;
-    h.ecam_base = 0x4010000000;
-    h.ecam_size = 256 * MiB;
-    h.bus_start = 0;
-    h.bus_end = 0xff;
-    h.windows[0] = {PciSpace::Io, false, 0x3eff0000, 0x0, 64 * KiB};
-    h.windows[1] = {PciSpace::Mem32, false, 0x10000000, 0x10000000, 0x2eff0000};
-    h.windows[2] = {PciSpace::Mem64, false, 0x8000000000, 0x8000000000, 512 * GiB};
-    h.window_count = 3;
-    return h;
-}
 
 Status PageRecorder::unmap(IpaAddr ipa, u64 size)
 {
@@ -135,6 +122,39 @@ void Rig::check_physical_unchanged()
         INFO("function " << unsigned(f.bdf.bus) << ":" << unsigned(f.bdf.dev) << "." << unsigned(f.bdf.fn));
         CHECK(physical_regs(f.bdf) == physical[u32(f.bdf.bus) << 8 | f.bdf.dev << 3 | f.bdf.fn]);
     }
+}
+
+std::string Rig::random_write(std::mt19937& rng, bool sub_dword)
+{
+    auto pick = [&](u32 n) { return u32(rng() % n); };
+    const PciFunction& f = table[pick(u32(table.size()))];
+    u16 reg = 0;
+    u32 value = 0;
+    switch (pick(4)) {
+    case 0: reg = 0x04; value = pick(4) == 0 ? 0 : pick(8); break;
+    case 1: reg = f.is_bridge ? u16(0x10 + 4 * pick(2)) : u16(0x10 + 4 * pick(6)); break;
+    case 2: reg = f.is_bridge ? 0x38 : 0x30; break;
+    default: reg = f.is_bridge ? u16(0x1c + 4 * pick(6)) : u16(0x10 + 4 * pick(6)); break;
+    }
+    if (reg != 0x04) {
+        switch (pick(6)) {
+        case 0: value = 0xffffffff; break;                                       // sizing
+        case 1: value = u32(0x10000000 + pick(0x200) * 0x100) | pick(2); break;  // sub-page places, ROM enable
+        case 2: value = u32(0x10000000 + pick(64) * 0x100000); break;           // window-sized steps
+        case 3: value = u32(kRamBase) | pick(2); break;                          // RAM
+        case 4: value = u32(table[pick(u32(table.size()))].bars[pick(7)].pci_addr) | pick(2); break;  // another BAR
+        default: value = u32(rng()); break;
+        }
+    }
+    if (f.is_bridge && reg >= 0x1c && reg <= 0x30 && pick(2) == 0)
+        value = (0x1000 + pick(0x20) * 0x10) | (0x1000 + pick(0x20) * 0x10) << 16;  // plausible windows
+    unsigned size = sub_dword ? 1u << pick(3) : 4;
+    unsigned off = pick(4) & ~(size - 1) & (sub_dword ? 3 : 0);
+    u32 v = value >> (8 * off);
+    wr(f.bdf, u16(reg + off), v, size);
+    char text[80];
+    format(text, sizeof text, "%02x:%02x.%u +0x%x/%u = 0x%x", f.bdf.bus, f.bdf.dev, f.bdf.fn, reg + off, size, v);
+    return text;
 }
 
 namespace {

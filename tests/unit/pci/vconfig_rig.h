@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -37,8 +38,6 @@ const Bdf kSmall2{0, 8, 0};     // BAR0 mem32 256 bytes
 
 constexpr u64 kRamBase = 0x40000000;
 constexpr u64 kRamSize = 1 * GiB;
-
-PciHostBridge qemu_virt_host();
 
 // Stage 2, page by page.
 class PageRecorder final : public Stage2Mover {
@@ -99,6 +98,11 @@ struct Rig {
     void check_physical_unchanged();
     // Stage 2 against a reference PCI fabric decoding the guest's registers.
     void check_router();
+    // One write a hostile or clumsy guest might make to a BAR, ROM BAR,
+    // bridge window or Command (sizing, sub-page places, window steps, RAM,
+    // another BAR, anything), of a byte or word too when sub_dword; the
+    // register is returned in the message for INFO.
+    std::string random_write(std::mt19937& rng, bool sub_dword);
 };
 
 }  // namespace passage::pci::test
