@@ -3,7 +3,7 @@
 # apt sources and builds the Linux guest's initramfs. Nothing here is
 # committed: everything lands under build/linux (or --out DIR).
 #
-#   tests/linux/fetch.sh [--out DIR] [--refresh] [--package NAME]
+#   tests/linux/fetch.sh [--out DIR] [--refresh] [--package NAME | --debian12]
 #
 # Prints, as its last two lines:
 #   Image: <path>
@@ -13,7 +13,10 @@
 # package and version); the initramfs is rebuilt only when it is missing or
 # older than init.sh or this script. --refresh asks apt again for the newest
 # kernel and downloads it if it changed. --package NAME takes that kernel
-# package (e.g. linux-image-6.1.0-57-arm64) instead of the one chosen below.
+# package (e.g. linux-image-6.1.0-57-arm64) instead of the one chosen below;
+# --debian12 takes Debian 12's own 6.1 (the Depends of linux-image-arm64),
+# a kernel that renumbers PCI buses itself, into build/linux-6.1 unless
+# --out says otherwise.
 #
 # Which kernel: the Depends of the meta-package linux-image-6.12-arm64:arm64
 # (6.12, from bookworm-security on Debian 12); where the sources have no 6.12,
@@ -22,16 +25,19 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-out=$root/build/linux refresh= package=
+out= refresh= package= debian12=
 while [[ $# -gt 0 ]]; do
     case $1 in
     --out) out=$2; shift 2 ;;
     --refresh) refresh=1; shift ;;
     --package) package=${2%:arm64}; shift 2 ;;
+    --debian12) debian12=1; shift ;;
     -h | --help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "fetch: unknown option $1" >&2; exit 2 ;;
     esac
 done
+[[ -z $out ]] && out=$root/build/linux${debian12:+-6.1}
+[[ $out == /* ]] || out=$PWD/$out  # the downloads run in a temporary directory
 log() { echo "fetch: $*" >&2; }
 die() { echo "fetch: $*" >&2; exit 1; }
 
@@ -41,7 +47,7 @@ die() { echo "fetch: $*" >&2; exit 1; }
 # The layouts' devices (linux-test.sh --layout): NVMe, xHCI, the Bochs
 # display and the conventional e1000 besides the virtio and e1000e drivers.
 # In Debian's 6.12 all of these are modules (none in modules.builtin).
-wanted_modules=(virtio_blk virtio_net e1000e e1000 nvme xhci_pci bochs)
+wanted_modules=(virtio_pci virtio_blk virtio_net e1000e e1000 nvme xhci_pci bochs)  # virtio_pci: built into 6.12, not 6.1
 
 kdir=$out/kernel          # Image, config, version, needed modules (decompressed)
 stamp=$kdir/stamp
@@ -69,7 +75,8 @@ choose_kernel() {
     local p
     if [[ -n $package ]]; then echo "$package"; return; fi
     for attempt in 1 2; do
-        p=$(meta_depends linux-image-6.12-arm64)
+        p=
+        [[ -z $debian12 ]] && p=$(meta_depends linux-image-6.12-arm64)
         [[ -z $p ]] && p=$(meta_depends linux-image-arm64)
         if [[ -n $p ]]; then echo "$p"; return; fi
         [[ $attempt -eq 1 ]] && apt_update >&2

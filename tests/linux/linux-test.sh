@@ -7,7 +7,7 @@
 #
 #   tests/linux/linux-test.sh [--bare [--el2]] [--cpu CPU] [--smp N] [--gic 2|3]
 #                             [--mem SIZE] [--image passage.bin] [--passage-args ARGS]
-#                             [--layout NAME] [--qemu PATH | --qemu10]
+#                             [--layout NAME] [--qemu PATH | --qemu10] [--debian12]
 #                             [--timeout S] [--stall S] [--watchdog S] [--disk-mib N]
 #                             [--work DIR] [--log FILE] [-- extra QEMU args]
 #
@@ -44,6 +44,7 @@ passage_trouble=': not mapped|stage-2 (un)?map of .* failed|is outside its addre
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 mode=passage el=el1 cpu=cortex-a72 smp=2 gic=3 mem=1G image=$root/build/cross/passage.bin
+fetch_args=()
 passage_args= timeout=300 watchdog=120 disk_mib=8 work= log= extra=() uboot=
 layout=flat qemu=${QEMU:-} qemu10= stall=0
 while [[ $# -gt 0 ]]; do
@@ -65,6 +66,7 @@ while [[ $# -gt 0 ]]; do
     --layout) layout=$2; shift 2 ;;
     --qemu) qemu=$2; shift 2 ;;
     --qemu10) qemu10=1; shift ;;
+    --debian12) fetch_args=(--debian12); shift ;;  # Debian 12's own 6.1 kernel (fetch.sh --debian12)
     --stall) stall=$2; shift 2 ;;
     -h | --help) sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     --) shift; extra=("$@"); break ;;
@@ -81,7 +83,7 @@ qemu_name=qemu-system-aarch64
 [[ -n $qemu ]] && qemu_name=$qemu
 qemu_version=$("$qemu_name" --version 2>/dev/null | sed -n '1s/^QEMU emulator version \([0-9.]*\).*/\1/p')
 
-fetched=$("$here/fetch.sh") || { say "FAIL: fetch.sh failed"; exit 1; }
+fetched=$("$here/fetch.sh" "${fetch_args[@]}") || { say "FAIL: fetch.sh failed"; exit 1; }
 kernel=$(sed -n 's/^Image: //p' <<<"$fetched")
 initrd=$(sed -n 's/^initramfs: //p' <<<"$fetched")
 [[ -f $kernel && -f $initrd ]] || { say "FAIL: fetch.sh gave no Image/initramfs"; exit 1; }
