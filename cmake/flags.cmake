@@ -16,8 +16,15 @@ if(CMAKE_CROSSCOMPILING)
     target_compile_definitions(passage_flags INTERFACE PASSAGE_TARGET=1)
 else()
     option(PASSAGE_SANITIZE "build host code with ASan and UBSan" ON)
+    option(PASSAGE_FUZZ "build the libFuzzer fuzzers (clang) instead of the unit tests" OFF)
     target_compile_options(passage_flags INTERFACE -g)
-    if(PASSAGE_SANITIZE)
+    if(PASSAGE_FUZZ)
+        # Every file instrumented for coverage and checked by ASan/UBSan; the
+        # fuzzers link libFuzzer's main (tests/fuzz).
+        target_compile_options(passage_flags INTERFACE -O1 -fsanitize=fuzzer-no-link,address,undefined
+            -fno-sanitize-recover=all -fno-omit-frame-pointer)
+        target_link_options(passage_flags INTERFACE -fsanitize=address,undefined)
+    elseif(PASSAGE_SANITIZE)
         target_compile_options(passage_flags INTERFACE -O1
             -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
         target_link_options(passage_flags INTERFACE -fsanitize=address,undefined)

@@ -15,6 +15,7 @@ packages=(
     g++-aarch64-linux-gnu binutils-aarch64-linux-gnu
     qemu-system-arm ipxe-qemu seabios
     catch2 libfdt-dev device-tree-compiler libbenchmark-dev
+    clang-14 libclang-rt-14-dev
     cpio xz-utils python3
     u-boot-qemu u-boot-tools mtools fdisk
     "$@"
