@@ -7,8 +7,9 @@
 #
 #   scripts/fuzz.sh [NAME...] [--seconds N | --runs N] [--no-build] [--build-dir DIR]
 #
-# NAME: a fuzzer (fuzz_NAME); none: all of them. --seconds N (default 60)
-# bounds each run's time, --runs N its number of executions instead.
+# NAME: a fuzzer (fuzz_NAME); none: all of them. --seconds N bounds each
+# run's time, --runs N its number of executions; with both, whichever comes
+# first; with neither, 60 seconds.
 # stdout: `fuzz_<name>_execs: N` and `fuzz_<name>_findings: K` per fuzzer
 # (scripts/bench.sh's format); libFuzzer's own output goes to stderr.
 # A finding (crash, leak, timeout, out of memory) is kept in
@@ -17,7 +18,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-seconds=60 runs= build=1 dir=$root/build/fuzz names=()
+seconds= runs= build=1 dir=$root/build/fuzz names=()
 while [[ $# -gt 0 ]]; do
     case $1 in
     --seconds) seconds=$2; shift 2 ;;
@@ -58,8 +59,10 @@ for name in "${names[@]}"; do
         fi
         dirs+=("$generated")
     fi
-    limit=(-max_total_time="$seconds")
-    [[ -n $runs ]] && limit=(-runs="$runs")
+    limit=()
+    [[ -n $seconds ]] && limit+=(-max_total_time="$seconds")
+    [[ -n $runs ]] && limit+=(-runs="$runs")
+    [[ ${#limit[@]} -eq 0 ]] && limit=(-max_total_time=60)
     before=$(find "$found" -type f | wc -l)
     echo "== fuzz_$name ${limit[*]}" >&2
     rc=0

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds both trees (host: unit tests with ASan and
-# UBSan, passage-inspect; cross: the image) and runs every test with ctest.
+# Installs what is missing, builds the three trees (host: unit tests with
+# ASan and UBSan, passage-inspect; cross: the image; fuzz: the libFuzzer
+# fuzzers) and runs every test with ctest.
 # Then checks that every unit-test case ran under ctest and passed
 # (scripts/count-unit-tests.py). Exits non-zero if anything fails.
 #
@@ -19,6 +20,9 @@ cmake --build --preset host -j"$jobs"
 echo "== build: cross tree (passage.elf, passage.bin)"
 cmake --preset cross >/dev/null
 cmake --build --preset cross -j"$jobs"
+echo "== build: fuzz tree (libFuzzer fuzzers, clang-14)"
+cmake --preset fuzz >/dev/null
+cmake --build --preset fuzz -j"$jobs"
 
 status=0
 echo "== test: host"
@@ -29,6 +33,8 @@ echo "== count: each unit-test binary's cases against its ctest tests that passe
 ./scripts/count-unit-tests.py build/host "$junit" || status=1
 echo "== test: cross (QEMU boots of passage.bin)"
 ctest --preset cross -j"$jobs" "$@" || status=1
+echo "== test: fuzz (every fuzzer over its seeds and briefly beyond; scripts/fuzz.sh runs them longer)"
+ctest --preset fuzz -j"$jobs" "$@" || status=1
 
 echo "== test.sh: $([[ $status -eq 0 ]] && echo passed || echo FAILED) in $(( $(date +%s) - start ))s"
 exit $status
