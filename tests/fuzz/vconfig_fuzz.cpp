@@ -67,26 +67,43 @@ std::vector<u8> whole(FakeEcam& ecam, Bdf b)
     return out;
 }
 
+// The topology, enumerated once; each input starts from its saved state.
+struct World {
+    FakeEcam ecam;
+    PciHostBridge host = qemu_virt_host();
+    PciDeviceTable<32> table;
+    Dispositions disp;
+    std::vector<std::array<u8, 4096>> enumerated;
+    std::map<u32, std::vector<u32>> owned_at_start;
+
+    World()
+    {
+        set_log_sink(quiet);
+        standard_topology(ecam);
+        if (!enumerate(host, ecam, table)) violated("enumerate", 0, 0);
+        DispositionOptions options;
+        Diagnostic diag;
+        if (!parse_disposition_options("passage.deny=00:06.0,02:00.1", options, diag)) violated("options", 0, 0);
+        disp.decide(table, options);
+        enumerated = ecam.save();
+        for (const PciFunction& f : table.functions())
+            owned_at_start[u32(f.bdf.bus) << 8 | f.bdf.dev << 3 | f.bdf.fn] = owned(ecam, f.bdf);
+    }
+};
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const u8* data, usize size)
 {
-    set_log_sink(quiet);
-    FakeEcam ecam;
-    standard_topology(ecam);
-    PciHostBridge host = qemu_virt_host();
-    static PciDeviceTable<32> table;
-    table.clear();
-    if (!enumerate(host, ecam, table)) return 0;
-    DispositionOptions options;
-    Diagnostic diag;
-    if (!parse_disposition_options("passage.deny=00:06.0,02:00.1", options, diag)) violated("options", 0, 0);
-    static Dispositions disp;
-    disp.decide(table, options);
+    static World w;
+    w.ecam.restore(w.enumerated);
+    FakeEcam& ecam = w.ecam;
+    const PciHostBridge& host = w.host;
+    DeviceTable& table = w.table;
+    const Dispositions& disp = w.disp;
+    const std::map<u32, std::vector<u32>>& before = w.owned_at_start;
     PageRecorder rec;
     FakePhys phys;
-    std::map<u32, std::vector<u32>> before;
-    for (const PciFunction& f : table.functions()) before[u32(f.bdf.bus) << 8 | f.bdf.dev << 3 | f.bdf.fn] = owned(ecam, f.bdf);
     PciHostBridge hosts[1] = {host};
     alignas(VirtualConfig) static unsigned char storage[sizeof(VirtualConfig)];
     auto* v = new (storage) VirtualConfig(table, disp, ecam, hosts, rec, phys);
@@ -129,7 +146,7 @@ extern "C" int LLVMFuzzerTestOneInput(const u8* data, usize size)
         default: v->write(f.segment, f.bdf, u16(0x04), 2, value & 7); break;
         }
         for (const PciFunction& g : table.functions())
-            if (owned(ecam, g.bdf) != before[u32(g.bdf.bus) << 8 | g.bdf.dev << 3 | g.bdf.fn])
+            if (owned(ecam, g.bdf) != before.at(u32(g.bdf.bus) << 8 | g.bdf.dev << 3 | g.bdf.fn))
                 violated("a physical BAR, bus number or window changed", g.bdf.bus << 8 | g.bdf.dev << 3 | g.bdf.fn, step);
         if (rec.double_map) violated("a page was mapped twice", 0, step);
         for (const auto& [ipa, page] : rec.pages) {

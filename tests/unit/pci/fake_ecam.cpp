@@ -343,6 +343,31 @@ u32 FakeEcam::access(Bdf f, u16 reg, unsigned width, bool write, u32 value)
     return 0;
 }
 
+// Depth first: a function, then its secondary bus.
+void FakeEcam::walk(const FakeBus& bus, const std::function<void(FakeFunction&)>& visit)
+{
+    for (const auto& [key, f] : bus.fns) {
+        visit(*f);
+        if (f->below_) walk(*f->below_, visit);
+    }
+}
+
+std::vector<std::array<u8, 4096>> FakeEcam::save() const
+{
+    std::vector<std::array<u8, 4096>> out;
+    walk(root_, [&](FakeFunction& f) { out.push_back(f.cfg_); });
+    return out;
+}
+
+void FakeEcam::restore(const std::vector<std::array<u8, 4096>>& state)
+{
+    usize i = 0;
+    walk(root_, [&](FakeFunction& f) {
+        if (i < state.size()) f.cfg_ = state[i++];
+    });
+    routes_dirty_ = true;
+}
+
 PciHostBridge qemu_virt_host(bool highmem)
 {
     PciHostBridge h;

@@ -12,8 +12,10 @@
 #pragma once
 
 #include <array>
+#include <functional>
 #include <map>
 #include <memory>
+#include <vector>
 
 #include "passage/pci/config.h"
 #include "passage/pci/device_table.h"
@@ -123,6 +125,11 @@ public:
     void write16(Bdf f, u16 reg, u16 v) override { access(f, reg, 2, true, v); }
     void write32(Bdf f, u16 reg, u32 v) override { access(f, reg, 4, true, v); }
 
+    // Every function's config space, in a fixed order, and back: a fuzzer
+    // sets the topology up once and restores it for each input.
+    std::vector<std::array<u8, 4096>> save() const;
+    void restore(const std::vector<std::array<u8, 4096>>& state);
+
     u64 accesses = 0;
     u64 misaligned = 0;
     u64 routing_conflicts = 0;   // a bus claimed by two sibling bridges
@@ -132,6 +139,7 @@ private:
     friend class FakeFunction;
     u32 access(Bdf f, u16 reg, unsigned width, bool write, u32 value);
     void rebuild_routes();
+    static void walk(const FakeBus& bus, const std::function<void(FakeFunction&)>& visit);
     void claim(FakeBus& bus, unsigned lo, unsigned hi);
 
     u8 root_bus_;
