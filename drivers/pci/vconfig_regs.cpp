@@ -28,6 +28,11 @@ using PmControlPowerState = Field<1, 0>;
 constexpr u16 kExtCapStart = 0x100;
 constexpr u16 kExtCapAcs = 0x0d;
 constexpr u16 kExtCapRebar = 0x15;
+constexpr u16 kExtCapDpc = 0x1d;
+constexpr u16 kDpcControl = 0x04;  // the dword holding DPC capability and control
+// DPC Trigger Enable [1:0] and DPC Software Trigger [6] of the control
+// register (PCIe 7.9.14.3), in the upper half of that dword.
+constexpr u32 kDpcTriggerBits = (0x3u | 0x40u) << 16;
 constexpr u16 kExtCapVfRebar = 0x24;
 constexpr u16 kAcsControl = 0x04;  // the dword holding ACS capability and control
 
@@ -261,6 +266,7 @@ void VirtualConfig::read_ext_caps(usize i)
             }
             c.hide_end = u16(off + size);
         }
+        if (id == kExtCapDpc) s.dpc = off;
         if (id == kExtCapAcs) {
             s.acs = off;
             s.acs_ctrl = u16(hw(f).read32(f.bdf, u16(off + kAcsControl)) >> 16);
@@ -327,6 +333,8 @@ u32 VirtualConfig::capability_write_mask(usize i, u16 dword) const
     if (dword >= kExtCapStart) {
         if (s.ext_overflow) return 0xffffffffu;
         if (s.acs != 0 && dword == s.acs + kAcsControl) return 0xffff0000u;  // ACS control: passage's
+        // Containment would cut off a hidden function below too.
+        if (s.dpc != 0 && s.hidden_below && dword == s.dpc + kDpcControl) return kDpcTriggerBits;
         for (usize k = 0; k < s.ext_count; ++k) {
             const ExtCapView& c = s.ext[k];
             if (c.hide_end != 0 && dword >= c.offset && dword < c.hide_end) return 0xffffffffu;

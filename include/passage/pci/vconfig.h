@@ -26,7 +26,7 @@
 //     cannot follow (Resizable BAR, SR-IOV, ATS, PRI, PASID) are unlinked;
 //     ACS control reads as passage set it; hot-plug is not offered; a port
 //     with hidden functions behind it ignores secondary bus reset, link
-//     disable, slot power-off and D3.
+//     disable, slot power-off, D3 and DPC triggers.
 //
 // At EL2, after enumerate(), Dispositions::decide() and build_plan() (whose
 // stage 2 maps every visible BAR where enumeration put it):
@@ -223,6 +223,7 @@ private:
         u64 special = 0;           // header dwords (bit n: offset 4n) that do not simply pass
         u16 acs = 0;               // ACS capability offset, 0 if none
         u16 acs_ctrl = 0;          // what ACS control reads
+        u16 dpc = 0;               // Downstream Port Containment capability offset, 0 if none
         ExtCapView ext[kMaxExtCaps] = {};
         u8 ext_count = 0;
         bool ext_overflow = false;  // more than kMaxExtCaps: extended space is read-only
