@@ -47,6 +47,19 @@ void free_subtree(Env& env, PhysAddr table, unsigned level, u64 base)
     env.free_pages(table, 1);
 }
 
+// Whether an entry of t[lo, hi) is valid: four at a time, since an empty
+// table after an unmap is scanned whole.
+inline bool any_valid(const u64* t, usize lo, usize hi)
+{
+    static_assert(DescValid::kMask == 1);
+    usize i = lo;
+    for (; i + 4 <= hi; i += 4)
+        if (((t[i] | t[i + 1] | t[i + 2] | t[i + 3]) & 1) != 0) return true;
+    for (; i < hi; ++i)
+        if (is_valid(t[i])) return true;
+    return false;
+}
+
 // What the table `t` (at `table`, mapping from `base`) below an entry at
 // `parent_level` can become after `op`: nothing (all invalid), one block
 // (512 leaves continuing each other with the same attributes, aligned for a
@@ -62,12 +75,10 @@ inline u64 settle_table(const u64* t, PhysAddr table, unsigned parent_level, u64
         const usize lo = op.start > base ? usize((op.start - base) / span) : 0;
         const usize hi = op.end - base < level_span(parent_level) ? usize((op.end - base + span - 1) / span)
                                                                   : kEntriesPerTable;
-        for (usize i = hi; i < kEntriesPerTable; ++i)  // nearest the change first
-            if (is_valid(t[i])) return make_table_desc(table);
-        for (usize i = lo; i-- > 0;)
-            if (is_valid(t[i])) return make_table_desc(table);
-        for (usize i = lo; i < hi; ++i)  // unmapped by op, unless it stopped short
-            if (is_valid(t[i])) return make_table_desc(table);
+        // After the op's range first, then before it, then the range itself
+        // (unmapped by op, unless it stopped short).
+        if (any_valid(t, hi, kEntriesPerTable) || any_valid(t, 0, lo) || any_valid(t, lo, hi))
+            return make_table_desc(table);
         return 0;
     }
     const u64 first = t[0];
@@ -136,6 +147,19 @@ struct ChangeVisitor {
         if (op.kind == OpKind::Map && op.start <= e.ipa && e.ipa + e.size() <= op.end) {
             const u64 first = make_leaf_desc(PhysAddr(e.ipa + op.delta), kLeafLevel, op.attr_bits);
             for (usize i = 0; i < kEntriesPerTable; ++i) t[i] = first + i * kPageSize;
+            return;
+        }
+        if (!is_valid(e.desc)) {
+            // Nothing to split: empty but for the op's own pages, which
+            // are all a map can set here (an unmap or protect of nothing
+            // never splits).
+            for (usize i = 0; i < kEntriesPerTable; ++i) t[i] = 0;
+            const u64 lo = op.start > e.ipa ? op.start : e.ipa;
+            const u64 hi = op.end < e.ipa + e.size() ? op.end : e.ipa + e.size();
+            for (u64 ipa = lo; ipa < hi; ipa += kPageSize) {
+                const Decision d = plan_entry(op, 0, ipa, kLeafLevel);
+                if (d.plan == Plan::SetLeaf) t[(ipa - e.ipa) / kPageSize] = d.desc;
+            }
             return;
         }
         for (usize i = 0; i < kEntriesPerTable; ++i) {
