@@ -213,10 +213,13 @@ void VirtualConfig::update()
                 x.next = BarRoute::Conflict;
                 x.blocker = u16(kForbidden | which);
             }
+            x.shares = false;
             for (usize k = 0; k < live_count_ && x.next == BarRoute::Off; ++k) {
                 usize t = live_[k];
                 u64 yb = 0, ys = 0;
-                if (t == s || !standing(t, yb, ys) || !ranges_overlap(x.cpu, x.size, yb, ys)) continue;
+                if (t == s || !standing(t, yb, ys) || !pages_overlap(x.cpu, x.size, yb, ys)) continue;
+                x.shares = true;
+                if (!ranges_overlap(x.cpu, x.size, yb, ys)) continue;
                 x.next = BarRoute::Conflict;
                 x.blocker = u16(t);
             }
@@ -236,7 +239,9 @@ void VirtualConfig::update()
         usize s = work_[k];
         Slot& x = slots_[s];
         if (x.next != BarRoute::Direct) continue;
-        if (x.io || ((x.cpu ^ x.phys) & (kPageSize - 1)) != 0 || page_shared(s)) x.next = BarRoute::Trapped;
+        // Alone in the work list, what it saw while deciding is final.
+        bool shared = work_count_ == 1 ? x.shares : page_shared(s);
+        if (x.io || ((x.cpu ^ x.phys) & (kPageSize - 1)) != 0 || shared) x.next = BarRoute::Trapped;
     }
 
     // Stage 2: every unmap before any map, so that a page handed from one

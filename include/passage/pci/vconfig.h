@@ -191,6 +191,7 @@ private:
         // scratch for one update: 0 not in it, 1 to decide, 2 decided
         BarRoute next = BarRoute::Off;
         u8 phase = 0;
+        bool shares = false;  // a page with a standing BAR, as seen while deciding
     };
     struct ExtCapView {
         u16 offset = 0;
