@@ -11,7 +11,8 @@
 //     lookups at the operation's edges and at a random IPA agree with it;
 //   - the table pages in use are the pages the tables hold (no leak) and
 //     the minimum the mapping needs; every break-before-make the fake
-//     environment saw was in order.
+//     environment saw was in order, and the last new entry was followed
+//     by a DSB ISH.
 // At the end, unmapping everything leaves only the first-level tables,
 // and destroying the table frees every page.
 #include <cstdio>
@@ -213,6 +214,11 @@ extern "C" int LLVMFuzzerTestOneInput(const u8* data, usize size)
             if (st.error() != Error::NoMemory || st.error_addr() != s.ipa)
                 violated("a good request failed other than for table pages", u64(st.error()), st.error_addr());
         }
+        // Entries made valid are published (DSB ISH) before the call returns.
+        bool unpublished = false;
+        for (const Event& e : env.events)
+            unpublished = e.kind == Event::Write ? (unpublished || is_valid(e.value)) : unpublished && e.kind != Event::DsbIsh;
+        if (unpublished) violated("a new entry is not followed by DSB ISH", s.ipa, s.size);
         if (!st.ok()) {
             for (const Event& e : env.events)
                 if (e.kind != Event::Free) violated("a failed request touched the tables", e.kind, e.addr);
