@@ -12,7 +12,7 @@
 //   - the table pages in use are the pages the tables hold (no leak) and
 //     the minimum the mapping needs; every break-before-make the fake
 //     environment saw was in order, and the last new entry was followed
-//     by a DSB ISH.
+//     by a DSB ISH; a broken leaf's TLBI IPAS2E1IS names an IPA it mapped.
 // At the end, unmapping everything leaves only the first-level tables,
 // and destroying the table frees every page.
 #include <cstdio>
@@ -201,6 +201,7 @@ extern "C" int LLVMFuzzerTestOneInput(const u8* data, usize size)
         }
         const std::optional<Error> want = expected_error(s, *geo);
         const usize in_use = env.pages_in_use();
+        const Model before = m;
         env.events.clear();
         env.recording = true;
         Status st = s.kind == 0   ? fuzz::map(pt, s.ipa, s.pa, s.size, s.attrs)
@@ -219,6 +220,17 @@ extern "C" int LLVMFuzzerTestOneInput(const u8* data, usize size)
         for (const Event& e : env.events)
             unpublished = e.kind == Event::Write ? (unpublished || is_valid(e.value)) : unpublished && e.kind != Event::DsbIsh;
         if (unpublished) violated("a new entry is not followed by DSB ISH", s.ipa, s.size);
+        // A broken leaf's TLBI names an IPA that leaf translated (before the change).
+        u64 broken = 0;
+        for (const Event& e : env.events) {
+            if (e.kind == Event::Write && is_valid(e.old) && !is_valid(e.value) && !env.is_table_page(desc_output(e.old).value))
+                broken = e.old;
+            if (e.kind != Event::TlbiIpa || broken == 0) continue;
+            std::optional<Run> r = before.find(e.addr);
+            if (!r || r->pa + (e.addr - r->ipa) != desc_output(broken).value)
+                violated("TLBI IPAS2E1IS of an IPA the broken entry did not map", e.addr, broken);
+            broken = 0;
+        }
         if (!st.ok()) {
             for (const Event& e : env.events)
                 if (e.kind != Event::Free) violated("a failed request touched the tables", e.kind, e.addr);
