@@ -31,7 +31,8 @@ void break_entry(Env& env, u64* slot, IpaAddr ipa, Removes what)
 }
 
 // Writes the new entry into a slot that break_entry() emptied (or that was
-// never valid).
+// never valid). The DSB ISH that makes it visible is the caller's, once
+// per change, before the change returns (PageTable::apply).
 template <Stage2Env Env>
 void make_entry(Env& env, u64* slot, u64 desc)
 {

@@ -99,7 +99,7 @@ struct ChangeVisitor {
     Env& env;
     Reserve<Env>& reserve;
     const Op& op;
-    bool published = false;  // a live entry went from invalid to valid
+    bool published = false;  // a live entry went from invalid to valid (a make included)
     // Entries changed so far, by level; and the count at the child's level
     // when the walk went below a table entry of each level.
     u64 writes[kLeafLevel + 1] = {};
@@ -119,7 +119,10 @@ struct ChangeVisitor {
         } else {
             break_entry(env, e.slot, IpaAddr(e.ipa),
                         is_table(e.desc, e.level) ? Removes::Table : Removes::Leaf);
-            if (is_valid(desc)) make_entry(env, e.slot, desc);
+            if (is_valid(desc)) {
+                make_entry(env, e.slot, desc);
+                published = true;  // BBM's last step: DSB so the new entry is visible
+            }
         }
     }
 

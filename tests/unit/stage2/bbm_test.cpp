@@ -2,6 +2,8 @@
 // sees the invalid entry, then exactly DSB ISH, TLBI IPAS2E1IS, DSB ISH,
 // TLBI VMALLE1IS, DSB ISH, ISB (or DSB ISH, TLBI VMALLS12E1IS, DSB ISH, ISB
 // when a table goes away), then the new entry; tables are freed only after.
+// A change that made an entry valid ends with DSB ISH (the new entry is
+// visible before the call returns: BBM's last step, Arm ARM D8.16.1).
 #include <catch2/catch.hpp>
 
 #include "fixture.h"
@@ -67,7 +69,7 @@ TEST_CASE("remapping a live leaf breaks it first at every level", "[stage2][bbm]
     REQUIRE(f.pt.map(IpaAddr(ipa), PhysAddr(8 * GiB), size, kRam).ok());
     const u64 now = encode_leaf(PhysAddr(8 * GiB), level, kRam, kNoFwb).value();
     CHECK(to_string(f.stop()) ==
-          to_string(leaf_break(slot, old, ipa) + std::vector<Event>{{E::Write, slot, 0, now}}));
+          to_string(leaf_break(slot, old, ipa) + std::vector<Event>{{E::Write, slot, 0, now}, {E::DsbIsh}}));
     CHECK(f.env.violations().empty());
 }
 
@@ -83,7 +85,7 @@ TEST_CASE("unmapping and protecting a live page", "[stage2][bbm]")
     REQUIRE(f.pt.protect(IpaAddr(0x1000), kPageSize, kRamRo).ok());
     const u64 ro = encode_leaf(PhysAddr(0x9000), 3, kRamRo, kNoFwb).value();
     CHECK(to_string(f.stop()) ==
-          to_string(leaf_break(slot1, old1, 0x1000) + std::vector<Event>{{E::Write, slot1, 0, ro}}));
+          to_string(leaf_break(slot1, old1, 0x1000) + std::vector<Event>{{E::Write, slot1, 0, ro}, {E::DsbIsh}}));
     const u64 slot2 = f.slot_pa(l3, 2);
     const u64 old2 = l3[2];
     f.start();
@@ -104,13 +106,14 @@ TEST_CASE("splitting a live block links a complete table in one break", "[stage2
     f.start();
     REQUIRE(f.pt.protect(IpaAddr(0x4000'5000), kPageSize, kRamRo).ok());
     std::vector<Event> ev = f.stop();
-    REQUIRE(ev.size() == 8);
+    REQUIRE(ev.size() == 9);
     CHECK(to_string(std::vector<Event>(ev.begin(), ev.begin() + 7)) ==
           to_string(leaf_break(slot, block, 0x4000'0000)));
     CHECK(ev[7].kind == E::Write);
     CHECK(ev[7].addr == slot);
     CHECK(ev[7].old == 0);
     CHECK(is_table(ev[7].value, 2));
+    CHECK(ev[8].kind == E::DsbIsh);
     auto l3 = f.below(l2[0]);
     CHECK(l3[5] == encode_leaf(PhysAddr(0x4000'5000), 3, kRamRo, kNoFwb).value());
     CHECK(l3[6] == encode_leaf(PhysAddr(0x4000'6000), 3, kRam, kNoFwb).value());
@@ -137,7 +140,7 @@ TEST_CASE("folding a live table invalidates the VMID before the block and the fr
     CHECK(to_string(f.stop()) ==
           to_string(leaf_break(slot3, page, 0x4000'5000) + std::vector<Event>{{E::Write, slot3, 0, rw}} +
                     table_break(slot2, table) +
-                    std::vector<Event>{{E::Write, slot2, 0, block}, {E::Free, desc_output(table).value}}));
+                    std::vector<Event>{{E::Write, slot2, 0, block}, {E::Free, desc_output(table).value}, {E::DsbIsh}}));
     CHECK(f.env.violations().empty());
 }
 
@@ -174,11 +177,12 @@ TEST_CASE("a block over a live table replaces the whole subtree", "[stage2][bbm]
     REQUIRE(f.pt.map(IpaAddr(0), PhysAddr(2 * GiB), 1 * GiB, kRam).ok());
     std::vector<Event> ev = f.stop();
     const u64 block = encode_leaf(PhysAddr(2 * GiB), 1, kRam, kNoFwb).value();
-    REQUIRE(ev.size() == 6 + 4);
+    REQUIRE(ev.size() == 6 + 4 + 1);
     CHECK(to_string(std::vector<Event>(ev.begin(), ev.begin() + 6)) ==
           to_string(table_break(slot, old) + std::vector<Event>{{E::Write, slot, 0, block}}));
-    for (usize i = 6; i < ev.size(); ++i) CHECK(ev[i].kind == E::Free);
-    CHECK(ev.back().addr == desc_output(old).value);  // the subtree's top goes last
+    for (usize i = 6; i + 1 < ev.size(); ++i) CHECK(ev[i].kind == E::Free);
+    CHECK(ev[ev.size() - 2].addr == desc_output(old).value);  // the subtree's top goes last
+    CHECK(ev.back().kind == E::DsbIsh);
     CHECK(f.env.violations().empty());
 }
 

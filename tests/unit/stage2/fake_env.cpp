@@ -104,6 +104,7 @@ void FakeEnv::write_entry(u64* slot, u64 value)
 {
     const u64 old = *slot;
     const Event e{Event::Write, phys_of(slot).value, old, value};
+    if (!is_table_page(align_down(e.addr, kPageSize))) violation("entry written into a page that is not a table: " + to_string(e));
     if (!expect_.empty()) violation("entry written inside a break-before-make sequence: " + to_string(e));
     expect_.clear();
     if (is_valid(old) && is_valid(value) && old != value)
