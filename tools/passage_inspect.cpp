@@ -15,22 +15,6 @@ namespace {
 
 void to_stdout(const char* text, std::size_t len) { std::fwrite(text, 1, len, stdout); }
 
-// One line per requirement of docs/boards.md: "yes" or "no" and why.
-void print_needs(const passage::Platform& p)
-{
-    using passage::PsciMethod;
-    std::printf("needs:\n");
-    if (p.uart.pl011) std::printf("  console    yes: pl011 %s\n", p.uart.path);
-    else std::printf("  console    no: %s (passage drives only a PL011)\n", p.uart.problem);
-    if (p.psci != PsciMethod::None) std::printf("  psci       yes: %s\n", p.psci == PsciMethod::Smc ? "smc" : "hvc");
-    else std::printf("  psci       no: no PSCI node with method smc or hvc (firmware may add one at boot)\n");
-    std::printf("  gic        yes: GICv%d\n", p.gic.version == passage::GicVersion::V3 ? 3 : 2);
-    std::size_t enabled_other = 0;
-    for (std::size_t i = 0; i < p.other_bridge_count; ++i) enabled_other += p.other_bridges[i].enabled ? 1 : 0;
-    std::printf("  pci        %zu pci-host-ecam-generic host bridge(s) passage drives; %zu other (%zu enabled) it does not\n",
-                p.bridge_count, p.other_bridge_count, enabled_other);
-}
-
 int usage()
 {
     std::fprintf(stderr, "usage: passage-inspect <file.dtb>\n");
@@ -58,16 +42,10 @@ int main(int argc, char** argv)
 
     passage::set_log_sink(to_stdout);
     passage::Diagnostic diag;
-    if (auto s = passage::check_device_tree(aligned.data(), blob.size(), diag); !s) {
-        std::fprintf(stderr, "passage-inspect: %s: %s\n", argv[1], diag.text);
-        return 1;
-    }
     passage::Platform platform;
-    if (auto s = passage::discover_platform(aligned.data(), platform, diag, passage::ConsoleCheck::Report); !s) {
+    if (auto st = passage::inspect_device_tree(aligned.data(), blob.size(), platform, diag); !st) {
         std::fprintf(stderr, "passage-inspect: %s: %s\n", argv[1], diag.text);
         return 1;
     }
-    passage::print_platform_summary(platform);
-    print_needs(platform);
     return 0;
 }

@@ -78,4 +78,27 @@ void print_platform_summary(const Platform& p)
     log_info("  mmio       %zu other device regions", p.mmio_count);
 }
 
+void print_board_needs(const Platform& p)
+{
+    log_info("needs:");
+    if (p.uart.pl011) log_info("  console    yes: pl011 %s", p.uart.path);
+    else log_info("  console    no: %s (passage drives only a PL011)", p.uart.problem);
+    if (p.psci != PsciMethod::None) log_info("  psci       yes: %s", p.psci == PsciMethod::Smc ? "smc" : "hvc");
+    else log_info("  psci       no: no PSCI node with method smc or hvc (firmware may add one at boot)");
+    log_info("  gic        yes: GICv%d", p.gic.version == GicVersion::V3 ? 3 : 2);
+    usize enabled_other = 0;
+    for (usize i = 0; i < p.other_bridge_count; ++i) enabled_other += p.other_bridges[i].enabled ? 1 : 0;
+    log_info("  pci        %zu pci-host-ecam-generic host bridge(s) passage drives; %zu other (%zu enabled) it does not",
+             p.bridge_count, p.other_bridge_count, enabled_other);
+}
+
+Status inspect_device_tree(const void* fdt, usize size, Platform& out, Diagnostic& diag)
+{
+    if (Status s = check_device_tree(fdt, size, diag); !s) return s;
+    if (Status s = discover_platform(fdt, out, diag, ConsoleCheck::Report); !s) return s;
+    print_platform_summary(out);
+    print_board_needs(out);
+    return {};
+}
+
 }  // namespace passage

@@ -32,4 +32,14 @@ Status discover_platform(const void* fdt, Platform& out, Diagnostic& diag, Conso
 // The platform summary printed at boot and by passage-inspect.
 void print_platform_summary(const Platform& p);
 
+// What passage needs of a board (docs/boards.md) and whether this platform
+// has it, one line each: passage-inspect's verdict after the summary.
+void print_board_needs(const Platform& p);
+
+// passage-inspect's whole path over a blob of `size` bytes: the checks,
+// discovery that reports an unusable console instead of refusing the board,
+// then the summary and the needs, to the log. Fails only on a blob that is
+// not a usable device tree.
+Status inspect_device_tree(const void* fdt, usize size, Platform& out, Diagnostic& diag);
+
 }  // namespace passage

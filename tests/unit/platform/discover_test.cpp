@@ -207,6 +207,44 @@ TEST_CASE("discover: bad magic is reported with the value found")
     CHECK_FALSE(check_device_tree(nullptr, 0, diag));
 }
 
+// Found by fuzz_guest_dtb: libfdt 1.6.1's fdt_check_full dereferences NULL
+// on a pre-16 tree (names were full paths) whose first node name has no '/'.
+TEST_CASE("discover: a tree older than version 16 is refused before libfdt walks it")
+{
+    auto version = GENERATE(2u, 3u, 15u);
+    Blob b = load("no-memory.dtb");
+    auto put32 = [&](usize off, u32 v) {
+        for (int i = 0; i < 4; ++i) b.bytes()[off + i] = u8(v >> (24 - 8 * i));
+    };
+    put32(20, version);  // version
+    put32(24, 2);        // last_comp_version
+    Diagnostic diag;
+    INFO("version " << version);
+    auto s = check_device_tree(b.data(), b.size, diag);
+    REQUIRE_FALSE(s);
+    CHECK(s.error() == Error::Unsupported);
+    CHECK(std::string(diag.text).find("version " + std::to_string(version) + " is too old") != std::string::npos);
+}
+
+// Found by fuzz_guest_dtb: libfdt 1.6.1's fdt_next_tag adds a property's
+// length to an int, so 0xfffffff4 lands on the same tag and fdt_check_full
+// loops forever. Lengths past the structure block are refused first.
+TEST_CASE("discover: a property longer than the structure block is refused before libfdt walks it")
+{
+    auto len = GENERATE(0xfffffff4u, 0xfffffff0u, 0x80000000u, 0x1000u);
+    Blob b = load("no-memory.dtb");
+    u8* p = b.bytes();
+    auto get32 = [&](usize off) { return u32(p[off]) << 24 | u32(p[off + 1]) << 16 | u32(p[off + 2]) << 8 | p[off + 3]; };
+    // The root node's begin tag and empty name, then its first property.
+    usize prop = get32(8) + 8;
+    REQUIRE(get32(prop) == 3);  // FDT_PROP
+    for (int i = 0; i < 4; ++i) p[prop + 4 + i] = u8(len >> (24 - 8 * i));
+    Diagnostic diag;
+    INFO("len 0x" << std::hex << len);
+    REQUIRE_FALSE(check_device_tree(b.data(), b.size, diag));
+    CHECK(std::string(diag.text).find("past the structure block") != std::string::npos);
+}
+
 TEST_CASE("discover: random corruption never crashes")
 {
     Blob good = load("qemu-virt-gicv3.dtb");
