@@ -14,11 +14,14 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "fuzz_input.h"
 #include "passage/esr.h"
 #include "passage/vcpu/mmio_access.h"
 
 using namespace passage;
 using namespace passage::vcpu;
+
+using passage::fuzzing::Input;
 
 namespace {
 
@@ -28,21 +31,6 @@ namespace {
                  (unsigned long long)a, (unsigned long long)b);
     std::abort();
 }
-
-struct Input {
-    const u8* p;
-    usize n;
-    template <typename T>
-    T take()
-    {
-        T v{};
-        usize k = n < sizeof v ? n : sizeof v;
-        std::memcpy(&v, p, k);
-        p += k;
-        n -= k;
-        return v;
-    }
-};
 
 // The syndrome bits, written out here from the Arm ARM (D17.2.40) rather
 // than taken from esr.h, so a wrong field there cannot agree with itself.

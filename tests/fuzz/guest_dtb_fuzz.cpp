@@ -19,12 +19,15 @@
 #include <cstring>
 #include <string>
 
+#include "fuzz_input.h"
 #include "passage/discover.h"
 #include "passage/guest/guest_dtb.h"
 #include "passage/guest/layout.h"
 #include "passage/log.h"
 
 using namespace passage;
+
+using passage::fuzzing::Input;
 
 namespace {
 
@@ -39,21 +42,6 @@ void quiet(const char*, usize) {}
     std::fprintf(stderr, "guest_dtb fuzz: %s (0x%llx, 0x%llx)\n", what, (unsigned long long)a, (unsigned long long)b);
     std::abort();
 }
-
-struct Input {
-    const u8* p;
-    usize n;
-    template <typename T>
-    T take()
-    {
-        T v{};
-        usize k = n < sizeof v ? n : sizeof v;
-        std::memcpy(&v, p, k);
-        p += k;
-        n -= k;
-        return v;
-    }
-};
 
 // True if one of the node's compatible strings starts with prefix.
 bool compatible_with(const void* fdt, int node, const char* prefix)

@@ -18,10 +18,13 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "fuzz_input.h"
 #include "passage/vcpu/psci.h"
 
 using namespace passage;
 using namespace passage::vcpu;
+
+using passage::fuzzing::Input;
 
 namespace {
 
@@ -31,21 +34,6 @@ namespace {
                  (long long)ret, (unsigned long long)x);
     std::abort();
 }
-
-struct Input {
-    const u8* p;
-    usize n;
-    template <typename T>
-    T take()
-    {
-        T v{};
-        usize k = n < sizeof v ? n : sizeof v;
-        std::memcpy(&v, p, k);
-        p += k;
-        n -= k;
-        return v;
-    }
-};
 
 // Guest RAM with a hole (where passage sits) and a part above 4 GiB that
 // SMC32 calls cannot name.

@@ -21,12 +21,15 @@
 #include <optional>
 #include <vector>
 
+#include "fuzz_input.h"
 #include "stage2/model.h"
 #include "stage2_engine.h"
 
 using namespace passage;
 using namespace passage::stage2;
 using namespace passage::stage2::test;
+
+using passage::fuzzing::Input;
 
 namespace {
 
@@ -44,21 +47,6 @@ void print(const char* title, const std::vector<Run>& runs)
                      (unsigned long long)r.size, (unsigned long long)r.pa, int(r.attrs.type), int(r.attrs.access),
                      int(r.attrs.exec));
 }
-
-struct Input {
-    const u8* p;
-    usize n;
-    template <typename T>
-    T take()
-    {
-        T v{};
-        usize k = n < sizeof v ? n : sizeof v;
-        std::memcpy(&v, p, k);
-        p += k;
-        n -= k;
-        return v;
-    }
-};
 
 constexpr u64 kTableSpan[] = {512 * GiB, GiB, 2 * MiB, kPageSize};  // one entry, by level
 

@@ -14,6 +14,7 @@
 #include <new>
 #include <vector>
 
+#include "fuzz_input.h"
 #include "pci/vconfig_fakes.h"
 #include "passage/log.h"
 #include "passage/pci/enumerate.h"
@@ -21,6 +22,8 @@
 using namespace passage;
 using namespace passage::pci;
 using namespace passage::pci::test;
+
+using passage::fuzzing::Input;
 
 namespace {
 
@@ -33,21 +36,6 @@ constexpr u64 kHyp = 0x40200000, kHypSize = 4 * MiB;  // passage, inside the rig
 }
 
 void quiet(const char*, usize) {}
-
-struct Input {
-    const u8* p;
-    usize n;
-    template <typename T>
-    T take()
-    {
-        T v{};
-        usize k = n < sizeof v ? n : sizeof v;
-        std::memcpy(&v, p, k);
-        p += k;
-        n -= k;
-        return v;
-    }
-};
 
 // The registers passage owns on the hardware: BARs, ROM (without its
 // enable bit), bus numbers and windows (dwords 0x10-0x3b).
