@@ -140,11 +140,11 @@ void VirtualConfig::mark_special(usize i)
         mark(kPrimaryBus);
         mark(kInterruptLine);  // bridge control: secondary bus reset
     }
-    if (f.caps.pm != 0 && f.caps.pm <= 0xf8) mark(u16(f.caps.pm + 4));  // PMCSR: no D3 above a hidden function
+    if (f.caps.pm != 0 && f.caps.pm <= 0xf8) mark(u16(f.caps.pm + kPmControl));  // no D3 above a hidden function
     if (u16 pcie = f.caps.pcie; pcie != 0 && pcie <= 0xe0) {
-        mark(u16(pcie + 0x10));  // link control
-        mark(u16(pcie + 0x14));  // slot capabilities
-        mark(u16(pcie + 0x18));  // slot control
+        mark(u16(pcie + kPcieLinkControl));
+        mark(u16(pcie + kPcieSlotCaps));
+        mark(u16(pcie + kPcieSlotControl));
     }
 }
 

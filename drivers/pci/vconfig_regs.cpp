@@ -12,30 +12,6 @@
 namespace passage::pci {
 namespace {
 
-// PCI Express capability registers (offsets from the capability)
-constexpr u16 kPcieLinkControl = 0x10;
-constexpr u16 kPcieSlotCaps = 0x14;
-constexpr u16 kPcieSlotControl = 0x18;
-using LinkControlDisable = Bit<4>;
-using SlotCapsHotPlugSurprise = Bit<5>;
-using SlotCapsHotPlugCapable = Bit<6>;
-using SlotControlPowerOff = Bit<10>;
-using BridgeControlSecondaryReset = Bit<22>;  // bit 6 of 0x3e, in the dword at 0x3c
-constexpr u16 kPmControl = 0x04;              // PMCSR, from the power management capability
-using PmControlPowerState = Field<1, 0>;
-
-// Extended capabilities (PCIe 7.6): header [15:0] ID, [19:16] version, [31:20] next.
-constexpr u16 kExtCapStart = 0x100;
-constexpr u16 kExtCapAcs = 0x0d;
-constexpr u16 kExtCapRebar = 0x15;
-constexpr u16 kExtCapDpc = 0x1d;
-constexpr u16 kDpcControl = 0x04;  // the dword holding DPC capability and control
-// DPC Trigger Enable [1:0] and DPC Software Trigger [6] of the control
-// register (PCIe 7.9.14.3), in the upper half of that dword.
-constexpr u32 kDpcTriggerBits = (0x3u | 0x40u) << 16;
-constexpr u16 kExtCapVfRebar = 0x24;
-constexpr u16 kAcsControl = 0x04;  // the dword holding ACS capability and control
-
 // Capabilities this model cannot follow, and how far each reaches.
 struct HiddenCap {
     u16 id;

@@ -34,17 +34,6 @@ constexpr usize kB = PciFunction::kBars;
 
 }  // namespace
 
-const char* bar_route_name(BarRoute r)
-{
-    switch (r) {
-    case BarRoute::Off: return "off";
-    case BarRoute::Conflict: return "conflict";
-    case BarRoute::Direct: return "direct";
-    case BarRoute::Trapped: return "trapped";
-    }
-    return "?";
-}
-
 // Whether the guest's fabric decodes BAR b of function i, and where (CPU
 // address, through the host bridge's ranges).
 bool VirtualConfig::decode(usize i, unsigned b, u64& cpu) const

@@ -94,6 +94,32 @@ constexpr u32 kMsixOffsetMask = 0xfffffff8;
 using PcieCapVersion = Field<3, 0>;
 using PcieCapPortType = Field<7, 4>;
 
+// PCI Express capability registers, offsets from the capability (PCIe 7.5.3)
+constexpr u16 kPcieLinkControl = 0x10;
+constexpr u16 kPcieSlotCaps = 0x14;
+constexpr u16 kPcieSlotControl = 0x18;
+using LinkControlDisable = Bit<4>;
+using SlotCapsHotPlugSurprise = Bit<5>;
+using SlotCapsHotPlugCapable = Bit<6>;
+using SlotControlPowerOff = Bit<10>;
+// Bridge control (0x3e) as a bit of the dword at 0x3c
+using BridgeControlSecondaryReset = Bit<22>;  // bit 6 of 0x3e
+// Power management capability: PMCSR at +4
+constexpr u16 kPmControl = 0x04;
+using PmControlPowerState = Field<1, 0>;
+
+// Extended capabilities (PCIe 7.6): header [15:0] ID, [19:16] version, [31:20] next.
+constexpr u16 kExtCapStart = 0x100;
+constexpr u16 kExtCapAcs = 0x0d;
+constexpr u16 kExtCapRebar = 0x15;
+constexpr u16 kExtCapDpc = 0x1d;
+constexpr u16 kExtCapVfRebar = 0x24;
+constexpr u16 kAcsControl = 0x04;  // the dword holding ACS capability and control
+constexpr u16 kDpcControl = 0x04;  // the dword holding DPC capability and control
+// DPC Trigger Enable [1:0] and DPC Software Trigger [6] of the control
+// register (PCIe 7.9.14.3), in the upper half of that dword.
+constexpr u32 kDpcTriggerBits = (0x3u | 0x40u) << 16;
+
 // Class codes for bridges
 constexpr u32 kClassBridgePci = 0x0604;
 

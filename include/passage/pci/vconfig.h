@@ -87,8 +87,6 @@ enum class BarRoute : u8 {
     Trapped,   // decoded, not mapped: each access is forwarded (sub-page BARs, I/O BARs)
 };
 
-const char* bar_route_name(BarRoute r);
-
 class VirtualConfig {
 public:
     static constexpr usize kMaxFunctions = Dispositions::kMax;
@@ -165,8 +163,6 @@ public:
     // The guest's view of one BAR (index 0-5, or PciBar::kRomIndex).
     BarRoute route(usize index, unsigned bar) const { return slot(index, bar).route; }
     bool mapped(usize index, unsigned bar) const { return route(index, bar) == BarRoute::Direct; }
-    // Where the guest's value puts it (CPU address), when decoded.
-    u64 guest_cpu(usize index, unsigned bar) const { return slot(index, bar).cpu; }
     // For an abort at ipa: whether it hits a BAR left unmapped by a
     // conflict, with a line naming the BAR and what it overlaps.
     bool conflict_at(u64 ipa, char* buf, usize size) const;
