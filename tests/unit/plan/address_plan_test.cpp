@@ -301,3 +301,19 @@ TEST_CASE("plan: device lists parse with and without a segment and bad ones are 
     CHECK_FALSE(pci::parse_disposition_options("passage.deny=00:20.0", bad, d));  // device 32 does not exist
     CHECK_FALSE(pci::parse_disposition_options("passage.assign=00:03.8", bad, d));
 }
+
+TEST_CASE("plan: passage.deny or passage.assign with direct config space is an error")
+{
+    Diagnostic d;
+    pci::DispositionOptions none;
+    REQUIRE(pci::parse_disposition_options("passage.device_mmio=00:03.0", none, d));
+    CHECK(pci::check_direct_config(none, d));  // a kept-Device BAR needs no hiding
+    pci::DispositionOptions deny;
+    REQUIRE(pci::parse_disposition_options("passage.deny=00:04.0", deny, d));
+    CHECK_FALSE(pci::check_direct_config(deny, d));
+    CHECK(std::string(d.text).find("passage.deny cannot be kept with passage.vpci=off") == 0);
+    pci::DispositionOptions assign;
+    REQUIRE(pci::parse_disposition_options("passage.assign=00:03.0", assign, d));
+    CHECK_FALSE(pci::check_direct_config(assign, d));
+    CHECK(std::string(d.text).find("passage.assign cannot be kept") == 0);
+}
