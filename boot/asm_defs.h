@@ -8,6 +8,12 @@
 
 /* CPTR_EL2 with E2H = 0: RES1 bits 13, 12, 9-0; TFP (10) = 0, no FP trap. */
 #define CPTR_EL2_RES1 0x33ff
+/* CPTR_EL2 with E2H = 1 (CPACR_EL1's layout): FPEN = 0b11, no FP trap. */
+#define CPTR_EL2_VHE_FPEN (3 << 20)
+
+/* HCR_EL2: RW (EL1 is AArch64) and E2H (RES1 on VHE-only CPUs). */
+#define HCR_EL2_RW (1 << 31)
+#define HCR_EL2_E2H (1 << 34)
 
 /* TrapFrame layout (hyp/arch/aarch64/trap_frame.h). */
 #define FRAME_X30 (30 * 8)

@@ -57,6 +57,7 @@ enter_guest:
     .global secondary_entry
 secondary_entry:
     msr     daifset, #0xf
+    msr     spsel, #1              /* SP_EL2, as on the boot CPU */
     mov     x19, x0
     cmp     x19, #MAX_CPUS
     b.hs    2f

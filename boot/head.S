@@ -25,6 +25,11 @@ primary_entry:
 
     /* Mask everything; the MMU and caches are off per the boot protocol. */
     msr     daifset, #0xf
+    /*
+     * SP_ELx whatever SPSel the firmware left: passage's vectors (the
+     * "current EL with SP_ELx" ones) and every stack below assume it.
+     */
+    msr     spsel, #1
 
     /* Apply R_AARCH64_RELATIVE relocations: *(base + off) = base + addend. */
     adrp    x1, __rela_start
@@ -62,7 +67,19 @@ primary_entry:
     lsr     x21, x21, #2
     cmp     x21, #2
     b.ne    6f
-    mov     x1, #CPTR_EL2_RES1
+    /*
+     * E2H = 0, the EL2 regime passage is written for. Where E2H is RES1
+     * (a VHE-only CPU) CPTR_EL2 has CPACR_EL1's layout: FPEN there, so
+     * that passage_main gets as far as saying it cannot run here.
+     */
+    mov     x1, #HCR_EL2_RW
+    msr     hcr_el2, x1
+    isb
+    mrs     x1, hcr_el2
+    mov     x2, #CPTR_EL2_RES1
+    tst     x1, #HCR_EL2_E2H
+    mov     x1, #CPTR_EL2_VHE_FPEN
+    csel    x1, x2, x1, eq
     msr     cptr_el2, x1
     adrp    x1, el2_vectors
     add     x1, x1, :lo12:el2_vectors

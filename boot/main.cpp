@@ -94,6 +94,16 @@ extern "C" [[noreturn]] void passage_main(u64 dtb, u64 image_base, u64 entry_el)
         log_info("passage: powering off");
         arch::system_off(g_runtime.psci);
     }
+    // HCR_EL2.E2H reads 1 after head.S cleared it: a VHE-only CPU
+    // (ID_AA64MMFR4_EL1.E2H0 negative), where TCR_EL2, CPTR_EL2 and
+    // CNTHCTL_EL2 have layouts passage's nVHE EL2 does not use.
+    if ((arch::read_hcr_el2() >> 34) & 1) {
+        log_error("this CPU has HCR_EL2.E2H fixed at 1 (VHE only, ID_AA64MMFR4_EL1 0x%llx); passage runs its EL2",
+                  (ull)arch::read_id_aa64mmfr4_el1());
+        log_error("with E2H = 0 and cannot run here.");
+        log_info("passage: powering off");
+        arch::system_off(g_runtime.psci);
+    }
     const char* cmdline = bootargs(fdt);
     apply_log_level(cmdline);
 

@@ -2,6 +2,7 @@
 
 #include "asm_defs.h"
 #include "mmu.h"
+#include "passage/format.h"
 #include "passage/log.h"
 #include "psci.h"
 #include "runtime.h"
@@ -18,20 +19,11 @@ namespace {
 
 using ull = unsigned long long;
 
-// HCR_EL2 bits (Arm ARM D17.2.48).
+// HCR_EL2 bits (Arm ARM D17.2.48); the features' bits come from el2_features.
 constexpr u64 kHcrVM = u64{1} << 0;
 constexpr u64 kHcrSWIO = u64{1} << 1;
 constexpr u64 kHcrTSC = u64{1} << 19;
-constexpr u64 kHcrAPK = u64{1} << 40;
-constexpr u64 kHcrAPI = u64{1} << 41;
 constexpr u64 kHcrFWB = u64{1} << 46;
-
-// CPTR_EL2 (E2H = 0): RES1 bits 13, 9, 7:0; bit 12 is TSM (trap SME) when
-// SME exists, else RES1; TZ (8) = 0 and TFP (10) = 0: nothing trapped.
-constexpr u64 kCptrBase = 0x22ff & ~(u64{1} << 8);
-
-// CNTHCTL_EL2 (E2H = 0): EL1PCTEN (0), EL1PCEN (1).
-constexpr u64 kCnthctlEl1Access = 0b11;
 
 struct BootRecord {
     u64 entry = 0;
@@ -57,48 +49,134 @@ u64 stack_top(usize cpu) { return reinterpret_cast<u64>(&passage_stacks[cpu][0])
 CpuFeaturesEl2 read_cpu_features()
 {
     CpuFeaturesEl2 f;
-    f.fwb = ((read_id_aa64mmfr2_el1() >> 40) & 0xf) != 0;
-    u64 isar1 = read_id_aa64isar1_el1();
-    u64 isar2 = read_id_aa64isar2_el1();
-    f.pauth = ((isar1 >> 4) & 0xf) || ((isar1 >> 8) & 0xf) || ((isar1 >> 24) & 0xf) || ((isar1 >> 28) & 0xf) ||
-              ((isar2 >> 12) & 0xf) || ((isar2 >> 8) & 0xf);
-    f.sve = ((read_id_aa64pfr0_el1() >> 32) & 0xf) != 0;
-    f.sme = ((read_id_aa64pfr1_el1() >> 24) & 0xf) != 0;
+    vcpu::CpuIdRegs& id = f.id;
+    id.pfr0 = read_id_aa64pfr0_el1();
+    id.pfr1 = read_id_aa64pfr1_el1();
+    id.pfr2 = read_id_aa64pfr2_el1();
+    id.mmfr0 = read_id_aa64mmfr0_el1();
+    id.mmfr1 = read_id_aa64mmfr1_el1();
+    id.mmfr2 = read_id_aa64mmfr2_el1();
+    id.mmfr3 = read_id_aa64mmfr3_el1();
+    id.mmfr4 = read_id_aa64mmfr4_el1();
+    id.isar1 = read_id_aa64isar1_el1();
+    id.isar2 = read_id_aa64isar2_el1();
+    id.dfr0 = read_id_aa64dfr0_el1();
+    auto field = [](u64 v, unsigned lo) { return (v >> lo) & 0xf; };
+    bool sme = field(id.pfr1, 24) != 0;
+    // The rest exists only where these say so: UNDEFINED otherwise.
+    if (sme) {
+        id.smfr0 = read_id_aa64smfr0_el1();
+        id.smidr = read_smidr_el1();
+    }
+    u64 pmu = field(id.dfr0, 8);
+    if (pmu != 0 && pmu != 0xf) id.pmcr = read_pmcr_el0();
+    if (field(id.dfr0, 32) != 0) id.pmbidr = read_pmbidr_el1();
+    if (field(id.dfr0, 44) != 0) id.trbidr = read_trbidr_el1();
+    if (field(id.pfr0, 40) != 0 || field(id.pfr1, 16) != 0) id.mpamidr = read_mpamidr_el1();
+    if (field(id.pfr0, 44) != 0) id.amcgcr = read_amcgcr_el0();
+    f.fwb = field(id.mmfr2, 40) != 0;
     return f;
 }
+
+namespace {
+
+// The ID registers and what passage makes of them: the facts to check a
+// board's boot log against (and the values of tests/unit/vcpu/el2_features_test.cpp).
+void log_el2_config(const vcpu::CpuIdRegs& id, const vcpu::El2Config& c)
+{
+    log_info("CPU ID: PFR0 %016llx PFR1 %016llx PFR2 %016llx DFR0 %016llx", (ull)id.pfr0, (ull)id.pfr1, (ull)id.pfr2,
+             (ull)id.dfr0);
+    log_info("CPU ID: MMFR0 %016llx MMFR1 %016llx MMFR2 %016llx MMFR3 %016llx MMFR4 %016llx", (ull)id.mmfr0,
+             (ull)id.mmfr1, (ull)id.mmfr2, (ull)id.mmfr3, (ull)id.mmfr4);
+    log_info("CPU ID: ISAR1 %016llx ISAR2 %016llx SMFR0 %016llx PMCR %llx", (ull)id.isar1, (ull)id.isar2,
+             (ull)id.smfr0, (ull)id.pmcr);
+    char line[160];
+    usize len = 0;
+    for (usize i = 0; i < vcpu::kEl2RegCount; ++i) {
+        if (!c.present[i]) continue;
+        len += format(line + len, sizeof line - len, " %s=%llx", vcpu::el2_reg_name(static_cast<vcpu::El2Reg>(i)),
+                      (ull)c.value[i]);
+        if (len > 100) {
+            log_info("EL2 for the guest:%s", line);
+            len = 0;
+        }
+    }
+    if (len) log_info("EL2 for the guest:%s", line);
+}
+
+}  // namespace
 
 GuestHw make_guest_hw(const CpuFeaturesEl2& f, GicVersion gic, u64 vtcr, u64 vttbr, stage2::Encoding enc)
 {
     GuestHw hw;
+    hw.el2 = vcpu::el2_config_for(f.id);
     // VM: stage 2 on. SWIO: set/way invalidates become clean+invalidate.
     // TSC: the guest's SMCs (PSCI) come to passage. RW: EL1 is AArch64.
     // IMO/FMO/AMO clear: the guest owns the physical GIC and takes its own
-    // interrupts. API/APK: no traps on pointer authentication.
-    hw.hcr = kHcrVM | kHcrSWIO | kHcrTSC | kHcrRW;
-    if (f.pauth) hw.hcr |= kHcrAPI | kHcrAPK;
+    // interrupts. The features' bits (API/APK, ATA): el2_features.cpp.
+    hw.hcr = kHcrVM | kHcrSWIO | kHcrTSC | kHcrRW | hw.el2.get(vcpu::El2Reg::Hcr);
     if (enc.fwb) hw.hcr |= kHcrFWB;
-    hw.cptr = kCptrBase | (f.sme ? 0 : u64{1} << 12);
     hw.vtcr = vtcr;
     hw.vttbr = vttbr;
     hw.gicv3 = gic == GicVersion::V3;
-    hw.sve = f.sve;
-    hw.sme = f.sme;
     hw.encoding = enc;
+    log_el2_config(f.id, hw.el2);
     return hw;
 }
 
+namespace {
+
+// One register of the feature table; HCR_EL2 is written last, with the rest.
+void write_el2_reg(vcpu::El2Reg r, u64 v)
+{
+    using R = vcpu::El2Reg;
+    switch (r) {
+    case R::Hcr: return;
+    case R::Hcrx: write_hcrx_el2(v); return;
+    case R::Cptr:
+        write_cptr_el2(v);
+        isb();  // ZCR_EL2 and SMCR_EL2 come next: not trapped any more
+        return;
+    case R::Zcr: write_zcr_el2(v); return;
+    case R::Smcr: write_smcr_el2(v); return;
+    case R::Smprimap: write_smprimap_el2(v); return;
+    case R::Cnthctl: write_cnthctl_el2(v); return;
+    case R::Hstr: write_hstr_el2(v); return;
+    case R::Mdcr: write_mdcr_el2(v); return;
+    case R::Pmscr: write_pmscr_el2(v); return;
+    case R::Brbcr: write_brbcr_el2(v); return;
+    case R::Hfgrtr: write_hfgrtr_el2(v); return;
+    case R::Hfgwtr: write_hfgwtr_el2(v); return;
+    case R::Hfgitr: write_hfgitr_el2(v); return;
+    case R::Hdfgrtr: write_hdfgrtr_el2(v); return;
+    case R::Hdfgwtr: write_hdfgwtr_el2(v); return;
+    case R::Hafgrtr: write_hafgrtr_el2(v); return;
+    case R::Hfgrtr2: write_hfgrtr2_el2(v); return;
+    case R::Hfgwtr2: write_hfgwtr2_el2(v); return;
+    case R::Hfgitr2: write_hfgitr2_el2(v); return;
+    case R::Hdfgrtr2: write_hdfgrtr2_el2(v); return;
+    case R::Hdfgwtr2: write_hdfgwtr2_el2(v); return;
+    case R::Mpam2: write_mpam2_el2(v); return;
+    case R::Mpamhcr: write_mpamhcr_el2(v); return;
+    case R::GcscrEl1: write_gcscr_el1(v); return;
+    case R::Gcscre0El1: write_gcscre0_el1(v); return;
+    case R::LorcEl1: write_lorc_el1(v); return;
+    case R::Amcntenset0: write_amcntenset0_el0(v); return;
+    case R::Amcntenset1: write_amcntenset1_el0(v); return;
+    case R::Count: return;
+    }
+}
+
+}  // namespace
+
 void configure_el2_for_guest(const GuestHw& hw)
 {
-    write_cptr_el2(hw.cptr);
+    for (usize i = 0; i < vcpu::kEl2RegCount; ++i)
+        if (hw.el2.present[i]) write_el2_reg(static_cast<vcpu::El2Reg>(i), hw.el2.value[i]);
     isb();
-    if (hw.sve) write_zcr_el2(0x1ff);  // the longest vector length the CPU has
-    if (hw.sme) write_smcr_el2(0x1ff);
-    write_cnthctl_el2(kCnthctlEl1Access);
     write_cntvoff_el2(0);
     write_vpidr_el2(read_midr_el1());
     write_vmpidr_el2(read_mpidr_el1());
-    // Every PMU counter to the guest: HPMN = PMCR_EL0.N, no traps, HPMD = 0.
-    write_mdcr_el2((read_pmcr_el0() >> 11) & 0x1f);
     if (hw.gicv3) {
         write_icc_sre_el2(read_icc_sre_el2() | 0x9);  // SRE | Enable: EL1 uses the system registers
         isb();

@@ -4,6 +4,7 @@
 
 #include "passage/platform.h"
 #include "passage/stage2/descriptor.h"
+#include "passage/vcpu/el2_features.h"
 #include "passage/vcpu/psci.h"
 #include "passage/vcpu/trap_frame.h"
 
@@ -15,23 +16,21 @@ struct GuestHw {
     u64 hcr = 0;
     u64 vtcr = 0;
     u64 vttbr = 0;
-    u64 cptr = 0;
     bool gicv3 = false;
-    bool sve = false;
-    bool sme = false;
+    vcpu::El2Config el2;  // every feature's EL2 setting (el2_features.h)
     stage2::Encoding encoding;
 };
 
 struct CpuFeaturesEl2 {
     bool fwb = false;
-    bool pauth = false;
-    bool sve = false;
-    bool sme = false;
+    vcpu::CpuIdRegs id;
 };
 
+// The ID registers of this CPU (and the feature identification registers
+// they say exist).
 CpuFeaturesEl2 read_cpu_features();
 
-// HCR_EL2 and CPTR_EL2 for the guest on this CPU model.
+// The EL2 register set for the guest on this CPU model.
 GuestHw make_guest_hw(const CpuFeaturesEl2& f, GicVersion gic, u64 vtcr, u64 vttbr, stage2::Encoding enc);
 
 // Writes every EL2 register the guest depends on, on this CPU.

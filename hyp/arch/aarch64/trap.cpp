@@ -7,6 +7,7 @@
 #include "passage/log.h"
 #include "passage/vcpu/inject.h"
 #include "passage/vcpu/mmio_access.h"
+#include "passage/vcpu/mops.h"
 #include "psci.h"
 #include "runtime.h"
 #include "spinlock.h"
@@ -135,6 +136,7 @@ void handle_guest_sync(TrapFrame& f)
         return;
     case esr::kEcDataAbortLower: handle_abort(f, false); return;
     case esr::kEcInstAbortLower: handle_abort(f, true); return;
+    case vcpu::kEcMops: vcpu::mops_rewind(f.esr, f.x, f.elr, f.spsr); return;  // HCRX_EL2.MCE2
     default: {
         if (LogBudget::Slot slot = g_unhandled_log.take(); slot != LogBudget::Slot::None) {
             char what[160];
