@@ -30,6 +30,7 @@ void check_bar_chaos(Context& ctx);    // random writes to every BAR, window and
 void check_bbm_race(Context& ctx);     // a BAR read on cpu1 while stage 2 splits and folds around it
 void check_abort_in_hypervisor(Context& ctx);
 void check_flood(Context& ctx);  // thousands of unknown calls and refused reads: right answers, a quiet log
+void check_mops(Context& ctx);  // a MOPS exception restarted by the hypervisor
 void check_cpu_on(Context& ctx);
 
 }  // namespace guest

@@ -54,6 +54,7 @@ extern "C" [[noreturn]] void guest_main(u64 dtb, u64 count_at_entry)
         check_bbm_race(ctx);
         check_abort_in_hypervisor(ctx);
         check_flood(ctx);
+        check_mops(ctx);
     } else {
         static constexpr const char* kNeedMmu[] = {"pci-scan", "config-ldp", "ivshmem-nc", "ivshmem-device", "pci-testdev",
                                                    "bar-move", "abort-in-hypervisor"};

@@ -26,6 +26,7 @@ using ull = unsigned long long;
 constinit LogBudget g_abort_log{8};
 constinit LogBudget g_cpu_on_log{4};
 constinit LogBudget g_unhandled_log{8};
+constinit LogBudget g_mops_log{4};
 
 void apply(TrapFrame& f, const vcpu::Injection& in)
 {
@@ -123,6 +124,18 @@ void handle_abort(TrapFrame& f, bool instruction)
     apply(f, vcpu::inject_external_abort(f.elr, f.spsr, f.far, instruction, write, el1_state()));
 }
 
+// A memory copy/set exception from the guest's EL1 (HCRX_EL2.MCE2): the
+// sequence restarts at its prologue (mops.h).
+void handle_mops(TrapFrame& f)
+{
+    u64 pc = f.elr;
+    vcpu::mops_rewind(f.esr, f.x, f.elr, f.spsr);
+    LogBudget::Slot slot = g_mops_log.take();
+    if (slot != LogBudget::Slot::None)
+        log_info("guest memory copy/set exception at PC 0x%llx: restarted at its prologue, 0x%llx%s", (ull)pc,
+                 (ull)f.elr, slot == LogBudget::Slot::Last ? " (further ones are not logged)" : "");
+}
+
 }  // namespace
 
 void handle_guest_sync(TrapFrame& f)
@@ -136,7 +149,7 @@ void handle_guest_sync(TrapFrame& f)
         return;
     case esr::kEcDataAbortLower: handle_abort(f, false); return;
     case esr::kEcInstAbortLower: handle_abort(f, true); return;
-    case vcpu::kEcMops: vcpu::mops_rewind(f.esr, f.x, f.elr, f.spsr); return;  // HCRX_EL2.MCE2
+    case vcpu::kEcMops: handle_mops(f); return;
     default: {
         if (LogBudget::Slot slot = g_unhandled_log.take(); slot != LogBudget::Slot::None) {
             char what[160];
