@@ -94,10 +94,11 @@ extern "C" [[noreturn]] void passage_main(u64 dtb, u64 image_base, u64 entry_el)
         log_info("passage: powering off");
         arch::system_off(g_runtime.psci);
     }
-    // HCR_EL2.E2H reads 1 after head.S cleared it: a VHE-only CPU
-    // (ID_AA64MMFR4_EL1.E2H0 negative), where TCR_EL2, CPTR_EL2 and
-    // CNTHCTL_EL2 have layouts passage's nVHE EL2 does not use.
-    if ((arch::read_hcr_el2() >> 34) & 1) {
+    // A VHE-only CPU: ID_AA64MMFR4_EL1.E2H0 negative, or HCR_EL2.E2H still
+    // 1 after head.S cleared it (CPUs older than that field). TCR_EL2,
+    // CPTR_EL2 and CNTHCTL_EL2 there have layouts passage's nVHE EL2 does
+    // not use.
+    if (((arch::read_hcr_el2() >> 34) & 1) || vcpu::e2h_is_res1(arch::read_id_aa64mmfr4_el1())) {
         log_error("this CPU has HCR_EL2.E2H fixed at 1 (VHE only, ID_AA64MMFR4_EL1 0x%llx); passage runs its EL2",
                   (ull)arch::read_id_aa64mmfr4_el1());
         log_error("with E2H = 0 and cannot run here.");

@@ -258,9 +258,9 @@ El2Config el2_config_for(const CpuIdRegs& id)
         c.present[static_cast<usize>(El2Reg::Amcntenset1)] = true;
         c.value[static_cast<usize>(El2Reg::Amcntenset1)] = (u64{1} << Cg1nc::get(id.amcgcr)) - 1;
     }
-    // A negative (signed) E2H0 field: HCR_EL2.E2H is RES1.
-    c.e2h_res1 = (E2h0::get(id.mmfr4) & 0x8) != 0;
     return c;
 }
+
+bool e2h_is_res1(u64 mmfr4) { return (E2h0::get(mmfr4) & 0x8) != 0; }  // a signed field
 
 }  // namespace passage::vcpu

@@ -72,14 +72,16 @@ const char* el2_reg_name(El2Reg r);
 struct El2Config {
     u64 value[kEl2RegCount] = {};
     bool present[kEl2RegCount] = {};
-    // ID_AA64MMFR4_EL1.E2H0 < 0: HCR_EL2.E2H is RES1, EL2 is VHE only.
-    bool e2h_res1 = false;
 
     u64 get(El2Reg r) const { return value[static_cast<usize>(r)]; }
     bool has(El2Reg r) const { return present[static_cast<usize>(r)]; }
 };
 
 El2Config el2_config_for(const CpuIdRegs& id);
+
+// ID_AA64MMFR4_EL1.E2H0 negative: HCR_EL2.E2H is RES1, EL2 is VHE only
+// (passage runs its EL2 with E2H = 0 and refuses such a CPU).
+bool e2h_is_res1(u64 mmfr4);
 
 // HCR_EL2 bits the table sets.
 constexpr u64 kHcrAPK = u64{1} << 40;
