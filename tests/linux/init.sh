@@ -340,7 +340,7 @@ for r in $msix_roles; do
 done
 
 # --- a 32-bit process's bad access is its own fault ---------------------------
-# /bin/a32-bad-access (armhf, Thumb; fetch.sh builds it) reads, through
+# /bin/a32-access (armhf, Thumb; fetch.sh builds it from a32-access.c) reads, through
 # /dev/mem, the highest page of the PCI host bridge's 32-bit memory window
 # that no BAR or bridge window uses (STRICT_DEVMEM lets it: nothing claims
 # it). Under passage that page is not mapped at stage 2 (docs/design.md), so
@@ -372,13 +372,13 @@ if [ -n "$a32_window" ]; then
         page=$((page - 4096)) tries=$((tries - 1))
     done
 fi
-if [ ! -x /bin/a32-bad-access ]; then
-    fail aarch32-bad-access "no /bin/a32-bad-access in the initramfs"
+if [ ! -x /bin/a32-access ]; then
+    fail aarch32-bad-access "no /bin/a32-access in the initramfs"
 elif [ -z "$a32_page" ]; then
     fail aarch32-bad-access "no free page in a PCI memory window below 4 GiB (window: ${a32_window:-none in /proc/iomem})"
 else
     a=$(printf 0x%x $a32_page)
-    /bin/a32-bad-access $a >/run/a32.out 2>&1
+    /bin/a32-access bad $a >/run/a32.out 2>&1
     rc=$?
     out=$(tr '\n' ' ' </run/a32.out)
     case $rc in
@@ -393,6 +393,49 @@ else
         ;;
     *) fail aarch32-bad-access "exit status $rc reading $a: ${out% }" ;;
     esac
+fi
+# The same program reads a register of an I/O BAR through the PCI I/O window
+# (under passage the window traps and passage forwards the access): a 16-bit
+# Thumb load in an ITE block whose else-slot must stay skipped (passage moves
+# the IT state on), then a 32-bit load into R12 (AArch32 register mapping);
+# both must read the same, and not all-ones. Bare, the same reads go straight
+# to QEMU. The window's CPU address comes from the host bridge's ranges
+# (3 PCI address cells, 2 CPU address cells, 2 size cells; I/O: phys.hi 01).
+io_cpu= io_pci=
+for r in /sys/firmware/devicetree/base/pcie@*/ranges; do
+    [ -e "$r" ] || continue
+    hex=$(hexdump -v -e '1/1 "%02x"' "$r")
+    n=0
+    while [ $n -lt ${#hex} ] && [ -z "$io_cpu" ]; do
+        e=$(echo "$hex" | cut -c$((n + 1))-$((n + 56)))
+        case $e in 01*) io_pci=$((0x$(echo "$e" | cut -c9-24))) io_cpu=$((0x$(echo "$e" | cut -c25-40))) ;; esac
+        n=$((n + 56))
+    done
+    break
+done
+io_bar= io_dev=
+for d in /sys/bus/pci/devices/*; do
+    [ -e "$d/resource" ] || continue
+    while read start end flags; do
+        [ $(($flags & 0x100)) -ne 0 ] && [ $((start)) -ne 0 ] && { io_bar=$((start)); io_dev=${d##*/}; break; }
+    done <$d/resource
+    [ -n "$io_bar" ] && break
+done
+if [ ! -x /bin/a32-access ]; then
+    fail aarch32-mmio-it-block "no /bin/a32-access in the initramfs"
+elif [ -z "$io_cpu" ] || [ -z "$io_bar" ]; then
+    fail aarch32-mmio-it-block "no PCI I/O window in the device tree (${io_cpu:-none}) or no I/O BAR (${io_bar:-none})"
+else
+    a=$(printf 0x%x $((io_cpu + io_bar - io_pci)))
+    /bin/a32-access it-block $a >/run/a32.out 2>&1
+    rc=$?
+    out=$(tr '\n' ' ' </run/a32.out)
+    v=$(echo "$out" | sed -n 's/.*it-block read \(0x[0-9a-f]*\), r12 read \(0x[0-9a-f]*\),.*/\1 \2/p')
+    if [ $rc -eq 0 ] && [ -n "$v" ] && [ "${v% *}" = "${v#* }" ] && [ "${v% *}" != 0xffffffff ]; then
+        pass aarch32-mmio-it-block "$io_dev I/O port $(printf 0x%x $io_bar) at $a; ${out% }"
+    else
+        fail aarch32-mmio-it-block "exit status $rc, $io_dev I/O port $(printf 0x%x $io_bar) at $a: ${out% }"
+    fi
 fi
 
 # --- CPUs ---------------------------------------------------------------------
