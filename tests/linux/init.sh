@@ -423,8 +423,10 @@ for d in /sys/bus/pci/devices/*; do
 done
 if [ ! -x /bin/a32-access ]; then
     fail aarch32-mmio-it-block "no /bin/a32-access in the initramfs"
-elif [ -z "$io_cpu" ] || [ -z "$io_bar" ]; then
-    fail aarch32-mmio-it-block "no PCI I/O window in the device tree (${io_cpu:-none}) or no I/O BAR (${io_bar:-none})"
+elif [ -z "$io_cpu" ]; then
+    fail aarch32-mmio-it-block "no PCI I/O window in the host bridge's ranges"
+elif [ -z "$io_bar" ]; then
+    skip aarch32-mmio-it-block "no device with an I/O BAR"
 else
     a=$(printf 0x%x $((io_cpu + io_bar - io_pci)))
     /bin/a32-access it-block $a >/run/a32.out 2>&1

@@ -6,9 +6,10 @@
 // arrives at "lower EL (AArch64)": the lower-EL vector is chosen by the
 // Execution state of the level immediately below the target (Arm ARM, table
 // "Vector offsets from vector table base address"), and that is the guest's
-// EL1, always AArch64 (HCR_EL2.RW = 1). A 32-bit process's bad access was
-// seen to arrive there (tests/linux/init.sh, aarch32-bad-access). So "lower EL (AArch32)" cannot happen; SPSR_EL2.M[4]
-// tells handle_guest_sync where the guest was.
+// EL1, always AArch64 (HCR_EL2.RW = 1); a 32-bit process's bad access was
+// seen to arrive there (tests/linux/init.sh, aarch32-bad-access). So "lower
+// EL (AArch32)" cannot happen; SPSR_EL2.M[4] tells handle_guest_sync where
+// the guest was.
 //
 // IRQ, FIQ and SError from a lower EL cannot arrive either: HCR_EL2.IMO, FMO
 // and AMO are clear (hyp/arch/aarch64/guest.cpp), so physical interrupts and
