@@ -146,7 +146,7 @@ void vpci_report()
 VpciAbort vpci_handle_abort(TrapFrame& f)
 {
     if (g_vcfg == nullptr) return VpciAbort::NotConfig;
-    auto d = vcpu::decode_mmio(f.esr, f.hpfar, f.far);
+    auto d = vcpu::decode_mmio(f.esr, f.hpfar, f.far, f.spsr);
     if (!d.ok()) {
         u64 ipa = vcpu::fault_ipa(f.hpfar, f.far);
         g_lock.lock();

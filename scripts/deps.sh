@@ -16,7 +16,7 @@ packages=(
     qemu-system-arm ipxe-qemu seabios
     catch2 libfdt-dev device-tree-compiler libbenchmark-dev
     clang-14 libclang-rt-14-dev
-    cpio xz-utils python3
+    cpio xz-utils python3 gcc-arm-linux-gnueabihf
     u-boot-qemu u-boot-tools mtools fdisk
     "$@"
 )

@@ -2,12 +2,15 @@
 
 #include "passage/bits.h"
 #include "passage/esr.h"
+#include "passage/vcpu/aarch32.h"
 
 namespace passage::vcpu {
 namespace {
 
 using FnV = Bit<10>;            // ESR data abort ISS: FAR not valid
 using HpfarFipa = Field<43, 4>;  // HPFAR_EL2.FIPA: IPA[55:12] of the fault
+
+constexpr u64 kAarch32LastUserReg = 14;  // R14_usr is X14; X15 and up are other modes' banked registers
 
 constexpr u64 size_mask(unsigned bytes) { return bytes >= 8 ? ~u64{0} : (u64{1} << (8 * bytes)) - 1; }
 static_assert(size_mask(2) == 0xffff);
@@ -24,13 +27,14 @@ const char* mmio_decode_error_name(MmioDecodeError e)
     case MmioDecodeError::CacheMaintenance: return "cache maintenance or AT instruction (CM = 1)";
     case MmioDecodeError::Stage1Walk: return "stage-1 table walk (S1PTW = 1)";
     case MmioDecodeError::FarNotValid: return "no fault address (FnV = 1)";
+    case MmioDecodeError::Aarch32Register: return "AArch32 syndrome names no User-mode register R0-R14 of 32 bits";
     }
     return "?";
 }
 
 u64 fault_ipa(u64 hpfar, u64 far) { return HpfarFipa::get(hpfar) << 12 | (far & 0xfff); }
 
-MmioDecode decode_mmio(u64 esr, u64 hpfar, u64 far)
+MmioDecode decode_mmio(u64 esr, u64 hpfar, u64 far, u64 spsr)
 {
     MmioDecode d;
     if (esr::EC::get(esr) != esr::kEcDataAbortLower) {
@@ -54,13 +58,17 @@ MmioDecode decode_mmio(u64 esr, u64 hpfar, u64 far)
         d.error = MmioDecodeError::FarNotValid;
         return d;
     }
+    if (from_aarch32(spsr) && (esr::SRT::get(esr) > kAarch32LastUserReg || esr::SAS::get(esr) == 3)) {
+        d.error = MmioDecodeError::Aarch32Register;
+        return d;
+    }
     MmioAccess& a = d.access;
     a.ipa = fault_ipa(hpfar, far);
     a.size = u8(1u << esr::SAS::get(esr));
     a.write = esr::WnR::get(esr) != 0;
     a.reg = u8(esr::SRT::get(esr));
     a.sign_extend = !a.write && esr::SSE::get(esr) != 0;
-    a.dest64 = esr::SF::get(esr) != 0;
+    a.dest64 = !from_aarch32(spsr) && esr::SF::get(esr) != 0;
     return d;
 }
 
@@ -80,6 +88,13 @@ void complete_load(TrapFrame& frame, const MmioAccess& a, u64 value)
     frame.x[a.reg] = v;
 }
 
-void advance(TrapFrame& frame) { frame.elr += esr::IL::get(frame.esr) != 0 ? 4 : 2; }
+void advance(TrapFrame& frame)
+{
+    frame.elr += esr::IL::get(frame.esr) != 0 ? 4 : 2;
+    if (from_aarch32(frame.spsr)) {
+        frame.elr &= 0xffffffffu;
+        frame.spsr = it_advance(frame.spsr);
+    }
+}
 
 }  // namespace passage::vcpu

@@ -3,13 +3,17 @@
 //   - esr::describe() writes a NUL-terminated line inside the buffer it is
 //     given (of any size, 0 included) and not one byte past it;
 //   - decode_mmio() accepts exactly the ISV = 1 data aborts from a lower EL
-//     without CM, S1PTW or FnV, and its access is the syndrome's fields: a
-//     size of 1 << SAS, the register SRT (0-31), WnR, SSE only for loads, SF;
+//     without CM, S1PTW or FnV (from AArch32, SPSR.M[4] = 1, also only SRT
+//     0-14 and no doubleword), and its access is the syndrome's fields: a
+//     size of 1 << SAS, the register SRT (0-31), WnR, SSE only for loads, SF
+//     (never from AArch32);
 //   - read_source() is the register masked to the size (0 for x31);
 //   - complete_load() changes only x[SRT], to the value extended as the
 //     Arm ARM's LDR/LDRS* would (SSE sign-, else zero-extension, to 32 bits
 //     with the upper half clear when SF = 0); x31 leaves the frame untouched;
-//   - advance() moves ELR by 4 when IL = 1, by 2 when IL = 0, nothing else.
+//   - advance() moves ELR by 4 when IL = 1, by 2 when IL = 0, nothing else
+//     from AArch64; from AArch32 it also keeps ELR to 32 bits and moves the
+//     IT state on (ITAdvance, written out here from the Arm ARM).
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -86,10 +90,12 @@ extern "C" int LLVMFuzzerTestOneInput(const u8* data, usize size)
 
     check_describe(esr, shape >> 3 < 24 ? shape >> 3 : 160);
 
-    const MmioDecode d = decode_mmio(esr, hpfar, far);
+    const MmioDecode d = decode_mmio(esr, hpfar, far, frame.spsr);
     const bool ec_ok = bits(esr, 31, 26) == 0x24;
+    const bool a32 = bits(frame.spsr, 4, 4) != 0;
+    const bool a32_ok = !a32 || (bits(esr, 20, 16) <= 14 && bits(esr, 23, 22) != 3);
     const bool accept = ec_ok && bits(esr, 24, 24) == 1 && bits(esr, 8, 8) == 0 && bits(esr, 7, 7) == 0 &&
-                        bits(esr, 10, 10) == 0;
+                        bits(esr, 10, 10) == 0 && a32_ok;
     if (d.ok() != accept) violated("decode_mmio accepted the wrong syndromes", esr, u64(d.error));
     if (!ec_ok && d.error != MmioDecodeError::NotDataAbort) violated("another class is not NotDataAbort", esr);
     if (!d.ok()) {
@@ -103,7 +109,7 @@ extern "C" int LLVMFuzzerTestOneInput(const u8* data, usize size)
     if (a.reg > 31 || a.reg != bits(esr, 20, 16)) violated("register is not SRT", esr, a.reg);
     if (a.write != write) violated("direction is not WnR", esr);
     if (a.sign_extend != (!write && bits(esr, 21, 21) != 0)) violated("sign extension is not SSE of a load", esr);
-    if (a.dest64 != (bits(esr, 15, 15) != 0)) violated("register width is not SF", esr);
+    if (a.dest64 != (!a32 && bits(esr, 15, 15) != 0)) violated("register width is not SF (0 from AArch32)", esr);
     if (a.ipa != (bits(hpfar, 43, 4) << 12 | (far & 0xfff))) violated("IPA is not HPFAR.FIPA | FAR[11:0]", esr, a.ipa);
 
     if (a.write) {
@@ -125,6 +131,12 @@ extern "C" int LLVMFuzzerTestOneInput(const u8* data, usize size)
     advance(stepped);
     TrapFrame want = frame;
     want.elr = frame.elr + (bits(esr, 25, 25) != 0 ? 4 : 2);
+    if (a32) {
+        want.elr &= 0xffffffffu;
+        u64 it = bits(frame.spsr, 15, 10) << 2 | bits(frame.spsr, 26, 25);
+        it = bits(it, 2, 0) == 0 ? 0 : (it & 0xe0) | (it << 1 & 0x1f);
+        want.spsr = (frame.spsr & ~(u64{0x3f} << 10 | u64{3} << 25)) | (it >> 2) << 10 | (it & 3) << 25;
+    }
     if (std::memcmp(&stepped, &want, sizeof want) != 0) violated("ELR did not step over the instruction", esr, stepped.elr);
     return 0;
 }

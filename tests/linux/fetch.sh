@@ -9,9 +9,13 @@
 #   Image: <path>
 #   initramfs: <path>
 #
+# The initramfs also holds /bin/a32-access, a 32-bit (armhf) program
+# built here from a32-access.c with Debian's arm-linux-gnueabihf-gcc
+# (scripts/deps.sh installs gcc-arm-linux-gnueabihf); no binary is committed.
+#
 # Idempotent: the kernel and busybox are downloaded once (a stamp records the
 # package and version); the initramfs is rebuilt only when it is missing or
-# older than init.sh or this script. --refresh asks apt again for the newest
+# older than init.sh, a32-access.c or this script. --refresh asks apt again for the newest
 # kernel and downloads it if it changed. --package NAME takes that kernel
 # package (e.g. linux-image-6.1.0-57-arm64) instead of the one chosen below;
 # --debian12 takes Debian 12's own 6.1 (the Depends of linux-image-arm64),
@@ -55,7 +59,7 @@ image=$out/Image
 initramfs=$out/initramfs.cpio.gz
 mkdir -p "$out"
 
-for tool in apt-get apt-cache dpkg-deb xz cpio gzip; do
+for tool in apt-get apt-cache dpkg-deb xz cpio gzip arm-linux-gnueabihf-gcc; do
     command -v $tool >/dev/null || die "needs $tool (scripts/deps.sh installs it)"
 done
 
@@ -230,6 +234,10 @@ build_initramfs() {
     ln -s busybox "$stage/bin/sh"
     cp "$here/init.sh" "$stage/init"
     chmod 755 "$stage/init"
+    # Thumb, so the bad access is a T32 instruction; static and freestanding.
+    arm-linux-gnueabihf-gcc -std=gnu2x -Os -mthumb -Wall -Wextra -Werror -static -nostdlib -ffreestanding \
+        -fno-stack-protector -fno-pie -no-pie -Wl,--build-id=none \
+        -o "$stage/bin/a32-access" "$here/a32-access.c" || die "building a32-access failed"
     cp "$kdir"/modules/*.ko "$kdir/modules/load-order" "$stage/lib/modules/"
     cp "$kdir/release" "$stage/lib/modules/release"
     # No /dev/console node (that needs root): init mounts devtmpfs first and
@@ -248,7 +256,8 @@ else
     have_modules || refetch_modules
 fi
 [[ $image -ef $kdir/Image ]] || ln -f "$kdir/Image" "$image"
-if [[ ! -f $initramfs || $here/init.sh -nt $initramfs || $0 -nt $initramfs || $stamp -nt $initramfs ]]; then
+if [[ ! -f $initramfs || $here/init.sh -nt $initramfs || $here/a32-access.c -nt $initramfs || $0 -nt $initramfs ||
+      $stamp -nt $initramfs ]]; then
     build_initramfs
 fi
 echo "Image: $image"

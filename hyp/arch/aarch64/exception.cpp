@@ -1,5 +1,21 @@
-// Unexpected exceptions: a full report (decoded ESR, ELR, FAR, SPSR, every
-// register), then stop. Nothing is expected to trap to passage yet.
+// The EL2 vectors: the guest's synchronous exceptions go to
+// handle_guest_sync; anything else is unexpected and gets a full report
+// (decoded ESR, ELR, FAR, SPSR, every register), then stop.
+//
+// Every synchronous exception from the guest, its AArch32 EL0 included,
+// arrives at "lower EL (AArch64)": the lower-EL vector is chosen by the
+// Execution state of the level immediately below the target (Arm ARM, table
+// "Vector offsets from vector table base address"), and that is the guest's
+// EL1, always AArch64 (HCR_EL2.RW = 1); a 32-bit process's bad access was
+// seen to arrive there (tests/linux/init.sh, aarch32-bad-access). So "lower
+// EL (AArch32)" cannot happen; SPSR_EL2.M[4] tells handle_guest_sync where
+// the guest was.
+//
+// IRQ, FIQ and SError from a lower EL cannot arrive either: HCR_EL2.IMO, FMO
+// and AMO are clear (hyp/arch/aarch64/guest.cpp), so physical interrupts and
+// SErrors target the guest's EL1: taken there while the guest runs, and never
+// at EL2 (an exception that targets a lower EL waits while EL2 runs). Should
+// one come all the same, the report says which.
 #include "passage/esr.h"
 #include "passage/log.h"
 #include "guest.h"

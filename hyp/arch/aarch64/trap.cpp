@@ -2,9 +2,18 @@
 // aborts outside the plan, which become external aborts in the guest.
 // Whatever else arrives becomes an undefined instruction. Every path is
 // short and ends in resuming the guest (or powering off for it).
+//
+// From AArch32 EL0 (the guest's EL1 is AArch64) only stage-2 aborts are
+// expected: HVC and SMC are UNDEFINED at EL0 (TSC does not apply there),
+// HCR_EL2.TGE, MDCR_EL2.TDE/TDA/TPM, the TID and TW bits are clear, CPTR_EL2
+// leaves FP alone and CNTHCTL_EL2 the counter. A coprocessor trap that does
+// come (HSTR_EL2 left set by firmware, a trap added later) and whose
+// condition fails is skipped, as the instruction would have done nothing;
+// any other becomes an undefined instruction.
 #include "guest.h"
 #include "passage/esr.h"
 #include "passage/log.h"
+#include "passage/vcpu/aarch32.h"
 #include "passage/vcpu/inject.h"
 #include "passage/vcpu/mmio_access.h"
 #include "passage/vcpu/mops.h"
@@ -38,7 +47,13 @@ void apply(TrapFrame& f, const vcpu::Injection& in)
     f.spsr = in.spsr_el2;
 }
 
-vcpu::El1State el1_state() { return {read_vbar_el1(), read_sctlr_el1()}; }
+vcpu::El1State el1_state()
+{
+    u64 pfr1 = read_id_aa64pfr1_el1();
+    bool mte = ((pfr1 >> 8) & 0xf) != 0;   // ID_AA64PFR1_EL1.MTE
+    bool nmi = ((pfr1 >> 36) & 0xf) != 0;  // ID_AA64PFR1_EL1.NMI
+    return {read_vbar_el1(), read_sctlr_el1(), mte, nmi};
+}
 
 void handle_psci_call(TrapFrame& f)
 {
@@ -151,6 +166,10 @@ void handle_guest_sync(TrapFrame& f)
     case esr::kEcInstAbortLower: handle_abort(f, true); return;
     case vcpu::kEcMops: handle_mops(f); return;
     default: {
+        if (vcpu::from_aarch32(f.spsr) && vcpu::has_condition(ec) && !vcpu::condition_passed(f.esr, f.spsr)) {
+            vcpu::advance(f);  // a conditional instruction that failed its condition
+            return;
+        }
         if (LogBudget::Slot slot = g_unhandled_log.take(); slot != LogBudget::Slot::None) {
             char what[160];
             esr::describe(f.esr, what, sizeof what);

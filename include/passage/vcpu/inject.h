@@ -1,6 +1,11 @@
 // Injecting a synchronous exception into the guest's EL1, as the hardware
-// would take it (Arm ARM D1.10, "Exception entry"): the EL1 syndrome
-// registers, the vector, and the PSTATE the guest resumes with.
+// would take it (Arm ARM D1.10, "Exception entry", and the pseudocode of
+// AArch64.TakeException): the EL1 syndrome registers, the vector, and the
+// PSTATE the guest resumes with. The guest may have been at EL1 or EL0 in
+// AArch64, or at EL0 in AArch32 (its EL1 is always AArch64): from AArch32
+// the vector is VBAR_EL1 + 0x600 and SPSR_EL1 holds the AArch32-format
+// PSTATE, T and IT bits included, exactly as SPSR_EL2 has it; ELR_EL1 is the
+// faulting instruction's address (the T bit says it is a T32 one).
 #pragma once
 
 #include "passage/types.h"
@@ -10,6 +15,10 @@ namespace passage::vcpu {
 struct El1State {
     u64 vbar = 0;
     u64 sctlr = 0;
+    // CPU features that change PSTATE on entry, from the ID registers (the
+    // arch layer reads them; plain inputs here so the host tests can vary them).
+    bool mte = false;  // FEAT_MTE (ID_AA64PFR1_EL1.MTE != 0): PSTATE.TCO is set
+    bool nmi = false;  // FEAT_NMI (ID_AA64PFR1_EL1.NMI != 0): PSTATE.ALLINT = !SCTLR_EL1.SPINTMASK
 };
 
 struct Injection {

@@ -3,7 +3,7 @@
 //
 // In the EL2 trap path, for a stage-2 fault the emulator claims:
 //
-//   auto d = vcpu::decode_mmio(frame.esr, frame.hpfar, frame.far);
+//   auto d = vcpu::decode_mmio(frame.esr, frame.hpfar, frame.far, frame.spsr);
 //   if (!d.ok()) { log once; inject_external_abort(...); return; }   // ISV = 0, CM, S1PTW ...
 //   if (d.access.write) emulate_write(d.access.ipa, d.access.size, vcpu::read_source(frame, d.access));
 //   else vcpu::complete_load(frame, d.access, emulate_read(d.access.ipa, d.access.size));
@@ -12,6 +12,11 @@
 // Only ISV = 1 syndromes describe the instruction (single-register loads and
 // stores without writeback: Linux's readl/writel); load/store pair,
 // post-/pre-indexed and SIMD accesses give ISV = 0 and cannot be emulated.
+//
+// From AArch32 (the guest's EL0 only, so User mode) SRT is the AArch64 view
+// of the register (Arm ARM D1.8.1, "Mapping of the general-purpose
+// registers"): R0-R14 of User mode are X0-X14, and there is no zero register.
+// The register is 32 bits (SF = 0): a load writes W<SRT>.
 #pragma once
 
 #include "passage/types.h"
@@ -37,6 +42,7 @@ enum class MmioDecodeError : u8 {
     CacheMaintenance, // CM = 1: a cache maintenance or address translation instruction
     Stage1Walk,       // S1PTW = 1: the guest's own table walk faulted at stage 2
     FarNotValid,      // FnV = 1: no faulting address
+    Aarch32Register,  // from AArch32, SRT is no User-mode R0-R14, or a doubleword
 };
 
 const char* mmio_decode_error_name(MmioDecodeError e);
@@ -47,8 +53,9 @@ struct MmioDecode {
     constexpr bool ok() const { return error == MmioDecodeError::None; }
 };
 
-// Decodes ESR_EL2, HPFAR_EL2 and FAR_EL2 of a stage-2 data abort.
-MmioDecode decode_mmio(u64 esr, u64 hpfar, u64 far);
+// Decodes ESR_EL2, HPFAR_EL2 and FAR_EL2 of a stage-2 data abort taken from
+// the guest state in `spsr` (SPSR_EL2: AArch64, or AArch32 EL0).
+MmioDecode decode_mmio(u64 esr, u64 hpfar, u64 far, u64 spsr);
 
 // The faulting IPA of a stage-2 abort, byte-exact: HPFAR_EL2.FIPA's page and
 // FAR_EL2's offset within it.
@@ -63,7 +70,8 @@ u64 read_source(const TrapFrame& frame, const MmioAccess& a);
 void complete_load(TrapFrame& frame, const MmioAccess& a, u64 value);
 
 // Steps ELR past the emulated instruction: 4 bytes when ESR.IL = 1, else 2
-// (a 16-bit T32 instruction).
+// (a 16-bit T32 instruction). From AArch32, ELR stays a 32-bit address and
+// the IT state moves on as the instruction would have moved it.
 void advance(TrapFrame& frame);
 
 }  // namespace passage::vcpu

@@ -57,3 +57,71 @@ TEST_CASE("inject: an undefined instruction is EC 0 with IL and FAR is left alon
     CHECK_FALSE(u.set_far);
     CHECK(u.elr_el2 == 0x40801200);
 }
+
+namespace {
+
+// SPSR_EL2 of a 32-bit User-mode process: Thumb, NZCV = 1010, GE = 0101,
+// inside an IT block (IT = 0x1a), E = 0, A I F clear, PAN clear.
+constexpr u64 kUsr32Thumb = 0xa0000000 | (u64{0x5} << 16) | (u64{0x1a >> 2} << 10) | (u64{0x1a & 3} << 25) |
+                            (u64{1} << 5) | 0x10;
+
+}  // namespace
+
+// From AArch32 EL0 the hardware uses VBAR_EL1 + 0x600, the lower-EL classes,
+// and saves the AArch32-format PSTATE (T, IT, GE, Q and all) in SPSR_EL1 as
+// it is; ELR_EL1 is the faulting Thumb instruction's own address.
+TEST_CASE("inject: a data abort from AArch32 EL0 goes to VBAR+0x600 with the AArch32 SPSR")
+{
+    El1State el1{0xffff'8000'1001'0000, u64{1} << 23};  // SPAN = 1
+    Injection d = inject_external_abort(0x0001'0a42, kUsr32Thumb, 0x7654'3000, false, false, el1);
+    CHECK(d.elr_el2 == 0xffff'8000'1001'0600);
+    CHECK(d.esr_el1 == ((u64{0x24} << 26) | (u64{1} << 25) | 0x10));  // IL: RES1 when ISV = 0
+    CHECK(d.far_el1 == 0x7654'3000);
+    CHECK(d.set_far);
+    CHECK(d.elr_el1 == 0x0001'0a42);
+    CHECK(d.spsr_el1 == kUsr32Thumb);
+    // The new PSTATE is AArch64 EL1h: none of the AArch32 bits (T, IT, GE, E).
+    CHECK(d.spsr_el2 == (0xa0000000 | 0x3c5));
+
+    Injection w = inject_external_abort(0x0001'0a42, kUsr32Thumb, 0x7654'3000, false, true, el1);
+    CHECK(((w.esr_el1 >> 6) & 1) == 1);  // WnR
+    Injection i = inject_external_abort(0x0001'0a42, kUsr32Thumb, 0x0001'0a42, true, false, el1);
+    CHECK(i.esr_el1 == ((u64{0x20} << 26) | (u64{1} << 25) | 0x10));
+    CHECK(i.elr_el2 == 0xffff'8000'1001'0600);
+}
+
+TEST_CASE("inject: an undefined instruction from AArch32 EL0 keeps the AArch32 SPSR and PAN per SPAN")
+{
+    const u64 spsr = 0x10 | (u64{1} << 24);  // ARM state, DIT
+    Injection u = inject_undefined(0x8000, spsr, El1State{0x1000, 0});  // SPAN = 0
+    CHECK(u.esr_el1 == (u64{1} << 25));
+    CHECK(u.elr_el1 == 0x8000);
+    CHECK(u.spsr_el1 == spsr);
+    CHECK(u.elr_el2 == 0x1600);
+    CHECK(u.spsr_el2 == ((u64{1} << 24) | (u64{1} << 22) | 0x3c5));  // DIT kept, PAN set
+}
+
+// FEAT_MTE: PSTATE.TCO is set on every exception entry; without it the bit
+// is RES0 and stays clear.
+TEST_CASE("inject: TCO is set on entry when the CPU has MTE")
+{
+    const u64 spsr = GENERATE(u64{0x0}, u64{0x3c5}, kUsr32Thumb);
+    CAPTURE(spsr);
+    El1State with{0x1000, 0, true, false};
+    CHECK(((inject_undefined(0x8000, spsr, with).spsr_el2 >> 25) & 1) == 1);
+    El1State without{0x1000, 0, false, false};
+    CHECK(((inject_undefined(0x8000, spsr, without).spsr_el2 >> 25) & 1) == 0);
+}
+
+// FEAT_NMI: PSTATE.ALLINT = NOT SCTLR_EL1.SPINTMASK on entry; without it
+// ALLINT is RES0, whatever the guest's SPSR had in bit 13.
+TEST_CASE("inject: ALLINT on entry follows SCTLR_EL1.SPINTMASK when the CPU has NMI")
+{
+    const u64 spintmask = u64{1} << 62, nmi_enable = u64{1} << 61;
+    const u64 from = GENERATE(u64{0x0}, u64{0x3c5} | (u64{1} << 13), kUsr32Thumb);
+    CAPTURE(from);
+    auto allint = [&](El1State el1) { return (inject_undefined(0x8000, from, el1).spsr_el2 >> 13) & 1; };
+    CHECK(allint(El1State{0x1000, nmi_enable, false, true}) == 1);
+    CHECK(allint(El1State{0x1000, nmi_enable | spintmask, false, true}) == 0);
+    CHECK(allint(El1State{0x1000, 0, false, false}) == 0);
+}

@@ -29,6 +29,9 @@ u64 esr_of(const Iss& s)
            0x07;  // DFSC: translation fault, level 3
 }
 
+// SPSR_EL2 of a trap from the guest kernel (EL1h, AArch64).
+constexpr u64 kEl1h = 0x3c5;
+
 // HPFAR_EL2 holds IPA[55:12] in bits [43:4].
 constexpr u64 hpfar_of(u64 ipa) { return (ipa >> 12) << 4; }
 
@@ -45,7 +48,7 @@ TrapFrame frame_with(u64 elr = 0x40801000)
 // The IPA is the HPFAR page with FAR's page offset; FAR's upper bits (a guest VA) do not matter.
 TEST_CASE("mmio decode: IPA from HPFAR and FAR including above 4 GiB")
 {
-    MmioDecode d = decode_mmio(esr_of({}), hpfar_of(0x40'1000'8000), 0xffff'8000'1234'5010);
+    MmioDecode d = decode_mmio(esr_of({}), hpfar_of(0x40'1000'8000), 0xffff'8000'1234'5010, kEl1h);
     REQUIRE(d.ok());
     CHECK(d.access.ipa == 0x40'1000'8010);
 }
@@ -60,7 +63,7 @@ TEST_CASE("mmio decode: every access size for loads and stores")
     s.write = write;
     s.srt = 7;
     s.sf = sas == 3;
-    MmioDecode d = decode_mmio(esr_of(s), hpfar_of(0x1000'0000), 0x4);
+    MmioDecode d = decode_mmio(esr_of(s), hpfar_of(0x1000'0000), 0x4, kEl1h);
     REQUIRE(d.ok());
     CHECK(d.access.size == (1u << sas));
     CHECK(d.access.write == write);
@@ -103,7 +106,7 @@ TEST_CASE("mmio complete_load: every SAS with each SSE/SF combination")
         s.sse = c.sse;
         s.sf = c.sf;
         s.srt = 3;
-        MmioDecode d = decode_mmio(esr_of(s), hpfar_of(0x1000'0000), 0);
+        MmioDecode d = decode_mmio(esr_of(s), hpfar_of(0x1000'0000), 0, kEl1h);
         REQUIRE(d.ok());
         CHECK(d.access.sign_extend == c.sse);
         TrapFrame f = frame_with();
@@ -128,7 +131,7 @@ TEST_CASE("mmio read_source: the stored value is masked to its size")
         s.sas = c.sas;
         s.write = true;
         s.srt = 5;
-        MmioDecode d = decode_mmio(esr_of(s), hpfar_of(0x1000'0000), 0);
+        MmioDecode d = decode_mmio(esr_of(s), hpfar_of(0x1000'0000), 0, kEl1h);
         REQUIRE(d.ok());
         CHECK(read_source(f, d.access) == c.expect);
     }
@@ -142,7 +145,7 @@ TEST_CASE("mmio: SRT 31 reads zero on stores and writes nothing on loads")
     st.write = true;
     st.srt = 31;
     st.sas = 3;
-    MmioDecode d = decode_mmio(esr_of(st), hpfar_of(0x1000'0000), 0);
+    MmioDecode d = decode_mmio(esr_of(st), hpfar_of(0x1000'0000), 0, kEl1h);
     REQUIRE(d.ok());
     CHECK(d.access.reg == kZeroRegister);
     TrapFrame f = frame_with();
@@ -152,7 +155,7 @@ TEST_CASE("mmio: SRT 31 reads zero on stores and writes nothing on loads")
     Iss ld;
     ld.srt = 31;
     ld.sas = 2;
-    MmioDecode l = decode_mmio(esr_of(ld), hpfar_of(0x1000'0000), 0);
+    MmioDecode l = decode_mmio(esr_of(ld), hpfar_of(0x1000'0000), 0, kEl1h);
     REQUIRE(l.ok());
     TrapFrame before = frame_with();
     before.sp = 0x1234;
@@ -168,15 +171,15 @@ TEST_CASE("mmio decode: cache maintenance and stage-1 walks are refused")
 {
     Iss cm;
     cm.cm = true;
-    CHECK(decode_mmio(esr_of(cm), hpfar_of(0x1000'0000), 0).error == MmioDecodeError::CacheMaintenance);
+    CHECK(decode_mmio(esr_of(cm), hpfar_of(0x1000'0000), 0, kEl1h).error == MmioDecodeError::CacheMaintenance);
     Iss walk;
     walk.s1ptw = true;
-    CHECK(decode_mmio(esr_of(walk), hpfar_of(0x1000'0000), 0).error == MmioDecodeError::Stage1Walk);
+    CHECK(decode_mmio(esr_of(walk), hpfar_of(0x1000'0000), 0, kEl1h).error == MmioDecodeError::Stage1Walk);
     Iss both;
     both.cm = true;
     both.s1ptw = true;
     both.isv = false;
-    CHECK_FALSE(decode_mmio(esr_of(both), hpfar_of(0x1000'0000), 0).ok());
+    CHECK_FALSE(decode_mmio(esr_of(both), hpfar_of(0x1000'0000), 0, kEl1h).ok());
 }
 
 // ISV = 0 (a load pair, a post-indexed access): cannot be emulated.
@@ -184,16 +187,16 @@ TEST_CASE("mmio decode: ISV = 0 and other exception classes are refused")
 {
     Iss pair;
     pair.isv = false;
-    MmioDecode d = decode_mmio(esr_of(pair), hpfar_of(0x1000'0000), 0);
+    MmioDecode d = decode_mmio(esr_of(pair), hpfar_of(0x1000'0000), 0, kEl1h);
     CHECK(d.error == MmioDecodeError::NoSyndrome);
     CHECK_FALSE(d.ok());
     Iss same;
     same.ec = 0x25;  // from EL2 itself
-    CHECK(decode_mmio(esr_of(same), hpfar_of(0x1000'0000), 0).error == MmioDecodeError::NotDataAbort);
+    CHECK(decode_mmio(esr_of(same), hpfar_of(0x1000'0000), 0, kEl1h).error == MmioDecodeError::NotDataAbort);
     Iss inst;
     inst.ec = 0x20;
-    CHECK(decode_mmio(esr_of(inst), hpfar_of(0x1000'0000), 0).error == MmioDecodeError::NotDataAbort);
-    CHECK(decode_mmio(esr_of({}) | u64{1} << 10, hpfar_of(0x1000'0000), 0).error == MmioDecodeError::FarNotValid);
+    CHECK(decode_mmio(esr_of(inst), hpfar_of(0x1000'0000), 0, kEl1h).error == MmioDecodeError::NotDataAbort);
+    CHECK(decode_mmio(esr_of({}) | u64{1} << 10, hpfar_of(0x1000'0000), 0, kEl1h).error == MmioDecodeError::FarNotValid);
     for (auto e : {MmioDecodeError::None, MmioDecodeError::NoSyndrome, MmioDecodeError::Stage1Walk})
         CHECK(mmio_decode_error_name(e)[0] != '\0');
 }
@@ -218,7 +221,7 @@ TEST_CASE("mmio advance: 4 bytes with IL and 2 without")
 TEST_CASE("mmio decode: literal syndromes")
 {
     // ldr w1, [x0]: EC 0x24, IL, ISV, SAS 2, SRT 1, DFSC 0x05 (level 1).
-    MmioDecode d = decode_mmio(0x93810005, hpfar_of(0x40'1000'0000), 0x40'1000'0000);
+    MmioDecode d = decode_mmio(0x93810005, hpfar_of(0x40'1000'0000), 0x40'1000'0000, kEl1h);
     REQUIRE(d.ok());
     CHECK(d.access.size == 4);
     CHECK_FALSE(d.access.write);
@@ -226,14 +229,14 @@ TEST_CASE("mmio decode: literal syndromes")
     CHECK_FALSE(d.access.sign_extend);
     CHECK_FALSE(d.access.dest64);
     // strh wzr, [x2]: SAS 1, SRT 31, WnR, DFSC 0x06.
-    d = decode_mmio(0x935f0046, hpfar_of(0x1000'0000), 0x1000'0002);
+    d = decode_mmio(0x935f0046, hpfar_of(0x1000'0000), 0x1000'0002, kEl1h);
     REQUIRE(d.ok());
     CHECK(d.access.size == 2);
     CHECK(d.access.write);
     CHECK(d.access.reg == 31);
     CHECK(d.access.ipa == 0x1000'0002);
     // ldrsb x3, [x0]: SAS 0, SSE, SRT 3, SF, DFSC 0x07.
-    d = decode_mmio(0x93238007, hpfar_of(0x1000'0000), 0x1000'0000);
+    d = decode_mmio(0x93238007, hpfar_of(0x1000'0000), 0x1000'0000, kEl1h);
     REQUIRE(d.ok());
     CHECK(d.access.size == 1);
     CHECK(d.access.sign_extend);
@@ -241,7 +244,115 @@ TEST_CASE("mmio decode: literal syndromes")
     CHECK(d.access.reg == 3);
     // ldp w1, w2, [x0] of the ECAM, as QEMU reported it (tests/guests
     // config-ldp): ISV = 0.
-    d = decode_mmio(0x92000005, hpfar_of(0x40'1000'0000), 0x40'1000'0000);
+    d = decode_mmio(0x92000005, hpfar_of(0x40'1000'0000), 0x40'1000'0000, kEl1h);
     CHECK_FALSE(d.ok());
     CHECK(d.error == MmioDecodeError::NoSyndrome);
+}
+
+namespace {
+
+// SPSR_EL2 of a trap from AArch32 User mode (M = 0b10000), ARM or Thumb.
+constexpr u64 kUsr32 = 0x10;
+constexpr u64 kUsr32Thumb = kUsr32 | u64{1} << 5;
+
+}  // namespace
+
+// From AArch32 User mode SRT is the AArch64 view: R0-R14 are X0-X14, and a
+// load writes the 32-bit register (upper half of Xn cleared, never SF).
+TEST_CASE("mmio decode: AArch32 User-mode registers R0-R14 map to X0-X14")
+{
+    unsigned r = GENERATE(range(0u, 15u));
+    bool write = GENERATE(false, true);
+    Iss s;
+    s.srt = r;
+    s.write = write;
+    s.sf = true;  // ignored from AArch32: there is no 64-bit register
+    MmioDecode d = decode_mmio(esr_of(s), hpfar_of(0x1000'0000), 0x10, kUsr32);
+    REQUIRE(d.ok());
+    CHECK(d.access.reg == r);
+    CHECK_FALSE(d.access.dest64);
+    TrapFrame f = frame_with(0x8000);
+    f.spsr = kUsr32;
+    if (write) {
+        CHECK(read_source(f, d.access) == (r | 0u));  // the register's low 32 bits
+    } else {
+        complete_load(f, d.access, 0x8765'4321);
+        CHECK(f.x[r] == 0x8765'4321);
+        if (r > 0) CHECK(f.x[r - 1] == (0xdead'beef'0000'0000ull | (r - 1)));
+    }
+}
+
+// An AArch32 LDRSH r3, [r0]: sign-extended to 32 bits, not 64.
+TEST_CASE("mmio decode: an AArch32 signed halfword load fills 32 bits")
+{
+    Iss s;
+    s.sas = 1;
+    s.sse = true;
+    s.srt = 3;
+    MmioDecode d = decode_mmio(esr_of(s), hpfar_of(0x1000'0000), 0, kUsr32);
+    REQUIRE(d.ok());
+    TrapFrame f = frame_with();
+    complete_load(f, d.access, 0x8001);
+    CHECK(f.x[3] == 0xffff'8001);
+}
+
+// SRT 15 and up name no User-mode register (X15 is SP_hyp, X16-X30 other
+// modes' banked registers); there is no zero register and no 64-bit
+// single-register access in AArch32. Such a syndrome must not be emulated.
+TEST_CASE("mmio decode: AArch32 syndromes naming no User-mode register are refused")
+{
+    unsigned srt = GENERATE(15u, 16u, 30u, 31u);
+    Iss s;
+    s.srt = srt;
+    CHECK(decode_mmio(esr_of(s), hpfar_of(0x1000'0000), 0, kUsr32).error == MmioDecodeError::Aarch32Register);
+    CHECK(decode_mmio(esr_of(s), hpfar_of(0x1000'0000), 0, kEl1h).ok());  // fine from AArch64
+    Iss dword;
+    dword.sas = 3;
+    CHECK(decode_mmio(esr_of(dword), hpfar_of(0x1000'0000), 0, kUsr32).error == MmioDecodeError::Aarch32Register);
+    CHECK(mmio_decode_error_name(MmioDecodeError::Aarch32Register)[0] != '\0');
+}
+
+// A 16-bit Thumb LDR (IL = 0) steps by 2, a 32-bit one by 4; ELR stays a
+// 32-bit address.
+TEST_CASE("mmio advance: a 16-bit Thumb access steps 2 bytes and a 32-bit one 4")
+{
+    TrapFrame f = frame_with(0x0001'0ffe);
+    f.spsr = kUsr32Thumb;
+    Iss t16;
+    t16.il = false;
+    f.esr = esr_of(t16);
+    advance(f);
+    CHECK(f.elr == 0x0001'1000);
+    f.esr = esr_of({});
+    advance(f);
+    CHECK(f.elr == 0x0001'1004);
+    CHECK(f.spsr == kUsr32Thumb);
+    f.elr = 0xffff'fffe;
+    f.esr = esr_of(t16);
+    advance(f);
+    CHECK(f.elr == 0);
+}
+
+// Inside an IT block the emulated instruction uses up one slot of it
+// (ITAdvance): IT[7:0] is firstcond:mask, and the block ends when IT[2:0] = 0.
+TEST_CASE("mmio advance: an access inside a Thumb IT block moves the IT state on")
+{
+    auto with_it = [](u64 it) { return kUsr32Thumb | (it >> 2) << 10 | (it & 3) << 25; };
+    TrapFrame f = frame_with(0x8000);
+    Iss t16;
+    t16.il = false;
+    f.esr = esr_of(t16);
+    // ITT EQ, its first instruction: IT = 0000'0100; the second then has 0000'1000.
+    f.spsr = with_it(0x04);
+    advance(f);
+    CHECK(f.spsr == with_it(0x08));
+    // The block's last instruction (IT[2:0] = 0): the block is over.
+    advance(f);
+    CHECK(f.spsr == kUsr32Thumb);
+    // ITTE NE: 0001'1010, then 0001'0100 (NE again), then 0000'1000 (EQ: the else).
+    f.spsr = with_it(0x1a);
+    advance(f);
+    CHECK(f.spsr == with_it(0x14));
+    advance(f);
+    CHECK(f.spsr == with_it(0x08));
 }
