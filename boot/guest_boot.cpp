@@ -83,28 +83,45 @@ stage2::Encoding choose_encoding(const Platform& p, bool fwb)
 
 void* identity(void*, u64 phys, u64) { return reinterpret_cast<void*>(phys); }
 
-// The largest guest RAM range: its top holds the self-test's scratch tables.
-MemRange scratch_area()
+// Zeroes the parts of [r.base, r.end()) that lie in guest RAM and cleans
+// them to the point of coherency: the guest starts with its caches off.
+void clear_in_guest_ram(const MemRange& r)
 {
-    MemRange best;
-    for (usize i = 0; i < g_plan.ram_count; ++i)
-        if (g_plan.ram[i].size > best.size) best = g_plan.ram[i];
-    return {best.end() - kSelftestScratch, kSelftestScratch};
+    for (usize i = 0; i < g_plan.ram_count; ++i) {
+        const MemRange& ram = g_plan.ram[i];
+        u64 lo = r.base > ram.base ? r.base : ram.base;
+        u64 hi = r.end() < ram.end() ? r.end() : ram.end();
+        if (lo >= hi) continue;
+        for (u64 a = lo; a < hi; ++a) *reinterpret_cast<volatile u8*>(a) = 0;
+        arch::dcache_clean_poc(lo, hi - lo);
+    }
 }
+
+// What the guest is made of and where it may go, before anything is placed.
+struct GuestRequest {
+    LinuxImage linux_image;
+    ElfImage elf;
+    LayoutRequest req;
+    GuestPayload payload;
+    MemRange keep[Platform::kMaxReserved + 1];
+    const char* what = "";
+};
+
+constinit GuestRequest g_request;
 
 struct LoadedGuest {
     GuestLayout layout;
 };
 
-LoadedGuest load(const void* fdt, const Platform& p, const BootModules& mods)
+void prepare(const void* fdt, const Platform& p, const BootModules& mods, GuestRequest& g)
 {
     Diagnostic d;
-    LinuxImage linux_image;
-    ElfImage elf;
-    LayoutRequest req;
+    LinuxImage& linux_image = g.linux_image;
+    ElfImage& elf = g.elf;
+    LayoutRequest& req = g.req;
     req.ram = {g_plan.ram, g_plan.ram_count};
-    GuestPayload payload;
-    const char* what;
+    GuestPayload& payload = g.payload;
+    const char*& what = g.what;
     if (mods.has_kernel) {
         payload.image = reinterpret_cast<const u8*>(mods.kernel.base);
         payload.image_size = mods.kernel.size;
@@ -129,15 +146,21 @@ LoadedGuest load(const void* fdt, const Platform& p, const BootModules& mods)
         payload.initrd = reinterpret_cast<const u8*>(mods.initrd.base);
         payload.initrd_size = mods.initrd.size;
     }
-    MemRange keep[Platform::kMaxReserved + 1];
+    MemRange* keep = g.keep;
     usize nkeep = 0;
     keep[nkeep++] = {g_runtime.boot.dtb, fdt_totalsize(fdt)};
     for (usize i = 0; i < p.reserved_count && nkeep < Platform::kMaxReserved + 1; ++i) keep[nkeep++] = p.reserved[i];
     req.keep = {keep, nkeep};
+}
 
+LoadedGuest load(const void* fdt, const BootModules& mods, const GuestRequest& r)
+{
+    Diagnostic d;
+    const LayoutRequest& req = r.req;
+    const char* what = r.what;
     LoadedGuest g;
     if (!plan_guest_layout(req, g.layout, d)) panic("%s", d.text);
-    if (!load_guest(req, g.layout, payload, PhysAccess{identity, nullptr}, d)) panic("%s", d.text);
+    if (!load_guest(req, g.layout, r.payload, PhysAccess{identity, nullptr}, d)) panic("%s", d.text);
 
     GuestDtbConfig cfg;
     cfg.ram = {g_plan.ram, g_plan.ram_count};
@@ -222,11 +245,28 @@ void boot_guest(const void* fdt, const Platform& p, const char* cmdline)
     if (int idx = cpus.find(me); idx >= 0) boot_cpu = usize(idx);
     arch::configure_el2_for_guest(hw);
 
+    GuestRequest& request = g_request;
+    prepare(fdt, p, mods, request);
     if (boot_selftest(cmdline) != Selftest::Off) {
-        if (!arch::run_attr_selftest(g_plan, enc, scratch_area())) panic("self-test: memory types are not as planned");
+        // Its scratch is free by the layout's rules (clear of the host DTB,
+        // reserved memory and the boot modules) and cleared afterwards.
+        MemRange scratch;
+        if (!find_free_ram(request.req, kSelftestScratch, kPageSize, scratch, d)) panic("self-test: %s", d.text);
+        log_info("self-test: scratch at 0x%llx-0x%llx, free guest RAM, cleared after", (ull)scratch.base,
+                 (ull)(scratch.end() - 1));
+        if (!arch::run_attr_selftest(g_plan, enc, scratch)) panic("self-test: memory types are not as planned");
+        clear_in_guest_ram(scratch);
     }
 
-    LoadedGuest g = load(fdt, p, mods);
+    LoadedGuest g = load(fdt, mods, request);
+    // libfdt never runs after this (docs/design.md): the host's tree, with
+    // passage's command line and the GIC's hypervisor frames, is wiped from
+    // guest RAM before the guest's first instruction.
+    const MemRange host_dtb{g_runtime.boot.dtb, fdt_totalsize(fdt)};
+    g_cmdline = nullptr;
+    clear_in_guest_ram(host_dtb);
+    log_info("guest: host device tree at 0x%llx (%llu bytes) wiped from guest RAM",
+             (ull)host_dtb.base, (ull)host_dtb.size);
     // From here on libfdt (which uses FP/SIMD) must not run: the guest owns those registers.
     log_info("passage: entering the guest at 0x%llx on cpu%zu at EL1, x0 = 0x%llx", (ull)g.layout.entry, boot_cpu,
              (ull)g.layout.dtb_base);
