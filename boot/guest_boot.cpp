@@ -217,6 +217,9 @@ void boot_guest(const void* fdt, const Platform& p, const char* cmdline)
     if (!plan::build_plan(p, g_pci, g_disp, hyp, g_plan, d)) panic("guest plan: %s", d.text);
     (void)vpci_prepare(p, g_plan, hyp, cmdline);
     plan::print_plan(g_plan);
+    for (usize i = 0; i < p.no_map_count; ++i)
+        log_info("guest: no-map reserved memory 0x%llx-0x%llx: not mapped in stage 2 nor at EL2; the guest DTB keeps it reserved",
+                 (ull)p.no_map[i].base, (ull)(p.no_map[i].end() - 1));
 
     auto cpu = stage2::CpuFeatures::from_id_regs(arch::read_id_aa64mmfr0_el1(), arch::read_id_aa64mmfr1_el1(),
                                                  arch::read_id_aa64mmfr2_el1());

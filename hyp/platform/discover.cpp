@@ -119,10 +119,17 @@ Status discover_reserved(const void* fdt, Platform& p, Diagnostic& diag)
         if (!fdt::node_enabled(fdt, node)) continue;
         auto count = fdt::reg_count(fdt, rm, node);
         if (!count) return fail(diag, Error::BadDeviceTree, 0, "/reserved-memory: malformed reg in a child node");
+        bool no_map = fdt_getprop(fdt, node, "no-map", nullptr) != nullptr;
         for (int i = 0; i < *count; ++i) {
             MemRange r;
             if (auto s = reg_or_fail(fdt, rm, node, i, r, diag, "reserved-memory node"); !s) return s;
             add_reserved(p, r);
+            if (!no_map || r.size == 0) continue;
+            // Dropping one would map a carve-out: refuse rather than guess.
+            if (p.no_map_count == Platform::kMaxReserved)
+                return fail(diag, Error::Unsupported, r.base, "/reserved-memory: more than %zu no-map regions (0x%llx)",
+                            Platform::kMaxReserved, (unsigned long long)r.base);
+            p.no_map[p.no_map_count++] = r;
         }
     }
     return {};

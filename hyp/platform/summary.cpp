@@ -58,6 +58,7 @@ void print_platform_summary(const Platform& p)
     log_info("platform: %s", p.model);
     for (usize i = 0; i < p.memory_count; ++i) print_range("memory", p.memory[i]);
     for (usize i = 0; i < p.reserved_count; ++i) print_range("reserved", p.reserved[i]);
+    for (usize i = 0; i < p.no_map_count; ++i) print_range("no-map", p.no_map[i]);
     log_info("  cpus       %zu", p.cpu_count);
     for (usize i = 0; i < p.cpu_count; ++i) log_info("    cpu%zu mpidr 0x%llx", i, (ull)p.cpu_mpidr[i]);
     const char* psci = p.psci == PsciMethod::Smc ? "smc" : p.psci == PsciMethod::Hvc ? "hvc" : "none";

@@ -99,6 +99,11 @@ struct Platform {
     usize memory_count = 0;
     MemRange reserved[kMaxReserved];  // /memreserve/ and /reserved-memory
     usize reserved_count = 0;
+    // The /reserved-memory regions marked no-map (secure carve-outs and the
+    // like): never mapped at EL2 nor in stage 2, not even speculatively
+    // readable; the guest DTB still lists them as reserved.
+    MemRange no_map[kMaxReserved];
+    usize no_map_count = 0;
     u64 cpu_mpidr[kMaxCpus] = {};
     usize cpu_count = 0;
     usize cpus_ignored = 0;           // CPUs past kMaxCpus, not used
