@@ -10,6 +10,7 @@
 #include "passage/log.h"
 #include "passage/pci/enumerate.h"
 #include "passage/plan/address_plan.h"
+#include "passage/plan/guest_cpus.h"
 #include "passage/plan/stage2_build.h"
 #include "passage/size_str.h"
 #include "passage/stage2/page_table.h"
@@ -34,6 +35,7 @@ constexpr u64 kSelftestScratch = 128 * KiB;
 constinit pci::PciDeviceTable<> g_pci;
 constinit pci::Dispositions g_disp;
 constinit plan::GuestPlan g_plan;
+constinit plan::GuestCpus g_cpus;
 // In BSS: the allocator bitmap beside the pool must start zeroed.
 constinit arch::El2Stage2Env<kStage2Pages> g_stage2_env;
 const char* g_cmdline = nullptr;
@@ -103,7 +105,7 @@ struct GuestRequest {
     ElfImage elf;
     LayoutRequest req;
     GuestPayload payload;
-    MemRange keep[Platform::kMaxReserved + 1];
+    MemRange keep[Platform::kMaxReserved + Platform::kMaxSpinRelease + 1];
     const char* what = "";
 };
 
@@ -149,7 +151,8 @@ void prepare(const void* fdt, const Platform& p, const BootModules& mods, GuestR
     MemRange* keep = g.keep;
     usize nkeep = 0;
     keep[nkeep++] = {g_runtime.boot.dtb, fdt_totalsize(fdt)};
-    for (usize i = 0; i < p.reserved_count && nkeep < Platform::kMaxReserved + 1; ++i) keep[nkeep++] = p.reserved[i];
+    for (usize i = 0; i < p.reserved_count; ++i) keep[nkeep++] = p.reserved[i];
+    for (usize i = 0; i < p.spin_release_count; ++i) keep[nkeep++] = p.spin_release[i];  // unmapped: never load there
     req.keep = {keep, nkeep};
 }
 
@@ -164,6 +167,7 @@ LoadedGuest load(const void* fdt, const BootModules& mods, const GuestRequest& r
 
     GuestDtbConfig cfg;
     cfg.ram = {g_plan.ram, g_plan.ram_count};
+    cfg.cpus = g_cpus.list();
     cfg.bootargs = mods.has_kernel ? mods.bootargs : nullptr;
     cfg.has_initrd = g.layout.has_initrd;
     cfg.initrd_start = g.layout.initrd_base;
@@ -210,6 +214,9 @@ void boot_guest(const void* fdt, const Platform& p, const char* cmdline)
     Diagnostic d;
     if (!discover_boot_modules(fdt, mods, d)) panic("boot modules: %s", d.text);
 
+    if (!plan::choose_guest_cpus(p, arch::read_mpidr_el1(), g_cpus, d)) panic("%s", d.text);
+    plan::print_guest_cpus(p, g_cpus);
+
     arch::CpuFeaturesEl2 features = arch::read_cpu_features();
     stage2::Encoding enc = choose_encoding(p, features.fwb);
     decide_dispositions(p, cmdline, enc.fwb);
@@ -238,14 +245,12 @@ void boot_guest(const void* fdt, const Platform& p, const char* cmdline)
     arch::GuestHw hw = arch::make_guest_hw(features, p.gic.version, table->vtcr(), table->vttbr(kGuestVmid), enc);
     arch::set_guest(hw, g_plan.ram, g_plan.ram_count);
     vcpu::VcpuSet& cpus = arch::guest_cpus();
-    cpus.count = p.cpu_count;
-    usize boot_cpu = 0;
-    u64 me = arch::read_mpidr_el1();
-    for (usize i = 0; i < p.cpu_count; ++i) {
-        cpus.mpidr[i] = p.cpu_mpidr[i];
+    cpus.count = g_cpus.count;
+    usize boot_cpu = g_cpus.boot;
+    for (usize i = 0; i < g_cpus.count; ++i) {
+        cpus.mpidr[i] = g_cpus.mpidr[i];
         cpus.state[i] = vcpu::CpuState::Off;
     }
-    if (int idx = cpus.find(me); idx >= 0) boot_cpu = usize(idx);
     arch::configure_el2_for_guest(hw);
 
     GuestRequest& request = g_request;

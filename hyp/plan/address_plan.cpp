@@ -116,12 +116,16 @@ Status add_ram(Builder& b, GuestPlan& plan, const Platform& p, MemRange hyp, Dia
         plan.ram[plan.ram_count++] = {lo, hi - lo};
         // Stage 2 leaves no-map reserved memory out (the guest DTB still
         // lists it as RAM, reserved): a guest access there aborts.
-        MemRange holes[Platform::kMaxReserved];
+        // Nor the spin-table release mailboxes' pages: a write there would
+        // start a CPU at EL2 outside passage.
+        MemRange holes[Platform::kMaxReserved + Platform::kMaxSpinRelease];
+        usize n = 0;
         for (usize i = 0; i < p.no_map_count; ++i) {
             u64 h = align_down(p.no_map[i].base, kPageSize);
-            holes[i] = {h, align_up(p.no_map[i].end(), kPageSize) - h};
+            holes[n++] = {h, align_up(p.no_map[i].end(), kPageSize) - h};
         }
-        return for_each_piece(MemRange{lo, hi - lo}, {holes, p.no_map_count},
+        for (usize i = 0; i < p.spin_release_count; ++i) holes[n++] = p.spin_release[i];
+        return for_each_piece(MemRange{lo, hi - lo}, {holes, n},
                               [&](u64 a, u64 z) { return b.add(a, z - a, kRam, RegionClass::Ram, "RAM"); });
     };
     for (usize i = 0; i < p.memory_count; ++i) {

@@ -135,6 +135,27 @@ Status discover_reserved(const void* fdt, Platform& p, Diagnostic& diag)
     return {};
 }
 
+// The page of a spin-table CPU's cpu-release-addr (a 64-bit mailbox).
+Status note_spin_release(const void* fdt, int node, Platform& p, Diagnostic& diag)
+{
+    int len = 0;
+    const void* prop = fdt_getprop(fdt, node, "cpu-release-addr", &len);
+    if (prop == nullptr || (len != 4 && len != 8)) {
+        char path[96];
+        node_path(fdt, node, path, sizeof path);
+        return fail(diag, Error::BadDeviceTree, 0, "cpu node %s: enable-method spin-table without a cpu-release-addr of 1 or 2 cells",
+                    path);
+    }
+    u64 page = align_down(read_cells(prop, len / 4), kPageSize);
+    for (usize i = 0; i < p.spin_release_count; ++i)
+        if (p.spin_release[i].base == page) return {};
+    if (p.spin_release_count == Platform::kMaxSpinRelease)
+        return fail(diag, Error::Unsupported, page, "/cpus: spin-table release addresses on more than %zu pages",
+                    Platform::kMaxSpinRelease);
+    p.spin_release[p.spin_release_count++] = {page, kPageSize};
+    return {};
+}
+
 Status discover_cpus(const void* fdt, Platform& p, Diagnostic& diag)
 {
     int cpus = fdt_path_offset(fdt, "/cpus");
@@ -150,10 +171,16 @@ Status discover_cpus(const void* fdt, Platform& p, Diagnostic& diag)
             node_path(fdt, node, path, sizeof path);
             return fail(diag, Error::BadDeviceTree, 0, "cpu node %s: reg must be %d cell(s)", path, *ac);
         }
+        CpuEnable enable = string_prop_is(fdt, node, "enable-method", "psci")         ? CpuEnable::Psci
+                           : string_prop_is(fdt, node, "enable-method", "spin-table") ? CpuEnable::SpinTable
+                                                                                       : CpuEnable::Other;
+        if (enable == CpuEnable::SpinTable)
+            if (auto s = note_spin_release(fdt, node, p, diag); !s) return s;
         if (p.cpu_count == Platform::kMaxCpus) {
             ++p.cpus_ignored;
             continue;
         }
+        p.cpu_enable[p.cpu_count] = enable;
         p.cpu_mpidr[p.cpu_count++] = read_cells(reg, *ac);
     }
     if (p.cpus_ignored > 0) log_warn("%zu CPUs beyond the first %zu are not used", p.cpus_ignored, Platform::kMaxCpus);

@@ -86,6 +86,9 @@ struct MmioDevice {
     char compatible[32] = {};
 };
 
+// How a CPU is started (its /cpus node's enable-method).
+enum class CpuEnable : u8 { Psci, SpinTable, Other };
+
 struct Platform {
     static constexpr usize kMaxMemory = 8;
     static constexpr usize kMaxReserved = 16;
@@ -105,8 +108,15 @@ struct Platform {
     MemRange no_map[kMaxReserved];
     usize no_map_count = 0;
     u64 cpu_mpidr[kMaxCpus] = {};
+    CpuEnable cpu_enable[kMaxCpus] = {};
     usize cpu_count = 0;
     usize cpus_ignored = 0;           // CPUs past kMaxCpus, not used
+    // The pages of every spin-table CPU's cpu-release-addr, the ignored
+    // ones' too: a write there would start a CPU at EL2 outside passage, so
+    // the guest never reaches them.
+    static constexpr usize kMaxSpinRelease = 8;
+    MemRange spin_release[kMaxSpinRelease];
+    usize spin_release_count = 0;
     PsciMethod psci = PsciMethod::None;
     char psci_compatible[24] = {};
     Uart uart;

@@ -34,7 +34,9 @@
 namespace passage {
 
 constexpr u64 kDtbBlockSize = 2 * MiB;
-constexpr usize kMaxLayoutRanges = 16;  // guest RAM ranges and kept regions, each
+// Guest RAM ranges and kept regions, each: the host DTB, every reserved
+// range and every spin-table release page fit (1 + 16 + 8).
+constexpr usize kMaxLayoutRanges = 32;
 
 struct LayoutRequest {
     // Guest RAM, already without the hypervisor's own memory. Any order.
