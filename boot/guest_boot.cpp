@@ -73,13 +73,21 @@ void decide_dispositions(const Platform& p, const char* cmdline, bool fwb)
     g_disp.decide(g_pci, options);
 }
 
-// With FWB, guest RAM is forced write-back only where every DMA master is
+// With FWB, guest RAM is forced write-back only where every DMA master the
+// device tree shows (PCI host bridges and platform devices alike) is
 // cache-coherent; otherwise the guest's own non-cacheable buffers must stand.
 stage2::Encoding choose_encoding(const Platform& p, bool fwb)
 {
-    if (!fwb) return stage2::kNoFwb;
-    for (usize i = 0; i < p.bridge_count; ++i)
-        if (!p.bridges[i].dma_coherent) return stage2::kFwbGuestChoice;
+    if (!fwb) {
+        log_info("FWB: not implemented by this CPU; guest RAM as the guest maps it");
+        return stage2::kNoFwb;
+    }
+    if (p.dma.noncoherent > 0) {
+        log_info("FWB: guest RAM as the guest maps it: %zu of %zu DMA masters not dma-coherent, first %s", p.dma.noncoherent,
+                 p.dma.count, p.dma.first_noncoherent);
+        return stage2::kFwbGuestChoice;
+    }
+    log_info("FWB: guest RAM forced write-back: all %zu DMA masters are dma-coherent", p.dma.count);
     return stage2::kFwbForceWb;
 }
 

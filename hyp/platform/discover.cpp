@@ -427,6 +427,79 @@ void collect_mmio(const void* fdt, int bus, Platform& p, int depth)
     }
 }
 
+// of_dma_is_coherent: the nearest statement on the node or an ancestor.
+bool dma_coherent(const void* fdt, int node)
+{
+    for (int n = node, depth = 0; n >= 0 && depth < 64; n = fdt_parent_offset(fdt, n), ++depth) {
+        if (fdt_getprop(fdt, n, "dma-noncoherent", nullptr) != nullptr) return false;
+        if (fdt_getprop(fdt, n, "dma-coherent", nullptr) != nullptr) return true;
+    }
+    return false;
+}
+
+bool contains(const char* s, int len, const char* word)
+{
+    for (int i = 0; i < len; ++i) {
+        int j = 0;
+        while (word[j] != '\0' && i + j < len && s[i + j] == word[j]) ++j;
+        if (word[j] == '\0') return true;
+    }
+    return false;
+}
+
+// One entry of a compatible list names a DMA-capable controller: the
+// families whose controllers master DMA, not their PHYs or power helpers.
+bool dma_capable_compatible(const char* c, int len)
+{
+    static constexpr const char* kFamilies[] = {"sdhci", "mmc", "mshc", "usb", "xhci", "ehci", "ohci", "dwc2", "dwc3",
+                                                "ahci", "sata", "gmac", "dwmac", "ethernet", "stmmac", "virtio,mmio", "fw-cfg"};
+    static constexpr const char* kNot[] = {"phy", "pwrseq", "xceiv", "connector", "regulator", "vbus"};
+    for (const char* n : kNot)
+        if (contains(c, len, n)) return false;
+    for (const char* f : kFamilies)
+        if (contains(c, len, f)) return true;
+    return false;
+}
+
+bool dma_master(const void* fdt, int node)
+{
+    // A bus stating its children's coherency is not a master itself.
+    if (compatible(fdt, node, "simple-bus")) return false;
+    static constexpr const char* kProps[] = {"iommus", "#dma-cells", "dma-coherent", "dma-noncoherent"};
+    for (const char* prop : kProps)
+        if (fdt_getprop(fdt, node, prop, nullptr) != nullptr) return true;
+    if (is_host_bridge(fdt, node)) return true;
+    if (string_prop_is(fdt, node, "device_type", "network")) return true;
+    int len = 0;
+    const char* c = static_cast<const char*>(fdt_getprop(fdt, node, "compatible", &len));
+    for (int at = 0; c != nullptr && at < len;) {
+        int n = 0;
+        while (at + n < len && c[at + n] != '\0') ++n;
+        if (dma_capable_compatible(c + at, n)) return true;
+        at += n + 1;
+    }
+    return false;
+}
+
+// A node is enabled only when its ancestors are.
+bool enabled_with_parents(const void* fdt, int node)
+{
+    for (int n = node, depth = 0; n > 0 && depth < 64; n = fdt_parent_offset(fdt, n), ++depth)
+        if (!fdt::node_enabled(fdt, n)) return false;
+    return true;
+}
+
+void discover_dma(const void* fdt, Platform& p)
+{
+    DmaMasters& d = p.dma;
+    for (int node = fdt_next_node(fdt, 0, nullptr); node >= 0; node = fdt_next_node(fdt, node, nullptr)) {
+        if (!dma_master(fdt, node) || !enabled_with_parents(fdt, node)) continue;
+        ++d.count;
+        if (dma_coherent(fdt, node)) continue;
+        if (d.noncoherent++ == 0) node_path(fdt, node, d.first_noncoherent, sizeof d.first_noncoherent);
+    }
+}
+
 // Walks the structure block once with 64-bit arithmetic before libfdt does:
 // every tag known, every name terminated and every property inside the
 // block. libfdt 1.6.1's fdt_next_tag adds a property's length to an int, so
@@ -580,6 +653,7 @@ Status discover_platform(const void* fdt, Platform& p, Diagnostic& diag, Console
     discover_timer(fdt, p);
     if (auto s = discover_pci(fdt, p, diag); !s) return s;
     collect_mmio(fdt, 0, p, 0);
+    discover_dma(fdt, p);
     return {};
 }
 

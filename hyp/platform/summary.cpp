@@ -83,6 +83,10 @@ void print_platform_summary(const Platform& p)
                  o.enabled ? "" : ", disabled");
     }
     log_info("  mmio       %zu other device regions", p.mmio_count);
+    if (p.dma.noncoherent == 0) log_info("  dma        %zu masters, all dma-coherent", p.dma.count);
+    else
+        log_info("  dma        %zu masters, %zu not dma-coherent (first %s)", p.dma.count, p.dma.noncoherent,
+                 p.dma.first_noncoherent);
 }
 
 void print_board_needs(const Platform& p)

@@ -89,6 +89,18 @@ struct MmioDevice {
 // How a CPU is started (its /cpus node's enable-method).
 enum class CpuEnable : u8 { Psci, SpinTable, Other };
 
+// The devices that can master DMA, as far as the device tree tells: nodes
+// with iommus, DMA controllers (#dma-cells), nodes that state their
+// coherency, PCI host bridges and the known DMA-capable families (MMC,
+// USB, SATA, Ethernet, virtio-mmio). Coherency as Linux's
+// of_dma_is_coherent reads it: the nearest dma-coherent or dma-noncoherent
+// on the node or an ancestor, else not coherent (arm64's default).
+struct DmaMasters {
+    usize count = 0;
+    usize noncoherent = 0;
+    char first_noncoherent[64] = {};  // path of the first one, for the log
+};
+
 struct Platform {
     static constexpr usize kMaxMemory = 8;
     static constexpr usize kMaxReserved = 16;
@@ -128,6 +140,7 @@ struct Platform {
     usize other_bridge_count = 0;
     MmioDevice mmio[kMaxMmio];
     usize mmio_count = 0;
+    DmaMasters dma;
 };
 
 }  // namespace passage

@@ -323,3 +323,25 @@ TEST_CASE("discover: CPUs past the first eight are counted not used")
     CHECK(d.p.cpu_mpidr[7] == 0x101);
     CHECK(g_log.find("4 CPUs beyond the first 8 are not used") != std::string::npos);
 }
+
+// Issue 14 n: FWB's forced write-back needs every DMA master coherent, and
+// the platform devices count as much as the PCI host bridges.
+TEST_CASE("discover: DMA masters and their coherency as Linux reads it")
+{
+    auto d = discover(load("dma-masters.dtb"));
+    INFO(d.diag.text);
+    REQUIRE(d.ok);
+    CHECK(d.p.dma.count == 4);  // mmc, usb, dma engine, pcie
+    CHECK(d.p.dma.noncoherent == 2);
+    CHECK(std::string(d.p.dma.first_noncoherent) == "/mmc@20000000");
+    REQUIRE(d.p.bridge_count == 1);
+    CHECK(d.p.bridges[0].dma_coherent);  // what FWB alone looked at before
+}
+
+TEST_CASE("discover: QEMU virt's DMA masters are all coherent")
+{
+    auto d = discover(load("qemu-virt-gicv3.dtb"));
+    REQUIRE(d.ok);
+    CHECK(d.p.dma.noncoherent == 0);
+    CHECK(d.p.dma.count >= 34);  // the PCIe bridge, fw-cfg, 32 virtio-mmio transports
+}

@@ -34,5 +34,6 @@ check "spin-table cpus" 0 "cpu1 mpidr 0x1 spin-table" "$data/spin-table.dtb"
 check "spin-table page" 0 "spin-table +0x8000f000-0x8000ffff" "$data/spin-table.dtb"
 check "cpus past eight" 0 "4 more CPUs in /cpus: beyond the 8 passage supports" "$data/many-cpus.dtb"
 check "no-map regions" 0 "no-map +0x60000000-0x603fffff" "$data/no-map.dtb"
+check "dma masters" 0 "dma +4 masters, 2 not dma-coherent \(first /mmc@20000000\)" "$data/dma-masters.dtb"
 check "no memory" 1 "no /memory node" "$data/no-memory.dtb"
 exit $failed
