@@ -57,12 +57,28 @@ bool matches_at(u64 a, u64 end, const Needle& n)
     return true;
 }
 
+u32 be32_at(u64 a)
+{
+    const volatile u8* p = reinterpret_cast<const volatile u8*>(a);
+    return u32(p[0]) << 24 | u32(p[1]) << 16 | u32(p[2]) << 8 | u32(p[3]);
+}
+
+// The magic starts a plausible FDT header (version 16 or 17, a size of at
+// least a header): a 0xd00dfeed constant in a program's code or data (the
+// guest's own ELF file, left in RAM as a boot module, has one) is no tree.
+bool fdt_header_at(u64 a, u64 end)
+{
+    if (end - a < 40) return false;
+    u32 version = be32_at(a + 20), size = be32_at(a + 4);
+    return (version == 16 || version == 17) && size >= 40;
+}
+
 struct Found {
     u64 addr = 0;
     const char* what = nullptr;
 };
 
-// Scans [base, end) 8 bytes at a time: the FDT magic at each 4-byte
+// Scans [base, end) 8 bytes at a time: a device tree at each 4-byte
 // aligned offset, and each needle wherever a word holds its first byte.
 Found scan(u64 base, u64 end, const Needle* needles, unsigned count, const Skip* skips, unsigned nskips)
 {
@@ -75,8 +91,9 @@ Found scan(u64 base, u64 end, const Needle* needles, unsigned count, const Skip*
         bool has_first = ((x - kOnes) & ~x & kHighs) != 0;
         if (!magic && !has_first) continue;
         if (skipped(a, skips, nskips)) continue;
-        if (u32(w) == kFdtMagicLe) return {a, "the FDT magic 0xd00dfeed"};
-        if (u32(w >> 32) == kFdtMagicLe) return {a + 4, "the FDT magic 0xd00dfeed"};
+        if (u32(w) == kFdtMagicLe && fdt_header_at(a, end)) return {a, "a device tree (magic 0xd00dfeed)"};
+        if (u32(w >> 32) == kFdtMagicLe && fdt_header_at(a + 4, end)) return {a + 4, "a device tree (magic 0xd00dfeed)"};
+        if (!has_first) continue;
         for (u64 b = a; b < a + 8; ++b)
             for (unsigned i = 0; i < count; ++i)
                 if (matches_at(b, end, needles[i])) return {b, needles[i].text};
