@@ -427,14 +427,13 @@ void collect_mmio(const void* fdt, int bus, Platform& p, int depth)
     }
 }
 
-// of_dma_is_coherent: the nearest statement on the node or an ancestor.
-bool dma_coherent(const void* fdt, int node)
+// of_dma_is_coherent: the nearest statement on the node or an ancestor,
+// given the parent's answer (-1: nothing said yet, which means not).
+int dma_statement(const void* fdt, int node, int parent)
 {
-    for (int n = node, depth = 0; n >= 0 && depth < 64; n = fdt_parent_offset(fdt, n), ++depth) {
-        if (fdt_getprop(fdt, n, "dma-noncoherent", nullptr) != nullptr) return false;
-        if (fdt_getprop(fdt, n, "dma-coherent", nullptr) != nullptr) return true;
-    }
-    return false;
+    if (fdt_getprop(fdt, node, "dma-noncoherent", nullptr) != nullptr) return 0;
+    if (fdt_getprop(fdt, node, "dma-coherent", nullptr) != nullptr) return 1;
+    return parent;
 }
 
 bool contains(const char* s, int len, const char* word)
@@ -481,21 +480,24 @@ bool dma_master(const void* fdt, int node)
     return false;
 }
 
-// A node is enabled only when its ancestors are.
-bool enabled_with_parents(const void* fdt, int node)
-{
-    for (int n = node, depth = 0; n > 0 && depth < 64; n = fdt_parent_offset(fdt, n), ++depth)
-        if (!fdt::node_enabled(fdt, n)) return false;
-    return true;
-}
-
+// One walk, with each depth's inherited coherency and status, so the cost
+// stays linear in the tree (fdt_parent_offset is itself a walk).
 void discover_dma(const void* fdt, Platform& p)
 {
+    constexpr int kMaxDepth = 32;
+    int coherent[kMaxDepth];
+    bool enabled[kMaxDepth];
+    coherent[0] = dma_statement(fdt, 0, -1);
+    enabled[0] = true;
     DmaMasters& d = p.dma;
-    for (int node = fdt_next_node(fdt, 0, nullptr); node >= 0; node = fdt_next_node(fdt, node, nullptr)) {
-        if (!dma_master(fdt, node) || !enabled_with_parents(fdt, node)) continue;
+    int depth = 0;
+    for (int node = fdt_next_node(fdt, 0, &depth); node >= 0 && depth > 0; node = fdt_next_node(fdt, node, &depth)) {
+        if (depth >= kMaxDepth) continue;  // deeper than any real tree: not looked at
+        enabled[depth] = enabled[depth - 1] && fdt::node_enabled(fdt, node);
+        coherent[depth] = dma_statement(fdt, node, coherent[depth - 1]);
+        if (!enabled[depth] || !dma_master(fdt, node)) continue;
         ++d.count;
-        if (dma_coherent(fdt, node)) continue;
+        if (coherent[depth] == 1) continue;
         if (d.noncoherent++ == 0) node_path(fdt, node, d.first_noncoherent, sizeof d.first_noncoherent);
     }
 }
