@@ -11,6 +11,7 @@
 #include "passage/pci/enumerate.h"
 #include "passage/plan/address_plan.h"
 #include "passage/plan/guest_cpus.h"
+#include "passage/plan/ram_encoding.h"
 #include "passage/plan/stage2_build.h"
 #include "passage/size_str.h"
 #include "passage/stage2/page_table.h"
@@ -71,24 +72,6 @@ void decide_dispositions(const Platform& p, const char* cmdline, bool fwb)
     Diagnostic d;
     if (!pci::parse_disposition_options(cmdline, options, d)) panic("%s", d.text);
     g_disp.decide(g_pci, options);
-}
-
-// With FWB, guest RAM is forced write-back only where every DMA master the
-// device tree shows (PCI host bridges and platform devices alike) is
-// cache-coherent; otherwise the guest's own non-cacheable buffers must stand.
-stage2::Encoding choose_encoding(const Platform& p, bool fwb)
-{
-    if (!fwb) {
-        log_info("FWB: not implemented by this CPU; guest RAM as the guest maps it");
-        return stage2::kNoFwb;
-    }
-    if (p.dma.noncoherent > 0) {
-        log_info("FWB: guest RAM as the guest maps it: %zu of %zu DMA masters not dma-coherent, first %s", p.dma.noncoherent,
-                 p.dma.count, p.dma.first_noncoherent);
-        return stage2::kFwbGuestChoice;
-    }
-    log_info("FWB: guest RAM forced write-back: all %zu DMA masters are dma-coherent", p.dma.count);
-    return stage2::kFwbForceWb;
 }
 
 void* identity(void*, u64 phys, u64) { return reinterpret_cast<void*>(phys); }
@@ -226,7 +209,7 @@ void boot_guest(const void* fdt, const Platform& p, const char* cmdline)
     plan::print_guest_cpus(p, g_cpus);
 
     arch::CpuFeaturesEl2 features = arch::read_cpu_features();
-    stage2::Encoding enc = choose_encoding(p, features.fwb);
+    stage2::Encoding enc = plan::choose_ram_encoding(p, features.fwb);
     decide_dispositions(p, cmdline, enc.fwb);
     MemRange hyp{g_runtime.boot.image_base, g_runtime.boot.image_end - g_runtime.boot.image_base};
     if (!plan::build_plan(p, g_pci, g_disp, hyp, g_plan, d)) panic("guest plan: %s", d.text);

@@ -8,9 +8,11 @@
 #include <string>
 #include <vector>
 
+#include "passage/log.h"
 #include "passage/pci/device_table.h"
 #include "passage/plan/address_plan.h"
 #include "passage/plan/guest_cpus.h"
+#include "passage/plan/ram_encoding.h"
 
 using namespace passage;
 using namespace passage::plan;
@@ -33,6 +35,20 @@ Platform load(const char* name)
 
 std::vector<u64> list(const GuestCpus& c) { return {c.mpidr, c.mpidr + c.count}; }
 
+std::string g_log;
+void capture(const char* t, usize n) { g_log.append(t, n); }
+
+// What a call prints to the log.
+template <typename F>
+std::string logged(F f)
+{
+    g_log.clear();
+    set_log_sink(capture);
+    f();
+    set_log_sink(nullptr);
+    return g_log;
+}
+
 }  // namespace
 
 TEST_CASE("guest cpus: spin-table CPUs are refused")
@@ -44,6 +60,24 @@ TEST_CASE("guest cpus: spin-table CPUs are refused")
     CHECK(list(c) == std::vector<u64>{0x0, 0x3});
     CHECK(c.boot == 0);
     CHECK(c.refused == 2);
+}
+
+TEST_CASE("guest cpus: the boot log names each CPU refused and why")
+{
+    Platform p = load("spin-table.dtb");
+    GuestCpus c;
+    Diagnostic d;
+    REQUIRE(choose_guest_cpus(p, 0, c, d));
+    std::string log = logged([&] { print_guest_cpus(p, c); });
+    CHECK(log.find("guest: cpu mpidr 0x1 refused: enable-method spin-table") != std::string::npos);
+    CHECK(log.find("guest: cpu mpidr 0x2 refused: enable-method spin-table") != std::string::npos);
+    CHECK(log.find("its release address unmapped") != std::string::npos);
+    CHECK(log.find("guest: 2 CPUs, boot CPU mpidr 0x0") != std::string::npos);
+
+    Platform many = load("many-cpus.dtb");
+    REQUIRE(choose_guest_cpus(many, 0, c, d));
+    log = logged([&] { print_guest_cpus(many, c); });
+    CHECK(log.find("guest: 4 CPUs beyond the 8 passage supports removed from the guest's tree") != std::string::npos);
 }
 
 TEST_CASE("guest cpus: a spin-table boot CPU is kept since passage already runs on it")
@@ -101,4 +135,26 @@ TEST_CASE("guest cpus: the spin-table release page is not mapped in stage 2")
     CHECK(find(0x8000f000) == nullptr);
     CHECK(find(0x8000efff) != nullptr);
     CHECK(find(0x80010000) != nullptr);
+}
+
+// Issue 14 n: FWB's forced write-back needs every DMA master coherent; the
+// log says which one stops it.
+TEST_CASE("ram encoding: FWB forces write-back only when every DMA master is coherent")
+{
+    Platform mixed = load("dma-masters.dtb");
+    stage2::Encoding e{};
+    std::string log = logged([&] { e = choose_ram_encoding(mixed, true); });
+    CHECK(e == stage2::kFwbGuestChoice);
+    CHECK(log.find("FWB: guest RAM as the guest maps it: 2 of 4 DMA masters not dma-coherent, first /mmc@20000000") !=
+          std::string::npos);
+
+    Platform qemu = load("qemu-virt-gicv3.dtb");
+    log = logged([&] { e = choose_ram_encoding(qemu, true); });
+    CHECK(e == stage2::kFwbForceWb);
+    CHECK(log.find("FWB: guest RAM forced write-back: all " + std::to_string(qemu.dma.count) +
+                   " DMA masters are dma-coherent") != std::string::npos);
+
+    log = logged([&] { e = choose_ram_encoding(qemu, false); });
+    CHECK(e == stage2::kNoFwb);
+    CHECK(log.find("FWB: not implemented by this CPU") != std::string::npos);
 }
