@@ -147,7 +147,7 @@ void prepare(const void* fdt, const Platform& p, const BootModules& mods, GuestR
     req.keep = {keep, nkeep};
 }
 
-LoadedGuest load(const void* fdt, const BootModules& mods, const GuestRequest& r)
+LoadedGuest load(const void* fdt, const Platform& p, const BootModules& mods, const GuestRequest& r)
 {
     Diagnostic d;
     const LayoutRequest& req = r.req;
@@ -159,6 +159,7 @@ LoadedGuest load(const void* fdt, const BootModules& mods, const GuestRequest& r
     GuestDtbConfig cfg;
     cfg.ram = {g_plan.ram, g_plan.ram_count};
     cfg.cpus = g_cpus.list();
+    cfg.unmapped = {p.spin_release, p.spin_release_count};
     cfg.bootargs = mods.has_kernel ? mods.bootargs : nullptr;
     cfg.has_initrd = g.layout.has_initrd;
     cfg.initrd_start = g.layout.initrd_base;
@@ -257,7 +258,7 @@ void boot_guest(const void* fdt, const Platform& p, const char* cmdline)
         clear_in_guest_ram(scratch);
     }
 
-    LoadedGuest g = load(fdt, mods, request);
+    LoadedGuest g = load(fdt, p, mods, request);
     // libfdt never runs after this (docs/design.md): the host's tree, with
     // passage's command line and the GIC's hypervisor frames, is wiped from
     // guest RAM before the guest's first instruction.

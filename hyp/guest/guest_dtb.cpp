@@ -284,6 +284,8 @@ Result<usize> build_guest_dtb(const void* host_fdt, void* out, usize out_size, c
     if (Status s = edit_chosen(out, cfg, diag); !s) return s.failure();
     if (Status s = trim_gics(out, diag); !s) return s.failure();
     if (Status s = keep_only_guest_cpus(out, cfg, diag); !s) return s.failure();
+    for (const MemRange& r : cfg.unmapped)
+        if (int err = fdt_add_mem_rsv(out, r.base, r.size); err < 0) return fdt_fail(diag, err, "reserving an unmapped range");
     auto is_passage = [](const void* fdt, int node) { return guest::compatible_with_prefix(fdt, node, "passage,"); };
     if (Status s = delete_nodes(out, is_passage, "passage's own nodes", diag); !s) return s.failure();
 

@@ -425,6 +425,25 @@ TEST_CASE("guest DTB: only the guest's CPUs stay in /cpus")
     CHECK(fdt_path_offset(b.fdt(), "/cpus/cpu-map") < 0);
 }
 
+// The spin-table mailbox page is out of stage 2: the guest must never
+// allocate it, whether or not the firmware reserved it.
+TEST_CASE("guest DTB: unmapped ranges get a /memreserve/ entry")
+{
+    auto host = load_dtb("spin-table.dtb");
+    GuestDtbConfig cfg;
+    MemRange ram[] = {{0x40000000, 0x80000000}};
+    cfg.ram = ram;
+    const MemRange unmapped[] = {{0x7e000000, 0x1000}};
+    cfg.unmapped = unmapped;
+    auto b = build(host, cfg);
+    REQUIRE(b.ok);
+    REQUIRE(fdt_num_mem_rsv(b.fdt()) == 2);  // the host's and ours
+    u64 addr = 0, size = 0;
+    REQUIRE(fdt_get_mem_rsv(b.fdt(), 1, &addr, &size) == 0);
+    CHECK(addr == 0x7e000000);
+    CHECK(size == 0x1000);
+}
+
 TEST_CASE("guest DTB: CPUs past the first eight are removed")
 {
     auto host = load_dtb("many-cpus.dtb");
