@@ -66,6 +66,7 @@ GuestTable* g_stage2 = nullptr;
 arch::Spinlock g_lock;
 constinit LogBudget g_undecodable_log{8};
 u64 g_accesses = 0;  // under g_lock
+u64 g_retries = 0;   // under g_lock: faults that another CPU's stage-2 change had already answered
 
 }  // namespace
 
@@ -137,8 +138,8 @@ void vpci_report()
     if (g_vcfg == nullptr) return;
     g_lock.lock();
     log_info("PCI config space: %llu guest accesses emulated, %llu BAR moves followed, %zu conflicts left unmapped, "
-             "%llu trapped accesses forwarded",
-             (ull)g_accesses, (ull)g_vcfg->moves, g_vcfg->conflicts_now(), (ull)g_vcfg->forwarded);
+             "%llu trapped accesses forwarded, %llu retried after a stage-2 change",
+             (ull)g_accesses, (ull)g_vcfg->moves, g_vcfg->conflicts_now(), (ull)g_vcfg->forwarded, (ull)g_retries);
     g_lock.unlock();
 }
 
@@ -152,6 +153,7 @@ VpciAbort vpci_handle_abort(TrapFrame& f)
         bool ours = g_vcfg->claims(ipa) || g_vcfg->claims_forwarded(ipa);
         bool retry = !ours && g_vcfg->in_memory_window(ipa) && esr::is_translation_fault(f.esr) &&
                      g_stage2->lookup(IpaAddr(ipa));
+        g_retries += retry;
         g_lock.unlock();
         if (retry) return VpciAbort::Retry;
         if (!ours) return VpciAbort::NotConfig;
@@ -167,10 +169,10 @@ VpciAbort vpci_handle_abort(TrapFrame& f)
         g_lock.lock();
         if (a.write) g_vcfg->write_at(h, a.size, value);
         else value = g_vcfg->read_at(h, a.size);
-        if (a.write && log_level() >= LogLevel::Debug)  // the trace tests/unit/pci/fixtures replay
-            log_debug("vpci: write 0x%llx/%u = 0x%llx", (ull)a.ipa, a.size, (ull)value);
         ++g_accesses;
         g_lock.unlock();
+        // The trace tests/unit/pci/fixtures replay; printed outside the lock.
+        if (a.write && log_level() >= LogLevel::Debug) log_debug("vpci: write 0x%llx/%u = 0x%llx", (ull)a.ipa, a.size, (ull)value);
     } else {
         // Where BARs live, stage 2 changes under the guest: decide under
         // the lock, after any change another CPU is making.
@@ -183,6 +185,7 @@ VpciAbort vpci_handle_abort(TrapFrame& f)
         // Only a translation fault can have gone away (a write to a ROM,
         // mapped read-only, would fault again for ever).
         bool retry = !ours && window && esr::is_translation_fault(f.esr) && g_stage2->lookup(IpaAddr(a.ipa));
+        g_retries += retry;
         g_lock.unlock();
         if (retry) return VpciAbort::Retry;
         if (!ours) return VpciAbort::NotConfig;

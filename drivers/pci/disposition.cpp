@@ -103,6 +103,16 @@ Status parse_disposition_options(const char* cmdline, DispositionOptions& out, D
     return parse_option(cmdline, "device_mmio", out.device_mmio, out.device_mmio_count, diag);
 }
 
+Status check_direct_config(const DispositionOptions& options, Diagnostic& diag)
+{
+    const char* name = options.deny_count > 0 ? "passage.deny" : options.assign_given ? "passage.assign" : nullptr;
+    if (name == nullptr) return {};
+    format(diag.text, sizeof diag.text,
+           "%s cannot be kept with passage.vpci=off: the guest sees every PCI function in config space; "
+           "drop one of the two", name);
+    return Failure{Error::InvalidArgument, 0};
+}
+
 void Dispositions::hide(usize i, const char* fmt, ...)
 {
     Entry& e = entries_[i];

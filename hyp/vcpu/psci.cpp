@@ -39,14 +39,42 @@ PsciOutcome cpu_on(VcpuSet& cpus, const MemRange* ram, usize ram_count, u64 targ
     if (cpus.state[idx] == CpuState::On) return ret(psci_ret::kAlreadyOn);
     if (cpus.state[idx] == CpuState::OnPending) return ret(psci_ret::kOnPending);
     if ((entry & 3) != 0 || !in_ram(ram, ram_count, entry)) return ret(psci_ret::kInvalidAddress);
-    cpus.state[idx] = CpuState::OnPending;
+    // An OffPending CPU is tried too: the firmware answers ALREADY_ON if it
+    // is still on its way off, and psci_cpu_on_failed() puts it back.
     PsciOutcome o;
+    o.prior = cpus.state[idx];
+    cpus.state[idx] = CpuState::OnPending;
     o.action = PsciAction::CpuOn;
     o.ret = psci_ret::kSuccess;
     o.cpu = usize(idx);
     o.entry = entry;
     o.context = context;
     return o;
+}
+
+PsciOutcome forward(u32 fid, u64 a1)
+{
+    PsciOutcome o;
+    o.action = PsciAction::Forward;
+    o.fid = fid;
+    o.arg1 = a1;
+    return o;
+}
+
+// SMCCC_ARCH_FEATURES(q): SUCCESS for the arch calls passage answers, the
+// firmware's word for those it forwards, NOT_SUPPORTED for the rest (a call
+// passage would refuse must not be advertised by the firmware's answer).
+PsciOutcome arch_features(u32 q)
+{
+    using namespace psci_fn;
+    switch (q) {
+    case kSmcccVersion:
+    case kSmcccArchFeatures: return ret(psci_ret::kSuccess);
+    case kArchWorkaround1:
+    case kArchWorkaround2:
+    case kArchWorkaround3: return forward(kSmcccArchFeatures, q);
+    default: return ret(psci_ret::kNotSupported);
+    }
 }
 
 }  // namespace
@@ -58,12 +86,34 @@ int VcpuSet::find(u64 mpidr_value) const
     return -1;
 }
 
+i64 psci_cpu_off_refused(VcpuSet& cpus, usize cpu)
+{
+    cpus.state[cpu] = CpuState::On;
+    return psci_ret::kDenied;
+}
+
+i64 psci_affinity_answer(VcpuSet& cpus, usize cpu, i64 firmware)
+{
+    constexpr i64 kOff = 1;
+    if (cpus.state[cpu] == CpuState::OffPending && firmware == kOff) cpus.state[cpu] = CpuState::Off;
+    switch (cpus.state[cpu]) {
+    case CpuState::Off: return 1;
+    case CpuState::OnPending: return 2;
+    default: return 0;  // On, or OffPending: still on until the firmware says otherwise
+    }
+}
+
+void psci_cpu_on_failed(VcpuSet& cpus, usize cpu, CpuState prior)
+{
+    if (cpus.state[cpu] == CpuState::OnPending) cpus.state[cpu] = prior == CpuState::OffPending ? prior : CpuState::Off;
+}
+
 PsciOutcome handle_psci(VcpuSet& cpus, usize caller, const MemRange* ram, usize ram_count, u64 fid64, u64 a1, u64 a2,
                         u64 a3)
 {
     using namespace psci_fn;
     // SMC32 calls take 32-bit arguments: the upper halves are ignored.
-    u32 fid = u32(fid64);
+    u32 fid = smccc_function(fid64);
     bool smc32 = (fid & 0x40000000) == 0;
     if (smc32) {
         a1 = u32(a1);
@@ -76,10 +126,12 @@ PsciOutcome handle_psci(VcpuSet& cpus, usize caller, const MemRange* ram, usize 
     case kCpuSuspend64:
         return ret(psci_ret::kSuccess);  // passage takes no interrupts: returning at once is a valid wake-up
     case kCpuOff: {
+        // Off only once the firmware says so (AFFINITY_INFO asks it).
         PsciOutcome o;
         o.action = PsciAction::CpuOff;
         o.ret = psci_ret::kDenied;  // only seen if the real CPU_OFF returns
-        cpus.state[caller] = CpuState::Off;
+        o.cpu = caller;
+        cpus.state[caller] = CpuState::OffPending;
         return o;
     }
     case kCpuOn32:
@@ -89,7 +141,13 @@ PsciOutcome handle_psci(VcpuSet& cpus, usize caller, const MemRange* ram, usize 
         if (a2 != 0) return ret(psci_ret::kInvalidParameters);  // lowest affinity level only
         int idx = cpus.find(a1);
         if (idx < 0) return ret(psci_ret::kInvalidParameters);
-        return ret(cpus.state[idx] == CpuState::On ? 0 : cpus.state[idx] == CpuState::Off ? 1 : 2);
+        if (cpus.state[idx] == CpuState::OffPending) {
+            PsciOutcome o;
+            o.action = PsciAction::AskFirmwareOff;
+            o.cpu = usize(idx);
+            return o;
+        }
+        return ret(psci_affinity_answer(cpus, usize(idx), 0));
     }
     case kMigrateInfoType: return ret(2);  // no trusted OS that needs migration
     case kSystemOff: {
@@ -103,25 +161,18 @@ PsciOutcome handle_psci(VcpuSet& cpus, usize caller, const MemRange* ram, usize 
         return o;
     }
     case kFeatures: {
-        u32 q = u32(a1);
+        u32 q = smccc_function(a1);
         if (answered_here(q)) return ret(psci_ret::kSuccess);
-        if (q == kSmcccVersion) {
-            PsciOutcome o;  // whatever the real firmware says about SMCCC
-            o.action = PsciAction::Forward;
-            return o;
-        }
+        if (q == kSmcccVersion) return forward(kFeatures, q);  // whatever the real firmware says about SMCCC
         return ret(psci_ret::kNotSupported);
     }
+    case kSmcccArchFeatures: return arch_features(smccc_function(a1));
     case kSmcccVersion:
-    case kSmcccArchFeatures:
     case kArchWorkaround1:
     case kArchWorkaround2:
-    case kArchWorkaround3: {
+    case kArchWorkaround3:
         // Never "unaffected" on faith: the real firmware knows the CPU.
-        PsciOutcome o;
-        o.action = PsciAction::Forward;
-        return o;
-    }
+        return forward(fid, a1);
     default: return ret(psci_ret::kNotSupported);
     }
 }

@@ -10,10 +10,13 @@
 //     a pending one ON_PENDING, an entry point outside guest RAM (or not
 //     word aligned) INVALID_ADDRESS; otherwise that CPU (never one past the
 //     table) starts pending at the entry with the context;
-//   - AFFINITY_INFO at level 0 reports the table's state;
-//   - the CPU table changes only OFF -> ON_PENDING (CPU_ON's target) and
-//     ON -> OFF (CPU_OFF's caller), and only for the calls
-//     psci_uses_cpu_table() names: everything else leaves it byte for byte.
+//   - AFFINITY_INFO at level 0 reports the table's state, and asks the
+//     firmware about a CPU that called CPU_OFF (OFF only once it says so);
+//   - the CPU table changes only OFF or OFF_PENDING -> ON_PENDING (CPU_ON's
+//     target) and ON -> OFF_PENDING (CPU_OFF's caller), and only for the
+//     calls psci_uses_cpu_table() names: everything else leaves it byte for
+//     byte; a refused CPU_ON or CPU_OFF puts the CPU back;
+//   - function IDs with the SMCCC 1.3 SVE hint (bit 16) are the same calls.
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -59,6 +62,8 @@ constexpr u32 kFids[] = {
     0xC400000E,  // SYSTEM_SUSPEND
     0x84000002 | 0x40000000,  // no SMC64 CPU_OFF
     0xC2000000,  // an SiP call
+    psci_fn::kCpuOn64 | kSmcccSveHint, psci_fn::kCpuOff | kSmcccSveHint,  // SMCCC 1.3's SVE hint
+    psci_fn::kSmcccArchFeatures | kSmcccSveHint,
 };
 
 // Only functions that exist in the PSCI function range or SMCCC's arch
@@ -94,13 +99,17 @@ void check_codes(u32 fid, const PsciOutcome& o)
                       r == psci_ret::kAlreadyOn || r == psci_ret::kOnPending));
         break;
     case kAffinityInfo32:
-    case kAffinityInfo64: ok = ret && ((r >= 0 && r <= 2) || r == psci_ret::kInvalidParameters); break;
+    case kAffinityInfo64:
+        ok = o.action == PsciAction::AskFirmwareOff || (ret && ((r >= 0 && r <= 2) || r == psci_ret::kInvalidParameters));
+        break;
     case kMigrateInfoType: ok = ret && r >= 0 && r <= 2; break;
     case kSystemOff: ok = o.action == PsciAction::SystemOff; break;
     case kSystemReset: ok = o.action == PsciAction::SystemReset; break;
     case kFeatures: ok = o.action == PsciAction::Forward || (ret && (r == 0 || r == psci_ret::kNotSupported)); break;
-    case kSmcccVersion:
     case kSmcccArchFeatures:
+        ok = o.action == PsciAction::Forward || (ret && (r == 0 || r == psci_ret::kNotSupported));
+        break;
+    case kSmcccVersion:
     case kArchWorkaround1:
     case kArchWorkaround2:
     case kArchWorkaround3: ok = o.action == PsciAction::Forward || (ret && r == psci_ret::kNotSupported); break;
@@ -127,15 +136,30 @@ extern "C" int LLVMFuzzerTestOneInput(const u8* data, usize size)
     }
     const usize boot = (setup >> 3) % cpus.count;
     cpus.state[boot] = CpuState::On;  // the boot CPU enters the guest; the others wait for CPU_ON
+    // The firmware's side: whether a CPU that called CPU_OFF is off by now,
+    // and the state a pending CPU_ON's target had before it.
+    bool fw_off[VcpuSet::kMax] = {};
+    CpuState prior[VcpuSet::kMax] = {};
 
     for (unsigned step = 0; in.n > 0 && step < 128; ++step) {
         const u8 op = in.take<u8>();
         const u8 who = in.take<u8>();
         // The arch layer's moves: a started CPU enters the guest, or the
-        // firmware refused to start it (trap.cpp puts it back OFF).
+        // firmware refused to start it (trap.cpp puts it back); a CPU that
+        // called CPU_OFF goes off in the firmware, or the firmware refused.
         if ((op & 0xc0) == 0xc0) {
             const usize j = who % cpus.count;
-            if (cpus.state[j] == CpuState::OnPending) cpus.state[j] = (op & 1) ? CpuState::Off : CpuState::On;
+            if (cpus.state[j] == CpuState::OnPending && (op & 1) == 0) {
+                cpus.state[j] = CpuState::On;
+                fw_off[j] = false;
+            } else if (cpus.state[j] == CpuState::OnPending) {
+                psci_cpu_on_failed(cpus, j, prior[j]);
+                if (cpus.state[j] != prior[j]) violated("a failed CPU_ON did not restore the state", 0, 0, j);
+            } else if (cpus.state[j] == CpuState::OffPending && !fw_off[j]) {
+                if ((op & 2) != 0) fw_off[j] = true;
+                else if (psci_cpu_off_refused(cpus, j) != psci_ret::kDenied || cpus.state[j] != CpuState::On)
+                    violated("a refused CPU_OFF did not leave the CPU on", 0, 0, j);
+            }
             continue;
         }
         usize on[VcpuSet::kMax], n_on = 0;
@@ -170,8 +194,9 @@ extern "C" int LLVMFuzzerTestOneInput(const u8* data, usize size)
 
         const VcpuSet before = cpus;
         const PsciOutcome o = handle_psci(cpus, caller, kRam, 3, fid, a1, a2, a3);
-        const u32 f = u32(fid);
+        const u32 f = smccc_function(fid);
         check_codes(f, o);
+        if (o.action == PsciAction::CpuOn) prior[o.cpu] = before.state[o.cpu];
 
         // The table: who may change, and how.
         if (std::memcmp(cpus.mpidr, before.mpidr, sizeof cpus.mpidr) != 0 || cpus.count != before.count)
@@ -179,9 +204,9 @@ extern "C" int LLVMFuzzerTestOneInput(const u8* data, usize size)
         for (usize j = 0; j < VcpuSet::kMax; ++j) {
             if (cpus.state[j] == before.state[j]) continue;
             if (!psci_uses_cpu_table(fid)) violated("a call psci_uses_cpu_table() does not name changed the table", fid, 0, j);
-            const bool start = before.state[j] == CpuState::Off && cpus.state[j] == CpuState::OnPending &&
-                               o.action == PsciAction::CpuOn && o.cpu == j;
-            const bool stop = before.state[j] == CpuState::On && cpus.state[j] == CpuState::Off &&
+            const bool start = (before.state[j] == CpuState::Off || before.state[j] == CpuState::OffPending) &&
+                               cpus.state[j] == CpuState::OnPending && o.action == PsciAction::CpuOn && o.cpu == j;
+            const bool stop = before.state[j] == CpuState::On && cpus.state[j] == CpuState::OffPending &&
                               o.action == PsciAction::CpuOff && j == caller;
             if (!start && !stop) violated("a CPU state changed in a way PSCI does not allow", fid, u64(cpus.state[j]), j);
         }
@@ -209,10 +234,18 @@ extern "C" int LLVMFuzzerTestOneInput(const u8* data, usize size)
             break;
         }
         case psci_fn::kCpuOff:
-            if (cpus.state[caller] != CpuState::Off) violated("CPU_OFF left its caller on", fid, 0, caller);
+            if (cpus.state[caller] != CpuState::OffPending) violated("CPU_OFF left its caller on", fid, 0, caller);
             break;
         case psci_fn::kAffinityInfo32:
         case psci_fn::kAffinityInfo64: {
+            if (x2 == 0 && idx >= 0 && before.state[idx] == CpuState::OffPending) {
+                if (o.action != PsciAction::AskFirmwareOff || o.cpu != usize(idx))
+                    violated("AFFINITY_INFO of a CPU turning off did not ask the firmware", fid, o.ret, u64(idx));
+                const i64 got = psci_affinity_answer(cpus, o.cpu, fw_off[idx] ? 1 : 0);
+                if (got != (fw_off[idx] ? 1 : 0)) violated("AFFINITY_INFO disagrees with the firmware", fid, got);
+                if (fw_off[idx] && cpus.state[idx] != CpuState::Off) violated("an OFF CPU left OffPending", fid);
+                break;
+            }
             i64 want = x2 != 0 || idx < 0 ? psci_ret::kInvalidParameters
                                           : before.state[idx] == CpuState::On ? 0 : before.state[idx] == CpuState::Off ? 1 : 2;
             if (o.ret != want) violated("AFFINITY_INFO answered other than the table says", fid, o.ret, u64(want));
@@ -223,7 +256,7 @@ extern "C" int LLVMFuzzerTestOneInput(const u8* data, usize size)
             // itself. PSCI_FEATURES speaks for PSCI functions and
             // SMCCC_VERSION only (DEN0022D 5.1.14); SMCCC_ARCH_FEATURES and
             // the workarounds are found through SMCCC_VERSION.
-            const u32 q = u32(x1);
+            const u32 q = smccc_function(x1);
             if ((q & 0xbfffff00) != 0x84000000 && q != psci_fn::kSmcccVersion) break;
             VcpuSet scratch = before;
             const PsciOutcome direct = handle_psci(scratch, caller, kRam, 3, q, 0, 0, 0);

@@ -29,7 +29,9 @@ void check_bar_move(Context& ctx);  // after pci-testdev: moves its BAR0
 void check_bar_subpage(Context& ctx);  // ivshmem's BAR0 off its page offset: trapped
 void check_bar_io(Context& ctx);       // virtio-blk's I/O BAR at another port: forwarded
 void check_bar_chaos(Context& ctx);    // random writes to every BAR, window and Command, then restored
+void check_bbm_race(Context& ctx);     // a BAR read on cpu1 while stage 2 splits and folds around it
 void check_abort_in_hypervisor(Context& ctx);
+void check_flood(Context& ctx);  // thousands of unknown calls and refused reads: right answers, a quiet log
 void check_cpu_on(Context& ctx);
 
 }  // namespace guest

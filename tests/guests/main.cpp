@@ -53,7 +53,9 @@ extern "C" [[noreturn]] void guest_main(u64 dtb, u64 count_at_entry)
         check_bar_subpage(ctx);
         check_bar_io(ctx);
         check_bar_chaos(ctx);
+        check_bbm_race(ctx);
         check_abort_in_hypervisor(ctx);
+        check_flood(ctx);
     } else {
         static constexpr const char* kNeedMmu[] = {"pci-scan", "config-ldp", "ivshmem-nc", "ivshmem-device", "pci-testdev",
                                                    "bar-move", "abort-in-hypervisor"};

@@ -356,5 +356,26 @@ else
     fail cpus "$count online ($online), expected $expect_cpus"
 fi
 
+# CPU hot-plug in a loop: PSCI CPU_OFF, AFFINITY_INFO until OFF, CPU_ON.
+# Every round must take effect, and the guest's CPUs end as they began.
+hotplug=/sys/devices/system/cpu/cpu1/online
+if [ ! -w $hotplug ]; then
+    skip cpu-hotplug "no cpu1 to take off and on"
+else
+    rounds=0 bad=
+    while [ $rounds -lt 10 ] && [ -z "$bad" ]; do
+        echo 0 >$hotplug 2>/dev/null || bad="offlining cpu1 failed in round $rounds"
+        [ -z "$bad" ] && [ "$(cat $hotplug)" != 0 ] && bad="cpu1 still online after round $rounds"
+        [ -z "$bad" ] && { echo 1 >$hotplug 2>/dev/null || bad="onlining cpu1 failed in round $rounds"; }
+        [ -z "$bad" ] && [ "$(cat $hotplug)" != 1 ] && bad="cpu1 still offline after round $rounds"
+        rounds=$((rounds + 1))
+    done
+    if [ -n "$bad" ]; then fail cpu-hotplug "$bad"
+    elif [ "$(cat /sys/devices/system/cpu/online)" != "$online" ]; then
+        fail cpu-hotplug "online CPUs $(cat /sys/devices/system/cpu/online), were $online"
+    else pass cpu-hotplug "cpu1 off and on $rounds times"
+    fi
+fi
+
 kill $WATCHDOG 2>/dev/null
 finish

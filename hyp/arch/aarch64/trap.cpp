@@ -20,7 +20,11 @@ namespace {
 
 using ull = unsigned long long;
 
+// Guest-triggered lines are rate limited: a guest looping on a bad access,
+// a failing CPU_ON or an unknown instruction must not keep passage printing.
 constinit LogBudget g_abort_log{8};
+constinit LogBudget g_cpu_on_log{4};
+constinit LogBudget g_unhandled_log{8};
 
 void apply(TrapFrame& f, const vcpu::Injection& in)
 {
@@ -49,7 +53,7 @@ void handle_psci_call(TrapFrame& f)
     switch (o.action) {
     case vcpu::PsciAction::Return: f.x[0] = static_cast<u64>(o.ret); return;
     case vcpu::PsciAction::Forward: {
-        SmcccResult r = smccc_call(g_runtime.psci, f.x[0], f.x[1], f.x[2], f.x[3]);
+        SmcccResult r = smccc_call(g_runtime.psci, o.fid, o.arg1, f.x[2], f.x[3]);
         f.x[0] = r.x0;
         f.x[1] = r.x1;
         f.x[2] = r.x2;
@@ -59,18 +63,33 @@ void handle_psci_call(TrapFrame& f)
     case vcpu::PsciAction::CpuOn: {
         i64 r = start_cpu(o.cpu, o.entry, o.context);
         if (r != 0) {
-            log_warn("guest CPU_ON of cpu%zu: the firmware answered %lld", o.cpu, (long long)r);
+            if (LogBudget::Slot slot = g_cpu_on_log.take(); slot != LogBudget::Slot::None)
+                log_warn("guest CPU_ON of cpu%zu: the firmware answered %lld%s", o.cpu, (long long)r,
+                         slot == LogBudget::Slot::Last ? " (further failures are not logged)" : "");
             guest_cpus_lock().lock();
-            guest_cpus().state[o.cpu] = vcpu::CpuState::Off;
+            vcpu::psci_cpu_on_failed(guest_cpus(), o.cpu, o.prior);
             guest_cpus_lock().unlock();
         }
         f.x[0] = static_cast<u64>(r);
         return;
     }
-    case vcpu::PsciAction::CpuOff:
-        (void)psci_call(g_runtime.psci, vcpu::psci_fn::kCpuOff);
-        f.x[0] = static_cast<u64>(o.ret);  // the firmware refused: DENIED
+    case vcpu::PsciAction::AskFirmwareOff: {
+        // Only the firmware knows when a CPU that called CPU_OFF is off.
+        u64 mpidr = guest_cpus().mpidr[o.cpu];
+        i64 fw = static_cast<i64>(psci_call(g_runtime.psci, vcpu::psci_fn::kAffinityInfo64, mpidr, 0));
+        guest_cpus_lock().lock();
+        f.x[0] = static_cast<u64>(vcpu::psci_affinity_answer(guest_cpus(), o.cpu, fw));
+        guest_cpus_lock().unlock();
         return;
+    }
+    case vcpu::PsciAction::CpuOff: {
+        (void)psci_call(g_runtime.psci, vcpu::psci_fn::kCpuOff);
+        // Still here: the firmware refused, and the CPU is on.
+        guest_cpus_lock().lock();
+        f.x[0] = static_cast<u64>(vcpu::psci_cpu_off_refused(guest_cpus(), o.cpu));
+        guest_cpus_lock().unlock();
+        return;
+    }
     case vcpu::PsciAction::SystemOff:
         vpci_report();
         log_info("passage: the guest asked for SYSTEM_OFF; powering off");
@@ -117,9 +136,12 @@ void handle_guest_sync(TrapFrame& f)
     case esr::kEcDataAbortLower: handle_abort(f, false); return;
     case esr::kEcInstAbortLower: handle_abort(f, true); return;
     default: {
-        char what[160];
-        esr::describe(f.esr, what, sizeof what);
-        log_warn("guest trap not handled (%s) at PC 0x%llx: undefined instruction injected", what, (ull)f.elr);
+        if (LogBudget::Slot slot = g_unhandled_log.take(); slot != LogBudget::Slot::None) {
+            char what[160];
+            esr::describe(f.esr, what, sizeof what);
+            log_warn("guest trap not handled (%s) at PC 0x%llx: undefined instruction injected%s", what, (ull)f.elr,
+                     slot == LogBudget::Slot::Last ? " (further ones are not logged)" : "");
+        }
         apply(f, vcpu::inject_undefined(f.elr, f.spsr, el1_state()));
         return;
     }

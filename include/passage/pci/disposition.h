@@ -56,6 +56,10 @@ Status parse_bdf_list(const char* text, DeviceRef* refs, usize max, usize& count
 // command line into out (other fields keep their values).
 Status parse_disposition_options(const char* cmdline, DispositionOptions& out, Diagnostic& diag);
 
+// With direct config space (passage.vpci=off) nothing can be hidden: asking
+// to deny a function or to assign only some is an error, never ignored.
+Status check_direct_config(const DispositionOptions& options, Diagnostic& diag);
+
 class Dispositions {
 public:
     static constexpr usize kMax = kDefaultMaxFunctions;

@@ -41,7 +41,14 @@ constexpr i64 kInvalidAddress = -9;
 
 constexpr u64 kPsciVersion11 = 0x10001;
 
-enum class CpuState : u8 { Off, OnPending, On };
+// SMCCC 1.3: bit 16 of a function ID is the caller's "no live SVE state"
+// hint; the callee ignores it when it decides which function was called.
+constexpr u32 kSmcccSveHint = u32{1} << 16;
+constexpr u32 smccc_function(u64 x0) { return u32(x0) & ~kSmcccSveHint; }
+
+// OffPending: the CPU called CPU_OFF and passage passed it to the firmware,
+// which may not have finished; only the firmware can say when it is off.
+enum class CpuState : u8 { Off, OnPending, On, OffPending };
 
 // The guest's view of its CPUs: one per physical CPU, identity MPIDRs.
 struct VcpuSet {
@@ -57,10 +64,11 @@ struct VcpuSet {
 enum class PsciAction : u8 {
     Return,     // put `ret` in x0 and resume
     CpuOn,      // start physical CPU `cpu` for the guest at `entry` with x0 = `context`; x0 = SUCCESS
-    CpuOff,     // this CPU leaves the guest for good
+    CpuOff,     // this CPU leaves the guest: firmware CPU_OFF; if it returns, psci_cpu_off_refused()
+    AskFirmwareOff,  // AFFINITY_INFO of OffPending `cpu`: ask the firmware, then psci_affinity_answer()
     SystemOff,
     SystemReset,
-    Forward,    // pass the call (x0-x3) to the real firmware and return its x0-x3
+    Forward,    // pass the call (`fid`, `arg1`, x2, x3) to the real firmware and return its x0-x3
 };
 
 struct PsciOutcome {
@@ -69,6 +77,9 @@ struct PsciOutcome {
     usize cpu = 0;
     u64 entry = 0;
     u64 context = 0;
+    u32 fid = 0;   // for Forward: the function, without the SVE hint
+    u64 arg1 = 0;  // for Forward: x1 (a function ID in it without the hint too)
+    CpuState prior = CpuState::Off;  // for CpuOn: the target's state before (psci_cpu_on_failed)
 };
 
 // Answers one PSCI/SMCCC call (x0 = fid, x1-x3 the arguments) as the guest's
@@ -77,11 +88,25 @@ struct PsciOutcome {
 PsciOutcome handle_psci(VcpuSet& cpus, usize caller, const MemRange* ram, usize ram_count, u64 fid, u64 a1, u64 a2,
                         u64 a3);
 
+// The firmware refused this CPU's CPU_OFF (its call returned): the CPU is
+// still on. Returns what the guest gets (DENIED).
+i64 psci_cpu_off_refused(VcpuSet& cpus, usize cpu);
+
+// The firmware's AFFINITY_INFO answer for an OffPending CPU: once it says
+// OFF the table agrees. Returns the guest's answer from the table (a CPU
+// started again in between is reported as it is now).
+i64 psci_affinity_answer(VcpuSet& cpus, usize cpu, i64 firmware);
+
+// A failed CPU_ON: the firmware did not start `cpu`; it goes back to the
+// state it had before the call (the outcome's `prior`: Off, or OffPending
+// when it may not have finished turning off).
+void psci_cpu_on_failed(VcpuSet& cpus, usize cpu, CpuState prior);
+
 // Whether handle_psci reads or writes `cpus` for this call (CPU_ON, CPU_OFF,
 // AFFINITY_INFO): only those need the lock that guards the CPU table.
 constexpr bool psci_uses_cpu_table(u64 fid)
 {
-    switch (u32(fid)) {
+    switch (smccc_function(fid)) {
     case psci_fn::kCpuOff:
     case psci_fn::kCpuOn32:
     case psci_fn::kCpuOn64:

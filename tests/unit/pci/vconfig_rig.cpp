@@ -33,8 +33,10 @@ Rig::Rig(const char* cmdline, void (*edit_host)(PciHostBridge&), const std::func
         if (!disp.visible(i)) continue;
         for (const PciBar& b : table[i].bars)
             if (b.present() && b.assigned() && b.kind != BarKind::Io)
-                rec.map(IpaAddr(align_down(b.cpu_addr, kPageSize)), PhysAddr(align_down(b.cpu_addr, kPageSize)),
-                        align_up(b.size, kPageSize), stage2::Attrs{stage2::MemType::NormalNC, stage2::Access::RW, false});
+                REQUIRE(rec.map(IpaAddr(align_down(b.cpu_addr, kPageSize)), PhysAddr(align_down(b.cpu_addr, kPageSize)),
+                                align_up(b.size, kPageSize),
+                                stage2::Attrs{stage2::MemType::NormalNC, stage2::Access::RW, false})
+                            .ok());
     }
     REQUIRE(v->start().ok());
     REQUIRE_FALSE(rec.double_map);
@@ -96,10 +98,10 @@ std::string Rig::random_write(std::mt19937& rng, bool sub_dword)
         value = (0x1000 + pick(0x20) * 0x10) | (0x1000 + pick(0x20) * 0x10) << 16;  // plausible windows
     unsigned size = sub_dword ? 1u << pick(3) : 4;
     unsigned off = pick(4) & ~(size - 1) & (sub_dword ? 3 : 0);
-    u32 v = value >> (8 * off);
-    wr(f.bdf, u16(reg + off), v, size);
+    u32 part = value >> (8 * off);
+    wr(f.bdf, u16(reg + off), part, size);
     char text[80];
-    format(text, sizeof text, "%02x:%02x.%u +0x%x/%u = 0x%x", f.bdf.bus, f.bdf.dev, f.bdf.fn, reg + off, size, v);
+    format(text, sizeof text, "%02x:%02x.%u +0x%x/%u = 0x%x", f.bdf.bus, f.bdf.dev, f.bdf.fn, reg + off, size, part);
     return text;
 }
 

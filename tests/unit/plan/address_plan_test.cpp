@@ -327,3 +327,19 @@ TEST_CASE("plan: no-map reserved memory is never mapped in stage 2")
     CHECK(plan.ram[1].base == kHyp.end());
     CHECK(plan.ram[1].end() == 0xc0000000);
 }
+
+TEST_CASE("plan: passage.deny or passage.assign with direct config space is an error")
+{
+    Diagnostic d;
+    pci::DispositionOptions none;
+    REQUIRE(pci::parse_disposition_options("passage.device_mmio=00:03.0", none, d));
+    CHECK(pci::check_direct_config(none, d));  // a kept-Device BAR needs no hiding
+    pci::DispositionOptions deny;
+    REQUIRE(pci::parse_disposition_options("passage.deny=00:04.0", deny, d));
+    CHECK_FALSE(pci::check_direct_config(deny, d));
+    CHECK(std::string(d.text).find("passage.deny cannot be kept with passage.vpci=off") == 0);
+    pci::DispositionOptions assign;
+    REQUIRE(pci::parse_disposition_options("passage.assign=00:03.0", assign, d));
+    CHECK_FALSE(pci::check_direct_config(assign, d));
+    CHECK(std::string(d.text).find("passage.assign cannot be kept") == 0);
+}

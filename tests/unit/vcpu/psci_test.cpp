@@ -75,19 +75,93 @@ TEST_CASE("psci: CPU_OFF and AFFINITY_INFO levels and the system calls")
     f.cpus.state[1] = CpuState::On;
     auto off = f.call(psci_fn::kCpuOff, 0, 0, 0, 1);
     CHECK(off.action == PsciAction::CpuOff);
-    CHECK(f.call(psci_fn::kAffinityInfo64, 1, 0).ret == 1);  // OFF
+    CHECK(off.cpu == 1);
+    // Off only when the firmware says so: until then AFFINITY_INFO asks it.
+    auto ask = f.call(psci_fn::kAffinityInfo64, 1, 0);
+    REQUIRE(ask.action == PsciAction::AskFirmwareOff);
+    CHECK(ask.cpu == 1);
+    CHECK(psci_affinity_answer(f.cpus, 1, 0) == 0);  // the firmware: still ON
+    CHECK(f.cpus.state[1] == CpuState::OffPending);
+    CHECK(psci_affinity_answer(f.cpus, 1, 1) == 1);  // the firmware: OFF
+    CHECK(f.call(psci_fn::kAffinityInfo64, 1, 0).ret == 1);  // now from the table
     CHECK(f.call(psci_fn::kAffinityInfo64, 1, 1).ret == psci_ret::kInvalidParameters);
     CHECK(f.call(psci_fn::kAffinityInfo64, 9, 0).ret == psci_ret::kInvalidParameters);
     CHECK(f.call(psci_fn::kSystemOff).action == PsciAction::SystemOff);
     CHECK(f.call(psci_fn::kSystemReset).action == PsciAction::SystemReset);
 }
 
-TEST_CASE("psci: SMCCC version and workaround queries go to the real firmware")
+TEST_CASE("psci: a refused CPU_OFF leaves the CPU on")
 {
     Fixture f;
-    for (u64 fid : {psci_fn::kSmcccVersion, psci_fn::kSmcccArchFeatures, psci_fn::kArchWorkaround1,
-                    psci_fn::kArchWorkaround2, psci_fn::kArchWorkaround3})
-        CHECK(f.call(fid).action == PsciAction::Forward);
+    f.cpus.state[1] = CpuState::On;
+    auto off = f.call(psci_fn::kCpuOff, 0, 0, 0, 1);
+    REQUIRE(off.action == PsciAction::CpuOff);
+    CHECK(psci_cpu_off_refused(f.cpus, 1) == psci_ret::kDenied);
+    CHECK(f.cpus.state[1] == CpuState::On);
+    CHECK(f.call(psci_fn::kAffinityInfo64, 1, 0).ret == 0);  // ON, from the table
+}
+
+TEST_CASE("psci: CPU_ON of a CPU still turning off goes back to OffPending when the firmware refuses")
+{
+    Fixture f;
+    f.cpus.state[1] = CpuState::OffPending;
+    auto on = f.call(psci_fn::kCpuOn64, 1, 0x40500000);
+    REQUIRE(on.action == PsciAction::CpuOn);
+    CHECK(on.prior == CpuState::OffPending);
+    psci_cpu_on_failed(f.cpus, 1, on.prior);  // the firmware: ALREADY_ON
+    CHECK(f.cpus.state[1] == CpuState::OffPending);
+    f.cpus.state[1] = CpuState::Off;
+    on = f.call(psci_fn::kCpuOn64, 1, 0x40500000);
+    REQUIRE(on.action == PsciAction::CpuOn);
+    psci_cpu_on_failed(f.cpus, 1, on.prior);
+    CHECK(f.cpus.state[1] == CpuState::Off);
+}
+
+TEST_CASE("psci: SMCCC version and workaround calls go to the real firmware")
+{
+    Fixture f;
+    for (u32 fid : {psci_fn::kSmcccVersion, psci_fn::kArchWorkaround1, psci_fn::kArchWorkaround2,
+                    psci_fn::kArchWorkaround3}) {
+        auto o = f.call(fid, 7);
+        CHECK(o.action == PsciAction::Forward);
+        CHECK(o.fid == fid);
+        CHECK(o.arg1 == 7);
+    }
+}
+
+TEST_CASE("psci: SMCCC_ARCH_FEATURES advertises only what passage answers or forwards")
+{
+    Fixture f;
+    using namespace psci_fn;
+    CHECK(f.call(kSmcccArchFeatures, kSmcccVersion).ret == psci_ret::kSuccess);
+    CHECK(f.call(kSmcccArchFeatures, kSmcccArchFeatures).ret == psci_ret::kSuccess);
+    auto wa = f.call(kSmcccArchFeatures, kArchWorkaround2);
+    CHECK(wa.action == PsciAction::Forward);
+    CHECK(wa.fid == kSmcccArchFeatures);
+    CHECK(wa.arg1 == kArchWorkaround2);
+    // SOC_ID, TRNG and the rest: passage refuses the calls, so their features too.
+    auto soc = f.call(kSmcccArchFeatures, 0x80000002);
+    CHECK(soc.action == PsciAction::Return);
+    CHECK(soc.ret == psci_ret::kNotSupported);
+    CHECK(f.call(kSmcccArchFeatures, 0x84000050).ret == psci_ret::kNotSupported);
+}
+
+TEST_CASE("psci: function IDs with the SMCCC 1.3 SVE hint are the same functions")
+{
+    Fixture f;
+    using namespace psci_fn;
+    constexpr u32 kHint = 0x10000;
+    CHECK(f.call(kVersion | kHint).ret == 0x10001);
+    auto on = f.call(kCpuOn64 | kHint, 1, 0x40500000, 0xc0ffee);
+    CHECK(on.action == PsciAction::CpuOn);
+    CHECK(psci_uses_cpu_table(kCpuOn64 | kHint));
+    CHECK(f.call(kFeatures | kHint, kCpuOff | kHint).ret == psci_ret::kSuccess);
+    auto wa = f.call(kArchWorkaround1 | kHint);
+    CHECK(wa.action == PsciAction::Forward);
+    CHECK(wa.fid == kArchWorkaround1);  // forwarded without the hint
+    auto feat = f.call(kSmcccArchFeatures | kHint, kArchWorkaround1 | kHint);
+    CHECK(feat.action == PsciAction::Forward);
+    CHECK(feat.arg1 == kArchWorkaround1);
 }
 
 // The trap path takes the CPU table's lock only for the calls that need it;
