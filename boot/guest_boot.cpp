@@ -10,6 +10,8 @@
 #include "passage/log.h"
 #include "passage/pci/enumerate.h"
 #include "passage/plan/address_plan.h"
+#include "passage/plan/guest_cpus.h"
+#include "passage/plan/ram_encoding.h"
 #include "passage/plan/stage2_build.h"
 #include "passage/size_str.h"
 #include "passage/stage2/page_table.h"
@@ -34,6 +36,7 @@ constexpr u64 kSelftestScratch = 128 * KiB;
 constinit pci::PciDeviceTable<> g_pci;
 constinit pci::Dispositions g_disp;
 constinit plan::GuestPlan g_plan;
+constinit plan::GuestCpus g_cpus;
 // In BSS: the allocator bitmap beside the pool must start zeroed.
 constinit arch::El2Stage2Env<kStage2Pages> g_stage2_env;
 const char* g_cmdline = nullptr;
@@ -72,40 +75,47 @@ void decide_dispositions(const Platform& p, const char* cmdline, bool fwb)
     g_disp.decide(g_pci, options);
 }
 
-// With FWB, guest RAM is forced write-back only where every DMA master is
-// cache-coherent; otherwise the guest's own non-cacheable buffers must stand.
-stage2::Encoding choose_encoding(const Platform& p, bool fwb)
-{
-    if (!fwb) return stage2::kNoFwb;
-    for (usize i = 0; i < p.bridge_count; ++i)
-        if (!p.bridges[i].dma_coherent) return stage2::kFwbGuestChoice;
-    return stage2::kFwbForceWb;
-}
-
 void* identity(void*, u64 phys, u64) { return reinterpret_cast<void*>(phys); }
 
-// The largest guest RAM range: its top holds the self-test's scratch tables.
-MemRange scratch_area()
+// Zeroes the parts of [r.base, r.end()) that lie in guest RAM and cleans
+// them to the point of coherency: the guest starts with its caches off.
+void clear_in_guest_ram(const MemRange& r)
 {
-    MemRange best;
-    for (usize i = 0; i < g_plan.ram_count; ++i)
-        if (g_plan.ram[i].size > best.size) best = g_plan.ram[i];
-    return {best.end() - kSelftestScratch, kSelftestScratch};
+    for (usize i = 0; i < g_plan.ram_count; ++i) {
+        const MemRange& ram = g_plan.ram[i];
+        u64 lo = r.base > ram.base ? r.base : ram.base;
+        u64 hi = r.end() < ram.end() ? r.end() : ram.end();
+        if (lo >= hi) continue;
+        for (u64 a = lo; a < hi; ++a) *reinterpret_cast<volatile u8*>(a) = 0;
+        arch::dcache_clean_poc(lo, hi - lo);
+    }
 }
+
+// What the guest is made of and where it may go, before anything is placed.
+struct GuestRequest {
+    LinuxImage linux_image;
+    ElfImage elf;
+    LayoutRequest req;
+    GuestPayload payload;
+    MemRange keep[Platform::kMaxReserved + Platform::kMaxSpinRelease + 1];
+    const char* what = "";
+};
+
+constinit GuestRequest g_request;
 
 struct LoadedGuest {
     GuestLayout layout;
 };
 
-LoadedGuest load(const void* fdt, const Platform& p, const BootModules& mods)
+void prepare(const void* fdt, const Platform& p, const BootModules& mods, GuestRequest& g)
 {
     Diagnostic d;
-    LinuxImage linux_image;
-    ElfImage elf;
-    LayoutRequest req;
+    LinuxImage& linux_image = g.linux_image;
+    ElfImage& elf = g.elf;
+    LayoutRequest& req = g.req;
     req.ram = {g_plan.ram, g_plan.ram_count};
-    GuestPayload payload;
-    const char* what;
+    GuestPayload& payload = g.payload;
+    const char*& what = g.what;
     if (mods.has_kernel) {
         payload.image = reinterpret_cast<const u8*>(mods.kernel.base);
         payload.image_size = mods.kernel.size;
@@ -130,18 +140,27 @@ LoadedGuest load(const void* fdt, const Platform& p, const BootModules& mods)
         payload.initrd = reinterpret_cast<const u8*>(mods.initrd.base);
         payload.initrd_size = mods.initrd.size;
     }
-    MemRange keep[Platform::kMaxReserved + 1];
+    MemRange* keep = g.keep;
     usize nkeep = 0;
     keep[nkeep++] = {g_runtime.boot.dtb, fdt_totalsize(fdt)};
-    for (usize i = 0; i < p.reserved_count && nkeep < Platform::kMaxReserved + 1; ++i) keep[nkeep++] = p.reserved[i];
+    for (usize i = 0; i < p.reserved_count; ++i) keep[nkeep++] = p.reserved[i];
+    for (usize i = 0; i < p.spin_release_count; ++i) keep[nkeep++] = p.spin_release[i];  // unmapped: never load there
     req.keep = {keep, nkeep};
+}
 
+LoadedGuest load(const void* fdt, const Platform& p, const BootModules& mods, const GuestRequest& r)
+{
+    Diagnostic d;
+    const LayoutRequest& req = r.req;
+    const char* what = r.what;
     LoadedGuest g;
     if (!plan_guest_layout(req, g.layout, d)) panic("%s", d.text);
-    if (!load_guest(req, g.layout, payload, PhysAccess{identity, nullptr}, d)) panic("%s", d.text);
+    if (!load_guest(req, g.layout, r.payload, PhysAccess{identity, nullptr}, d)) panic("%s", d.text);
 
     GuestDtbConfig cfg;
     cfg.ram = {g_plan.ram, g_plan.ram_count};
+    cfg.cpus = g_cpus.list();
+    cfg.unmapped = {p.spin_release, p.spin_release_count};
     cfg.bootargs = mods.has_kernel ? mods.bootargs : nullptr;
     cfg.has_initrd = g.layout.has_initrd;
     cfg.initrd_start = g.layout.initrd_base;
@@ -188,13 +207,19 @@ void boot_guest(const void* fdt, const Platform& p, const char* cmdline)
     Diagnostic d;
     if (!discover_boot_modules(fdt, mods, d)) panic("boot modules: %s", d.text);
 
+    if (!plan::choose_guest_cpus(p, arch::read_mpidr_el1(), g_cpus, d)) panic("%s", d.text);
+    plan::print_guest_cpus(p, g_cpus);
+
     arch::CpuFeaturesEl2 features = arch::read_cpu_features();
-    stage2::Encoding enc = choose_encoding(p, features.fwb);
+    stage2::Encoding enc = plan::choose_ram_encoding(p, features.fwb);
     decide_dispositions(p, cmdline, enc.fwb);
     MemRange hyp{g_runtime.boot.image_base, g_runtime.boot.image_end - g_runtime.boot.image_base};
     if (!plan::build_plan(p, g_pci, g_disp, hyp, g_plan, d)) panic("guest plan: %s", d.text);
     (void)vpci_prepare(p, g_plan, hyp, cmdline);
     plan::print_plan(g_plan);
+    for (usize i = 0; i < p.no_map_count; ++i)
+        log_info("guest: no-map reserved memory 0x%llx-0x%llx: not mapped in stage 2 nor at EL2; the guest DTB keeps it reserved",
+                 (ull)p.no_map[i].base, (ull)(p.no_map[i].end() - 1));
 
     auto cpu = stage2::CpuFeatures::from_id_regs(arch::read_id_aa64mmfr0_el1(), arch::read_id_aa64mmfr1_el1(),
                                                  arch::read_id_aa64mmfr2_el1());
@@ -213,21 +238,36 @@ void boot_guest(const void* fdt, const Platform& p, const char* cmdline)
     arch::GuestHw hw = arch::make_guest_hw(features, p.gic.version, table->vtcr(), table->vttbr(kGuestVmid), enc);
     arch::set_guest(hw, g_plan.ram, g_plan.ram_count);
     vcpu::VcpuSet& cpus = arch::guest_cpus();
-    cpus.count = p.cpu_count;
-    usize boot_cpu = 0;
-    u64 me = arch::read_mpidr_el1();
-    for (usize i = 0; i < p.cpu_count; ++i) {
-        cpus.mpidr[i] = p.cpu_mpidr[i];
+    cpus.count = g_cpus.count;
+    usize boot_cpu = g_cpus.boot;
+    for (usize i = 0; i < g_cpus.count; ++i) {
+        cpus.mpidr[i] = g_cpus.mpidr[i];
         cpus.state[i] = vcpu::CpuState::Off;
     }
-    if (int idx = cpus.find(me); idx >= 0) boot_cpu = usize(idx);
     arch::configure_el2_for_guest(hw);
 
+    GuestRequest& request = g_request;
+    prepare(fdt, p, mods, request);
     if (boot_selftest(cmdline) != Selftest::Off) {
-        if (!arch::run_attr_selftest(g_plan, enc, scratch_area())) panic("self-test: memory types are not as planned");
+        // Its scratch is free by the layout's rules (clear of the host DTB,
+        // reserved memory and the boot modules) and cleared afterwards.
+        MemRange scratch;
+        if (!find_free_ram(request.req, kSelftestScratch, kPageSize, scratch, d)) panic("self-test: %s", d.text);
+        log_info("self-test: scratch at 0x%llx-0x%llx, free guest RAM, cleared after", (ull)scratch.base,
+                 (ull)(scratch.end() - 1));
+        if (!arch::run_attr_selftest(g_plan, enc, scratch)) panic("self-test: memory types are not as planned");
+        clear_in_guest_ram(scratch);
     }
 
-    LoadedGuest g = load(fdt, p, mods);
+    LoadedGuest g = load(fdt, p, mods, request);
+    // libfdt never runs after this (docs/design.md): the host's tree, with
+    // passage's command line and the GIC's hypervisor frames, is wiped from
+    // guest RAM before the guest's first instruction.
+    const MemRange host_dtb{g_runtime.boot.dtb, fdt_totalsize(fdt)};
+    g_cmdline = nullptr;
+    clear_in_guest_ram(host_dtb);
+    log_info("guest: host device tree at 0x%llx (%llu bytes) wiped from guest RAM",
+             (ull)host_dtb.base, (ull)host_dtb.size);
     // From here on libfdt (which uses FP/SIMD) must not run: the guest owns those registers.
     log_info("passage: entering the guest at 0x%llx on cpu%zu at EL1, x0 = 0x%llx", (ull)g.layout.entry, boot_cpu,
              (ull)g.layout.dtb_base);

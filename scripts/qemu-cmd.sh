@@ -5,7 +5,8 @@
 #   qemu-cmd.sh IMAGE [--gic 2|3] [--cpu CPU] [--smp N] [--mem SIZE]
 #               [--append PASSAGE_ARGS] [--el1] [--gdb PORT]
 #               [--kernel FILE [--initrd FILE] [--kernel-args ARGS]]
-#               [--load-addr ADDR | --uboot DIR] [--qemu PATH] [-- extra qemu args]
+#               [--load-addr ADDR | --uboot DIR] [--dt-edit SCRIPT] [--qemu PATH]
+#               [-- extra qemu args]
 #   qemu-cmd.sh --bare --kernel FILE [--initrd FILE] [--kernel-args ARGS]
 #               [--gic 2|3] [--cpu CPU] [--smp N] [--mem SIZE] [--el1] [--gdb PORT]
 #               [--qemu PATH] [-- extra qemu args]
@@ -39,6 +40,10 @@
 # script, which loads them, writes the /chosen module nodes with `fdt` and
 # `booti`s passage. --append becomes U-Boot's bootargs (passage's options).
 #
+# --dt-edit SCRIPT (not with --kernel) dumps QEMU's device tree for the
+# machine as --kernel does, runs SCRIPT with its path (fdtput edits: a
+# board's quirks QEMU cannot make) and gives it to QEMU with -dtb.
+#
 # --bare boots the kernel without passage, as QEMU's own -kernel/-initrd/
 # -append (no IMAGE): the baseline of the Linux guest test. With --el1 the
 # kernel starts at EL1, as it does under passage; without, at EL2.
@@ -47,7 +52,7 @@ image= bare=
 if [[ ${1:-} == --bare ]]; then bare=1; shift
 else image=$1; shift
 fi
-gic=3 cpu=max smp=2 mem=1G append= virt=on gdb= kernel= initrd= kargs= kargs_set= load_addr= uboot=
+gic=3 cpu=max smp=2 mem=1G append= virt=on gdb= kernel= initrd= kargs= kargs_set= load_addr= uboot= dt_edit=
 qemu=${QEMU:-qemu-system-aarch64}
 while [[ $# -gt 0 ]]; do
     case $1 in
@@ -63,6 +68,7 @@ while [[ $# -gt 0 ]]; do
     --kernel-args) kargs=$2; kargs_set=1; shift 2 ;;
     --load-addr) load_addr=$2; shift 2 ;;
     --uboot) uboot=$2; shift 2 ;;
+    --dt-edit) dt_edit=$2; shift 2 ;;
     --bare) bare=1; shift ;;
     --qemu) qemu=$2; shift 2 ;;
     --) shift; break ;;
@@ -151,6 +157,23 @@ if [[ -n $kernel ]]; then
         args+=(-device "loader,file=$initrd,addr=$(printf 0x%x $initrd_addr),force-raw=on")
     fi
     mv -f "$tmp" "$dtb"
+fi
+
+if [[ -n $dt_edit ]]; then
+    [[ -z $kernel && -z $uboot && -z $bare ]] || { echo "qemu-cmd: --dt-edit goes without --kernel, --uboot and --bare" >&2; exit 2; }
+    [[ -x $dt_edit ]] || { echo "qemu-cmd: --dt-edit $dt_edit is not an executable script" >&2; exit 1; }
+    dtb_dir=${PASSAGE_DTB_DIR:-$(cd "$(dirname "$image")" && pwd)/qemu-dtb}
+    mkdir -p "$dtb_dir"
+    find "$dtb_dir" -maxdepth 1 -name '*edited-*' -mmin +1440 -delete 2>/dev/null || true
+    key=$(printf '%s\n' "${args[@]}" -- "$@" -- "$dt_edit" | cat - "$dt_edit" | sha256sum | cut -c1-16)
+    dtb=$dtb_dir/edited-$key.dtb
+    tmp=$(mktemp "$dtb_dir/.edited-$key-XXXXXX")
+    trap 'rm -f "$tmp"' EXIT
+    "${args[@]}" -machine "dumpdtb=$tmp" "$@" >/dev/null 2>&1 ||
+        { "${args[@]}" -machine "dumpdtb=$tmp" "$@"; exit 1; }
+    "$dt_edit" "$tmp" >&2 || { echo "qemu-cmd: $dt_edit failed on $tmp" >&2; exit 1; }
+    mv -f "$tmp" "$dtb"
+    args+=(-dtb "$dtb")
 fi
 
 if [[ -n $load_addr ]]; then

@@ -223,6 +223,41 @@ Status trim_gics(void* fdt, Diagnostic& diag)
     return {};
 }
 
+bool is_cpu_node(const void* fdt, int node)
+{
+    int len = 0;
+    const char* s = static_cast<const char*>(fdt_getprop(fdt, node, "device_type", &len));
+    return s != nullptr && len == 4 && __builtin_memcmp(s, "cpu", 4) == 0;
+}
+
+// Removes the cpu nodes under /cpus whose reg is not one of cfg.cpus.
+Status keep_only_guest_cpus(void* fdt, const GuestDtbConfig& cfg, Diagnostic& diag)
+{
+    if (cfg.cpus.empty()) return {};
+    int cpus = fdt_path_offset(fdt, "/cpus");
+    if (cpus < 0) return {};
+    int ac = guest::address_cells(fdt, cpus);
+    if (ac < 1 || ac > 2) return fail(diag, Error::BadDeviceTree, 0, "guest DTB: /cpus: #address-cells must be 1 or 2");
+    bool removed = false;
+    auto refused = [&](const void* t, int node) {
+        if (fdt_parent_offset(t, node) != fdt_path_offset(t, "/cpus") || !is_cpu_node(t, node)) return false;
+        int len = 0;
+        const void* reg = fdt_getprop(t, node, "reg", &len);
+        if (reg == nullptr || len != ac * 4) return true;
+        u64 mpidr = guest::read_cells(static_cast<const u8*>(reg), ac);
+        for (u64 c : cfg.cpus)
+            if ((c & 0xff00ffffffull) == (mpidr & 0xff00ffffffull)) return false;
+        removed = true;
+        return true;
+    };
+    if (Status s = delete_nodes(fdt, refused, "CPUs the guest does not get", diag); !s) return s;
+    if (!removed) return {};
+    int map = fdt_path_offset(fdt, "/cpus/cpu-map");
+    if (map >= 0)
+        if (int err = fdt_del_node(fdt, map); err < 0) return fdt_fail(diag, err, "deleting /cpus/cpu-map");
+    return {};
+}
+
 }  // namespace
 
 Result<usize> build_guest_dtb(const void* host_fdt, void* out, usize out_size, const GuestDtbConfig& cfg, Diagnostic& diag)
@@ -248,6 +283,9 @@ Result<usize> build_guest_dtb(const void* host_fdt, void* out, usize out_size, c
     if (Status s = add_memory_node(out, cfg, diag); !s) return s.failure();
     if (Status s = edit_chosen(out, cfg, diag); !s) return s.failure();
     if (Status s = trim_gics(out, diag); !s) return s.failure();
+    if (Status s = keep_only_guest_cpus(out, cfg, diag); !s) return s.failure();
+    for (const MemRange& r : cfg.unmapped)
+        if (int err = fdt_add_mem_rsv(out, r.base, r.size); err < 0) return fdt_fail(diag, err, "reserving an unmapped range");
     auto is_passage = [](const void* fdt, int node) { return guest::compatible_with_prefix(fdt, node, "passage,"); };
     if (Status s = delete_nodes(out, is_passage, "passage's own nodes", diag); !s) return s.failure();
 

@@ -373,6 +373,28 @@ Status plan_guest_layout(const LayoutRequest& req, GuestLayout& out, Diagnostic&
     return req.linux_image != nullptr ? plan_linux(req, ram, out, diag) : plan_elf(req, ram, out, diag);
 }
 
+Status find_free_ram(const LayoutRequest& req, u64 size, u64 align, MemRange& out, Diagnostic& diag)
+{
+    SortedRam ram;
+    if (Status s = sort_ram(req.ram, ram, diag); !s) return s;
+    if (req.keep.size() > kMaxLayoutRanges)
+        return fail(diag, Error::Unsupported, req.keep.size(), "guest layout: %zu regions to keep (at most %zu)",
+                    req.keep.size(), kMaxLayoutRanges);
+    if (size == 0 || align == 0 || (align & (align - 1)) != 0)
+        return fail(diag, Error::InvalidArgument, size, "scratch: %llu bytes aligned to %llu is not a request", ull(size),
+                    ull(align));
+    RangeSet blocked;
+    blocked.add(req.keep);
+    blocked.add(req.image_source);
+    if (req.has_initrd) blocked.add(req.initrd_source);
+    u64 start = 0;
+    if (!place_highest(ram, align, 0, size, blocked, start))
+        return fail(diag, Error::NoMemory, size,
+                    "scratch: no %llu free bytes in guest RAM clear of the boot modules and the regions to keep", ull(size));
+    out = MemRange{start, size};
+    return {};
+}
+
 namespace {
 
 Result<u8*> map_or_fail(const PhysAccess& phys, u64 addr, u64 size, Diagnostic& diag, const char* what)

@@ -3,6 +3,7 @@
 #include "passage/format.h"
 #include "passage/log.h"
 #include "passage/pci/enumerate.h"
+#include "passage/range_cut.h"
 #include "passage/size_str.h"
 
 namespace passage::plan {
@@ -113,7 +114,19 @@ Status add_ram(Builder& b, GuestPlan& plan, const Platform& p, MemRange hyp, Dia
         if (plan.ram_count == GuestPlan::kMaxRam)
             return fail(diag, Error::NoMemory, lo, "more than %zu guest RAM ranges", GuestPlan::kMaxRam);
         plan.ram[plan.ram_count++] = {lo, hi - lo};
-        return b.add(lo, hi - lo, kRam, RegionClass::Ram, "RAM");
+        // Stage 2 leaves no-map reserved memory out (the guest DTB still
+        // lists it as RAM, reserved): a guest access there aborts.
+        // Nor the spin-table release mailboxes' pages: a write there would
+        // start a CPU at EL2 outside passage.
+        MemRange holes[Platform::kMaxReserved + Platform::kMaxSpinRelease];
+        usize n = 0;
+        for (usize i = 0; i < p.no_map_count; ++i) {
+            u64 h = align_down(p.no_map[i].base, kPageSize);
+            holes[n++] = {h, align_up(p.no_map[i].end(), kPageSize) - h};
+        }
+        for (usize i = 0; i < p.spin_release_count; ++i) holes[n++] = p.spin_release[i];
+        return for_each_piece(MemRange{lo, hi - lo}, {holes, n},
+                              [&](u64 a, u64 z) { return b.add(a, z - a, kRam, RegionClass::Ram, "RAM"); });
     };
     for (usize i = 0; i < p.memory_count; ++i) {
         const MemRange& m = p.memory[i];

@@ -119,12 +119,40 @@ Status discover_reserved(const void* fdt, Platform& p, Diagnostic& diag)
         if (!fdt::node_enabled(fdt, node)) continue;
         auto count = fdt::reg_count(fdt, rm, node);
         if (!count) return fail(diag, Error::BadDeviceTree, 0, "/reserved-memory: malformed reg in a child node");
+        bool no_map = fdt_getprop(fdt, node, "no-map", nullptr) != nullptr;
         for (int i = 0; i < *count; ++i) {
             MemRange r;
             if (auto s = reg_or_fail(fdt, rm, node, i, r, diag, "reserved-memory node"); !s) return s;
             add_reserved(p, r);
+            if (!no_map || r.size == 0) continue;
+            // Dropping one would map a carve-out: refuse rather than guess.
+            if (p.no_map_count == Platform::kMaxReserved)
+                return fail(diag, Error::Unsupported, r.base, "/reserved-memory: more than %zu no-map regions (0x%llx)",
+                            Platform::kMaxReserved, (unsigned long long)r.base);
+            p.no_map[p.no_map_count++] = r;
         }
     }
+    return {};
+}
+
+// The page of a spin-table CPU's cpu-release-addr (a 64-bit mailbox).
+Status note_spin_release(const void* fdt, int node, Platform& p, Diagnostic& diag)
+{
+    int len = 0;
+    const void* prop = fdt_getprop(fdt, node, "cpu-release-addr", &len);
+    if (prop == nullptr || (len != 4 && len != 8)) {
+        char path[96];
+        node_path(fdt, node, path, sizeof path);
+        return fail(diag, Error::BadDeviceTree, 0, "cpu node %s: enable-method spin-table without a cpu-release-addr of 1 or 2 cells",
+                    path);
+    }
+    u64 page = align_down(read_cells(prop, len / 4), kPageSize);
+    for (usize i = 0; i < p.spin_release_count; ++i)
+        if (p.spin_release[i].base == page) return {};
+    if (p.spin_release_count == Platform::kMaxSpinRelease)
+        return fail(diag, Error::Unsupported, page, "/cpus: spin-table release addresses on more than %zu pages",
+                    Platform::kMaxSpinRelease);
+    p.spin_release[p.spin_release_count++] = {page, kPageSize};
     return {};
 }
 
@@ -143,10 +171,16 @@ Status discover_cpus(const void* fdt, Platform& p, Diagnostic& diag)
             node_path(fdt, node, path, sizeof path);
             return fail(diag, Error::BadDeviceTree, 0, "cpu node %s: reg must be %d cell(s)", path, *ac);
         }
+        CpuEnable enable = string_prop_is(fdt, node, "enable-method", "psci")         ? CpuEnable::Psci
+                           : string_prop_is(fdt, node, "enable-method", "spin-table") ? CpuEnable::SpinTable
+                                                                                       : CpuEnable::Other;
+        if (enable == CpuEnable::SpinTable)
+            if (auto s = note_spin_release(fdt, node, p, diag); !s) return s;
         if (p.cpu_count == Platform::kMaxCpus) {
             ++p.cpus_ignored;
             continue;
         }
+        p.cpu_enable[p.cpu_count] = enable;
         p.cpu_mpidr[p.cpu_count++] = read_cells(reg, *ac);
     }
     if (p.cpus_ignored > 0) log_warn("%zu CPUs beyond the first %zu are not used", p.cpus_ignored, Platform::kMaxCpus);
@@ -393,6 +427,81 @@ void collect_mmio(const void* fdt, int bus, Platform& p, int depth)
     }
 }
 
+// of_dma_is_coherent: the nearest statement on the node or an ancestor,
+// given the parent's answer (-1: nothing said yet, which means not).
+int dma_statement(const void* fdt, int node, int parent)
+{
+    if (fdt_getprop(fdt, node, "dma-noncoherent", nullptr) != nullptr) return 0;
+    if (fdt_getprop(fdt, node, "dma-coherent", nullptr) != nullptr) return 1;
+    return parent;
+}
+
+bool contains(const char* s, int len, const char* word)
+{
+    for (int i = 0; i < len; ++i) {
+        int j = 0;
+        while (word[j] != '\0' && i + j < len && s[i + j] == word[j]) ++j;
+        if (word[j] == '\0') return true;
+    }
+    return false;
+}
+
+// One entry of a compatible list names a DMA-capable controller: the
+// families whose controllers master DMA, not their PHYs or power helpers.
+bool dma_capable_compatible(const char* c, int len)
+{
+    static constexpr const char* kFamilies[] = {"sdhci", "mmc", "mshc", "usb", "xhci", "ehci", "ohci", "dwc2", "dwc3",
+                                                "ahci", "sata", "gmac", "dwmac", "ethernet", "stmmac", "virtio,mmio", "fw-cfg"};
+    static constexpr const char* kNot[] = {"phy", "pwrseq", "xceiv", "connector", "regulator", "vbus"};
+    for (const char* n : kNot)
+        if (contains(c, len, n)) return false;
+    for (const char* f : kFamilies)
+        if (contains(c, len, f)) return true;
+    return false;
+}
+
+bool dma_master(const void* fdt, int node)
+{
+    // A bus stating its children's coherency is not a master itself.
+    if (compatible(fdt, node, "simple-bus")) return false;
+    static constexpr const char* kProps[] = {"iommus", "#dma-cells", "dma-coherent", "dma-noncoherent"};
+    for (const char* prop : kProps)
+        if (fdt_getprop(fdt, node, prop, nullptr) != nullptr) return true;
+    if (is_host_bridge(fdt, node)) return true;
+    if (string_prop_is(fdt, node, "device_type", "network")) return true;
+    int len = 0;
+    const char* c = static_cast<const char*>(fdt_getprop(fdt, node, "compatible", &len));
+    for (int at = 0; c != nullptr && at < len;) {
+        int n = 0;
+        while (at + n < len && c[at + n] != '\0') ++n;
+        if (dma_capable_compatible(c + at, n)) return true;
+        at += n + 1;
+    }
+    return false;
+}
+
+// One walk, with each depth's inherited coherency and status, so the cost
+// stays linear in the tree (fdt_parent_offset is itself a walk).
+void discover_dma(const void* fdt, Platform& p)
+{
+    constexpr int kMaxDepth = 32;
+    int coherent[kMaxDepth];
+    bool enabled[kMaxDepth];
+    coherent[0] = dma_statement(fdt, 0, -1);
+    enabled[0] = true;
+    DmaMasters& d = p.dma;
+    int depth = 0;
+    for (int node = fdt_next_node(fdt, 0, &depth); node >= 0 && depth > 0; node = fdt_next_node(fdt, node, &depth)) {
+        if (depth >= kMaxDepth) continue;  // deeper than any real tree: not looked at
+        enabled[depth] = enabled[depth - 1] && fdt::node_enabled(fdt, node);
+        coherent[depth] = dma_statement(fdt, node, coherent[depth - 1]);
+        if (!enabled[depth] || !dma_master(fdt, node)) continue;
+        ++d.count;
+        if (coherent[depth] == 1) continue;
+        if (d.noncoherent++ == 0) node_path(fdt, node, d.first_noncoherent, sizeof d.first_noncoherent);
+    }
+}
+
 // Walks the structure block once with 64-bit arithmetic before libfdt does:
 // every tag known, every name terminated and every property inside the
 // block. libfdt 1.6.1's fdt_next_tag adds a property's length to an int, so
@@ -546,6 +655,7 @@ Status discover_platform(const void* fdt, Platform& p, Diagnostic& diag, Console
     discover_timer(fdt, p);
     if (auto s = discover_pci(fdt, p, diag); !s) return s;
     collect_mmio(fdt, 0, p, 0);
+    discover_dma(fdt, p);
     return {};
 }
 

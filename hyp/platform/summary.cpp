@@ -58,8 +58,15 @@ void print_platform_summary(const Platform& p)
     log_info("platform: %s", p.model);
     for (usize i = 0; i < p.memory_count; ++i) print_range("memory", p.memory[i]);
     for (usize i = 0; i < p.reserved_count; ++i) print_range("reserved", p.reserved[i]);
+    for (usize i = 0; i < p.no_map_count; ++i) print_range("no-map", p.no_map[i]);
     log_info("  cpus       %zu", p.cpu_count);
-    for (usize i = 0; i < p.cpu_count; ++i) log_info("    cpu%zu mpidr 0x%llx", i, (ull)p.cpu_mpidr[i]);
+    static constexpr const char* kEnable[] = {"psci", "spin-table", "other enable-method"};  // CpuEnable's order
+    for (usize i = 0; i < p.cpu_count; ++i)
+        log_info("    cpu%zu mpidr 0x%llx %s", i, (ull)p.cpu_mpidr[i], kEnable[unsigned(p.cpu_enable[i])]);
+    if (p.cpus_ignored > 0)
+        log_info("    %zu more CPUs in /cpus: beyond the %zu passage supports, removed from the guest's tree", p.cpus_ignored,
+                 Platform::kMaxCpus);
+    for (usize i = 0; i < p.spin_release_count; ++i) print_range("spin-table", p.spin_release[i]);
     const char* psci = p.psci == PsciMethod::Smc ? "smc" : p.psci == PsciMethod::Hvc ? "hvc" : "none";
     log_info("  psci       %s (%s)", psci, p.psci_compatible[0] != '\0' ? p.psci_compatible : "no node");
     if (p.uart.pl011) log_info("  console    pl011 0x%llx %s", (ull)p.uart.base, p.uart.path);
@@ -76,6 +83,10 @@ void print_platform_summary(const Platform& p)
                  o.enabled ? "" : ", disabled");
     }
     log_info("  mmio       %zu other device regions", p.mmio_count);
+    if (p.dma.noncoherent == 0) log_info("  dma        %zu masters, all dma-coherent", p.dma.count);
+    else
+        log_info("  dma        %zu masters, %zu not dma-coherent (first %s)", p.dma.count, p.dma.noncoherent,
+                 p.dma.first_noncoherent);
 }
 
 void print_board_needs(const Platform& p)

@@ -86,6 +86,21 @@ struct MmioDevice {
     char compatible[32] = {};
 };
 
+// How a CPU is started (its /cpus node's enable-method).
+enum class CpuEnable : u8 { Psci, SpinTable, Other };
+
+// The devices that can master DMA, as far as the device tree tells: nodes
+// with iommus, DMA controllers (#dma-cells), nodes that state their
+// coherency, PCI host bridges and the known DMA-capable families (MMC,
+// USB, SATA, Ethernet, virtio-mmio). Coherency as Linux's
+// of_dma_is_coherent reads it: the nearest dma-coherent or dma-noncoherent
+// on the node or an ancestor, else not coherent (arm64's default).
+struct DmaMasters {
+    usize count = 0;
+    usize noncoherent = 0;
+    char first_noncoherent[64] = {};  // path of the first one, for the log
+};
+
 struct Platform {
     static constexpr usize kMaxMemory = 8;
     static constexpr usize kMaxReserved = 16;
@@ -99,9 +114,21 @@ struct Platform {
     usize memory_count = 0;
     MemRange reserved[kMaxReserved];  // /memreserve/ and /reserved-memory
     usize reserved_count = 0;
+    // The /reserved-memory regions marked no-map (secure carve-outs and the
+    // like): never mapped at EL2 nor in stage 2, not even speculatively
+    // readable; the guest DTB still lists them as reserved.
+    MemRange no_map[kMaxReserved];
+    usize no_map_count = 0;
     u64 cpu_mpidr[kMaxCpus] = {};
+    CpuEnable cpu_enable[kMaxCpus] = {};
     usize cpu_count = 0;
     usize cpus_ignored = 0;           // CPUs past kMaxCpus, not used
+    // The pages of every spin-table CPU's cpu-release-addr, the ignored
+    // ones' too: a write there would start a CPU at EL2 outside passage, so
+    // the guest never reaches them.
+    static constexpr usize kMaxSpinRelease = 8;
+    MemRange spin_release[kMaxSpinRelease];
+    usize spin_release_count = 0;
     PsciMethod psci = PsciMethod::None;
     char psci_compatible[24] = {};
     Uart uart;
@@ -113,6 +140,7 @@ struct Platform {
     usize other_bridge_count = 0;
     MmioDevice mmio[kMaxMmio];
     usize mmio_count = 0;
+    DmaMasters dma;
 };
 
 }  // namespace passage

@@ -17,6 +17,8 @@ struct Context {
 
 void check_el1(Context& ctx);
 void check_dtb(Context& ctx);
+void check_ram_clean(Context& ctx);  // before anything writes outside the image
+void check_no_map(Context& ctx);     // no-map reserved memory aborts
 void check_psci_version(Context& ctx);
 bool setup_mmu(Context& ctx);  // prints FAIL mmu on failure only
 void check_pci_scan(Context& ctx);

@@ -74,6 +74,27 @@ void find_memory(const void* fdt, GuestPlatform& plat)
     }
 }
 
+void add_reserved(GuestPlatform& plat, u64 base, u64 size, bool no_map)
+{
+    if (!size || plat.reserved_count == GuestPlatform::kMaxReserved) return;
+    plat.reserved_no_map[plat.reserved_count] = no_map;
+    plat.reserved[plat.reserved_count++] = {base, size};
+}
+
+void find_reserved(const void* fdt, GuestPlatform& plat)
+{
+    for (int i = 0, n = fdt_num_mem_rsv(fdt); i < n; ++i) {
+        uint64_t base = 0, size = 0;
+        if (fdt_get_mem_rsv(fdt, i, &base, &size) == 0) add_reserved(plat, base, size, false);
+    }
+    int rm = fdt_path_offset(fdt, "/reserved-memory");
+    for (int node = rm < 0 ? -1 : fdt_first_subnode(fdt, rm); node >= 0; node = fdt_next_subnode(fdt, node)) {
+        u64 base = 0, size = 0;
+        if (first_reg(fdt, node, base, size))
+            add_reserved(plat, base, size, fdt_getprop(fdt, node, "no-map", nullptr) != nullptr);
+    }
+}
+
 void find_console(const void* fdt, GuestPlatform& plat)
 {
     int chosen = fdt_path_offset(fdt, "/chosen");
@@ -174,6 +195,7 @@ GuestPlatform discover(const void* fdt)
     find_console(fdt, plat);
     find_bootargs(fdt, plat);
     find_memory(fdt, plat);
+    find_reserved(fdt, plat);
     find_psci(fdt, plat);
     find_pci(fdt, plat);
     find_cpus(fdt, plat);

@@ -32,6 +32,13 @@ struct GuestPlatform {
     MemRange mem[kMaxMem];
     unsigned mem_count = 0;  // sorted by base
 
+    // Memory the guest must leave alone: /memreserve/ entries and
+    // /reserved-memory regions; no_map marks those with no-map.
+    static constexpr unsigned kMaxReserved = 16;
+    MemRange reserved[kMaxReserved];
+    bool reserved_no_map[kMaxReserved];
+    unsigned reserved_count = 0;
+
     u64 uart = 0;            // PL011 from /chosen/stdout-path
     const char* bootargs = "";  // /chosen/bootargs (passage passes a boot module's)
 

@@ -41,6 +41,8 @@ extern "C" [[noreturn]] void guest_main(u64 dtb, u64 count_at_entry)
 
     check_el1(ctx);
     check_dtb(ctx);
+    check_ram_clean(ctx);
+    check_no_map(ctx);
     check_psci_version(ctx);
     if (setup_mmu(ctx)) {
         check_pci_scan(ctx);

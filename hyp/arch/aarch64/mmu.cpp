@@ -1,17 +1,15 @@
 #include "mmu.h"
 
 #include "passage/log.h"
-#include "passage/mm/el2_map.h"
+#include "passage/mm/el2_layout.h"
 #include "sysreg.h"
 
 namespace passage::arch {
 namespace {
 
 using ull = unsigned long long;
-using mm::El2Attr;
 
-constexpr usize kTablePages = 64;
-alignas(4096) __attribute__((section(".pool.el2"))) u64 g_el2_tables[kTablePages * 512];
+alignas(4096) __attribute__((section(".pool.el2"))) u64 g_el2_tables[mm::kEl2TablePages * 512];
 
 // TCR_EL2 (E2H = 0), Arm ARM D17.2.131.
 using T0SZ = Field<5, 0>;
@@ -52,30 +50,6 @@ unsigned parange_bits(u64 parange)
     return parange < 7 ? bits[parange] : 48;
 }
 
-Status map_mmio(mm::El2PageTable& t, const MemRange& r, El2Attr attr, const char* what)
-{
-    if (r.size == 0) return {};
-    u64 base = align_down(r.base, kPageSize);
-    u64 size = align_up(r.base + r.size, kPageSize) - base;
-    auto s = t.map(base, size, attr);
-    if (!s) log_error("EL2 map: %s at 0x%llx (+0x%llx): %s", what, (ull)r.base, (ull)r.size, error_name(s.error()));
-    return s;
-}
-
-Status map_ram(mm::El2PageTable& t, const BootInfo& b, const MemRange& r)
-{
-    // RAM around the image is RW XN; the image itself gets its own types.
-    u64 lo = align_up(r.base, kPageSize), hi = align_down(r.end(), kPageSize);
-    if (b.image_base > lo && b.image_base < hi) {
-        if (auto s = t.map(lo, b.image_base - lo, El2Attr::ReadWrite); !s) return s;
-    }
-    if (b.image_end > lo && b.image_end < hi) {
-        if (auto s = t.map(b.image_end, hi - b.image_end, El2Attr::ReadWrite); !s) return s;
-    }
-    if (b.image_base >= hi || b.image_end <= lo) return t.map(lo, hi - lo, El2Attr::ReadWrite);
-    return {};
-}
-
 }  // namespace
 
 unsigned pa_bits()
@@ -86,30 +60,11 @@ unsigned pa_bits()
 
 Result<usize> enable_el2_mmu(const BootInfo& b, const Platform& p)
 {
-    mm::El2PageTable t(g_el2_tables, kTablePages);
-    if (auto s = t.map(b.image_base, b.text_end - b.image_base, El2Attr::Code); !s) return s.failure();
-    if (auto s = t.map(b.text_end, b.rodata_end - b.text_end, El2Attr::ReadOnly); !s) return s.failure();
-    if (auto s = t.map(b.rodata_end, b.image_end - b.rodata_end, El2Attr::ReadWrite); !s) return s.failure();
-    for (usize i = 0; i < p.memory_count; ++i)
-        if (auto s = map_ram(t, b, p.memory[i]); !s) return s.failure();
-
-    if (auto s = map_mmio(t, {p.uart.base, p.uart.size}, El2Attr::Device, "console"); !s) return s.failure();
-    const Gic& g = p.gic;
-    if (auto s = map_mmio(t, g.dist, El2Attr::Device, "GIC distributor"); !s) return s.failure();
-    for (usize i = 0; i < g.redist_count; ++i)
-        if (auto s = map_mmio(t, g.redist[i], El2Attr::Device, "GIC redistributors"); !s) return s.failure();
-    for (usize i = 0; i < g.its_count; ++i)
-        if (auto s = map_mmio(t, g.its[i], El2Attr::Device, "GIC ITS"); !s) return s.failure();
-    if (g.version == GicVersion::V2)
-        if (auto s = map_mmio(t, g.cpu_if, El2Attr::Device, "GIC CPU interface"); !s) return s.failure();
-    for (usize i = 0; i < p.bridge_count; ++i) {
-        const PciHostBridge& hb = p.bridges[i];
-        if (auto s = map_mmio(t, {hb.ecam_base, hb.ecam_size}, El2Attr::DeviceStrict, "ECAM"); !s) return s.failure();
-        // The windows: passage forwards the guest's accesses to trapped
-        // BARs (sub-page ones, I/O ports) to the physical BARs there.
-        for (usize w = 0; w < hb.window_count && w < PciHostBridge::kMaxWindows; ++w)
-            if (auto s = map_mmio(t, {hb.windows[w].cpu_addr, hb.windows[w].size}, El2Attr::Device, "PCI window"); !s)
-                return s.failure();
+    mm::El2PageTable t(g_el2_tables, mm::kEl2TablePages);
+    Diagnostic diag;
+    if (auto s = mm::build_el2_map(t, b, p, diag); !s) {
+        log_error("%s", diag.text);
+        return s.failure();
     }
 
     u64 parange = read_id_aa64mmfr0_el1() & 0xf;

@@ -27,6 +27,13 @@ struct GuestDtbConfig {
     u64 initrd_start = 0;
     u64 initrd_end = 0;             // exclusive, as Linux reads it
     bool pci_probe_only = false;
+    // The guest's CPUs by MPIDR; every other /cpus cpu node is removed (and
+    // /cpus/cpu-map with it, whose phandles would dangle). Empty: all stay.
+    std::span<const u64> cpus;
+    // Ranges of guest RAM stage 2 leaves unmapped that the host tree may not
+    // reserve (spin-table mailbox pages): each gets a /memreserve/ entry so
+    // the guest never allocates a page that would abort.
+    std::span<const MemRange> unmapped;
 };
 
 // Builds the guest DTB from host_fdt (which must have passed

@@ -34,7 +34,9 @@
 namespace passage {
 
 constexpr u64 kDtbBlockSize = 2 * MiB;
-constexpr usize kMaxLayoutRanges = 16;  // guest RAM ranges and kept regions, each
+// Guest RAM ranges and kept regions, each: the host DTB, every reserved
+// range and every spin-table release page fit (1 + 16 + 8).
+constexpr usize kMaxLayoutRanges = 32;
 
 struct LayoutRequest {
     // Guest RAM, already without the hypervisor's own memory. Any order.
@@ -70,6 +72,13 @@ struct GuestLayout {
 
 // Plans the layout, or says what does not fit, naming the address and size.
 Status plan_guest_layout(const LayoutRequest& req, GuestLayout& out, Diagnostic& diag);
+
+// `size` bytes of guest RAM, `align`-aligned and as high as they fit, that
+// are free by the rules above: clear of the regions to keep and of the
+// modules' current places (the layout's own outputs are not known yet).
+// Scratch passage may use before the guest is loaded; the caller clears it
+// before the guest runs.
+Status find_free_ram(const LayoutRequest& req, u64 size, u64 align, MemRange& out, Diagnostic& diag);
 
 // Physical memory as the copies see it: map(ctx, phys, size) returns a
 // pointer through which [phys, phys + size) can be read and written as one

@@ -405,3 +405,66 @@ TEST_CASE("guest DTB: the result is packed")
     REQUIRE(b.ok);
     CHECK(b.size < fdt_totalsize(host.data()) + 1024);
 }
+
+// Issue 14 d and l: CPUs the guest does not get (spin-table ones, those
+// past passage's limit) leave its tree, and cpu-map with them.
+TEST_CASE("guest DTB: only the guest's CPUs stay in /cpus")
+{
+    auto host = load_dtb("spin-table.dtb");
+    GuestDtbConfig cfg;
+    MemRange ram[] = {{0x40000000, 0x80000000}};
+    cfg.ram = ram;
+    const u64 cpus[] = {0x0, 0x3};
+    cfg.cpus = cpus;
+    auto b = build(host, cfg);
+    REQUIRE(b.ok);
+    CHECK(fdt_path_offset(b.fdt(), "/cpus/cpu@0") >= 0);
+    CHECK(fdt_path_offset(b.fdt(), "/cpus/cpu@3") >= 0);
+    CHECK(fdt_path_offset(b.fdt(), "/cpus/cpu@1") < 0);
+    CHECK(fdt_path_offset(b.fdt(), "/cpus/cpu@2") < 0);
+    CHECK(fdt_path_offset(b.fdt(), "/cpus/cpu-map") < 0);
+}
+
+// The spin-table mailbox page is out of stage 2: the guest must never
+// allocate it, whether or not the firmware reserved it.
+TEST_CASE("guest DTB: unmapped ranges get a /memreserve/ entry")
+{
+    auto host = load_dtb("spin-table.dtb");
+    GuestDtbConfig cfg;
+    MemRange ram[] = {{0x40000000, 0x80000000}};
+    cfg.ram = ram;
+    const MemRange unmapped[] = {{0x7e000000, 0x1000}};
+    cfg.unmapped = unmapped;
+    auto b = build(host, cfg);
+    REQUIRE(b.ok);
+    REQUIRE(fdt_num_mem_rsv(b.fdt()) == 2);  // the host's and ours
+    u64 addr = 0, size = 0;
+    REQUIRE(fdt_get_mem_rsv(b.fdt(), 1, &addr, &size) == 0);
+    CHECK(addr == 0x7e000000);
+    CHECK(size == 0x1000);
+}
+
+TEST_CASE("guest DTB: CPUs past the first eight are removed")
+{
+    auto host = load_dtb("many-cpus.dtb");
+    GuestDtbConfig cfg;
+    MemRange ram[] = {{0x40000000, 0x80000000}};
+    cfg.ram = ram;
+    const u64 cpus[] = {0x0, 0x1, 0x2, 0x3, 0x4, 0x5, 0x100, 0x101};
+    cfg.cpus = cpus;
+    auto b = build(host, cfg);
+    REQUIRE(b.ok);
+    int n = 0;
+    int parent = fdt_path_offset(b.fdt(), "/cpus");
+    for (int c = fdt_first_subnode(b.fdt(), parent); c >= 0; c = fdt_next_subnode(b.fdt(), c)) ++n;
+    CHECK(n == 8);
+    CHECK(fdt_path_offset(b.fdt(), "/cpus/cpu@101") >= 0);
+    CHECK(fdt_path_offset(b.fdt(), "/cpus/cpu@102") < 0);
+    CHECK(fdt_path_offset(b.fdt(), "/cpus/cpu@105") < 0);
+
+    cfg.cpus = {};  // no list: the tree's CPUs stay as they are
+    auto all = build(host, cfg);
+    REQUIRE(all.ok);
+    CHECK(fdt_path_offset(all.fdt(), "/cpus/cpu@105") >= 0);
+    CHECK(fdt_path_offset(all.fdt(), "/cpus/cpu-map") >= 0);
+}

@@ -710,3 +710,41 @@ TEST_CASE("layout: the copy refuses memory it cannot reach")
     REQUIRE_FALSE(load_guest(req, p.layout, payload, arena.access(), diag).ok());
     CHECK(std::string(diag.text) == "guest load: cannot reach the kernel at 0x40000000 size 0x1000");
 }
+
+// The self-test's scratch (issue 14 e): free by the layout's own rules,
+// never over the host DTB, reserved memory or a boot module still to load.
+TEST_CASE("layout: scratch is taken clear of kept regions and boot modules")
+{
+    MemRange ram[] = {{kRam, 1 * GiB}};
+    // The top 128 KiB hold a kept page, the 128 KiB under it the initrd,
+    // the ones under that the kernel module.
+    const u64 top = kRam + 1 * GiB;
+    MemRange keep[] = {{top - 0x1000, 0x1000}};
+    LayoutRequest req;
+    req.ram = ram;
+    req.keep = keep;
+    req.has_initrd = true;
+    req.initrd_source = {top - 2 * 128 * KiB, 128 * KiB};
+    req.image_source = {top - 3 * 128 * KiB, 128 * KiB - 0x1000};
+    MemRange s;
+    Diagnostic d;
+    REQUIRE(find_free_ram(req, 128 * KiB, kPageSize, s, d));
+    CHECK(s.size == 128 * KiB);
+    CHECK(s.end() <= req.image_source.base);
+    CHECK(s.base == top - 4 * 128 * KiB);
+    for (const MemRange& r : {keep[0], req.initrd_source, req.image_source})
+        CHECK_FALSE(ranges_overlap(s.base, s.size, r.base, r.size));
+}
+
+TEST_CASE("layout: no room for scratch is a clear error")
+{
+    MemRange ram[] = {{kRam, 256 * KiB}};
+    MemRange keep[] = {{kRam + 64 * KiB, 0x1000}, {kRam + 192 * KiB, 0x1000}};
+    LayoutRequest req;
+    req.ram = ram;
+    req.keep = keep;
+    MemRange s;
+    Diagnostic d;
+    REQUIRE_FALSE(find_free_ram(req, 128 * KiB, kPageSize, s, d));
+    CHECK(std::string(d.text) == "scratch: no 131072 free bytes in guest RAM clear of the boot modules and the regions to keep");
+}

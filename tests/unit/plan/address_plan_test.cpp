@@ -302,6 +302,32 @@ TEST_CASE("plan: device lists parse with and without a segment and bad ones are 
     CHECK_FALSE(pci::parse_disposition_options("passage.assign=00:03.8", bad, d));
 }
 
+// Issue 14 k: no-map reserved memory (secure carve-outs) is left out of
+// stage 2 to the page, while the guest DTB's RAM still covers it (the
+// /reserved-memory node stays, so Linux leaves it alone too).
+TEST_CASE("plan: no-map reserved memory is never mapped in stage 2")
+{
+    Platform p = load_platform("no-map.dtb");
+    pci::PciDeviceTable<2> table;
+    static GuestPlan plan;
+    Diagnostic d;
+    REQUIRE(build_plan(p, table, all_assigned(table), kHyp, plan, d));
+    for (u64 a : {0x50001000ull, 0x50003fffull, 0x60000000ull, 0x603fffffull}) {
+        INFO(std::hex << a);
+        CHECK(find(plan, a) == nullptr);
+    }
+    for (u64 a : {0x50000fffull, 0x50004000ull, 0x60400000ull, 0x70000000ull, 0xbfffffffull}) {
+        INFO(std::hex << a);
+        const GuestRegion* r = find(plan, a);
+        REQUIRE(r != nullptr);
+        CHECK(r->cls == RegionClass::Ram);
+    }
+    // The guest's RAM (its DTB's memory node) is the platform's less passage.
+    REQUIRE(plan.ram_count == 2);
+    CHECK(plan.ram[1].base == kHyp.end());
+    CHECK(plan.ram[1].end() == 0xc0000000);
+}
+
 TEST_CASE("plan: passage.deny or passage.assign with direct config space is an error")
 {
     Diagnostic d;

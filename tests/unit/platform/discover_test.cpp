@@ -274,3 +274,74 @@ TEST_CASE("discover: the summary names the ECAM and its windows plus the GIC and
     CHECK(g_log.find("cpus       2") != std::string::npos);
     CHECK(g_log.find("console    pl011 0x9000000") != std::string::npos);
 }
+
+TEST_CASE("discover: enable-method and spin-table release pages")
+{
+    auto d = discover(load("spin-table.dtb"));
+    INFO(d.diag.text);
+    REQUIRE(d.ok);
+    REQUIRE(d.p.cpu_count == 4);
+    CHECK(d.p.cpu_enable[0] == CpuEnable::Psci);
+    CHECK(d.p.cpu_enable[1] == CpuEnable::SpinTable);
+    CHECK(d.p.cpu_enable[2] == CpuEnable::SpinTable);
+    CHECK(d.p.cpu_enable[3] == CpuEnable::Psci);
+    REQUIRE(d.p.spin_release_count == 1);  // both mailboxes share a page
+    CHECK(d.p.spin_release[0].base == 0x8000f000);
+    CHECK(d.p.spin_release[0].size == 0x1000);
+}
+
+TEST_CASE("discover: a spin-table CPU without cpu-release-addr is refused by name")
+{
+    auto b = load("spin-table.dtb");
+    auto probe = discover(b);
+    REQUIRE(probe.ok);
+    // Rename the property so the node lacks it (same length keeps the blob valid).
+    const char from[] = "cpu-release-addr";
+    u8* bytes = b.bytes();
+    bool renamed = false;
+    for (usize i = 0; i + sizeof from <= b.size && !renamed; ++i)
+        if (std::memcmp(bytes + i, from, sizeof from) == 0) {
+            bytes[i] = 'x';
+            renamed = true;
+        }
+    REQUIRE(renamed);
+    auto d = discover(b);
+    REQUIRE_FALSE(d.ok);
+    CHECK(std::string(d.diag.text) ==
+          "cpu node /cpus/cpu@1: enable-method spin-table without a cpu-release-addr of 1 or 2 cells");
+}
+
+TEST_CASE("discover: CPUs past the first eight are counted not used")
+{
+    g_log.clear();
+    set_log_sink(capture);
+    auto d = discover(load("many-cpus.dtb"));
+    set_log_sink(nullptr);
+    REQUIRE(d.ok);
+    CHECK(d.p.cpu_count == 8);
+    CHECK(d.p.cpus_ignored == 4);
+    CHECK(d.p.cpu_mpidr[7] == 0x101);
+    CHECK(g_log.find("4 CPUs beyond the first 8 are not used") != std::string::npos);
+}
+
+// Issue 14 n: FWB's forced write-back needs every DMA master coherent, and
+// the platform devices count as much as the PCI host bridges.
+TEST_CASE("discover: DMA masters and their coherency as Linux reads it")
+{
+    auto d = discover(load("dma-masters.dtb"));
+    INFO(d.diag.text);
+    REQUIRE(d.ok);
+    CHECK(d.p.dma.count == 4);  // mmc, usb, dma engine, pcie
+    CHECK(d.p.dma.noncoherent == 2);
+    CHECK(std::string(d.p.dma.first_noncoherent) == "/mmc@20000000");
+    REQUIRE(d.p.bridge_count == 1);
+    CHECK(d.p.bridges[0].dma_coherent);  // what FWB alone looked at before
+}
+
+TEST_CASE("discover: QEMU virt's DMA masters are all coherent")
+{
+    auto d = discover(load("qemu-virt-gicv3.dtb"));
+    REQUIRE(d.ok);
+    CHECK(d.p.dma.noncoherent == 0);
+    CHECK(d.p.dma.count >= 34);  // the PCIe bridge, fw-cfg, 32 virtio-mmio transports
+}
