@@ -16,9 +16,10 @@ void uart_sink(const char* text, usize len) { g_uart.write(text, len); }
 
 }  // namespace
 
-void console_init(u64 base)
+void console_init(const Uart& uart)
 {
-    g_uart.init(base);
+    if (uart.kind != UartKind::Pl011 && uart.kind != UartKind::Sbsa) return;
+    g_uart.init(uart.base);
     set_log_sink(uart_sink);
 }
 
