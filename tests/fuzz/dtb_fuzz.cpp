@@ -35,7 +35,9 @@ void check_uart(const Uart& u)
 void check_platform(const Platform& p)
 {
     check_uart(p.uart);
-    if (p.memory_count == 0 || p.memory_count > Platform::kMaxMemory) violated("memory_count", p.memory_count, 0);
+    // No memory only when the bootloader is to fill it in (a board check).
+    if ((p.memory_count == 0) != p.memory_from_bootloader || p.memory_count > Platform::kMaxMemory)
+        violated("memory_count", p.memory_count, p.memory_from_bootloader);
     if (p.reserved_count > Platform::kMaxReserved) violated("reserved_count", p.reserved_count, 0);
     if (p.cpu_count == 0 || p.cpu_count > Platform::kMaxCpus) violated("cpu_count", p.cpu_count, 0);
     if (p.bridge_count > Platform::kMaxBridges) violated("bridge_count", p.bridge_count, 0);
@@ -72,8 +74,8 @@ extern "C" int LLVMFuzzerTestOneInput(const u8* data, usize size)
         if (platform.memory_count == 0 || platform.memory_from_bootloader) violated("a boot without memory", 0, 0);
         print_platform_summary(platform);
     }
-    // passage-inspect: the checks again, discovery that only reports the
-    // console, the summary and the needs.
+    // passage-inspect: the checks again, discovery that reports what the
+    // bootloader has still to fill in, the summary and the needs.
     if (inspect_device_tree(data, size, platform, diag)) check_platform(platform);
     return 0;
 }
