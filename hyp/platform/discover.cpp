@@ -249,7 +249,7 @@ Status gic_frames(const void* fdt, int gic, const char* compat, const char* what
         if (auto s = reg_or_fail(fdt, gic, c, 0, out[count], diag, what); !s) return s;
         ++count;
     }
-    if (unused > 0) log_warn("%zu %s beyond the first %zu are not mapped for the guest", unused, what, Gic::kMaxIts);
+    if (unused > 0) log_warn("%s: %zu beyond the first %zu are not mapped for the guest", what, unused, Gic::kMaxIts);
     return {};
 }
 
