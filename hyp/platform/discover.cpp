@@ -208,11 +208,24 @@ int interrupt_parent(const void* fdt, int node)
     return fdt_node_offset_by_phandle(fdt, u32(read_cells(ph, 1)));
 }
 
+// A node's interrupt parent as Linux finds it: its own interrupt-parent or
+// the nearest ancestor's (bounded: a malformed tree is not walked forever).
+int effective_interrupt_parent(const void* fdt, int node)
+{
+    for (int depth = 0; node >= 0 && depth < 32; ++depth) {
+        if (fdt_getprop(fdt, node, "interrupt-parent", nullptr) != nullptr) return interrupt_parent(fdt, node);
+        if (node == 0) break;
+        node = fdt_parent_offset(fdt, node);
+    }
+    return -1;
+}
+
 // The root interrupt controller: the root's interrupt-parent, followed
 // through chained controllers (a wake-up controller in front of the GIC)
-// until a GIC; else the first enabled GIC that is not cascaded (has no
-// `interrupts` of its own: Tegra's audio GIC is one); else none. `root_other`
-// is the controller the chain ends at when it is not a GIC, for the message.
+// until a GIC; else the first enabled GIC that is its own interrupt parent
+// or has none (a cascaded GIC's parent is another controller); else none.
+// `root_other` is the controller the chain ends at when it is not a GIC,
+// for the message.
 int find_root_gic(const void* fdt, int& root_other)
 {
     root_other = -1;
@@ -229,7 +242,8 @@ int find_root_gic(const void* fdt, int& root_other)
     int cascaded = -1;
     for (int node = fdt_next_node(fdt, -1, nullptr); node >= 0; node = fdt_next_node(fdt, node, nullptr)) {
         if (gic_version(fdt, node) == GicVersion::None || !fdt::node_enabled(fdt, node)) continue;
-        if (fdt_getprop(fdt, node, "interrupts", nullptr) == nullptr) return node;
+        int parent = effective_interrupt_parent(fdt, node);
+        if (parent < 0 || parent == node) return node;
         if (cascaded < 0) cascaded = node;
     }
     return cascaded;

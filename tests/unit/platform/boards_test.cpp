@@ -125,6 +125,17 @@ TEST_CASE("boards: the root GIC is found by any compatible Linux drives as a GIC
     for (usize i = 0; i < r.p.mmio_count; ++i) CHECK(r.p.mmio[i].reg.base != 0x2a41000);
 }
 
+// Without a root interrupt-parent, the root GIC is the one that is its own
+// interrupt parent, even when both carry interrupts (maintenance, cascade).
+TEST_CASE("boards: a cascaded GIC earlier in the tree is not taken for the root one")
+{
+    auto r = inspect("gic-cascaded-first.dtb", DiscoveryMode::Boot);
+    INFO(r.diag.text << "\n" << r.log);
+    REQUIRE(r.ok);
+    CHECK(r.p.gic.dist.base == 0x8000000);
+    CHECK(r.p.gic.cpu_if.base == 0x8010000);
+}
+
 // Frames past the table are counted and named, never dropped silently.
 TEST_CASE("boards: ITS and GICv2m frames past four are counted as unused")
 {
