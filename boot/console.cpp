@@ -2,6 +2,7 @@
 #include "passage/log.h"
 #include "psci.h"
 #include "runtime.h"
+#include "uart/ns16550.h"
 #include "uart/pl011.h"
 
 namespace passage {
@@ -10,19 +11,32 @@ constinit Runtime g_runtime;
 
 namespace {
 
-constinit Pl011 g_uart;
+// One of these is the console (discovery chose it from /chosen/stdout-path).
+constinit Pl011 g_pl011;
+constinit Ns16550 g_ns16550;
 
-void uart_sink(const char* text, usize len) { g_uart.write(text, len); }
+void pl011_sink(const char* text, usize len) { g_pl011.write(text, len); }
+void ns16550_sink(const char* text, usize len) { g_ns16550.write(text, len); }
 
 }  // namespace
 
-void console_init(u64 base)
+void console_init(const Uart& uart)
 {
-    g_uart.init(base);
-    set_log_sink(uart_sink);
+    switch (uart.kind) {
+    case UartKind::Pl011:
+    case UartKind::Sbsa:
+        g_pl011 = Pl011(MmioRegs{uart.base});
+        set_log_sink(pl011_sink);
+        break;
+    case UartKind::Ns16550:
+        g_ns16550 = Ns16550(MmioRegs{uart.base}, {uart.reg_shift, uart.reg_io_width, uart.reg_offset});
+        set_log_sink(ns16550_sink);
+        break;
+    case UartKind::None: break;  // a silent boot
+    }
 }
 
-bool console_ready() { return g_uart.ready(); }
+bool console_ready() { return g_pl011.ready() || g_ns16550.ready(); }
 
 void panic(const char* fmt, ...)
 {

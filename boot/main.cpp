@@ -28,9 +28,14 @@ constexpr usize kMaxDtbSize = 2 * MiB;  // booting.rst: the DTB must not exceed 
 
 Platform g_platform;
 
-[[noreturn]] void early_fatal(const char* text)
+void note_early(const char* text)
 {
     for (usize i = 0; i + 1 < sizeof passage_early_error && text[i] != '\0'; ++i) passage_early_error[i] = text[i];
+}
+
+[[noreturn]] void early_fatal(const char* text)
+{
+    note_early(text);
     arch::system_off(g_runtime.psci);
 }
 
@@ -80,9 +85,12 @@ extern "C" [[noreturn]] void passage_main(u64 dtb, u64 image_base, u64 entry_el)
     Diagnostic diag;
     if (!check_device_tree(fdt, kMaxDtbSize, diag)) early_fatal(diag.text);
     if (PsciMethod m = discover_psci_method(fdt); m != PsciMethod::None) g_runtime.psci = m;
+    // No console passage can drive (or none at all) is a silent boot: the
+    // guest still runs. passage_early_error keeps the reason for gdb.
     Uart uart;
-    if (!discover_console(fdt, uart, diag)) early_fatal(diag.text);
-    console_init(uart.base);
+    if (!discover_console(fdt, uart, diag)) note_early(diag.text);
+    else if (!uart.usable()) note_early(uart.problem);
+    else console_init(uart);
 
     log_raw("\n");
     log_info("passage %s: arm64 hypervisor", PASSAGE_VERSION);

@@ -14,8 +14,8 @@ struct Runtime {
 
 extern Runtime g_runtime;
 
-// Starts the console on the PL011 at `base` and routes the log to it.
-void console_init(u64 base);
+// Starts the console discovery found (a usable one) and routes the log to it.
+void console_init(const Uart& uart);
 bool console_ready();
 
 // Prints "PANIC: <message>" and powers off through PSCI. For the invariants

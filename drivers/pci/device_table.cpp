@@ -23,6 +23,7 @@ const char* bar_status_name(BarStatus s)
     case BarStatus::ParentFailed: return "bridge window above not placed";
     case BarStatus::NoBridgeWindow: return "bridge above forwards no such space";
     case BarStatus::Invalid: return "invalid BAR";
+    case BarStatus::OutsideWindow: return "fixed outside every host-bridge window";
     }
     return "?";
 }

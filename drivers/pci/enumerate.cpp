@@ -89,6 +89,10 @@ private:
     void size_rom(PciFunction& f, u16 reg);
     void probe_bridge_windows(PciFunction& f);
     void walk_capabilities(PciFunction& f);
+    void read_ea(PciFunction& f);
+    bool ea_entry(PciFunction& f, u16 at, u16 end);
+    bool ea_fixed_buses(const PciFunction& bridge, u8& secondary, u8& subordinate);
+    u64 fixed_end_in(const PciWindow& w) const;
 
     // --- pass 2 and 3: size and place ---
     template <typename Visit>
@@ -239,6 +243,7 @@ bool Enumerator::probe_function(Bdf bdf, i32 parent, i32& last_child, bool& mult
     for (u8 i = 0; i < PciFunction::kBars; ++i) f.bars[i].index = i;
 
     if (StatusCapList::get(cfg_.read16(bdf, kStatus)) != 0) walk_capabilities(f);
+    if (f.caps.ea != 0) read_ea(f);
 
     switch (layout) {
     case kHeaderEndpoint:
@@ -276,6 +281,17 @@ void Enumerator::scan_bridge(PciFunction& bridge, i32 index, unsigned depth)
                  name.c_str(), unsigned(host_.bus_start), unsigned(bus_end_));
         return;
     }
+    // Enhanced Allocation may fix the bridge's bus numbers: they are used
+    // when they lie in what is still free, and the range is kept whole.
+    u8 fixed_sec = 0, fixed_sub = 0;
+    bool fixed = ea_fixed_buses(bridge, fixed_sec, fixed_sub);
+    if (fixed && (fixed_sec < next_bus_ || fixed_sub > bus_end_)) {
+        problem();
+        log_warn("PCI %s: Enhanced Allocation fixes buses %02x-%02x, outside the free %02x-%02x; numbering it as usual",
+                 name.c_str(), unsigned(fixed_sec), unsigned(fixed_sub), next_bus_, unsigned(bus_end_));
+        fixed = false;
+    }
+    if (fixed) next_bus_ = fixed_sec;
     u8 secondary = u8(next_bus_++);
     // Forward everything up to the last bus while the subtree is scanned,
     // then close the range to what was found (PCI-to-PCI bridge 1.2, 3.2.5.3).
@@ -283,6 +299,7 @@ void Enumerator::scan_bridge(PciFunction& bridge, i32 index, unsigned depth)
     cfg_.write32(bridge.bdf, kPrimaryBus,
                  reg | u32(bus_end_) << 16 | u32(secondary) << 8 | bridge.bdf.bus);
     scan_bus(secondary, index, depth + 1);
+    if (fixed && next_bus_ <= fixed_sub) next_bus_ = unsigned(fixed_sub) + 1;
     u8 subordinate = u8(next_bus_ - 1);
     cfg_.write8(bridge.bdf, kSubordinateBus, subordinate);
     bridge.secondary = secondary;
@@ -318,6 +335,7 @@ void Enumerator::size_bars(PciFunction& f, u16 count, u16 rom_reg)
     for (u16 i = 0; i < count; ++i) {
         u16 reg = u16(kBar0 + 4 * i);
         PciBar& bar = f.bars[i];
+        if (bar.fixed) continue;  // Enhanced Allocation: its register is hardwired to 0
         u32 orig = cfg_.read32(f.bdf, reg);
         cfg_.write32(f.bdf, reg, 0xffffffff);
         u32 lo = cfg_.read32(f.bdf, reg);
@@ -384,6 +402,7 @@ void Enumerator::size_bars(PciFunction& f, u16 count, u16 rom_reg)
 void Enumerator::size_rom(PciFunction& f, u16 reg)
 {
     PciBar& rom = f.bars[PciBar::kRomIndex];
+    if (rom.fixed) return;
     u32 orig = cfg_.read32(f.bdf, reg);
     cfg_.write32(f.bdf, reg, kRomAddrMask);
     u32 mask = cfg_.read32(f.bdf, reg) & kRomAddrMask;
@@ -464,6 +483,9 @@ void Enumerator::walk_capabilities(PciFunction& f)
                 caps.msi_vectors = u8(1u << (MsiCtlMultiCap::get(ctl) > 5 ? 5 : MsiCtlMultiCap::get(ctl)));
             }
             break;
+        case kCapEa:
+            if (caps.ea == 0) caps.ea = ptr;
+            break;
         case kCapMsix:
             if (caps.msix == 0) {
                 caps.msix = ptr;
@@ -490,6 +512,115 @@ void Enumerator::walk_capabilities(PciFunction& f)
         }
         ptr = next;
     }
+}
+
+// Enhanced Allocation (PCI EA ECN; PCIe 6.0, 7.8.5): the function's BARs are
+// fixed, described by entries instead of sizable registers (LS1028A's
+// integrated endpoints are so). Enabled entries for BAR 0-5 and the ROM, of
+// memory or I/O space, become fixed resources; entries for VF BARs and for
+// resources behind a bridge are not used. An entry that does not parse is
+// named and skipped; the walk stays inside the capability space.
+void Enumerator::read_ea(PciFunction& f)
+{
+    u16 cap = f.caps.ea;
+    unsigned count = unsigned(EaNumEntries::get(cfg_.read8(f.bdf, u16(cap + kEaNumEntries))));
+    u16 at = u16(cap + (f.header_type == kHeaderBridge ? kEaFirstEntryBridge : kEaFirstEntry));
+    for (unsigned n = 0; n < count; ++n) {
+        u32 header = at + 4 <= 0x100 ? cfg_.read32(f.bdf, at) : 0;
+        u16 end = u16(at + 4 * (EaEntrySize::get(header) + 1));
+        if (at + 4 > 0x100 || end > 0x100) {
+            problem();
+            log_warn("PCI %s: Enhanced Allocation entry %u at 0x%x runs past the capability space; the rest ignored",
+                     BdfName(f.segment, f.bdf).c_str(), n, unsigned(at));
+            return;
+        }
+        if (EaEnable::get(header) != 0) (void)ea_entry(f, at, end);
+        at = end;
+    }
+}
+
+bool Enumerator::ea_entry(PciFunction& f, u16 at, u16 end)
+{
+    BdfName name(f.segment, f.bdf);
+    u32 header = cfg_.read32(f.bdf, at);
+    unsigned bei = unsigned(EaBei::get(header));
+    unsigned prop = unsigned(EaPrimaryProps::get(header));
+    // A reserved primary property (0x08-0xfc) defers to the secondary one;
+    // 0xfd-0xff mark the entry unavailable (as Linux reads them).
+    if (prop > kEaPropBridgeIo && prop < kEaPropMemUnavailable) prop = unsigned(EaSecondaryProps::get(header));
+    if ((bei > kEaBeiBar5 && bei != kEaBeiRom) || prop > kEaPropIo) return false;  // VF BARs, bridge windows
+    if (end - at < 12) {
+        problem();
+        log_warn("PCI %s: Enhanced Allocation entry at 0x%x is %u bytes, too short; ignored", name.c_str(), unsigned(at),
+                 unsigned(end - at));
+        return false;
+    }
+    u32 base_lo = cfg_.read32(f.bdf, u16(at + 4));
+    u32 max_lo = cfg_.read32(f.bdf, u16(at + 8));
+    u16 next = u16(at + 12);
+    u64 base = base_lo & kEaFieldMask;
+    u64 max_offset = max_lo | 0x3;  // MaxOffset[1:0] read as 0b11
+    bool wide = false;
+    if (EaField64::get(base_lo) != 0 && next + 4 <= end) {
+        base |= u64(cfg_.read32(f.bdf, next)) << 32;
+        next = u16(next + 4);
+        wide = true;
+    }
+    if (EaField64::get(max_lo) != 0 && next + 4 <= end) {
+        max_offset |= u64(cfg_.read32(f.bdf, next)) << 32;
+        next = u16(next + 4);
+        wide = true;
+    }
+    if (next != end || max_offset == ~u64{0} || base + max_offset < base) {
+        problem();
+        log_warn("PCI %s: Enhanced Allocation entry at 0x%x (base 0x%llx, max offset 0x%llx) is malformed; ignored",
+                 name.c_str(), unsigned(at), (unsigned long long)base, (unsigned long long)max_offset);
+        return false;
+    }
+    PciBar& bar = f.bars[bei == kEaBeiRom ? PciBar::kRomIndex : bei];
+    bar.fixed = true;
+    bar.size = max_offset + 1;
+    bar.pci_addr = base;
+    bar.prefetchable = prop == kEaPropMemPref;
+    bool io = prop == kEaPropIo;
+    bar.kind = io ? BarKind::Io : wide || base + bar.size > k4GiB ? BarKind::Mem64 : BarKind::Mem32;
+    // Where the CPU reaches it: through the host window that holds it.
+    for (usize i = 0; i < host_.window_count && i < PciHostBridge::kMaxWindows; ++i) {
+        const PciWindow& w = host_.windows[i];
+        if ((w.space == PciSpace::Io) != io || base < w.pci_addr || base - w.pci_addr > w.size ||
+            bar.size > w.size - (base - w.pci_addr))
+            continue;
+        bar.cpu_addr = base + (w.cpu_addr - w.pci_addr);
+        bar.status = BarStatus::Assigned;
+        return true;
+    }
+    bar.status = BarStatus::OutsideWindow;
+    warn_bar(f, bar, "is fixed by Enhanced Allocation outside every host-bridge window");
+    return false;
+}
+
+// The fixed bus numbers of a bridge's EA capability (its first dword after
+// the header), if it gives any: a secondary bus and a subordinate not below.
+bool Enumerator::ea_fixed_buses(const PciFunction& bridge, u8& secondary, u8& subordinate)
+{
+    if (bridge.caps.ea == 0) return false;
+    u32 dw = cfg_.read32(bridge.bdf, u16(bridge.caps.ea + kEaFirstEntry));
+    secondary = u8(EaFixedSecondary::get(dw));
+    subordinate = u8(EaFixedSubordinate::get(dw));
+    return secondary != 0 && subordinate >= secondary;
+}
+
+// The end of the highest fixed BAR inside host window w (0 if none).
+u64 Enumerator::fixed_end_in(const PciWindow& w) const
+{
+    u64 end = 0;
+    for (usize i = first_; i < table_.size(); ++i)
+        for (const PciBar& b : table_[i].bars) {
+            if (!b.fixed || !b.assigned() || (b.kind == BarKind::Io) != (w.space == PciSpace::Io)) continue;
+            if (b.pci_addr < w.pci_addr || b.pci_addr - w.pci_addr >= w.size) continue;
+            if (b.pci_addr + b.size > end) end = b.pci_addr + b.size;
+        }
+    return end;
 }
 
 // ---------------------------------------------------------------------------
@@ -665,6 +796,9 @@ void Enumerator::place_root()
         // Never hand out address 0 (nor the legacy I/O ports below 0x1000).
         if (w.space == PciSpace::Io && start < kMinIoAddress) start = kMinIoAddress;
         if (w.space != PciSpace::Io && start == 0) start = kBridgeMemGranule;
+        // Nothing goes over a BAR the hardware fixed: begin past the last one.
+        u64 fixed_end = fixed_end_in(w);
+        if (fixed_end > start) start = fixed_end;
         cursor[i] = start;
     }
 
@@ -795,6 +929,11 @@ void Enumerator::program(PciFunction& f)
     for (u16 i = 0; i < count; ++i) {
         const PciBar& bar = f.bars[i];
         if (bar.kind == BarKind::None) continue;
+        if (bar.fixed) {  // decodes where the hardware put it: nothing to write
+            (bar.kind == BarKind::Io ? io_any : mem_any) |= bar.assigned();
+            if (!bar.assigned()) (bar.kind == BarKind::Io ? io_ok : mem_ok) = false;
+            continue;
+        }
         u16 reg = u16(kBar0 + 4 * i);
         u64 value = bar.assigned() ? bar.pci_addr : 0;
         cfg_.write32(f.bdf, reg, u32(value));
@@ -805,7 +944,9 @@ void Enumerator::program(PciFunction& f)
         else ok = false;
     }
     const PciBar& rom = f.rom();
-    if (rom.present()) {
+    if (rom.present() && rom.fixed) {
+        if (rom.assigned()) mem_any = true;
+    } else if (rom.present()) {
         u16 reg = f.is_bridge ? kType1Rom : kType0Rom;
         // The ROM's own enable bit stays clear: whoever reads it sets it.
         cfg_.write32(f.bdf, reg, rom.assigned() ? u32(rom.pci_addr) : 0);

@@ -62,8 +62,8 @@ void print_bar(const PciBar& bar)
     }
     char pci[32] = "";
     if (bar.pci_addr != bar.cpu_addr) format(pci, sizeof pci, " (pci 0x%llx)", static_cast<unsigned long long>(bar.pci_addr));
-    log_raw("    %-4s %-10s 0x%llx%s  size %s\n", label, kind, static_cast<unsigned long long>(bar.cpu_addr),
-            pci, size.c_str());
+    log_raw("    %-4s %-10s 0x%llx%s  size %s%s\n", label, kind, static_cast<unsigned long long>(bar.cpu_addr),
+            pci, size.c_str(), bar.fixed ? "  fixed (Enhanced Allocation)" : "");
 }
 
 void print_window(WindowKind k, const BridgeWindow& w)

@@ -75,11 +75,11 @@ void VirtualConfig::read_hardware()
             bool upper = false;
             const PciBar* bar = bar_at(f, j, upper);
             if (bar == nullptr) continue;
-            u64 addr = bar->assigned() ? bar->pci_addr : 0;
+            u64 addr = bar->assigned() && !bar->fixed ? bar->pci_addr : 0;
             s.bar_reg[j] = upper ? u32(addr >> 32) : (u32(addr) & bar_writable(*bar, false)) | bar_type_bits(*bar);
         }
         const PciBar& rom = f.rom();
-        if (rom.present() && rom.assigned())
+        if (rom.present() && rom.assigned() && !rom.fixed)
             s.rom_reg = (u32(rom.pci_addr) & bar_writable(rom, false)) |
                         (hw(f).read32(f.bdf, rom_reg_offset(f)) & RomEnable::kMask);
         // The plan mapped every memory BAR and ROM of a visible function

@@ -173,7 +173,7 @@ void VirtualConfig::reprogram(usize i)
     const PciFunction& f = table_[i];
     const FnState& s = state_[i];
     for (const PciBar& bar : f.bars) {
-        if (!bar.present() || !bar.assigned()) continue;
+        if (!bar.present() || !bar.assigned() || bar.fixed) continue;  // a fixed BAR has nothing to restore
         if (bar.is_rom()) {
             BarRoute r = slot(i, PciBar::kRomIndex).route;
             bool on = r == BarRoute::Direct || r == BarRoute::Trapped;

@@ -44,6 +44,13 @@ bool VirtualConfig::decode(usize i, unsigned b, u64& cpu) const
     const FnState& s = state_[i];
     bool io = bar.kind == BarKind::Io;
     if (io ? !s.io_on : !s.mem_on) return false;
+    // Enhanced Allocation: decoded where the hardware fixed it whatever the
+    // guest writes to the (hardwired) register, IPA = PA, outside the
+    // virtual windows' routing.
+    if (bar.fixed) {
+        cpu = bar.cpu_addr;
+        return true;
+    }
     u64 addr;
     if (bar.is_rom()) {
         if ((s.rom_reg & RomEnable::kMask) == 0) return false;
@@ -290,6 +297,7 @@ void VirtualConfig::update()
 void VirtualConfig::set_rom_enable(usize i, bool on)
 {
     const PciFunction& f = table_[i];
+    if (f.rom().fixed) return;  // Enhanced Allocation: no ROM register to write
     hw(f).write32(f.bdf, rom_reg_offset(f), u32(f.rom().pci_addr) | (on ? RomEnable::kMask : 0));
 }
 

@@ -21,6 +21,7 @@ constexpr bool inside(u64 base, u64 size, u64 lo, u64 len)
 // 64-bit BAR).
 inline u32 bar_writable(const PciBar& bar, bool upper)
 {
+    if (bar.fixed) return 0;  // Enhanced Allocation: the register is hardwired to 0
     u64 mask = ~(bar.size - 1);
     if (bar.is_rom()) return u32(mask) & kRomAddrMask;
     if (upper) return u32(mask >> 32);
@@ -30,6 +31,7 @@ inline u32 bar_writable(const PciBar& bar, bool upper)
 // The read-only type bits of a BAR register.
 inline u32 bar_type_bits(const PciBar& bar)
 {
+    if (bar.fixed) return 0;
     if (bar.kind == BarKind::Io) return 0x1;
     u32 bits = bar.prefetchable ? u32(BarPrefetchable::kMask) : 0;
     if (bar.kind == BarKind::Mem64) bits |= kBarMemType64 << BarMemType::kLow;

@@ -1,19 +1,45 @@
-// Arm PL011 UART, polled transmit only: the hypervisor's console.
+// Arm PL011 UART and the SBSA generic UART (a PL011 subset: the same DR and
+// FR, 32-bit accesses only), polled transmit only: the hypervisor's console.
+// Nothing is programmed: the firmware's baud rate and line settings stay.
 #pragma once
 
-#include "passage/types.h"
+#include "uart/mmio_regs.h"
 
 namespace passage {
 
-class Pl011 {
+template <class Regs>
+class Pl011Port {
 public:
-    void init(u64 base) { base_ = base; }
-    bool ready() const { return base_ != 0; }
-    void put(char c) const;
-    void write(const char* s, usize n) const;
+    static constexpr u64 kDR = 0x00;
+    static constexpr u64 kFR = 0x18;
+    static constexpr u32 kFR_TXFF = 1u << 5;  // transmit FIFO full
+
+    constexpr Pl011Port() = default;
+    constexpr explicit Pl011Port(Regs regs) : regs_(regs), ready_(true) {}
+
+    bool ready() const { return ready_; }
+
+    void put(char c) const
+    {
+        for (u32 i = 0; i < kUartSpinLimit && (regs_.read(kFR, 4) & kFR_TXFF) != 0; ++i) {
+        }
+        regs_.write(kDR, u8(c), 4);
+    }
+
+    void write(const char* s, usize n) const
+    {
+        if (!ready_) return;
+        for (usize i = 0; i < n; ++i) {
+            if (s[i] == '\n') put('\r');
+            put(s[i]);
+        }
+    }
 
 private:
-    u64 base_ = 0;
+    Regs regs_{};
+    bool ready_ = false;
 };
+
+using Pl011 = Pl011Port<MmioRegs>;
 
 }  // namespace passage

@@ -70,7 +70,11 @@ Status reg_or_fail(const void* fdt, int parent, int node, int index, MemRange& o
     return {};
 }
 
-Status discover_memory(const void* fdt, Platform& p, Diagnostic& diag)
+// Memory: every enabled device_type = "memory" node at the root. None, or
+// only empty ones, is how a tree looks before the bootloader fills it in
+// (U-Boot does before booti): a board check says so and goes on, a boot
+// cannot.
+Status discover_memory(const void* fdt, Platform& p, Diagnostic& diag, DiscoveryMode mode)
 {
     for (int node = fdt_first_subnode(fdt, 0); node >= 0; node = fdt_next_subnode(fdt, node)) {
         if (!string_prop_is(fdt, node, "device_type", "memory") || !fdt::node_enabled(fdt, node)) continue;
@@ -87,13 +91,19 @@ Status discover_memory(const void* fdt, Platform& p, Diagnostic& diag)
             if (p.memory_count == Platform::kMaxMemory) {
                 log_warn("more than %zu memory ranges; ignoring 0x%llx (+0x%llx)", Platform::kMaxMemory,
                          (unsigned long long)r.base, (unsigned long long)r.size);
+                ++p.memory_unused;
                 continue;
             }
             p.memory[p.memory_count++] = r;
         }
     }
-    if (p.memory_count == 0) return fail(diag, Error::NotFound, 0, "no memory: the device tree has no /memory node with a reg");
-    return {};
+    if (p.memory_count > 0) return {};
+    if (mode == DiscoveryMode::Inspect) {
+        p.memory_from_bootloader = true;
+        return {};
+    }
+    return fail(diag, Error::NotFound, 0,
+                "no memory: the device tree has no /memory node with a size (the bootloader must fill it in)");
 }
 
 void add_reserved(Platform& p, MemRange r)
@@ -101,6 +111,7 @@ void add_reserved(Platform& p, MemRange r)
     if (r.size == 0) return;
     if (p.reserved_count == Platform::kMaxReserved) {
         log_warn("more than %zu reserved ranges; ignoring 0x%llx", Platform::kMaxReserved, (unsigned long long)r.base);
+        ++p.reserved_dropped;
         return;
     }
     p.reserved[p.reserved_count++] = r;
@@ -198,13 +209,119 @@ int find_psci(const void* fdt)
     return -1;
 }
 
+// Every compatible Linux drives as a GICv2 (irq-gic.c's IRQCHIP_DECLAREs)
+// or a GICv3 (irq-gic-v3.c's).
+constexpr const char* kGicV2Compatibles[] = {
+    "arm,gic-400",        "arm,cortex-a15-gic", "arm,cortex-a9-gic", "arm,cortex-a7-gic",
+    "arm,arm11mp-gic",    "arm,arm1176jzf-devchip-gic", "arm,pl390", "qcom,msm-8660-qgic",
+    "qcom,msm-qgic2",
+};
+constexpr const char* kGicV3Compatibles[] = {"arm,gic-v3"};
+
+// The GIC version `node` is, and the compatible that says so.
+GicVersion gic_version(const void* fdt, int node, const char** which = nullptr)
+{
+    for (const char* c : kGicV3Compatibles)
+        if (compatible(fdt, node, c)) {
+            if (which != nullptr) *which = c;
+            return GicVersion::V3;
+        }
+    for (const char* c : kGicV2Compatibles)
+        if (compatible(fdt, node, c)) {
+            if (which != nullptr) *which = c;
+            return GicVersion::V2;
+        }
+    return GicVersion::None;
+}
+
+int interrupt_parent(const void* fdt, int node)
+{
+    int len = 0;
+    const void* ph = fdt_getprop(fdt, node, "interrupt-parent", &len);
+    if (ph == nullptr || len != 4) return -1;
+    return fdt_node_offset_by_phandle(fdt, u32(read_cells(ph, 1)));
+}
+
+// A node's interrupt parent as Linux finds it: its own interrupt-parent or
+// the nearest ancestor's (bounded: a malformed tree is not walked forever).
+int effective_interrupt_parent(const void* fdt, int node)
+{
+    for (int depth = 0; node >= 0 && depth < 32; ++depth) {
+        if (fdt_getprop(fdt, node, "interrupt-parent", nullptr) != nullptr) return interrupt_parent(fdt, node);
+        if (node == 0) break;
+        node = fdt_parent_offset(fdt, node);
+    }
+    return -1;
+}
+
+// The root interrupt controller: the root's interrupt-parent, followed
+// through chained controllers (a wake-up controller in front of the GIC)
+// until a GIC; else the first enabled GIC that is its own interrupt parent
+// or has none (a cascaded GIC's parent is another controller); else none.
+// `root_other` is the controller the chain ends at when it is not a GIC,
+// for the message.
+int find_root_gic(const void* fdt, int& root_other)
+{
+    root_other = -1;
+    int n = interrupt_parent(fdt, 0);
+    for (int depth = 0; n >= 0 && depth < 8; ++depth) {
+        if (gic_version(fdt, n) != GicVersion::None && fdt::node_enabled(fdt, n)) return n;
+        int up = interrupt_parent(fdt, n);
+        if (up < 0 || up == n) {
+            root_other = n;
+            break;
+        }
+        n = up;
+    }
+    int cascaded = -1;
+    for (int node = fdt_next_node(fdt, -1, nullptr); node >= 0; node = fdt_next_node(fdt, node, nullptr)) {
+        if (gic_version(fdt, node) == GicVersion::None || !fdt::node_enabled(fdt, node)) continue;
+        int parent = effective_interrupt_parent(fdt, node);
+        if (parent < 0 || parent == node) return node;
+        if (cascaded < 0) cascaded = node;
+    }
+    return cascaded;
+}
+
+// The frames of one kind (ITS or GICv2m) under the GIC node: the first
+// Gic::kMaxIts kept, the rest counted so the summary can say so.
+Status gic_frames(const void* fdt, int gic, const char* compat, const char* what, MemRange* out, usize& count, usize& unused,
+                  Diagnostic& diag)
+{
+    for (int c = fdt_first_subnode(fdt, gic); c >= 0; c = fdt_next_subnode(fdt, c)) {
+        if (!compatible(fdt, c, compat) || !fdt::node_enabled(fdt, c)) continue;
+        if (count == Gic::kMaxIts) {
+            ++unused;
+            continue;
+        }
+        if (auto s = reg_or_fail(fdt, gic, c, 0, out[count], diag, what); !s) return s;
+        ++count;
+    }
+    if (unused > 0) log_warn("%s: %zu beyond the first %zu are not mapped for the guest", what, unused, Gic::kMaxIts);
+    return {};
+}
+
 Status discover_gic(const void* fdt, Platform& p, Diagnostic& diag)
 {
     Gic& g = p.gic;
-    int node = fdt_node_offset_by_compatible(fdt, -1, "arm,gic-v3");
-    if (node >= 0) {
-        g.version = GicVersion::V3;
-        int parent = fdt_parent_offset(fdt, node);
+    int root_other = -1;
+    int node = find_root_gic(fdt, root_other);
+    if (node < 0) {
+        if (root_other >= 0) {
+            char path[kPathMax];
+            node_path(fdt, root_other, path, sizeof path);
+            int len = 0;
+            const char* c = static_cast<const char*>(fdt_getprop(fdt, root_other, "compatible", &len));
+            return fail(diag, Error::NotFound, 0, "no supported interrupt controller: the root one is %s (%s), not a GICv2 or GICv3",
+                        path, c != nullptr && len > 0 && c[len - 1] == '\0' ? c : "no compatible");
+        }
+        return fail(diag, Error::NotFound, 0, "no supported interrupt controller (arm,gic-v3 or a GICv2)");
+    }
+    const char* which = "?";
+    g.version = gic_version(fdt, node, &which);
+    copy_string(g.compatible, sizeof g.compatible, which);
+    int parent = fdt_parent_offset(fdt, node);
+    if (g.version == GicVersion::V3) {
         if (auto s = reg_or_fail(fdt, parent, node, 0, g.dist, diag, "GICv3"); !s) return s;
         u64 nredist = 1;
         int len = 0;
@@ -223,34 +340,14 @@ Status discover_gic(const void* fdt, Platform& p, Diagnostic& diag)
         if (count && *count > next) (void)reg_or_fail(fdt, parent, node, next, g.cpu_if, diag, "GICv3 GICC");
         if (count && *count > next + 1) (void)reg_or_fail(fdt, parent, node, next + 1, g.hyp_if, diag, "GICv3 GICH");
         if (count && *count > next + 2) (void)reg_or_fail(fdt, parent, node, next + 2, g.vcpu_if, diag, "GICv3 GICV");
-        for (int c = fdt_first_subnode(fdt, node); c >= 0; c = fdt_next_subnode(fdt, c)) {
-            if (!compatible(fdt, c, "arm,gic-v3-its") || !fdt::node_enabled(fdt, c)) continue;
-            if (g.its_count == Gic::kMaxIts) break;
-            if (auto s = reg_or_fail(fdt, node, c, 0, g.its[g.its_count], diag, "GICv3 ITS"); !s) return s;
-            ++g.its_count;
-        }
-        return {};
+        return gic_frames(fdt, node, "arm,gic-v3-its", "GICv3 ITS", g.its, g.its_count, g.its_unused, diag);
     }
-    const char* v2[] = {"arm,cortex-a15-gic", "arm,gic-400", "arm,cortex-a7-gic", "arm,cortex-a9-gic"};
-    for (const char* c : v2) {
-        node = fdt_node_offset_by_compatible(fdt, -1, c);
-        if (node >= 0) break;
-    }
-    if (node < 0) return fail(diag, Error::NotFound, 0, "no supported interrupt controller (arm,gic-v3 or a GICv2)");
-    g.version = GicVersion::V2;
-    int parent = fdt_parent_offset(fdt, node);
     if (auto s = reg_or_fail(fdt, parent, node, 0, g.dist, diag, "GICv2 distributor"); !s) return s;
     if (auto s = reg_or_fail(fdt, parent, node, 1, g.cpu_if, diag, "GICv2 CPU interface"); !s) return s;
     auto count = fdt::reg_count(fdt, parent, node);
     if (count && *count > 2) (void)reg_or_fail(fdt, parent, node, 2, g.hyp_if, diag, "GICv2 GICH");
     if (count && *count > 3) (void)reg_or_fail(fdt, parent, node, 3, g.vcpu_if, diag, "GICv2 GICV");
-    for (int c = fdt_first_subnode(fdt, node); c >= 0; c = fdt_next_subnode(fdt, c)) {
-        if (!compatible(fdt, c, "arm,gic-v2m-frame") || !fdt::node_enabled(fdt, c)) continue;
-        if (g.v2m_count == Gic::kMaxIts) break;
-        if (auto s = reg_or_fail(fdt, node, c, 0, g.v2m[g.v2m_count], diag, "GICv2m frame"); !s) return s;
-        ++g.v2m_count;
-    }
-    return {};
+    return gic_frames(fdt, node, "arm,gic-v2m-frame", "GICv2m frame", g.v2m, g.v2m_count, g.v2m_unused, diag);
 }
 
 void discover_timer(const void* fdt, Platform& p)
@@ -274,6 +371,7 @@ Status discover_pci_bridge(const void* fdt, int node, Platform& p, Diagnostic& d
 {
     if (p.bridge_count == Platform::kMaxBridges) {
         log_warn("more than %zu PCI host bridges; the rest are ignored", Platform::kMaxBridges);
+        ++p.bridges_unused;
         return {};
     }
     PciHostBridge& b = p.bridges[p.bridge_count];
@@ -367,7 +465,10 @@ bool is_host_bridge(const void* fdt, int node)
 
 void note_other_bridge(const void* fdt, int node, Platform& p)
 {
-    if (p.other_bridge_count == Platform::kMaxOtherBridges) return;
+    if (p.other_bridge_count == Platform::kMaxOtherBridges) {
+        ++p.other_bridges_unlisted;
+        return;
+    }
     OtherPciBridge& o = p.other_bridges[p.other_bridge_count++];
     node_path(fdt, node, o.path, sizeof o.path);
     int len = 0;
@@ -394,9 +495,7 @@ Status discover_pci(const void* fdt, Platform& p, Diagnostic& diag)
 bool handled_elsewhere(const void* fdt, int node)
 {
     return string_prop_is(fdt, node, "device_type", "memory") || compatible(fdt, node, "pci-host-ecam-generic") ||
-           compatible(fdt, node, "arm,gic-v3") || compatible(fdt, node, "arm,cortex-a15-gic") ||
-           compatible(fdt, node, "arm,gic-400") || compatible(fdt, node, "arm,cortex-a7-gic") ||
-           compatible(fdt, node, "arm,cortex-a9-gic");
+           gic_version(fdt, node) != GicVersion::None;
 }
 
 void collect_mmio(const void* fdt, int bus, Platform& p, int depth)
@@ -416,9 +515,10 @@ void collect_mmio(const void* fdt, int bus, Platform& p, int depth)
             auto r = fdt::reg_entry(fdt, bus, node, i);
             if (!r || r->size == 0) continue;
             if (p.mmio_count == Platform::kMaxMmio) {
-                log_warn("more than %zu MMIO regions; %s at 0x%llx is not given to the guest", Platform::kMaxMmio, compat,
-                         (unsigned long long)r->base);
-                return;
+                if (p.mmio_unused++ == 0)
+                    log_warn("more than %zu MMIO regions; %s at 0x%llx and the rest are not given to the guest",
+                             Platform::kMaxMmio, compat, (unsigned long long)r->base);
+                continue;
             }
             MmioDevice& d = p.mmio[p.mmio_count++];
             d.reg = *r;
@@ -553,6 +653,57 @@ Status check_structure_block(const void* fdt, Diagnostic& diag)
     return fail(diag, Error::BadDeviceTree, end, "device tree: structure block has no end tag");
 }
 
+// The console node's kind and registers. The address is translated through
+// the parents' ranges whatever the kind, so a board check can name it.
+Status uart_from_node(const void* fdt, int node, Uart& uart, Diagnostic& diag)
+{
+    node_path(fdt, node, uart.path, sizeof uart.path);
+    int len = 0;
+    const char* c = static_cast<const char*>(fdt_getprop(fdt, node, "compatible", &len));
+    copy_string(uart.compatible, sizeof uart.compatible, c != nullptr && len > 0 && c[len - 1] == '\0' ? c : "no compatible");
+    MemRange r;
+    if (auto s = reg_or_fail(fdt, fdt_parent_offset(fdt, node), node, 0, r, diag, "console"); !s) return s;
+    uart.base = r.base;
+    uart.size = r.size;
+    UartKind kind = UartKind::None;
+    if (compatible(fdt, node, "arm,pl011")) kind = UartKind::Pl011;
+    else if (compatible(fdt, node, "arm,sbsa-uart")) kind = UartKind::Sbsa;
+    else if (compatible(fdt, node, "ns16550a") || compatible(fdt, node, "ns16550") ||
+             compatible(fdt, node, "snps,dw-apb-uart") || compatible(fdt, node, "fsl,ns16550"))
+        kind = UartKind::Ns16550;
+    if (kind == UartKind::None) {
+        format(uart.problem, sizeof uart.problem, "console %s (%s) is of a kind passage has no driver for", uart.path,
+                   uart.compatible);
+        return {};
+    }
+    if (kind == UartKind::Ns16550) {
+        u64 shift = 0, width = 1, offset = 0;
+        if (const void* v = fdt_getprop(fdt, node, "reg-shift", &len); v != nullptr && len == 4) shift = read_cells(v, 1);
+        if (const void* v = fdt_getprop(fdt, node, "reg-io-width", &len); v != nullptr && len == 4) width = read_cells(v, 1);
+        if (const void* v = fdt_getprop(fdt, node, "reg-offset", &len); v != nullptr && len == 4) offset = read_cells(v, 1);
+        if (const void* v = fdt_getprop(fdt, node, "clock-frequency", &len); v != nullptr && len == 4)
+            uart.clock_hz = u32(read_cells(v, 1));
+        // The 16550's registers span index 0..7; all of them must lie inside reg.
+        const u64 span = offset + (u64{8} << (shift > 3 ? 3 : shift));
+        if (shift > 3 || (width != 1 && width != 2 && width != 4) || (width > (u64{1} << shift) && width != 1) ||
+            span > r.size) {
+            format(uart.problem, sizeof uart.problem,
+                       "console %s: reg-shift %llu, reg-io-width %llu, reg-offset 0x%llx do not fit its 0x%llx-byte reg", uart.path,
+                       (unsigned long long)shift, (unsigned long long)width, (unsigned long long)offset, (unsigned long long)r.size);
+            return {};
+        }
+        if (fdt_getprop(fdt, node, "big-endian", nullptr) != nullptr) {
+            format(uart.problem, sizeof uart.problem, "console %s: a big-endian 16550 has no driver in passage", uart.path);
+            return {};
+        }
+        uart.reg_shift = u8(shift);
+        uart.reg_io_width = u8(width);
+        uart.reg_offset = u32(offset);
+    }
+    uart.kind = kind;
+    return {};
+}
+
 }  // namespace
 
 Status check_device_tree(const void* fdt, usize max_size, Diagnostic& diag)
@@ -595,21 +746,17 @@ Status discover_console(const void* fdt, Uart& uart, Diagnostic& diag)
     if (path != nullptr && len > 0) {
         int n = 0;
         while (n < len && path[n] != '\0' && path[n] != ':') ++n;  // "serial0:115200n8"
-        node = fdt_path_offset_namelen(fdt, path, n);
-        if (node < 0) return fail(diag, Error::NotFound, 0, "/chosen/stdout-path \"%.*s\" names no node", n, path);
+        node = fdt_path_offset_namelen(fdt, path, n);  // libfdt resolves an alias itself
+        if (node < 0) {
+            char name[kPathMax];  // vformat has no "%.*s"
+            copy_string(name, n + 1 < int(sizeof name) ? usize(n + 1) : sizeof name, path);
+            return fail(diag, Error::NotFound, 0, "/chosen/stdout-path \"%s\" names no node", name);
+        }
     } else {
         node = fdt_node_offset_by_compatible(fdt, -1, "arm,pl011");
         if (node < 0) return fail(diag, Error::NotFound, 0, "no /chosen/stdout-path and no arm,pl011 node");
     }
-    node_path(fdt, node, uart.path, sizeof uart.path);
-    if (!compatible(fdt, node, "arm,pl011"))
-        return fail(diag, Error::Unsupported, 0, "console %s is not an arm,pl011", uart.path);
-    MemRange r;
-    if (auto s = reg_or_fail(fdt, fdt_parent_offset(fdt, node), node, 0, r, diag, "console"); !s) return s;
-    uart.base = r.base;
-    uart.size = r.size;
-    uart.pl011 = true;
-    return {};
+    return uart_from_node(fdt, node, uart, diag);
 }
 
 PsciMethod discover_psci_method(const void* fdt)
@@ -621,7 +768,7 @@ PsciMethod discover_psci_method(const void* fdt)
     return PsciMethod::None;
 }
 
-Status discover_platform(const void* fdt, Platform& p, Diagnostic& diag, ConsoleCheck console)
+Status discover_platform(const void* fdt, Platform& p, Diagnostic& diag, DiscoveryMode mode)
 {
     p = Platform{};
     int len = 0;
@@ -636,7 +783,7 @@ Status discover_platform(const void* fdt, Platform& p, Diagnostic& diag, Console
     if (!ac || !sc || *ac < 1 || *ac > 2 || *sc > 2)
         return fail(diag, Error::BadDeviceTree, 0, "root node: #address-cells/#size-cells must be 1 or 2");
 
-    if (auto s = discover_memory(fdt, p, diag); !s) return s;
+    if (auto s = discover_memory(fdt, p, diag, mode); !s) return s;
     if (auto s = discover_reserved(fdt, p, diag); !s) return s;
     if (auto s = discover_cpus(fdt, p, diag); !s) return s;
     p.psci = discover_psci_method(fdt);
@@ -645,12 +792,14 @@ Status discover_platform(const void* fdt, Platform& p, Diagnostic& diag, Console
         copy_string(p.psci_compatible, sizeof p.psci_compatible, c != nullptr && len > 0 ? c : "?");
     }
     if (p.psci == PsciMethod::None) log_warn("no PSCI node with method smc or hvc: passage cannot start CPUs or power off");
+    // No console, or one passage cannot drive, makes a silent boot, not a
+    // failed one; a malformed console node is a malformed tree, for a boot.
     if (auto s = discover_console(fdt, p.uart, diag); !s) {
-        if (console == ConsoleCheck::Required) return s;
+        if (mode == DiscoveryMode::Boot && s.error() != Error::NotFound) return s;
         copy_string(p.uart.problem, sizeof p.uart.problem, diag.text);
-        log_warn("no usable console: %s", diag.text);
         diag = Diagnostic{};
     }
+    if (!p.uart.usable()) log_warn("no usable console: %s", p.uart.problem);
     if (auto s = discover_gic(fdt, p, diag); !s) return s;
     discover_timer(fdt, p);
     if (auto s = discover_pci(fdt, p, diag); !s) return s;

@@ -121,7 +121,20 @@ void copy_string(char* dst, usize size, const char* src)
 
 void node_path(const void* fdt, int node, char* buf, usize size)
 {
-    if (fdt_get_path(fdt, node, buf, static_cast<int>(size)) != 0) copy_string(buf, size, "?");
+    if (size == 0) return;
+    int err = fdt_get_path(fdt, node, buf, static_cast<int>(size));
+    if (err == 0) return;
+    // Longer than the buffer: keep the node's own name, marked as cut.
+    int len = 0;
+    const char* name = fdt_get_name(fdt, node, &len);
+    if (err != -FDT_ERR_NOSPACE || name == nullptr || len < 0) {
+        copy_string(buf, size, "?");
+        return;
+    }
+    copy_string(buf, size, ".../");
+    usize at = 0;
+    while (buf[at] != '\0') ++at;
+    copy_string(buf + at, size - at, name);
 }
 
 }  // namespace passage::fdt

@@ -36,7 +36,8 @@ bool node_enabled(const void* fdt, int node);
 // Copies a NUL-terminated string into a fixed buffer, truncating.
 void copy_string(char* dst, usize size, const char* src);
 
-// The node's full path, for messages ("?" if it cannot be had).
+// The node's full path, for messages: ".../name" if it is longer than the
+// buffer, "?" if it cannot be had at all.
 void node_path(const void* fdt, int node, char* buf, usize size);
 
 }  // namespace passage::fdt

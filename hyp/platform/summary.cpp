@@ -1,5 +1,6 @@
 // The platform summary: what passage found, in the order a person checks it.
 #include "passage/discover.h"
+#include "passage/format.h"
 #include "passage/log.h"
 #include "passage/size_str.h"
 
@@ -26,15 +27,17 @@ void print_range(const char* label, const MemRange& r)
 void print_gic(const Gic& g)
 {
     if (g.version == GicVersion::V3) {
-        log_info("  gic        v3");
+        log_info("  gic        v3 (%s)", g.compatible);
         print_range("  dist", g.dist);
         for (usize i = 0; i < g.redist_count; ++i) print_range("  redist", g.redist[i]);
         for (usize i = 0; i < g.its_count; ++i) print_range("  its", g.its[i]);
+        if (g.its_unused > 0) log_info("    its      %zu more not used (passage keeps %zu)", g.its_unused, Gic::kMaxIts);
     } else {
-        log_info("  gic        v2");
+        log_info("  gic        v2 (%s)", g.compatible);
         print_range("  dist", g.dist);
         print_range("  cpu", g.cpu_if);
         for (usize i = 0; i < g.v2m_count; ++i) print_range("  v2m", g.v2m[i]);
+        if (g.v2m_unused > 0) log_info("    v2m      %zu more not used (passage keeps %zu)", g.v2m_unused, Gic::kMaxIts);
         if (g.hyp_if.size != 0) print_range("  gich", g.hyp_if);
         if (g.vcpu_if.size != 0) print_range("  gicv", g.vcpu_if);
     }
@@ -51,14 +54,47 @@ void print_bridge(const PciHostBridge& b)
     }
 }
 
+const char* uart_kind_name(UartKind k)
+{
+    switch (k) {
+    case UartKind::Pl011: return "pl011";
+    case UartKind::Sbsa: return "sbsa-uart";
+    case UartKind::Ns16550: return "16550";
+    case UartKind::None: break;
+    }
+    return "none";
+}
+
+void print_console(const Uart& u)
+{
+    if (!u.usable()) {
+        log_info("  console    none usable: %s", u.problem);
+        if (u.base != 0) log_info("    at 0x%llx (%s)", (ull)u.base, u.compatible);
+        return;
+    }
+    if (u.kind != UartKind::Ns16550) {
+        log_info("  console    %s 0x%llx %s", uart_kind_name(u.kind), (ull)u.base, u.path);
+        return;
+    }
+    char clock[32] = "the firmware's divisor";
+    if (u.clock_hz != 0) format(clock, sizeof clock, "%u Hz", u.clock_hz);
+    log_info("  console    16550 0x%llx %s (%s; reg-shift %u, reg-io-width %u, reg-offset 0x%x; %s)", (ull)u.base, u.path,
+             u.compatible, u.reg_shift, u.reg_io_width, u.reg_offset, clock);
+}
+
 }  // namespace
 
 void print_platform_summary(const Platform& p)
 {
     log_info("platform: %s", p.model);
+    if (p.memory_from_bootloader) log_info("  memory     none in the tree: filled in by the bootloader");
     for (usize i = 0; i < p.memory_count; ++i) print_range("memory", p.memory[i]);
+    if (p.memory_unused > 0) log_info("  memory     %zu more ranges not used (passage keeps %zu)", p.memory_unused, Platform::kMaxMemory);
     for (usize i = 0; i < p.reserved_count; ++i) print_range("reserved", p.reserved[i]);
     for (usize i = 0; i < p.no_map_count; ++i) print_range("no-map", p.no_map[i]);
+    if (p.reserved_dropped > 0)
+        log_info("  reserved   %zu more ranges not kept out of the guest (passage keeps %zu)", p.reserved_dropped,
+                 Platform::kMaxReserved);
     log_info("  cpus       %zu", p.cpu_count);
     static constexpr const char* kEnable[] = {"psci", "spin-table", "other enable-method"};  // CpuEnable's order
     for (usize i = 0; i < p.cpu_count; ++i)
@@ -69,31 +105,36 @@ void print_platform_summary(const Platform& p)
     for (usize i = 0; i < p.spin_release_count; ++i) print_range("spin-table", p.spin_release[i]);
     const char* psci = p.psci == PsciMethod::Smc ? "smc" : p.psci == PsciMethod::Hvc ? "hvc" : "none";
     log_info("  psci       %s (%s)", psci, p.psci_compatible[0] != '\0' ? p.psci_compatible : "no node");
-    if (p.uart.pl011) log_info("  console    pl011 0x%llx %s", (ull)p.uart.base, p.uart.path);
-    else log_info("  console    none usable: %s", p.uart.problem);
+    print_console(p.uart);
     print_gic(p.gic);
     if (p.timer.present)
         log_info("  timer      PPI sec %u, nonsec %u, virt %u, hyp %u", p.timer.ppi[0], p.timer.ppi[1], p.timer.ppi[2],
                  p.timer.ppi[3]);
     if (p.bridge_count == 0) log_info("  pci        none (no pci-host-ecam-generic node)");
     for (usize i = 0; i < p.bridge_count; ++i) print_bridge(p.bridges[i]);
+    if (p.bridges_unused > 0)
+        log_info("  pci        %zu more ECAM host bridges not used (passage keeps %zu)", p.bridges_unused, Platform::kMaxBridges);
     for (usize i = 0; i < p.other_bridge_count; ++i) {
         const OtherPciBridge& o = p.other_bridges[i];
         log_info("  pci        not driven: %s (%s%s): not pci-host-ecam-generic", o.path, o.compatible,
                  o.enabled ? "" : ", disabled");
     }
+    if (p.other_bridges_unlisted > 0) log_info("  pci        %zu more host bridges not listed", p.other_bridges_unlisted);
     log_info("  mmio       %zu other device regions", p.mmio_count);
     if (p.dma.noncoherent == 0) log_info("  dma        %zu masters, all dma-coherent", p.dma.count);
     else
         log_info("  dma        %zu masters, %zu not dma-coherent (first %s)", p.dma.count, p.dma.noncoherent,
                  p.dma.first_noncoherent);
+    if (p.mmio_unused > 0) log_info("  mmio       %zu more regions not given to the guest (passage keeps %zu)", p.mmio_unused, Platform::kMaxMmio);
 }
 
 void print_board_needs(const Platform& p)
 {
     log_info("needs:");
-    if (p.uart.pl011) log_info("  console    yes: pl011 %s", p.uart.path);
-    else log_info("  console    no: %s (passage drives only a PL011)", p.uart.problem);
+    if (p.memory_from_bootloader) log_info("  memory     from the bootloader: the tree has none; a boot needs /memory filled in");
+    else log_info("  memory     yes: %zu range(s)", p.memory_count);
+    if (p.uart.usable()) log_info("  console    yes: %s %s", uart_kind_name(p.uart.kind), p.uart.path);
+    else log_info("  console    no: %s (a silent boot: the guest still runs)", p.uart.problem);
     if (p.psci != PsciMethod::None) log_info("  psci       yes: %s", p.psci == PsciMethod::Smc ? "smc" : "hvc");
     else log_info("  psci       no: no PSCI node with method smc or hvc (firmware may add one at boot)");
     log_info("  gic        yes: GICv%d", p.gic.version == GicVersion::V3 ? 3 : 2);
@@ -106,7 +147,7 @@ void print_board_needs(const Platform& p)
 Status inspect_device_tree(const void* fdt, usize size, Platform& out, Diagnostic& diag)
 {
     if (Status s = check_device_tree(fdt, size, diag); !s) return s;
-    if (Status s = discover_platform(fdt, out, diag, ConsoleCheck::Report); !s) return s;
+    if (Status s = discover_platform(fdt, out, diag, DiscoveryMode::Inspect); !s) return s;
     print_platform_summary(out);
     print_board_needs(out);
     return {};

@@ -15,19 +15,24 @@ struct Diagnostic {
 // Checks the blob's header and structure against at most max_size bytes.
 Status check_device_tree(const void* fdt, usize max_size, Diagnostic& diag);
 
-// Finds only the console, so a boot can start printing before the rest.
+// Finds only the console, so a boot can start printing before the rest: the
+// node /chosen/stdout-path names (an alias or a path, ":115200n8" ignored),
+// else the first arm,pl011. It fails only when there is no console node or
+// its registers cannot be read; a console of a kind passage has no driver for
+// comes back with kind None and `problem` saying so (a silent boot).
 Status discover_console(const void* fdt, Uart& uart, Diagnostic& diag);
 
 // Finds the PSCI conduit (needed to power off even when the rest fails).
 PsciMethod discover_psci_method(const void* fdt);
 
-// What full discovery insists on. At boot the console must be a PL011; a
-// board check (passage-inspect) reports an unusable console and goes on.
-enum class ConsoleCheck { Required, Report };
+// What full discovery insists on. A boot needs memory; a board check
+// (passage-inspect) reports what the bootloader has still to fill in and
+// goes on. Neither needs a console: without one a boot is silent.
+enum class DiscoveryMode { Boot, Inspect };
 
 // Full discovery. The blob must have passed check_device_tree. Warnings about
 // things passage can live without go to the log.
-Status discover_platform(const void* fdt, Platform& out, Diagnostic& diag, ConsoleCheck console = ConsoleCheck::Required);
+Status discover_platform(const void* fdt, Platform& out, Diagnostic& diag, DiscoveryMode mode = DiscoveryMode::Boot);
 
 // The platform summary printed at boot and by passage-inspect.
 void print_platform_summary(const Platform& p);
@@ -37,8 +42,7 @@ void print_platform_summary(const Platform& p);
 void print_board_needs(const Platform& p);
 
 // passage-inspect's whole path over a blob of `size` bytes: the checks,
-// discovery that reports an unusable console instead of refusing the board,
-// then the summary and the needs, to the log. Fails only on a blob that is
+// discovery in Inspect mode, then the summary and the needs, to the log. Fails only on a blob that is
 // not a usable device tree.
 Status inspect_device_tree(const void* fdt, usize size, Platform& out, Diagnostic& diag);
 

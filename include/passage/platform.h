@@ -25,6 +25,10 @@ struct PciWindow {
     u64 size = 0;
 };
 
+// Room for a device-tree node path in messages: the longest in Debian's 6.12
+// arm64 trees is under 100 characters; fdt::node_path marks a cut one.
+inline constexpr usize kPathMax = 128;
+
 struct PciHostBridge {
     static constexpr usize kMaxWindows = 8;
     u64 ecam_base = 0;   // CPU physical address of the ECAM
@@ -35,7 +39,7 @@ struct PciHostBridge {
     bool dma_coherent = false;
     PciWindow windows[kMaxWindows];
     usize window_count = 0;
-    char path[64] = {};  // device-tree node path, for messages
+    char path[kPathMax] = {};  // device-tree node path, for messages
 };
 
 enum class GicVersion : u8 { None, V2, V3 };
@@ -56,6 +60,9 @@ struct Gic {
     MemRange vcpu_if; // GICV: never given to a guest
     MemRange v2m[kMaxIts];
     usize v2m_count = 0;
+    usize its_unused = 0;  // ITS past kMaxIts: described, not given to the guest
+    usize v2m_unused = 0;  // GICv2m frames past kMaxIts, the same
+    char compatible[32] = {};  // the compatible the GIC was recognised by
 };
 
 struct Timer {
@@ -64,18 +71,30 @@ struct Timer {
     u32 ppi[4] = {};
 };
 
+// The UARTs passage drives: the PL011 family (Arm PL011, SBSA generic UART)
+// and the 16550 family (ns16550a, ns16550, DesignWare APB, Freescale).
+enum class UartKind : u8 { None, Pl011, Sbsa, Ns16550 };
+
 struct Uart {
-    u64 base = 0;
+    UartKind kind = UartKind::None;  // None: no console passage can drive (a silent boot)
+    u64 base = 0;                    // the registers, translated to a CPU address
     u64 size = 0;
-    bool pl011 = false;
-    char path[64] = {};
-    char problem[96] = {};  // why there is no usable console (discovery told not to insist)
+    // 16550 family: register i is at base + reg_offset + (i << reg_shift),
+    // accessed reg_io_width bytes wide (1, 2 or 4).
+    u8 reg_shift = 0;
+    u8 reg_io_width = 1;
+    u32 reg_offset = 0;
+    u32 clock_hz = 0;  // clock-frequency, if given: reported only (the firmware's divisor is kept)
+    char compatible[32] = {};
+    char path[kPathMax] = {};
+    char problem[160] = {};  // why there is no usable console
+    constexpr bool usable() const { return kind != UartKind::None; }
 };
 
 // A PCI host bridge passage does not drive (not pci-host-ecam-generic),
 // kept so a board check can say so.
 struct OtherPciBridge {
-    char path[64] = {};
+    char path[kPathMax] = {};
     char compatible[40] = {};
     bool enabled = false;
 };
@@ -112,6 +131,8 @@ struct Platform {
     char model[64] = {};
     MemRange memory[kMaxMemory];
     usize memory_count = 0;
+    usize memory_unused = 0;          // ranges past kMaxMemory
+    bool memory_from_bootloader = false;  // no /memory with a size: the bootloader fills it in
     MemRange reserved[kMaxReserved];  // /memreserve/ and /reserved-memory
     usize reserved_count = 0;
     // The /reserved-memory regions marked no-map (secure carve-outs and the
@@ -119,6 +140,7 @@ struct Platform {
     // readable; the guest DTB still lists them as reserved.
     MemRange no_map[kMaxReserved];
     usize no_map_count = 0;
+    usize reserved_dropped = 0;       // ranges past kMaxReserved (the guest is not kept out of them)
     u64 cpu_mpidr[kMaxCpus] = {};
     CpuEnable cpu_enable[kMaxCpus] = {};
     usize cpu_count = 0;
@@ -136,11 +158,14 @@ struct Platform {
     Timer timer;
     PciHostBridge bridges[kMaxBridges];
     usize bridge_count = 0;
+    usize bridges_unused = 0;         // ECAM host bridges past kMaxBridges
     OtherPciBridge other_bridges[kMaxOtherBridges];  // host bridges passage does not drive
     usize other_bridge_count = 0;
+    usize other_bridges_unlisted = 0; // past kMaxOtherBridges
     MmioDevice mmio[kMaxMmio];
     usize mmio_count = 0;
     DmaMasters dma;
+    usize mmio_unused = 0;            // regions past kMaxMmio, not given to the guest
 };
 
 }  // namespace passage

@@ -33,7 +33,7 @@ for r in r1 r2; do
         "cpus +6$" \
         "psci +smc \\(arm,psci-0.2\\)" \
         "console +pl011 0x7ff80000 /serial@7ff80000" \
-        "gic +v2" "dist +0x2c010000-0x2c010fff" "cpu +0x2c02f000-0x2c030fff \\(8 KiB\\)" \
+        "gic +v2 \\(arm,gic-400\\)" "dist +0x2c010000-0x2c010fff" "cpu +0x2c02f000-0x2c030fff \\(8 KiB\\)" \
         "v2m +0x2c1c0000-0x2c1cffff" "gich +0x2c04f000-0x2c050fff" "gicv +0x2c06f000-0x2c070fff" \
         "pci +0000 /pcie@40000000: ecam 0x40000000 \\(256 MiB\\) buses 00-ff dma-coherent" \
         "io +cpu 0x5f800000-0x5fffffff pci 0x0 \\(8 MiB\\)" \
@@ -47,15 +47,15 @@ for b in rdb qds; do
         "platform: LS1028A ${b^^} Board" \
         "memory +0x80000000-0x17fffffff \\(4 GiB\\)" \
         "cpus +2$" \
-        "console +none usable: console /soc/serial@21c0500 is not an arm,pl011" \
+        "console +16550 0x21c0500 /soc/serial@21c0500 \(fsl,ns16550; reg-shift 0, reg-io-width 1, reg-offset 0x0; the firmware's divisor\)" \
         "psci +none" \
-        "gic +v3" "dist +0x6000000-0x600ffff" "redist +0x6040000-0x607ffff" "its +0x6020000-0x603ffff" \
+        "gic +v3 \\(arm,gic-v3\\)" "dist +0x6000000-0x600ffff" "redist +0x6040000-0x607ffff" "its +0x6020000-0x603ffff" \
         "pci +0000 /soc/pcie@1f0000000: ecam 0x1f0000000 \\(1 MiB\\) buses 00-00 dma-coherent" \
         "mem64 +cpu 0x1f8000000-0x1f815ffff pci 0x1f8000000 \\(1408 KiB\\)" \
         "mem64 pref cpu 0x1f8160000-0x1f81cffff pci 0x1f8160000 \\(448 KiB\\)" \
         "mem64 +cpu 0x1fc000000-0x1fc3fffff pci 0x1fc000000 \\(4 MiB\\)" \
         "not driven: /soc/pcie@3400000 \\(fsl,ls1028a-pcie, disabled\\)" \
         "not driven: /soc/pcie@3500000 \\(fsl,ls1028a-pcie, disabled\\)" \
-        "console +no:" "psci +no:" "gic +yes: GICv3"
+        "console +yes: 16550 /soc/serial@21c0500" "psci +no:" "gic +yes: GICv3"
 done
 exit $failed

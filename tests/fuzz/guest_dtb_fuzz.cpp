@@ -91,7 +91,7 @@ extern "C" int LLVMFuzzerTestOneInput(const u8* data, usize size)
     Diagnostic diag;
     if (!check_device_tree(data, size, diag)) return 0;
     static Platform platform;
-    if (!discover_platform(data, platform, diag, ConsoleCheck::Report)) return 0;
+    if (!discover_platform(data, platform, diag, DiscoveryMode::Boot)) return 0;
 
     const usize tree = fdt_totalsize(data);
     Input in{data + tree, size - tree};

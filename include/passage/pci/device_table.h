@@ -21,6 +21,7 @@ enum class BarStatus : u8 {
     ParentFailed,   // the bridge window above it could not be placed
     NoBridgeWindow, // the bridge above does not forward this kind of space
     Invalid,        // the register makes no sense (64-bit BAR in slot 5, reserved type)
+    OutsideWindow,  // fixed by Enhanced Allocation outside every host-bridge window
 };
 
 const char* bar_kind_name(BarKind k);
@@ -36,6 +37,9 @@ struct PciBar {
     u64 size = 0;
     u64 pci_addr = 0;  // what the device decodes (the BAR value)
     u64 cpu_addr = 0;  // where the CPU reaches it (through the host bridge's ranges)
+    // Enhanced Allocation: the hardware fixed it (Linux's IORESOURCE_PCI_FIXED).
+    // Never sized, moved or written; its size need not be a power of two.
+    bool fixed = false;
 
     constexpr bool present() const { return kind != BarKind::None && size != 0; }
     constexpr bool assigned() const { return status == BarStatus::Assigned; }
@@ -71,6 +75,7 @@ struct Capabilities {
     u8 msix_pba_bar = 0;
     u32 msix_pba_offset = 0;
     u8 pcie_version = 0;
+    u8 ea = 0;                    // Enhanced Allocation capability offset
     bool list_truncated = false;  // the walk hit a loop, a bad pointer or its bound
 };
 

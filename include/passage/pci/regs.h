@@ -80,6 +80,7 @@ constexpr u8 kCapPm = 0x01;
 constexpr u8 kCapMsi = 0x05;
 constexpr u8 kCapPcie = 0x10;
 constexpr u8 kCapMsix = 0x11;
+constexpr u8 kCapEa = 0x14;  // Enhanced Allocation
 constexpr u16 kCapListStart = 0x40;  // capabilities live in [0x40, 0xff]
 constexpr unsigned kMaxCapabilities = 48;  // (0x100 - 0x40) / 4 entries at most
 
@@ -107,6 +108,32 @@ using BridgeControlSecondaryReset = Bit<22>;  // bit 6 of 0x3e
 // Power management capability: PMCSR at +4
 constexpr u16 kPmControl = 0x04;
 using PmControlPowerState = Field<1, 0>;
+
+// Enhanced Allocation capability (PCI EA ECN 2014; PCIe 6.0, 7.8.5): Num
+// Entries at +2, for a type 1 function a dword of fixed bus numbers at +4,
+// then the entries. An entry is a header dword, Base, MaxOffset, then the
+// upper halves of Base and of MaxOffset when their bit 1 says 64-bit.
+constexpr u16 kEaNumEntries = 0x02;
+constexpr u16 kEaFirstEntry = 0x04;
+constexpr u16 kEaFirstEntryBridge = 0x08;
+using EaNumEntries = Field<5, 0>;
+using EaFixedSecondary = Field<7, 0>;
+using EaFixedSubordinate = Field<15, 8>;
+using EaEntrySize = Field<2, 0>;         // dwords after the header
+using EaBei = Field<7, 4>;               // BAR Equivalent Indicator
+using EaPrimaryProps = Field<15, 8>;
+using EaSecondaryProps = Field<23, 16>;
+using EaWritable = Bit<30>;
+using EaEnable = Bit<31>;
+using EaField64 = Bit<1>;                // in Base and MaxOffset: an upper dword follows
+constexpr u32 kEaFieldMask = 0xfffffffc;
+constexpr u8 kEaBeiBar5 = 5;
+constexpr u8 kEaBeiRom = 8;
+constexpr u8 kEaPropMem = 0x00;
+constexpr u8 kEaPropMemPref = 0x01;
+constexpr u8 kEaPropIo = 0x02;
+constexpr u8 kEaPropBridgeIo = 0x07;     // the last property Linux uses
+constexpr u8 kEaPropMemUnavailable = 0xfd;  // 0xfd-0xff: unavailable; 0x08-0xfc reserved
 
 // Extended capabilities (PCIe 7.6): header [15:0] ID, [19:16] version, [31:20] next.
 constexpr u16 kExtCapStart = 0x100;

@@ -106,7 +106,9 @@ TEST_CASE("el2 layout: the most ranges discovery accepts fit the table pool")
         p.no_map[i] = {p.memory[i / 2].base + (i % 2 + 1) * 0x100000000ull + 0x3000, 0x5000};
         ++p.no_map_count;
     }
-    p.uart = {0x9000000, 0x1000, true};
+    p.uart.kind = UartKind::Pl011;
+    p.uart.base = 0x9000000;
+    p.uart.size = 0x1000;
     p.gic.version = GicVersion::V3;
     p.gic.dist = {0x8000000, 0x10000};
     for (usize i = 0; i < Gic::kMaxRedist; ++i) p.gic.redist[p.gic.redist_count++] = {0x100000000000ull + i * 0x40000000, 0x20000};

@@ -142,6 +142,28 @@ FakeFunction& FakeFunction::msix(u16 vectors, u8 table_bar, u32 table_offset, u8
     return *this;
 }
 
+FakeFunction& FakeFunction::ea(std::initializer_list<EaEntry> entries, u8 fixed_secondary, u8 fixed_subordinate)
+{
+    std::vector<u32> dw;
+    if (bridge_) dw.push_back(u32(fixed_secondary) | u32(fixed_subordinate) << 8);
+    for (const EaEntry& e : entries) {
+        u64 max = e.size - 1;
+        bool base_hi = e.wide || (e.base >> 32) != 0;
+        bool max_hi = e.wide || (max >> 32) != 0;
+        unsigned es = 2 + base_hi + max_hi;
+        dw.push_back((u32(int(es) + e.size_error) & 7) | u32(e.bei) << 4 | u32(e.primary) << 8 | u32(e.secondary) << 16 |
+                     (e.enabled ? 1u << 31 : 0));
+        dw.push_back(u32(e.base & 0xfffffffc) | (base_hi ? 2 : 0));
+        dw.push_back(u32(max & 0xfffffffc) | (max_hi ? 2 : 0));
+        if (base_hi) dw.push_back(u32(e.base >> 32));
+        if (max_hi) dw.push_back(u32(max >> 32));
+    }
+    u8 off = add_cap(0x14, u8(4 + 4 * dw.size()));
+    cfg_[off + 2] = u8(entries.size());
+    for (usize i = 0; i < dw.size(); ++i) set32(u16(off + 4 + 4 * i), dw[i], 0);
+    return *this;
+}
+
 FakeFunction& FakeFunction::pcie(PortType type)
 {
     u8 off = add_cap(0x10, 0x3c);
@@ -336,6 +358,7 @@ u32 FakeEcam::access(Bdf f, u16 reg, unsigned width, bool write, u32 value)
     if (!write) return fn->read(reg, width);
     bool bar = reg >= 0x10 && reg < (fn->bridge_ ? 0x18 : kBarsEnd);
     bool rom = reg == (fn->bridge_ ? 0x38 : 0x30);
+    if (reg < 0x40) ++fn->header_writes_[reg / 4];
     if ((bar || rom) && width == 4 && (value | 0x7ff) == 0xffffffffu && (fn->cfg_[0x04] & 0x03) != 0) {
         ++sized_while_decoding;
     }

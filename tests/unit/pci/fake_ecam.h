@@ -12,6 +12,7 @@
 #pragma once
 
 #include <array>
+#include <initializer_list>
 #include <functional>
 #include <map>
 #include <memory>
@@ -30,6 +31,20 @@ PciHostBridge qemu_virt_host(bool highmem = true);
 
 class FakeEcam;
 struct FakeBus;
+
+// One Enhanced Allocation entry (PCI EA ECN): a BAR equivalent, properties,
+// base and MaxOffset (size - 1). Base and MaxOffset get their upper dwords
+// when they need them or when asked.
+struct EaEntry {
+    u8 bei = 0;
+    u8 primary = 0x00;    // 0x00 memory, 0x01 prefetchable, 0x02 I/O ...
+    u8 secondary = 0xff;
+    u64 base = 0;
+    u64 size = 0;
+    bool enabled = true;
+    bool wide = false;    // both upper dwords even when zero
+    int size_error = 0;   // added to the Entry Size field (a malformed entry)
+};
 
 class FakeFunction {
 public:
@@ -63,6 +78,10 @@ public:
     // A raw capability header at `offset` pointing at `next` (for broken lists).
     FakeFunction& cap_raw(u8 offset, u8 id, u8 next);
     FakeFunction& cap_pointer(u8 offset);
+    // An Enhanced Allocation capability with these entries; for a bridge the
+    // fixed secondary and subordinate bus numbers come first. Its BAR
+    // registers stay hardwired to 0, as the ECN requires.
+    FakeFunction& ea(std::initializer_list<EaEntry> entries, u8 fixed_secondary = 0, u8 fixed_subordinate = 0);
 
     // Bridges
     FakeFunction& bridge(bool io_window = true, bool pref_window = true, bool pref64 = true);
@@ -83,6 +102,8 @@ public:
     u16 peek16(u16 reg) const;
     u8 peek8(u16 reg) const { return cfg_[reg]; }
     bool is_bridge() const { return bridge_; }
+    // Config writes to the header dword holding `reg` (below 0x40).
+    unsigned writes_to(u16 reg) const { return header_writes_[reg / 4]; }
 
     // Config-cycle behaviour
     u32 read(u16 reg, unsigned width) const;
@@ -100,6 +121,7 @@ private:
     bool bridge_ = false;
     bool alias_fn_ = false;
     bool alias_dev_ = false;
+    std::array<unsigned, 16> header_writes_{};
     u8 next_cap_ = 0x40;
     u8 last_cap_ = 0;
     std::unique_ptr<FakeBus> below_;

@@ -110,8 +110,10 @@ void check_invariants(const PciHostBridge& host, const DeviceTable& table, FakeE
             INFO(bar_name(f, b) << " at 0x" << std::hex << b.pci_addr << " size 0x" << b.size);
             bool io = b.kind == BarKind::Io;
             CHECK(b.size != 0);
-            CHECK((b.size & (b.size - 1)) == 0);
-            CHECK(is_aligned(b.pci_addr, b.size));  // natural alignment
+            if (!b.fixed) {  // Enhanced Allocation gives any size at any address
+                CHECK((b.size & (b.size - 1)) == 0);
+                CHECK(is_aligned(b.pci_addr, b.size));  // natural alignment
+            }
             CHECK(b.pci_addr != 0);
             if (b.kind == BarKind::Mem32 || b.is_rom()) CHECK(b.pci_addr + b.size <= k4G);
             const PciWindow* w = host_window(host, io, b.pci_addr, b.size, b.cpu_addr);
@@ -194,6 +196,11 @@ void check_invariants(const PciHostBridge& host, const DeviceTable& table, FakeE
         for (const PciBar& b : f.bars) {
             if (!b.assigned()) continue;
             u16 reg = b.is_rom() ? (f.is_bridge ? 0x38 : 0x30) : u16(0x10 + 4 * b.index);
+            if (b.fixed) {  // Enhanced Allocation: hardwired to 0, never written
+                CHECK(hwf->peek32(reg) == 0);
+                CHECK(hwf->writes_to(reg) == 0);
+                continue;
+            }
             u64 v = hwf->peek32(reg) & (b.kind == BarKind::Io ? 0xfffffffcu : b.is_rom() ? 0xfffff800u : 0xfffffff0u);
             if (b.kind == BarKind::Mem64) v |= u64(hwf->peek32(u16(reg + 4))) << 32;
             CHECK(v == b.pci_addr);

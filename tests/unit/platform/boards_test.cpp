@@ -34,36 +34,137 @@ void capture(const char* text, usize len) { g_log.append(text, len); }
 
 }  // namespace
 
-TEST_CASE("boards: a boot refuses a console that is not a PL011")
-{
-    usize size = 0;
-    auto blob = load("board-soc-bridges.dtb", size);
-    Diagnostic diag;
-    REQUIRE(check_device_tree(blob.data(), size, diag));
+struct Inspected {
     Platform p;
-    CHECK_FALSE(discover_platform(blob.data(), p, diag));
-    CHECK(std::string(diag.text).find("console /soc/serial@21c0500 is not an arm,pl011") != std::string::npos);
-}
+    Diagnostic diag;
+    bool ok = false;
+    std::string log;
+};
 
-// passage-inspect's mode: the console problem is recorded and the rest found.
-TEST_CASE("boards: a board check reports the console and finds the rest")
+// Discovery in the given mode, then the summary and the needs, captured.
+Inspected inspect(const char* name, DiscoveryMode mode)
 {
     usize size = 0;
-    auto blob = load("board-soc-bridges.dtb", size);
-    Diagnostic diag;
-    Platform p;
+    auto blob = load(name, size);
+    Inspected r;
+    REQUIRE(check_device_tree(blob.data(), size, r.diag));
     g_log.clear();
     set_log_sink(capture);
-    REQUIRE(discover_platform(blob.data(), p, diag, ConsoleCheck::Report));
-    print_platform_summary(p);
+    r.ok = discover_platform(blob.data(), r.p, r.diag, mode).ok();
+    if (r.ok) {
+        print_platform_summary(r.p);
+        print_board_needs(r.p);
+    }
     set_log_sink(nullptr);
-    INFO(g_log);
-    CHECK_FALSE(p.uart.pl011);
-    CHECK(std::string(p.uart.problem).find("is not an arm,pl011") != std::string::npos);
-    CHECK(p.psci == PsciMethod::None);
-    CHECK(p.gic.version == GicVersion::V3);
-    CHECK(p.gic.its_count == 1);
-    CHECK(g_log.find("console    none usable: console /soc/serial@21c0500 is not an arm,pl011") != std::string::npos);
+    r.log = g_log;
+    return r;
+}
+
+bool has(const std::string& log, const char* text) { return log.find(text) != std::string::npos; }
+
+// The LS1028A-like tree's console is a 16550 (fsl,ns16550 + ns16550a): a
+// boot takes it, with its registers translated through /soc.
+TEST_CASE("boards: a 16550 console under a translating bus is found for a boot")
+{
+    auto r = inspect("board-soc-bridges.dtb", DiscoveryMode::Boot);
+    INFO(r.diag.text << "\n" << r.log);
+    REQUIRE(r.ok);
+    CHECK(r.p.uart.kind == UartKind::Ns16550);
+    CHECK(r.p.uart.base == 0x1021c0500);  // /soc's ranges add 4 GiB
+    CHECK(std::string(r.p.uart.path) == "/soc/serial@21c0500");
+    CHECK(r.p.psci == PsciMethod::None);
+    CHECK(r.p.gic.version == GicVersion::V3);
+    CHECK(r.p.gic.its_count == 1);
+}
+
+// A console passage has no driver for is a silent boot, not a failed one;
+// its address still goes through the parents' ranges, for the message.
+TEST_CASE("boards: a console without a driver is reported with its translated address")
+{
+    auto mode = GENERATE(DiscoveryMode::Boot, DiscoveryMode::Inspect);
+    auto r = inspect("console-no-driver.dtb", mode);
+    INFO(r.diag.text << "\n" << r.log);
+    REQUIRE(r.ok);
+    CHECK_FALSE(r.p.uart.usable());
+    CHECK(r.p.uart.base == 0x88001000);
+    CHECK(std::string(r.p.uart.path) == "/soc/serial@1000");
+    CHECK(has(r.log, "console    none usable: console /soc/serial@1000 (qcom,geni-debug-uart) is of a kind passage has no driver for"));
+    CHECK(has(r.log, "at 0x88001000 (qcom,geni-debug-uart)"));
+    CHECK(has(r.log, "(a silent boot: the guest still runs)"));
+}
+
+// Most board trees leave /memory to the bootloader: a board check says so
+// and reports everything else; a boot refuses (tested in discover_test).
+TEST_CASE("boards: a board check goes on past memory the bootloader fills in")
+{
+    auto file = GENERATE("no-memory.dtb", "memory-empty.dtb");
+    auto r = inspect(file, DiscoveryMode::Inspect);
+    INFO(file << ": " << r.diag.text << "\n" << r.log);
+    REQUIRE(r.ok);
+    CHECK(r.p.memory_from_bootloader);
+    CHECK(r.p.memory_count == 0);
+    CHECK(r.p.uart.kind == UartKind::Pl011);
+    CHECK(has(r.log, "memory     none in the tree: filled in by the bootloader"));
+    CHECK(has(r.log, "memory     from the bootloader: the tree has none; a boot needs /memory filled in"));
+    CHECK(has(r.log, "console    pl011 0x9000000 /pl011@9000000"));
+}
+
+// qcom,msm-qgic2 is a GICv2 to Linux. The root's interrupt-parent (a wake-up
+// controller) leads to it; the cascaded GIC earlier in the tree is not it.
+TEST_CASE("boards: the root GIC is found by any compatible Linux drives as a GICv2")
+{
+    auto r = inspect("gic-qgic2.dtb", DiscoveryMode::Boot);
+    INFO(r.diag.text << "\n" << r.log);
+    REQUIRE(r.ok);
+    CHECK(r.p.gic.version == GicVersion::V2);
+    CHECK(std::string(r.p.gic.compatible) == "qcom,msm-qgic2");
+    CHECK(r.p.gic.dist.base == 0xb000000);
+    CHECK(r.p.gic.cpu_if.base == 0xb002000);
+    CHECK(has(r.log, "gic        v2 (qcom,msm-qgic2)"));
+    // Neither GIC is handed to the guest as plain MMIO.
+    for (usize i = 0; i < r.p.mmio_count; ++i) CHECK(r.p.mmio[i].reg.base != 0x2a41000);
+}
+
+// Without a root interrupt-parent, the root GIC is the one that is its own
+// interrupt parent, even when both carry interrupts (maintenance, cascade).
+TEST_CASE("boards: a cascaded GIC earlier in the tree is not taken for the root one")
+{
+    auto r = inspect("gic-cascaded-first.dtb", DiscoveryMode::Boot);
+    INFO(r.diag.text << "\n" << r.log);
+    REQUIRE(r.ok);
+    CHECK(r.p.gic.dist.base == 0x8000000);
+    CHECK(r.p.gic.cpu_if.base == 0x8010000);
+}
+
+// Frames past the table are counted and named, never dropped silently.
+TEST_CASE("boards: ITS and GICv2m frames past four are counted as unused")
+{
+    auto its = inspect("gic-many-frames.dtb", DiscoveryMode::Boot);
+    INFO(its.diag.text << "\n" << its.log);
+    REQUIRE(its.ok);
+    CHECK(its.p.gic.its_count == 4);
+    CHECK(its.p.gic.its_unused == 2);
+    CHECK(its.p.gic.its[3].base == 0x8080000);
+    CHECK(has(its.log, "its      2 more not used (passage keeps 4)"));
+    auto v2m = inspect("gic-v2m-frames.dtb", DiscoveryMode::Boot);
+    INFO(v2m.log);
+    REQUIRE(v2m.ok);
+    CHECK(v2m.p.gic.v2m_count == 4);
+    CHECK(v2m.p.gic.v2m_unused == 2);
+    CHECK(has(v2m.log, "v2m      2 more not used (passage keeps 4)"));
+}
+
+// FVP Base RevC's console path is 70 characters: it prints whole, and its
+// address goes through three levels of ranges.
+TEST_CASE("boards: a node path longer than 63 characters prints whole")
+{
+    auto r = inspect("gic-many-frames.dtb", DiscoveryMode::Boot);
+    INFO(r.log);
+    REQUIRE(r.ok);
+    const char* path = "/bus@8000000/motherboard-bus@8000000/iofpga-bus@300000000/serial@90000";
+    CHECK(std::string(r.p.uart.path) == path);
+    CHECK(r.p.uart.base == 0x1c090000);
+    CHECK(has(r.log, path));
 }
 
 // The ECAM bridge's registers and windows go through /soc's ranges; the
@@ -75,7 +176,7 @@ TEST_CASE("boards: host bridges under a translating bus and the ones passage doe
     auto blob = load("board-soc-bridges.dtb", size);
     Diagnostic diag;
     Platform p;
-    REQUIRE(discover_platform(blob.data(), p, diag, ConsoleCheck::Report));
+    REQUIRE(discover_platform(blob.data(), p, diag, DiscoveryMode::Inspect));
     REQUIRE(p.bridge_count == 1);
     const PciHostBridge& b = p.bridges[0];
     CHECK(std::string(b.path) == "/soc/pcie@f0000000");
