@@ -4,6 +4,7 @@
 #include <libfdt.h>
 
 #include "fdt_reader.h"
+#include "iommu_map.h"
 #include "passage/format.h"
 #include "passage/log.h"
 
@@ -319,6 +320,7 @@ Status discover_pci_bridge(const void* fdt, int node, Platform& p, Diagnostic& d
     }
     if (b.window_count == 0)
         return fail(diag, Error::BadDeviceTree, 0, "PCI host bridge %s: ranges has no I/O or memory window", b.path);
+    if (auto s = discover_iommu_map(fdt, node, p, b, diag); !s) return s;
     ++p.bridge_count;
     return {};
 }
@@ -362,7 +364,7 @@ bool handled_elsewhere(const void* fdt, int node)
     return string_prop_is(fdt, node, "device_type", "memory") || compatible(fdt, node, "pci-host-ecam-generic") ||
            compatible(fdt, node, "arm,gic-v3") || compatible(fdt, node, "arm,cortex-a15-gic") ||
            compatible(fdt, node, "arm,gic-400") || compatible(fdt, node, "arm,cortex-a7-gic") ||
-           compatible(fdt, node, "arm,cortex-a9-gic");
+           compatible(fdt, node, "arm,cortex-a9-gic") || compatible(fdt, node, "arm,smmu-v3");
 }
 
 void collect_mmio(const void* fdt, int bus, Platform& p, int depth)
@@ -544,6 +546,7 @@ Status discover_platform(const void* fdt, Platform& p, Diagnostic& diag, Console
     }
     if (auto s = discover_gic(fdt, p, diag); !s) return s;
     discover_timer(fdt, p);
+    if (auto s = discover_smmus(fdt, p, diag); !s) return s;
     if (auto s = discover_pci(fdt, p, diag); !s) return s;
     collect_mmio(fdt, 0, p, 0);
     return {};
