@@ -166,6 +166,20 @@ TEST_CASE("plan: GICv2 maps distributor and CPU interface and GICv2m but never G
     CHECK(find(plan, 0x08040000) == nullptr);
 }
 
+// The SMMU is passage's: a guest that could reach its registers could
+// turn DMA confinement off. Its neighbours (fw-cfg below) stay mapped.
+TEST_CASE("plan: the SMMUv3 registers are never in the guest's stage 2")
+{
+    Platform p = load_platform("qemu-virt-smmuv3.dtb");
+    REQUIRE(p.smmu_count == 1);
+    pci::PciDeviceTable<1> table;
+    GuestPlan plan;
+    Diagnostic d;
+    REQUIRE(build_plan(p, table, all_assigned(table), kHyp, plan, d));
+    for (u64 a = 0x9050000; a < 0x9070000; a += kPageSize) CHECK(find(plan, a) == nullptr);
+    CHECK(find(plan, 0x09000000) != nullptr);  // the UART
+}
+
 TEST_CASE("plan: a BAR next to the hypervisor is fine but one touching it is refused")
 {
     Platform p = minimal_platform();
