@@ -1,0 +1,137 @@
+// The SMMUv3 driver: take-over, the stream table, the command queue with
+// CMD_SYNC, the event queue and global errors, over a small register and
+// memory interface. At EL2 that is the real SMMU (MMIO and cache
+// maintenance); in host tests a register model. Nothing here waits without
+// a bound: a CMD_SYNC that never completes, an SMMU that never acknowledges
+// an enable, come back as errors with a message.
+#pragma once
+
+#include <span>
+
+#include "passage/discover.h"
+#include "passage/iommu/smmuv3.h"
+#include "passage/result.h"
+
+namespace passage::iommu {
+
+class SmmuHw {
+public:
+    virtual u32 read32(u32 offset) = 0;
+    virtual void write32(u32 offset, u32 value) = 0;
+    virtual void write64(u32 offset, u64 value) = 0;
+    // Makes the CPU's writes to [p, p + size) visible to the SMMU before
+    // any later register write: clean to the point of coherency when the
+    // SMMU does not snoop, then a barrier.
+    virtual void publish(const void* p, usize size) = 0;
+    // Makes the SMMU's writes (event records) visible to the CPU's reads.
+    virtual void fetch(const void* p, usize size) = 0;
+    // The physical address the SMMU must be given for driver memory.
+    virtual u64 phys(const void* p) = 0;
+    // One step of a bounded wait (a short delay on hardware).
+    virtual void relax() = 0;
+
+protected:
+    SmmuHw() = default;
+    ~SmmuHw() = default;
+    SmmuHw(const SmmuHw&) = default;
+    SmmuHw& operator=(const SmmuHw&) = default;
+};
+
+// Memory the driver owns, given by the caller: the linear stream table
+// (strtab_entries a power of two, aligned to its size), the command queue
+// (2^cmdq_log2 entries of 16 bytes) and the event queue (2^evtq_log2
+// entries of 32 bytes), each aligned to its size.
+struct SmmuMemory {
+    Ste* strtab = nullptr;
+    u32 strtab_log2 = 0;
+    u64* cmdq = nullptr;
+    u32 cmdq_log2 = 0;
+    u64* evtq = nullptr;
+    u32 evtq_log2 = 0;
+};
+
+// What IDR0..5 say, decoded once.
+struct SmmuFeatures {
+    bool stage1 = false;
+    bool stage2 = false;
+    bool aa64 = false;
+    bool gran4k = false;
+    bool vmid16 = false;
+    bool two_level = false;
+    bool fwb = false;
+    bool coherent_hw = false;  // IDR0.COHACC (the node's dma-coherent decides)
+    unsigned oas = 0;          // IDR5.OAS field
+    unsigned sid_bits = 0;
+    unsigned cmdq_log2_max = 0;
+    unsigned evtq_log2_max = 0;
+};
+
+SmmuFeatures decode_features(u32 idr0, u32 idr1, u32 idr3, u32 idr5);
+
+// How many polls a bounded wait makes before it gives up.
+constexpr u32 kSmmuPollBudget = 1'000'000;
+
+class SmmuDriver {
+public:
+    SmmuDriver(SmmuHw& hw, const char* name, bool coherent) : hw_(hw), name_(name), coherent_(coherent) {}
+
+    // Global bypass to abort first (firmware may have left it open), then
+    // the features. After this, with SMMUEN = 0, every DMA is aborted.
+    Status probe(Diagnostic& diag);
+    const SmmuFeatures& features() const { return features_; }
+
+    // Programs tables and queues and enables the SMMU, every StreamID
+    // aborting. Needs stage 2 (probe says whether it is there).
+    Status enable(const SmmuMemory& mem, Diagnostic& diag);
+
+    // Installs an STE and makes the SMMU forget its cached copy (CFGI_STE,
+    // CMD_SYNC). Only dword 0 decides between abort and translation, so it
+    // is written last: the SMMU never sees half an entry in force.
+    Status set_ste(u32 sid, const Ste& ste, Diagnostic& diag);
+    u32 stream_count() const { return u32{1} << mem_.strtab_log2; }
+
+    // Queues commands, then a CMD_SYNC, and waits (bounded) for it. A
+    // command error (GERROR.CMDQ_ERR, CMDQ_CONS.ERR) is reported, the bad
+    // command skipped and the error acknowledged.
+    Status submit(std::span<const Command> cmds, Diagnostic& diag);
+
+    // Reads every pending event record and hands it to `sink`; returns how
+    // many. An overflow (records lost) is counted in overflows().
+    template <typename Sink>
+    u32 drain_events(Sink&& sink)
+    {
+        u32 n = 0;
+        Event e;
+        while (next_event(e)) {
+            sink(e);
+            ++n;
+        }
+        return n;
+    }
+    u32 overflows() const { return overflows_; }
+
+    // Global errors now active (GERROR ^ GERRORN); acknowledges them.
+    u32 take_global_errors();
+
+    bool enabled() const { return enabled_; }
+    const char* name() const { return name_; }
+
+private:
+    bool next_event(Event& e);
+    Status wait_ack(u32 offset, u32 mask, u32 value, const char* what, Diagnostic& diag);
+    Status write_cr0(u32 value, Diagnostic& diag);
+    Status push(const Command& c, Diagnostic& diag);
+
+    SmmuHw& hw_;
+    const char* name_;
+    bool coherent_;
+    SmmuFeatures features_;
+    SmmuMemory mem_;
+    u32 cr0_ = 0;
+    QueuePtr cmd_prod_;
+    QueuePtr evt_cons_;
+    u32 overflows_ = 0;
+    bool enabled_ = false;
+};
+
+}  // namespace passage::iommu
