@@ -1,0 +1,130 @@
+// StreamIDs from the device table and the host bridge's iommu-map, with the
+// DMA aliases Linux's pci_for_each_dma_alias would visit.
+#include <catch2/catch.hpp>
+
+#include <set>
+#include <string>
+
+#include "passage/iommu/streams.h"
+#include "passage/log.h"
+
+using namespace passage;
+using namespace passage::iommu;
+
+namespace {
+
+i32 add(pci::DeviceTable& t, pci::Bdf b, pci::PortType type, i32 parent, bool bridge = false, u8 secondary = 0)
+{
+    i32 i = t.append();
+    REQUIRE(i >= 0);
+    pci::PciFunction& f = t[usize(i)];
+    f.bdf = b;
+    f.vendor = 0x1234;
+    f.device = 0x11e8;
+    f.port_type = type;
+    f.parent = parent;
+    f.is_bridge = bridge;
+    f.header_type = bridge ? 1 : 0;
+    f.secondary = secondary;
+    f.subordinate = secondary;
+    f.bus_assigned = bridge;
+    return i;
+}
+
+std::set<u16> rids(const pci::DeviceTable& t, i32 i)
+{
+    u16 out[kMaxDmaRids];
+    usize n = dma_requester_ids(t, usize(i), out);
+    return {out, out + n};
+}
+
+struct Topology {
+    pci::PciDeviceTable<16> t;
+    i32 root_port, pcie_pci, behind_pcie_pci, pci_bridge, behind_pci_bridge, root_ep, hidden_sibling;
+    Topology()
+    {
+        using PT = pci::PortType;
+        root_port = add(t, {0, 1, 0}, PT::RootPort, -1, true, 1);
+        pcie_pci = add(t, {1, 0, 0}, PT::PcieToPciBridge, root_port, true, 2);
+        behind_pcie_pci = add(t, {2, 3, 0}, PT::NotPcie, pcie_pci);
+        pci_bridge = add(t, {0, 2, 0}, PT::NotPcie, -1, true, 3);
+        behind_pci_bridge = add(t, {3, 1, 0}, PT::NotPcie, pci_bridge);
+        root_ep = add(t, {0, 3, 0}, PT::Endpoint, -1);
+        hidden_sibling = add(t, {2, 4, 0}, PT::NotPcie, pcie_pci);
+    }
+};
+
+Platform one_smmu(u32 sid_base)
+{
+    Platform p;
+    p.bridge_count = 1;
+    p.smmu_count = 1;
+    PciHostBridge& b = p.bridges[0];
+    b.iommu_map[0] = {0, sid_base, 0x10000, 0};
+    b.iommu_map_count = 1;
+    return p;
+}
+
+std::string g_log;
+void capture(const char* text, usize len) { g_log.append(text, len); }
+
+}  // namespace
+
+TEST_CASE("streams: DMA aliases through PCIe-to-PCI and conventional bridges but not PCIe ports")
+{
+    Topology top;
+    CHECK(rids(top.t, top.root_ep) == std::set<u16>{0x0018});
+    // Root port: no alias. PCIe-to-PCI bridge: its secondary bus, 00.0.
+    CHECK(rids(top.t, top.behind_pcie_pci) == std::set<u16>{0x0218, 0x0200});
+    // A conventional PCI-PCI bridge takes the transaction over: its own RID.
+    CHECK(rids(top.t, top.behind_pci_bridge) == std::set<u16>{0x0308, 0x0010});
+    CHECK(rids(top.t, top.root_port) == std::set<u16>{0x0008});
+}
+
+TEST_CASE("streams: every function's StreamIDs come from the map and a hidden alias sharer is reported")
+{
+    Topology top;
+    pci::DispositionOptions options;
+    options.deny[0] = {0, {0, 3, 0}};
+    options.deny[1] = {0, {2, 4, 0}};
+    options.deny_count = 2;
+    pci::Dispositions disp;
+    set_log_level(LogLevel::Error);
+    disp.decide(top.t, options);
+    set_log_level(LogLevel::Info);
+    REQUIRE_FALSE(disp.visible(usize(top.root_ep)));
+    REQUIRE(disp.visible(usize(top.behind_pcie_pci)));
+
+    Platform p = one_smmu(0x10000);
+    StreamPlan plan;
+    g_log.clear();
+    set_log_sink(capture);
+    plan_streams(p, top.t, disp, plan);
+    set_log_sink(nullptr);
+    INFO(g_log);
+    CHECK(plan.unconfined == 0);
+    CHECK(plan.max_sid[0] == 0x10308);
+    std::set<u32> assigned, hidden;
+    for (usize i = 0; i < plan.count; ++i) (plan.uses[i].assigned ? assigned : hidden).insert(plan.uses[i].sid);
+    CHECK(assigned.count(0x10218) == 1);
+    CHECK(assigned.count(0x10200) == 1);
+    CHECK(hidden.count(0x10018) == 1);
+    CHECK(assigned.count(0x10018) == 0);
+    CHECK(g_log.find("0000:02:04.0 (hidden) shares StreamID 0x10200 with 0000:02:03.0 (assigned)") != std::string::npos);
+}
+
+TEST_CASE("streams: a function no SMMUv3 translates is counted and named")
+{
+    Topology top;
+    pci::Dispositions disp;
+    disp.decide(top.t, pci::DispositionOptions{});
+    Platform p = one_smmu(0);
+    p.bridges[0].iommu_map[0].length = 0x100;  // bus 0 only
+    StreamPlan plan;
+    g_log.clear();
+    set_log_sink(capture);
+    plan_streams(p, top.t, disp, plan);
+    set_log_sink(nullptr);
+    CHECK(plan.unconfined == 4);  // the bridge on bus 1 and the three functions on buses 2 and 3
+    CHECK(g_log.find("0000:03:01.0: no SMMUv3 translates its DMA: it can write anywhere, passage included") != std::string::npos);
+}
