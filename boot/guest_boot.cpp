@@ -16,6 +16,7 @@
 #include "runtime.h"
 #include "options.h"
 #include "selftest.h"
+#include "smmu.h"
 #include "stage2_env.h"
 #include "sysreg.h"
 #include "vpci.h"
@@ -182,6 +183,7 @@ LoadedGuest load(const void* fdt, const Platform& p, const BootModules& mods)
 void boot_guest(const void* fdt, const Platform& p, const char* cmdline)
 {
     g_cmdline = cmdline;
+    smmu_takeover(p);  // DMA aborts from here on, until the stream table says otherwise
     enumerate_pci(p);
 
     BootModules mods;
@@ -189,7 +191,9 @@ void boot_guest(const void* fdt, const Platform& p, const char* cmdline)
     if (!discover_boot_modules(fdt, mods, d)) panic("boot modules: %s", d.text);
 
     arch::CpuFeaturesEl2 features = arch::read_cpu_features();
-    stage2::Encoding enc = choose_encoding(p, features.fwb);
+    // One table for CPU and SMMU: FWB encodings only if every SMMU reads them.
+    if (features.fwb && !smmu_allows_fwb()) log_info("stage 2: FWB left off: an SMMU translating for the guest has no FWB");
+    stage2::Encoding enc = choose_encoding(p, features.fwb && smmu_allows_fwb());
     decide_dispositions(p, cmdline, enc.fwb);
     MemRange hyp{g_runtime.boot.image_base, g_runtime.boot.image_end - g_runtime.boot.image_base};
     if (!plan::build_plan(p, g_pci, g_disp, hyp, g_plan, d)) panic("guest plan: %s", d.text);
@@ -208,6 +212,7 @@ void boot_guest(const void* fdt, const Platform& p, const char* cmdline)
     log_info("stage 2: %u-bit IPA, start level %u, %u concatenated, %zu table pages, VTCR_EL2 0x%llx", geo->ipa_bits,
              geo->start_level, geo->concat, table->table_pages(), (ull)table->vtcr());
     vpci_start(p, g_pci, g_disp, g_plan, *table);
+    smmu_start(p, g_pci, g_disp, table->vtcr(), table->vttbr(kGuestVmid), enc.fwb);
     table->dump("of the guest");
 
     arch::GuestHw hw = arch::make_guest_hw(features, p.gic.version, table->vtcr(), table->vttbr(kGuestVmid), enc);

@@ -51,8 +51,8 @@ SmmuFeatures decode_features(u32 idr0, u32 idr1, u32 idr3, u32 idr5)
 Status SmmuDriver::wait_ack(u32 offset, u32 mask, u32 value, const char* what, Diagnostic& diag)
 {
     for (u32 i = 0; i < kSmmuPollBudget; ++i) {
-        if ((hw_.read32(offset) & mask) == value) return {};
-        hw_.relax();
+        if ((hw_->read32(offset) & mask) == value) return {};
+        hw_->relax();
     }
     return fail(diag, Error::Unsupported, offset, "SMMUv3 %s: %s not acknowledged after %u polls", name_, what,
                 kSmmuPollBudget);
@@ -60,7 +60,7 @@ Status SmmuDriver::wait_ack(u32 offset, u32 mask, u32 value, const char* what, D
 
 Status SmmuDriver::write_cr0(u32 value, Diagnostic& diag)
 {
-    hw_.write32(reg::kCr0, value);
+    hw_->write32(reg::kCr0, value);
     if (Status s = wait_ack(reg::kCr0Ack, ~u32{0}, value, "CR0 write", diag); !s) return s;
     cr0_ = value;
     return {};
@@ -72,11 +72,11 @@ Status SmmuDriver::probe(Diagnostic& diag)
     // when firmware left the SMMU disabled with bypass open: until SMMUEN,
     // GBPA decides, and a guest-programmed device must not get through.
     if (Status s = wait_ack(reg::kGbpa, u32(reg::GbpaUpdate::kMask), 0, "GBPA update", diag); !s) return s;
-    u32 gbpa = hw_.read32(reg::kGbpa);
-    hw_.write32(reg::kGbpa, u32(reg::GbpaAbort::set(gbpa, 1) | reg::GbpaUpdate::kMask));
+    u32 gbpa = hw_->read32(reg::kGbpa);
+    hw_->write32(reg::kGbpa, u32(reg::GbpaAbort::set(gbpa, 1) | reg::GbpaUpdate::kMask));
     if (Status s = wait_ack(reg::kGbpa, u32(reg::GbpaUpdate::kMask), 0, "GBPA update", diag); !s) return s;
-    features_ = decode_features(hw_.read32(reg::kIdr0), hw_.read32(reg::kIdr1), hw_.read32(reg::kIdr3), hw_.read32(reg::kIdr5));
-    cr0_ = hw_.read32(reg::kCr0);
+    features_ = decode_features(hw_->read32(reg::kIdr0), hw_->read32(reg::kIdr1), hw_->read32(reg::kIdr3), hw_->read32(reg::kIdr5));
+    cr0_ = hw_->read32(reg::kCr0);
     return {};
 }
 
@@ -98,31 +98,31 @@ Status SmmuDriver::enable(const SmmuMemory& mem, Diagnostic& diag)
     if (Status s = write_cr0(0, diag); !s) return s;
     const u32 cache = coherent_ ? 1 : 0;  // write-back, or non-cacheable without dma-coherent
     const u32 share = coherent_ ? 3 : 2;  // inner shareable, or outer for non-cacheable
-    hw_.write32(reg::kCr1, u32(reg::Cr1QueueIc::make(cache) | reg::Cr1QueueOc::make(cache) | reg::Cr1QueueSh::make(share) |
+    hw_->write32(reg::kCr1, u32(reg::Cr1QueueIc::make(cache) | reg::Cr1QueueOc::make(cache) | reg::Cr1QueueSh::make(share) |
                                reg::Cr1TableIc::make(cache) | reg::Cr1TableOc::make(cache) | reg::Cr1TableSh::make(share)));
-    hw_.write32(reg::kCr2, u32(reg::Cr2RecInvSid::make(1) | reg::Cr2Ptm::make(1)));
-    hw_.write32(reg::kIrqCtrl, 0);  // passage polls; no interrupt is routed to it
+    hw_->write32(reg::kCr2, u32(reg::Cr2RecInvSid::make(1) | reg::Cr2Ptm::make(1)));
+    hw_->write32(reg::kIrqCtrl, 0);  // passage polls; no interrupt is routed to it
 
     const usize entries = usize{1} << mem.strtab_log2;
     for (usize i = 0; i < entries; ++i) mem.strtab[i] = abort_ste();
-    hw_.publish(mem.strtab, entries * sizeof(Ste));
-    hw_.write64(reg::kStrtabBase, reg::StrtabBaseRa::make(1) | (hw_.phys(mem.strtab) & reg::StrtabBaseAddr::kMask));
-    hw_.write32(reg::kStrtabBaseCfg, u32(reg::StrtabCfgFmt::make(0) | reg::StrtabCfgLog2Size::make(mem.strtab_log2)));
+    hw_->publish(mem.strtab, entries * sizeof(Ste));
+    hw_->write64(reg::kStrtabBase, reg::StrtabBaseRa::make(1) | (hw_->phys(mem.strtab) & reg::StrtabBaseAddr::kMask));
+    hw_->write32(reg::kStrtabBaseCfg, u32(reg::StrtabCfgFmt::make(0) | reg::StrtabCfgLog2Size::make(mem.strtab_log2)));
 
     for (usize i = 0; i < (usize{2} << mem.cmdq_log2); ++i) mem.cmdq[i] = 0;
-    hw_.publish(mem.cmdq, usize{16} << mem.cmdq_log2);
-    hw_.write64(reg::kCmdqBase, reg::QueueBaseAlloc::make(1) | (hw_.phys(mem.cmdq) & reg::QueueBaseAddr::kMask) |
+    hw_->publish(mem.cmdq, usize{16} << mem.cmdq_log2);
+    hw_->write64(reg::kCmdqBase, reg::QueueBaseAlloc::make(1) | (hw_->phys(mem.cmdq) & reg::QueueBaseAddr::kMask) |
                                     reg::QueueBaseLog2Size::make(mem.cmdq_log2));
-    hw_.write32(reg::kCmdqProd, 0);
-    hw_.write32(reg::kCmdqCons, 0);
+    hw_->write32(reg::kCmdqProd, 0);
+    hw_->write32(reg::kCmdqCons, 0);
     cmd_prod_ = {mem.cmdq_log2, 0};
 
     for (usize i = 0; i < (usize{4} << mem.evtq_log2); ++i) mem.evtq[i] = 0;
-    hw_.publish(mem.evtq, usize{32} << mem.evtq_log2);
-    hw_.write64(reg::kEventqBase, reg::QueueBaseAlloc::make(1) | (hw_.phys(mem.evtq) & reg::QueueBaseAddr::kMask) |
+    hw_->publish(mem.evtq, usize{32} << mem.evtq_log2);
+    hw_->write64(reg::kEventqBase, reg::QueueBaseAlloc::make(1) | (hw_->phys(mem.evtq) & reg::QueueBaseAddr::kMask) |
                                       reg::QueueBaseLog2Size::make(mem.evtq_log2));
-    hw_.write32(reg::kEventqProd, 0);
-    hw_.write32(reg::kEventqCons, 0);
+    hw_->write32(reg::kEventqProd, 0);
+    hw_->write32(reg::kEventqCons, 0);
     evt_cons_ = {mem.evtq_log2, 0};
 
     if (Status s = write_cr0(u32(reg::Cr0CmdqEn::kMask), diag); !s) return s;
@@ -144,9 +144,9 @@ Status SmmuDriver::set_ste(u32 sid, const Ste& ste, Diagnostic& diag)
                     sid, mem_.strtab == nullptr ? 0u : stream_count());
     Ste& slot = mem_.strtab[sid];
     for (usize i = 1; i < 8; ++i) __atomic_store_n(&slot.dw[i], ste.dw[i], __ATOMIC_RELAXED);
-    hw_.publish(&slot, sizeof slot);
+    hw_->publish(&slot, sizeof slot);
     __atomic_store_n(&slot.dw[0], ste.dw[0], __ATOMIC_RELAXED);
-    hw_.publish(&slot, sizeof slot);
+    hw_->publish(&slot, sizeof slot);
     if (!enabled_) return {};
     const Command c[] = {cmd_cfgi_ste(sid)};
     return submit(c, diag);
@@ -156,16 +156,16 @@ Status SmmuDriver::push(const Command& c, Diagnostic& diag)
 {
     // Wait for room: the SMMU consumes as it goes.
     for (u32 i = 0;; ++i) {
-        QueuePtr cons = QueuePtr::from_reg(mem_.cmdq_log2, hw_.read32(reg::kCmdqCons));
+        QueuePtr cons = QueuePtr::from_reg(mem_.cmdq_log2, hw_->read32(reg::kCmdqCons));
         if (!queue_full(cmd_prod_, cons)) break;
         if (i == kSmmuPollBudget)
             return fail(diag, Error::Unsupported, cons.value, "SMMUv3 %s: command queue stays full (CONS 0x%x)", name_, cons.value);
-        hw_.relax();
+        hw_->relax();
     }
     u64* slot = mem_.cmdq + 2 * cmd_prod_.index();
     slot[0] = c.dw[0];
     slot[1] = c.dw[1];
-    hw_.publish(slot, 16);
+    hw_->publish(slot, 16);
     cmd_prod_ = cmd_prod_.next();
     return {};
 }
@@ -175,17 +175,17 @@ Status SmmuDriver::submit(std::span<const Command> cmds, Diagnostic& diag)
     if (mem_.cmdq == nullptr) return fail(diag, Error::InvalidArgument, 0, "SMMUv3 %s: no command queue yet", name_);
     for (const Command& c : cmds) {
         if (Status s = push(c, diag); !s) return s;
-        hw_.write32(reg::kCmdqProd, cmd_prod_.value);
+        hw_->write32(reg::kCmdqProd, cmd_prod_.value);
     }
     const QueuePtr sync_at = cmd_prod_;
     if (Status s = push(cmd_sync(), diag); !s) return s;
-    hw_.write32(reg::kCmdqProd, cmd_prod_.value);
+    hw_->write32(reg::kCmdqProd, cmd_prod_.value);
     // Done when CONS has moved past the CMD_SYNC: CONS == PROD.
     for (u32 i = 0; i < kSmmuPollBudget; ++i) {
-        u32 raw = hw_.read32(reg::kCmdqCons);
+        u32 raw = hw_->read32(reg::kCmdqCons);
         QueuePtr cons = QueuePtr::from_reg(mem_.cmdq_log2, raw);
         if (queue_empty(cmd_prod_, cons)) return {};
-        u32 gerror = hw_.read32(reg::kGerror) ^ hw_.read32(reg::kGerrorN);
+        u32 gerror = hw_->read32(reg::kGerror) ^ hw_->read32(reg::kGerrorN);
         if (reg::GerrorCmdqErr::get(gerror) != 0) {
             // The SMMU stopped at CONS. Replace the bad command with a
             // CMD_SYNC (harmless) and acknowledge, so the queue goes on.
@@ -195,12 +195,12 @@ Status SmmuDriver::submit(std::span<const Command> cmds, Diagnostic& diag)
             const Command skip = cmd_sync();
             slot[0] = skip.dw[0];
             slot[1] = skip.dw[1];
-            hw_.publish(slot, 16);
-            hw_.write32(reg::kGerrorN, hw_.read32(reg::kGerrorN) ^ u32(reg::GerrorCmdqErr::kMask));
+            hw_->publish(slot, 16);
+            hw_->write32(reg::kGerrorN, hw_->read32(reg::kGerrorN) ^ u32(reg::GerrorCmdqErr::kMask));
             return fail(diag, Error::InvalidArgument, opcode, "SMMUv3 %s: command 0x%02llx at queue index %u refused: %s", name_,
                         (ull)opcode, cons.index(), cerror_name(err));
         }
-        hw_.relax();
+        hw_->relax();
     }
     return fail(diag, Error::Unsupported, sync_at.value, "SMMUv3 %s: CMD_SYNC at queue index %u not done after %u polls", name_,
                 sync_at.index(), kSmmuPollBudget);
@@ -209,30 +209,30 @@ Status SmmuDriver::submit(std::span<const Command> cmds, Diagnostic& diag)
 bool SmmuDriver::next_event(Event& e)
 {
     if (mem_.evtq == nullptr) return false;
-    const u32 raw = hw_.read32(reg::kEventqProd);
+    const u32 raw = hw_->read32(reg::kEventqProd);
     const QueuePtr prod = QueuePtr::from_reg(mem_.evtq_log2, raw);
     const u32 ovflg = u32(reg::QueueOverflow::get(raw));
-    const u32 ovack = u32(reg::QueueOverflow::get(hw_.read32(reg::kEventqCons)));
+    const u32 ovack = u32(reg::QueueOverflow::get(hw_->read32(reg::kEventqCons)));
     if (ovflg != ovack) {
         // Records were lost while the queue was full; acknowledge the
         // overflow with the next CONS write.
         ++overflows_;
-        hw_.write32(reg::kEventqCons, evt_cons_.value | u32(reg::QueueOverflow::make(ovflg)));
+        hw_->write32(reg::kEventqCons, evt_cons_.value | u32(reg::QueueOverflow::make(ovflg)));
     }
     if (queue_empty(prod, evt_cons_)) return false;
     u64* slot = mem_.evtq + 4 * evt_cons_.index();
-    hw_.fetch(slot, 32);
+    hw_->fetch(slot, 32);
     const u64 rec[4] = {slot[0], slot[1], slot[2], slot[3]};
     e = decode_event(rec);
     evt_cons_ = evt_cons_.next();
-    hw_.write32(reg::kEventqCons, evt_cons_.value | u32(reg::QueueOverflow::make(ovflg)));
+    hw_->write32(reg::kEventqCons, evt_cons_.value | u32(reg::QueueOverflow::make(ovflg)));
     return true;
 }
 
 u32 SmmuDriver::take_global_errors()
 {
-    const u32 active = (hw_.read32(reg::kGerror) ^ hw_.read32(reg::kGerrorN)) & reg::kGerrorKnown;
-    if (active != 0) hw_.write32(reg::kGerrorN, hw_.read32(reg::kGerrorN) ^ active);
+    const u32 active = (hw_->read32(reg::kGerror) ^ hw_->read32(reg::kGerrorN)) & reg::kGerrorKnown;
+    if (active != 0) hw_->write32(reg::kGerrorN, hw_->read32(reg::kGerrorN) ^ active);
     return active;
 }
 

@@ -102,6 +102,8 @@ Result<usize> enable_el2_mmu(const BootInfo& b, const Platform& p)
         if (auto s = map_mmio(t, g.its[i], El2Attr::Device, "GIC ITS"); !s) return s.failure();
     if (g.version == GicVersion::V2)
         if (auto s = map_mmio(t, g.cpu_if, El2Attr::Device, "GIC CPU interface"); !s) return s.failure();
+    for (usize i = 0; i < p.smmu_count; ++i)
+        if (auto s = map_mmio(t, p.smmus[i].reg, El2Attr::Device, "SMMUv3"); !s) return s.failure();
     for (usize i = 0; i < p.bridge_count; ++i) {
         const PciHostBridge& hb = p.bridges[i];
         if (auto s = map_mmio(t, {hb.ecam_base, hb.ecam_size}, El2Attr::DeviceStrict, "ECAM"); !s) return s.failure();

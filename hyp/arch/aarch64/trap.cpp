@@ -9,6 +9,7 @@
 #include "passage/vcpu/mmio_access.h"
 #include "psci.h"
 #include "runtime.h"
+#include "smmu.h"
 #include "spinlock.h"
 #include "sysreg.h"
 #include "vpci.h"
@@ -92,10 +93,12 @@ void handle_psci_call(TrapFrame& f)
     }
     case vcpu::PsciAction::SystemOff:
         vpci_report();
+        smmu_report_end();
         log_info("passage: the guest asked for SYSTEM_OFF; powering off");
         system_off(g_runtime.psci);
     case vcpu::PsciAction::SystemReset:
         vpci_report();
+        smmu_report_end();
         log_info("passage: the guest asked for SYSTEM_RESET");
         (void)psci_call(g_runtime.psci, vcpu::psci_fn::kSystemReset);
         system_off(g_runtime.psci);
@@ -126,6 +129,7 @@ void handle_abort(TrapFrame& f, bool instruction)
 
 void handle_guest_sync(TrapFrame& f)
 {
+    smmu_poll();  // DMA faults reach the log while the guest runs
     u32 ec = static_cast<u32>(esr::EC::get(f.esr));
     switch (ec) {
     case esr::kEcHvc64: handle_psci_call(f); return;  // ELR is already past the HVC

@@ -73,7 +73,15 @@ constexpr u32 kSmmuPollBudget = 1'000'000;
 
 class SmmuDriver {
 public:
-    SmmuDriver(SmmuHw& hw, const char* name, bool coherent) : hw_(hw), name_(name), coherent_(coherent) {}
+    constexpr SmmuDriver() = default;
+    SmmuDriver(SmmuHw& hw, const char* name, bool coherent) { attach(hw, name, coherent); }
+    // For a driver in static storage: which SMMU it drives.
+    void attach(SmmuHw& hw, const char* name, bool coherent)
+    {
+        hw_ = &hw;
+        name_ = name;
+        coherent_ = coherent;
+    }
 
     // Global bypass to abort first (firmware may have left it open), then
     // the features. After this, with SMMUEN = 0, every DMA is aborted.
@@ -122,9 +130,9 @@ private:
     Status write_cr0(u32 value, Diagnostic& diag);
     Status push(const Command& c, Diagnostic& diag);
 
-    SmmuHw& hw_;
-    const char* name_;
-    bool coherent_;
+    SmmuHw* hw_ = nullptr;
+    const char* name_ = "?";
+    bool coherent_ = true;
     SmmuFeatures features_;
     SmmuMemory mem_;
     u32 cr0_ = 0;

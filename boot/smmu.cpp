@@ -1,0 +1,268 @@
+// The SMMUv3s at EL2. See smmu.h.
+#include "smmu.h"
+
+#include "passage/iommu/smmuv3_driver.h"
+#include "passage/iommu/streams.h"
+#include "passage/format.h"
+#include "passage/log.h"
+#include "passage/pci/enumerate.h"
+#include "spinlock.h"
+#include "sysreg.h"
+
+namespace passage {
+namespace {
+
+using iommu::Command;
+using iommu::Ste;
+using ull = unsigned long long;
+
+constexpr usize kMaxSmmus = 2;           // SMMUs passage drives (more are left aborting)
+constexpr u32 kStrtabLog2Max = 11;       // 2048 StreamIDs: buses 0-7 with a one-to-one map
+constexpr u32 kCmdqLog2 = 8;
+constexpr u32 kEvtqLog2 = 7;
+constexpr u16 kGuestVmid = 1;            // as boot/guest_boot.cpp
+
+// The registers through the identity map (mmu.cpp maps them Device), and
+// the cache maintenance a non-coherent SMMU needs.
+class El2SmmuHw final : public iommu::SmmuHw {
+public:
+    constexpr El2SmmuHw() = default;
+    void init(u64 base, bool coherent)
+    {
+        base_ = base;
+        coherent_ = coherent;
+    }
+    u32 read32(u32 off) override { return *reinterpret_cast<volatile u32*>(base_ + off); }
+    void write32(u32 off, u32 v) override { *reinterpret_cast<volatile u32*>(base_ + off) = v; }
+    void write64(u32 off, u64 v) override { *reinterpret_cast<volatile u64*>(base_ + off) = v; }
+    void publish(const void* p, usize size) override
+    {
+        if (!coherent_) arch::dcache_clean_poc(reinterpret_cast<u64>(p), size);
+        asm volatile("dsb st" ::: "memory");  // the writes land before the register write that points at them
+    }
+    void fetch(const void* p, usize size) override
+    {
+        asm volatile("dsb ld" ::: "memory");  // the record after the PROD read that announced it
+        if (!coherent_) arch::dcache_clean_inval_poc(reinterpret_cast<u64>(p), size);
+    }
+    u64 phys(const void* p) override { return reinterpret_cast<u64>(p); }  // EL2 runs identity-mapped
+    void relax() override { asm volatile("yield" ::: "memory"); }
+
+private:
+    u64 base_ = 0;
+    bool coherent_ = true;
+};
+
+struct SmmuSlot {
+    El2SmmuHw hw;
+    iommu::SmmuDriver drv;
+    bool usable = false;  // has stage 2 and was taken over
+};
+
+constinit SmmuSlot g_smmu[kMaxSmmus];
+constinit usize g_smmu_count = 0;
+constexpr usize kStrtabBytes = sizeof(Ste) << kStrtabLog2Max;
+alignas(kStrtabBytes) constinit Ste g_strtab[kMaxSmmus][usize{1} << kStrtabLog2Max];
+alignas(4096) constinit u64 g_cmdq[kMaxSmmus][2 << kCmdqLog2];
+alignas(4096) constinit u64 g_evtq[kMaxSmmus][4 << kEvtqLog2];
+
+constinit iommu::StreamPlan g_streams;
+const pci::DeviceTable* g_table = nullptr;
+bool g_any_enabled = false;
+arch::Spinlock g_lock;  // the queues are shared by every CPU that traps
+
+struct Locked {
+    Locked() { g_lock.lock(); }
+    ~Locked() { g_lock.unlock(); }
+    Locked(const Locked&) = delete;
+    Locked& operator=(const Locked&) = delete;
+};
+u64 g_faults = 0;
+LogBudget g_fault_log{16};
+
+u32 log2_ceil(u32 v)
+{
+    u32 l = 0;
+    while ((u64{1} << l) < v) ++l;
+    return l;
+}
+
+void describe_sid(usize smmu, u32 sid, char* buf, usize size)
+{
+    for (usize i = 0; i < g_streams.count; ++i) {
+        const iommu::StreamUse& u = g_streams.uses[i];
+        if (u.smmu != smmu || u.sid != sid || g_table == nullptr) continue;
+        const pci::PciFunction& f = (*g_table)[u.function];
+        pci::format_bdf(buf, size, f.segment, f.bdf);
+        return;
+    }
+    format(buf, size, "StreamID 0x%x", sid);
+}
+
+void log_event(usize smmu, const iommu::Event& e)
+{
+    ++g_faults;
+    LogBudget::Slot slot = g_fault_log.take();
+    if (slot == LogBudget::Slot::None) return;
+    char who[24];
+    describe_sid(smmu, e.sid, who, sizeof who);
+    const char* more = slot == LogBudget::Slot::Last ? " (further DMA faults are not logged)" : "";
+    if (e.has_addr)
+        log_warn("DMA fault: %s %s at 0x%llx: %s (sid 0x%x), blocked by the SMMU%s", who, e.read ? "read" : "write",
+                 (ull)e.input_addr, iommu::event_name(e.type), e.sid, more);
+    else log_warn("SMMU event: %s, %s (sid 0x%x)%s", iommu::event_name(e.type), who, e.sid, more);
+}
+
+void report_global_errors(usize i)
+{
+    u32 g = g_smmu[i].drv.take_global_errors();
+    if (g != 0) log_error("SMMUv3 %s: global error 0x%x (GERROR)", g_smmu[i].drv.name(), g);
+}
+
+void submit_everywhere(const Command* cmds, usize n)
+{
+    for (usize i = 0; i < g_smmu_count; ++i) {
+        if (!g_smmu[i].drv.enabled()) continue;
+        Diagnostic d;
+        if (!g_smmu[i].drv.submit({cmds, n}, d)) log_error("%s", d.text);
+    }
+}
+
+}  // namespace
+
+void smmu_takeover(const Platform& p)
+{
+    for (usize i = 0; i < p.smmu_count; ++i) {
+        const SmmuV3& node = p.smmus[i];
+        if (i == kMaxSmmus) {
+            log_error("SMMUv3 %s: passage drives %zu SMMUs; this one is left as firmware set it", node.path, kMaxSmmus);
+            continue;
+        }
+        SmmuSlot& s = g_smmu[i];
+        s.hw.init(node.reg.base, node.dma_coherent);
+        s.drv.attach(s.hw, node.path, node.dma_coherent);
+        ++g_smmu_count;
+        Diagnostic d;
+        if (!s.drv.probe(d)) {
+            log_error("%s", d.text);
+            continue;
+        }
+        const iommu::SmmuFeatures& f = s.drv.features();
+        s.usable = f.stage2 && f.aa64 && f.gran4k;
+        log_info("SMMUv3 %s: stages%s%s, %u-bit OAS, %u-bit StreamIDs%s%s; global bypass set to abort", node.path,
+                 f.stage1 ? " 1" : "", f.stage2 ? " 2" : "", iommu::reg::oas_bits(f.oas), f.sid_bits, f.fwb ? ", FWB" : "",
+                 node.dma_coherent ? ", dma-coherent" : ", not coherent: tables cleaned to PoC");
+        if (!f.stage2)
+            log_warn("SMMUv3 %s has no stage 2: passage does not use stage 1 for isolation, so the devices behind it "
+                     "cannot DMA at all (global abort)", node.path);
+    }
+}
+
+bool smmu_allows_fwb()
+{
+    for (usize i = 0; i < g_smmu_count; ++i)
+        if (g_smmu[i].usable && !g_smmu[i].drv.features().fwb) return false;
+    return true;
+}
+
+unsigned smmu_max_ipa_bits()
+{
+    unsigned bits = 64;
+    for (usize i = 0; i < g_smmu_count; ++i) {
+        if (!g_smmu[i].usable) continue;
+        unsigned b = iommu::reg::oas_bits(g_smmu[i].drv.features().oas);
+        if (b < bits) bits = b;
+    }
+    return bits;
+}
+
+void smmu_start(const Platform& p, const pci::DeviceTable& table, const pci::Dispositions& disp, u64 vtcr, u64 vttbr, bool fwb)
+{
+    g_table = &table;
+    iommu::plan_streams(p, table, disp, g_streams);
+    const unsigned ipa_bits = 64 - unsigned(vtcr & 0x3f);
+    for (usize i = 0; i < g_smmu_count; ++i) {
+        SmmuSlot& s = g_smmu[i];
+        if (!s.usable) continue;
+        const iommu::SmmuFeatures& f = s.drv.features();
+        const u32 need = g_streams.any[i] ? log2_ceil(g_streams.max_sid[i] + 1) : 0;
+        u32 log2 = need < 6 ? 6 : need;
+        if (log2 > kStrtabLog2Max || log2 > f.sid_bits) {
+            log_error("SMMUv3 %s: StreamIDs up to 0x%x need a table of 2^%u entries; passage holds 2^%u (two-level tables are "
+                      "not written yet): functions beyond it cannot DMA", s.drv.name(), g_streams.max_sid[i], log2, kStrtabLog2Max);
+            log2 = kStrtabLog2Max < f.sid_bits ? kStrtabLog2Max : f.sid_bits;
+        }
+        iommu::SmmuMemory mem{g_strtab[i], log2, g_cmdq[i], kCmdqLog2, g_evtq[i], kEvtqLog2};
+        if (mem.cmdq_log2 > f.cmdq_log2_max) mem.cmdq_log2 = f.cmdq_log2_max;
+        if (mem.evtq_log2 > f.evtq_log2_max) mem.evtq_log2 = f.evtq_log2_max;
+        Diagnostic d;
+        if (!s.drv.enable(mem, d)) {
+            log_error("%s: devices behind it cannot DMA (global abort)", d.text);
+            continue;
+        }
+        g_any_enabled = true;
+        const bool shared = ipa_bits <= iommu::reg::oas_bits(f.oas) && (!fwb || f.fwb);
+        if (!shared)
+            log_error("SMMUv3 %s: the guest's %u-bit stage 2%s does not fit its %u-bit input%s: assigned devices behind it "
+                      "cannot DMA", s.drv.name(), ipa_bits, fwb ? " with FWB" : "", iommu::reg::oas_bits(f.oas),
+                      fwb && !f.fwb ? " and it has no FWB" : "");
+        const Ste ste = iommu::stage2_ste({vtcr, vttbr, f.oas, p.smmus[i].dma_coherent, fwb, ((vtcr >> 19) & 1) != 0});
+        usize translated = 0, aborted = 0;
+        for (usize k = 0; k < g_streams.count; ++k) {
+            const iommu::StreamUse& u = g_streams.uses[k];
+            if (u.smmu != i) continue;
+            if (!u.assigned || !shared) {
+                ++aborted;
+                continue;
+            }
+            if (!s.drv.set_ste(u.sid, ste, d)) {
+                log_error("%s", d.text);
+                continue;
+            }
+            ++translated;
+        }
+        log_info("SMMUv3 %s on: %u StreamIDs, %zu translated by the guest's stage 2 (VMID %u), %zu hidden aborting, "
+                 "every other one aborting", s.drv.name(), s.drv.stream_count(), translated, kGuestVmid, aborted);
+    }
+    if (p.smmu_count == 0 && table.size() > 0)
+        log_warn("no SMMUv3: assigned devices can DMA anywhere, passage included");
+}
+
+void smmu_invalidate_ipa(u64 ipa, bool leaf)
+{
+    if (!g_any_enabled) return;
+    const Command c[] = {iommu::cmd_tlbi_s2_ipa(kGuestVmid, ipa, leaf)};
+    Locked guard;
+    submit_everywhere(c, 1);
+}
+
+void smmu_invalidate_all()
+{
+    if (!g_any_enabled) return;
+    const Command c[] = {iommu::cmd_tlbi_s12_vmall(kGuestVmid)};
+    Locked guard;
+    submit_everywhere(c, 1);
+}
+
+void smmu_poll()
+{
+    if (!g_any_enabled) return;
+    Locked guard;
+    for (usize i = 0; i < g_smmu_count; ++i) {
+        if (!g_smmu[i].drv.enabled()) continue;
+        (void)g_smmu[i].drv.drain_events([i](const iommu::Event& e) { log_event(i, e); });
+        report_global_errors(i);
+    }
+}
+
+void smmu_report_end()
+{
+    if (!g_any_enabled) return;
+    smmu_poll();
+    u64 lost = 0;
+    for (usize i = 0; i < g_smmu_count; ++i) lost += g_smmu[i].drv.overflows();
+    log_info("SMMU: %llu DMA faults blocked%s%s", (ull)g_faults, lost ? ", event queue overflowed" : "",
+             g_faults > 16 ? " (the first 16 logged)" : "");
+}
+
+}  // namespace passage
