@@ -212,6 +212,7 @@ void boot_guest(const void* fdt, const Platform& p, const char* cmdline)
     log_info("stage 2: %u-bit IPA, start level %u, %u concatenated, %zu table pages, VTCR_EL2 0x%llx", geo->ipa_bits,
              geo->start_level, geo->concat, table->table_pages(), (ull)table->vtcr());
     vpci_start(p, g_pci, g_disp, g_plan, *table);
+    if (smmu_needs_clean(p)) g_stage2_env.clean_for_dma();
     smmu_start(p, g_pci, g_disp, table->vtcr(), table->vttbr(kGuestVmid), enc.fwb);
     table->dump("of the guest");
 

@@ -228,6 +228,13 @@ void smmu_start(const Platform& p, const pci::DeviceTable& table, const pci::Dis
         log_warn("no SMMUv3: assigned devices can DMA anywhere, passage included");
 }
 
+bool smmu_needs_clean(const Platform& p)
+{
+    for (usize i = 0; i < g_smmu_count; ++i)
+        if (g_smmu[i].usable && !p.smmus[i].dma_coherent) return true;
+    return false;
+}
+
 void smmu_invalidate_ipa(u64 ipa, bool leaf)
 {
     if (!g_any_enabled) return;

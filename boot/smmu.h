@@ -29,6 +29,11 @@ unsigned smmu_max_ipa_bits();
 void smmu_start(const Platform& p, const pci::DeviceTable& table, const pci::Dispositions& disp, u64 vtcr, u64 vttbr,
                 bool fwb);
 
+// True when an SMMU that may walk the guest's stage 2 does not snoop the
+// CPU's caches (no dma-coherent): table writes must then be cleaned to the
+// point of coherency, from before its STEs go live.
+bool smmu_needs_clean(const Platform& p);
+
 // SMMU invalidation after a stage-2 change, then CMD_SYNC (bounded):
 // one IPA (leaf = false when a table was removed), or the whole VMID.
 void smmu_invalidate_ipa(u64 ipa, bool leaf);
