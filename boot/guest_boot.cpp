@@ -183,7 +183,7 @@ LoadedGuest load(const void* fdt, const Platform& p, const BootModules& mods)
 void boot_guest(const void* fdt, const Platform& p, const char* cmdline)
 {
     g_cmdline = cmdline;
-    smmu_takeover(p);  // DMA aborts from here on, until the stream table says otherwise
+    smmu_takeover(p, cmdline);  // DMA aborts from here on, until the stream table says otherwise
     enumerate_pci(p);
 
     BootModules mods;

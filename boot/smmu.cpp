@@ -6,6 +6,7 @@
 #include "passage/format.h"
 #include "passage/log.h"
 #include "passage/pci/enumerate.h"
+#include "options.h"
 #include "spinlock.h"
 #include "sysreg.h"
 
@@ -99,18 +100,47 @@ void describe_sid(usize smmu, u32 sid, char* buf, usize size)
     format(buf, size, "StreamID 0x%x", sid);
 }
 
+// Consecutive faults of one transfer (QEMU splits a DMA into 4-byte
+// accesses, hardware into bursts) become one line: same stream, kind and
+// direction, each address just past the last.
+struct FaultRun {
+    bool open = false;
+    usize smmu = 0;
+    iommu::Event first;
+    u64 last = 0;
+    u64 count = 0;
+};
+FaultRun g_run;
+
+void flush_run()
+{
+    if (!g_run.open) return;
+    g_run.open = false;
+    LogBudget::Slot slot = g_fault_log.take();
+    if (slot == LogBudget::Slot::None) return;
+    const iommu::Event& e = g_run.first;
+    char who[24];
+    describe_sid(g_run.smmu, e.sid, who, sizeof who);
+    const char* more = slot == LogBudget::Slot::Last ? " (further DMA faults are not logged)" : "";
+    if (e.has_addr)
+        log_warn("DMA fault: %s %s at 0x%llx-0x%llx (%llu faults): %s (sid 0x%x), blocked by the SMMU%s", who,
+                 e.read ? "read" : "write", (ull)e.input_addr, (ull)g_run.last, (ull)g_run.count, iommu::event_name(e.type),
+                 e.sid, more);
+    else log_warn("SMMU event: %s, %s (sid 0x%x, %llu times)%s", iommu::event_name(e.type), who, e.sid, (ull)g_run.count, more);
+}
+
 void log_event(usize smmu, const iommu::Event& e)
 {
     ++g_faults;
-    LogBudget::Slot slot = g_fault_log.take();
-    if (slot == LogBudget::Slot::None) return;
-    char who[24];
-    describe_sid(smmu, e.sid, who, sizeof who);
-    const char* more = slot == LogBudget::Slot::Last ? " (further DMA faults are not logged)" : "";
-    if (e.has_addr)
-        log_warn("DMA fault: %s %s at 0x%llx: %s (sid 0x%x), blocked by the SMMU%s", who, e.read ? "read" : "write",
-                 (ull)e.input_addr, iommu::event_name(e.type), e.sid, more);
-    else log_warn("SMMU event: %s, %s (sid 0x%x)%s", iommu::event_name(e.type), who, e.sid, more);
+    const iommu::Event& f = g_run.first;
+    if (g_run.open && g_run.smmu == smmu && f.sid == e.sid && f.type == e.type && f.read == e.read && f.has_addr == e.has_addr &&
+        (!e.has_addr || (e.input_addr > g_run.last && e.input_addr - g_run.last <= 64))) {
+        if (e.has_addr) g_run.last = e.input_addr;
+        ++g_run.count;
+        return;
+    }
+    flush_run();
+    g_run = FaultRun{true, smmu, e, e.input_addr, 1};
 }
 
 void report_global_errors(usize i)
@@ -130,8 +160,12 @@ void submit_everywhere(const Command* cmds, usize n)
 
 }  // namespace
 
-void smmu_takeover(const Platform& p)
+void smmu_takeover(const Platform& p, const char* cmdline)
 {
+    if (!boot_on_off(cmdline, "smmu", true)) {
+        if (p.smmu_count > 0) log_warn("passage.smmu=off: the SMMUs are left as firmware set them; DMA is not confined");
+        return;
+    }
     for (usize i = 0; i < p.smmu_count; ++i) {
         const SmmuV3& node = p.smmus[i];
         if (i == kMaxSmmus) {
@@ -260,6 +294,7 @@ void smmu_poll()
         (void)g_smmu[i].drv.drain_events([i](const iommu::Event& e) { log_event(i, e); });
         report_global_errors(i);
     }
+    flush_run();
 }
 
 void smmu_report_end()
@@ -268,8 +303,7 @@ void smmu_report_end()
     smmu_poll();
     u64 lost = 0;
     for (usize i = 0; i < g_smmu_count; ++i) lost += g_smmu[i].drv.overflows();
-    log_info("SMMU: %llu DMA faults blocked%s%s", (ull)g_faults, lost ? ", event queue overflowed" : "",
-             g_faults > 16 ? " (the first 16 logged)" : "");
+    log_info("SMMU: %llu DMA faults blocked%s", (ull)g_faults, lost ? ", some lost to a full event queue" : "");
 }
 
 }  // namespace passage

@@ -13,7 +13,9 @@ namespace passage {
 // First thing at boot, before PCI enumeration: every SMMUv3's global
 // bypass set to abort and its features read. Says in the log what each
 // can do.
-void smmu_takeover(const Platform& p);
+// passage.smmu=off leaves every SMMU as firmware left it (for
+// measurements and for proving the DMA checks can fail).
+void smmu_takeover(const Platform& p, const char* cmdline);
 
 // True when every SMMU that translates for the guest has IDR3.FWB (or
 // there is none): only then may the CPU use FWB encodings in the shared table.
