@@ -202,7 +202,9 @@ void boot_guest(const void* fdt, const Platform& p, const char* cmdline)
 
     auto cpu = stage2::CpuFeatures::from_id_regs(arch::read_id_aa64mmfr0_el1(), arch::read_id_aa64mmfr1_el1(),
                                                  arch::read_id_aa64mmfr2_el1());
-    auto geo = stage2::make_geometry(cpu, plan::ipa_bits_for(g_plan));
+    // QEMU 10.0's SMMU model mishandles concatenated first-level tables:
+    // where an SMMU walks the table too, one root table (one level more).
+    auto geo = stage2::make_geometry(cpu, plan::ipa_bits_for(g_plan), smmu_will_walk());
     if (!geo) panic("stage 2: no geometry for a %u-bit IPA space: %s", plan::ipa_bits_for(g_plan), error_name(geo.error()));
     auto created = GuestTable::create(g_stage2_env, *geo, enc);
     if (!created) panic("stage 2: no first-level table: %s", error_name(created.error()));

@@ -192,6 +192,13 @@ void smmu_takeover(const Platform& p, const char* cmdline)
     }
 }
 
+bool smmu_will_walk()
+{
+    for (usize i = 0; i < g_smmu_count; ++i)
+        if (g_smmu[i].usable) return true;
+    return false;
+}
+
 bool smmu_allows_fwb()
 {
     for (usize i = 0; i < g_smmu_count; ++i)

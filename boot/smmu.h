@@ -17,6 +17,10 @@ namespace passage {
 // measurements and for proving the DMA checks can fail).
 void smmu_takeover(const Platform& p, const char* cmdline);
 
+// True when an SMMU with stage 2 was taken over: it will walk the guest's
+// stage-2 table too.
+bool smmu_will_walk();
+
 // True when every SMMU that translates for the guest has IDR3.FWB (or
 // there is none): only then may the CPU use FWB encodings in the shared table.
 bool smmu_allows_fwb();

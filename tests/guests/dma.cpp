@@ -7,6 +7,10 @@
 //                      passage arrives (the SMMU faults it; passage logs it)
 //   dma-write-blocked: buffer -> passage's region: passage keeps running and
 //                      logs the fault (the boot test reads its log)
+//   dma-bar:           page A -> buffer -> ivshmem BAR2 at its guest address,
+//                      before and after the guest moves that BAR (the SMMU
+//                      follows stage 2); DMA to the old address after the
+//                      move lands nowhere (the SMMU's TLB was invalidated)
 //   smmu-hidden:       no SMMU node or iommu-map in the DTB, and QEMU virt's
 //                      SMMU registers (0x9050000) abort
 #include "checks.h"
@@ -84,10 +88,12 @@ bool setup(Context& ctx, Edu& edu, const char* const* names, unsigned n)
     const GuestPlatform& p = ctx.plat;
     pci::Ecam ecam(p.ecam_base, p.bus_first, p.bus_last);
     u64 bar = pci::cpu_address(p, f->bars[0].addr);
-    if (!mmu::map(bar, bar, 1 << 20, mmu::Mem::DeviceNGnRE)) {
+    static u64 mapped = 0;  // the second check finds it mapped by the first
+    if (mapped != bar && !mmu::map(bar, bar, 1 << 20, mmu::Mem::DeviceNGnRE)) {
         for (unsigned i = 0; i < n; ++i) fail(names[i], "cannot map edu BAR0 0x%lx", bar);
         return false;
     }
+    mapped = bar;
     // Memory decoding and bus mastering.
     ecam.write32(f->bus, f->dev, f->fn, 0x04, (ecam.read32(f->bus, f->dev, f->fn, 0x04) & 0xffff) | 0x6);
     edu.mmio = bar;
@@ -145,6 +151,81 @@ void check_dma(Context& ctx)
     if (!edu.copy(kEduBuffer, b, kCopy, true) || !same(g_page_a, g_page_b, kCopy))
         return fail("dma-write-blocked", "the edu buffer no longer holds what was written to it");
     pass("dma-write-blocked");
+}
+
+void check_dma_bar(Context& ctx)
+{
+    const char* name = "dma-bar";
+    Edu edu{};
+    if (!setup(ctx, edu, &name, 1)) return;
+    pci::Function* f = nullptr;
+    for (unsigned i = 0; i < ctx.pci.count && !f; ++i)
+        if (ctx.pci.fns[i].vendor == 0x1af4 && ctx.pci.fns[i].device == 0x1110) f = &ctx.pci.fns[i];
+    if (!f) return skip(name, "no ivshmem-plain (1af4:1110) attached");
+    const GuestPlatform& p = ctx.plat;
+    if (p.probe_only) return skip(name, "linux,pci-probe-only: the BAR cannot move");
+    pci::Bar& bar = f->bars[2];
+    pci::Ecam ecam(p.ecam_base, p.bus_first, p.bus_last);
+    const PciWindow* w = nullptr;
+    for (unsigned i = 0; i < p.window_count && !w; ++i)
+        if (p.windows[i].space == PciWindow::Mem64 && bar.addr >= p.windows[i].pci_base &&
+            bar.addr < p.windows[i].pci_base + p.windows[i].size)
+            w = &p.windows[i];
+    if (!bar.present || !bar.is64 || f->bus != p.bus_first || !w)
+        return skip(name, "ivshmem BAR2 0x%lx is not a 64-bit BAR in the host bridge's 64-bit window", bar.addr);
+    const u64 a = reinterpret_cast<u64>(g_page_a), b = reinterpret_cast<u64>(g_page_b);
+    constexpr u64 kOff = 0x2000;  // a page of BAR2 the ivshmem checks do not use
+    const u64 old = bar.addr, old_cpu = pci::cpu_address(p, old);
+    (void)mmu::map(old_cpu + kOff, old_cpu + kOff, kPage, mmu::Mem::DeviceNGnRE);  // ivshmem-nc mapped it already, maybe
+    auto bar_holds = [&](u64 va, u8 seed) {
+        fill(g_page_b, seed);
+        for (u32 i = 0; i < kCopy; i += 4)
+            if (mmio_read32(va + i) != *reinterpret_cast<u32*>(g_page_b + i)) return false;
+        return true;
+    };
+    // Before the move: A -> buffer -> BAR2 + 0x2000 (an SMMU TLB entry for it now exists).
+    fill(g_page_a, 0x11);
+    if (!edu.copy(a, kEduBuffer, kCopy, false) || !edu.copy(kEduBuffer, old_cpu + kOff, kCopy, true))
+        return fail(name, "edu never finished a copy");
+    if (!bar_holds(old_cpu + kOff, 0x11)) {
+        for (u64 i = 0; i < kPage; ++i) g_page_b[i] = 0;
+        bool back = edu.copy(old_cpu + kOff, kEduBuffer, kCopy, false) && edu.copy(kEduBuffer, b, kCopy, true);
+        info("BAR2 word 0x%x; DMA back from it %s: 0x%x; page A 0x%x", mmio_read32(old_cpu + kOff), back ? "done" : "unfinished",
+             *reinterpret_cast<u32*>(g_page_b), *reinterpret_cast<u32*>(g_page_a));
+        return fail(name, "DMA into BAR2 at 0x%lx did not arrive", old_cpu + kOff);
+    }
+    info("DMA into ivshmem BAR2 at 0x%lx arrived", old_cpu + kOff);
+
+    // The move, as an OS does it: decoding off, the BAR written, decoding on.
+    static pci::BarMap others;
+    pci::size_bars(ecam, ctx.pci, f, 2, others);
+    const u64 size = pci::bar_size(ecam, *f, 2);
+    const u64 target = pci::free_place(w->pci_base, w->size, size, old, others);
+    if (!target) return fail(name, "no free 0x%lx bytes in the 64-bit window", size);
+    pci::disable_memory(ecam, *f);
+    pci::write_bar(ecam, *f, 2, target);
+    pci::enable_memory(ecam, *f);
+    const u64 cpu = pci::cpu_address(p, target);
+    if (!mmu::map(cpu + kOff, cpu + kOff, kPage, mmu::Mem::DeviceNGnRE)) return fail(name, "cannot map 0x%lx", cpu + kOff);
+    bool moved_ok = bar_holds(cpu + kOff, 0x11);  // the same memory, at its new guest address
+    fill(g_page_a, 0x22);
+    bool copied = edu.copy(a, kEduBuffer, kCopy, false) && edu.copy(kEduBuffer, cpu + kOff, kCopy, true);
+    bool arrived = copied && bar_holds(cpu + kOff, 0x22);
+    // The old guest address is no BAR any more: a DMA there must not reach
+    // the BAR through a translation the SMMU kept.
+    fill(g_page_a, 0x33);
+    bool copied_old = edu.copy(a, kEduBuffer, kCopy, false) && edu.copy(kEduBuffer, old_cpu + kOff, kCopy, true);
+    bool stale = copied_old && !bar_holds(cpu + kOff, 0x22);
+    pci::disable_memory(ecam, *f);
+    pci::write_bar(ecam, *f, 2, old);  // back, for the checks after this one
+    pci::enable_memory(ecam, *f);
+    (void)b;
+    if (!moved_ok) return fail(name, "BAR2 moved to 0x%lx does not show its memory there", cpu);
+    if (!copied || !copied_old) return fail(name, "edu never finished a copy");
+    if (!arrived) return fail(name, "DMA to BAR2 at its new guest address 0x%lx did not arrive", cpu + kOff);
+    if (stale) return fail(name, "DMA to BAR2's old address 0x%lx still reached it after the move", old_cpu + kOff);
+    info("BAR2 moved 0x%lx -> 0x%lx: DMA to the new address arrives, to the old one does not", old, target);
+    pass(name);
 }
 
 void check_smmu_hidden(Context& ctx)
