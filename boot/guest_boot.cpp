@@ -17,6 +17,7 @@
 #include "options.h"
 #include "selftest.h"
 #include "smmu.h"
+#include "gic_tables.h"
 #include "stage2_env.h"
 #include "sysreg.h"
 #include "vpci.h"
@@ -197,6 +198,7 @@ void boot_guest(const void* fdt, const Platform& p, const char* cmdline)
     decide_dispositions(p, cmdline, enc.fwb);
     MemRange hyp{g_runtime.boot.image_base, g_runtime.boot.image_end - g_runtime.boot.image_base};
     if (!plan::build_plan(p, g_pci, g_disp, hyp, g_plan, d)) panic("guest plan: %s", d.text);
+    gic_tables_prepare(p, g_plan);
     (void)vpci_prepare(p, g_plan, hyp, cmdline);
     plan::print_plan(g_plan);
 

@@ -10,6 +10,7 @@
 #include "psci.h"
 #include "runtime.h"
 #include "smmu.h"
+#include "gic_tables.h"
 #include "spinlock.h"
 #include "sysreg.h"
 #include "vpci.h"
@@ -107,6 +108,7 @@ void handle_psci_call(TrapFrame& f)
 
 void handle_abort(TrapFrame& f, bool instruction)
 {
+    if (!instruction && gic_tables_handle_abort(f)) return;  // the GIC's table-address frames
     VpciAbort config = instruction ? VpciAbort::NotConfig : vpci_handle_abort(f);
     if (config == VpciAbort::Emulated || config == VpciAbort::Retry) return;
     bool write = !instruction && esr::WnR::get(f.esr) != 0;
