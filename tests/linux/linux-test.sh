@@ -9,6 +9,7 @@
 #                             [--mem SIZE] [--image passage.bin] [--passage-args ARGS]
 #                             [--layout NAME] [--qemu PATH | --qemu10] [--debian12]
 #                             [--timeout S] [--stall S] [--watchdog S] [--disk-mib N] [--iommu]
+#                             [--kernel-extra ARGS]
 #                             [--work DIR] [--log FILE] [-- extra QEMU args]
 #
 # --stall S stops QEMU after S seconds without console output (a hung
@@ -49,7 +50,7 @@ root=$(cd "$here/../.." && pwd)
 mode=passage el=el1 cpu=cortex-a72 smp=2 gic=3 mem=1G image=$root/build/cross/passage.bin
 fetch_args=()
 passage_args= timeout=300 watchdog=120 disk_mib=8 work= log= extra=() uboot=
-layout=flat qemu=${QEMU:-} qemu10= stall=0
+layout=flat qemu=${QEMU:-} qemu10= stall=0 kernel_extra=
 while [[ $# -gt 0 ]]; do
     case $1 in
     --bare) mode=bare; shift ;;
@@ -60,6 +61,7 @@ while [[ $# -gt 0 ]]; do
     --mem) mem=$2; shift 2 ;;
     --image) image=$2; shift 2 ;;
     --passage-args) passage_args=$2; shift 2 ;;
+    --kernel-extra) kernel_extra=$2; shift 2 ;;  # more of the guest's command line (init.sh's passage.* options)
     --uboot) uboot=$2; shift 2 ;;  # boot passage through U-Boot (qemu-cmd.sh --uboot DIR)
     --timeout) timeout=$2; shift 2 ;;
     --watchdog) watchdog=$2; shift 2 ;;
@@ -120,7 +122,7 @@ if [[ -n ${iommu:-} ]]; then
 fi
 
 kargs="console=ttyAMA0 earlycon panic=-1 passage.disk_md5=$md5 passage.marker=$marker"
-kargs+=" passage.cpus=$smp passage.watchdog=$watchdog"
+kargs+=" passage.cpus=$smp passage.watchdog=$watchdog${kernel_extra:+ $kernel_extra}"
 if [[ -n $expect ]]; then
     kargs+=" passage.expect=$expect"
     if [[ ,$expect, == *,nvme,* ]]; then
@@ -247,7 +249,7 @@ if [[ $mode == passage ]]; then
         if [[ -n $summary ]]; then ok "vpci: ${summary#PCI config space: }"
         else bad "vpci: no end-of-guest summary (PCI config space: N guest accesses emulated, ...)"; fi
     fi
-    if [[ -n ${iommu:-} ]]; then
+    if [[ -n ${iommu:-} && " $passage_args " != *" passage.smmu=off "* ]]; then
         # Every device's DMA went through the SMMU, translated by the
         # guest's stage 2, and none of it faulted.
         on=$(grep -aoE "SMMUv3 [^ ]+ on: [0-9]+ StreamIDs, [1-9][0-9]* translated.*" "$log" | head -1 || true)
