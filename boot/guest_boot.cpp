@@ -218,6 +218,7 @@ void boot_guest(const void* fdt, const Platform& p, const char* cmdline)
     vpci_start(p, g_pci, g_disp, g_plan, *table);
     if (smmu_needs_clean(p)) g_stage2_env.clean_for_dma();
     smmu_start(p, g_pci, g_disp, table->vtcr(), table->vttbr(kGuestVmid), enc.fwb);
+    smmu_dma_selftest(p, g_pci, g_disp, cmdline);
     table->dump("of the guest");
 
     arch::GuestHw hw = arch::make_guest_hw(features, p.gic.version, table->vtcr(), table->vttbr(kGuestVmid), enc);

@@ -40,6 +40,12 @@ void smmu_start(const Platform& p, const pci::DeviceTable& table, const pci::Dis
 // point of coherency, from before its STEs go live.
 bool smmu_needs_clean(const Platform& p);
 
+// passage.dma_selftest=on: every hidden QEMU edu (1234:11e8) is made, by
+// passage itself, to copy a page of passage's into its buffer and back out
+// over another page of passage's; its StreamID aborts, so the target must
+// stay as it was. One log line per device, PASS or FAIL.
+void smmu_dma_selftest(const Platform& p, const pci::DeviceTable& table, const pci::Dispositions& disp, const char* cmdline);
+
 // SMMU invalidation after a stage-2 change, then CMD_SYNC (bounded):
 // one IPA (leaf = false when a table was removed), or the whole VMID.
 void smmu_invalidate_ipa(u64 ipa, bool leaf);
