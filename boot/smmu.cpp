@@ -70,6 +70,7 @@ alignas(4096) constinit u64 g_evtq[kMaxSmmus][4 << kEvtqLog2];
 constinit iommu::StreamPlan g_streams;
 const pci::DeviceTable* g_table = nullptr;
 bool g_any_enabled = false;
+bool g_force_two_level = false;  // passage.smmu_2level=on: the two-level path on a small machine
 arch::Spinlock g_lock;  // the queues are shared by every CPU that traps
 
 struct Locked {
@@ -162,6 +163,7 @@ void submit_everywhere(const Command* cmds, usize n)
 
 void smmu_takeover(const Platform& p, const char* cmdline)
 {
+    g_force_two_level = boot_on_off(cmdline, "smmu_2level", false);
     if (!boot_on_off(cmdline, "smmu", true)) {
         if (p.smmu_count > 0) log_warn("passage.smmu=off: the SMMUs are left as firmware set them; DMA is not confined");
         return;
@@ -228,12 +230,26 @@ void smmu_start(const Platform& p, const pci::DeviceTable& table, const pci::Dis
         const iommu::SmmuFeatures& f = s.drv.features();
         const u32 need = g_streams.any[i] ? log2_ceil(g_streams.max_sid[i] + 1) : 0;
         u32 log2 = need < 6 ? 6 : need;
-        if (log2 > kStrtabLog2Max || log2 > f.sid_bits) {
-            log_error("SMMUv3 %s: StreamIDs up to 0x%x need a table of 2^%u entries; passage holds 2^%u (two-level tables are "
-                      "not written yet): functions beyond it cannot DMA", s.drv.name(), g_streams.max_sid[i], log2, kStrtabLog2Max);
-            log2 = kStrtabLog2Max < f.sid_bits ? kStrtabLog2Max : f.sid_bits;
-        }
         iommu::SmmuMemory mem{g_strtab[i], log2, g_cmdq[i], kCmdqLog2, g_evtq[i], kEvtqLog2};
+        // A linear table sized to the highest StreamID in use while that
+        // fits passage's 128 KiB; beyond (buses past 7 with a one-to-one
+        // map), two-level where the SMMU has it: the same memory as a
+        // level-1 table (up to 2^8 buses, 2 KiB) and seven level-2 tables
+        // of one bus (256 STEs, 16 KiB) each, for the buses in use.
+        const bool two = f.two_level && (log2 > kStrtabLog2Max || g_force_two_level) && log2 <= f.sid_bits && log2 <= 16;
+        if (two) {
+            const u32 l1_log2 = log2 > iommu::SmmuMemory::kL2Log2 ? log2 - iommu::SmmuMemory::kL2Log2 : 1;
+            mem.strtab = nullptr;
+            mem.l1 = reinterpret_cast<u64*>(&g_strtab[i][0]);
+            mem.l1_log2 = l1_log2;
+            mem.l2_pool = &g_strtab[i][1u << iommu::SmmuMemory::kL2Log2];  // 16 KiB in: past the level-1 table, aligned
+            mem.l2_count = (1u << kStrtabLog2Max >> iommu::SmmuMemory::kL2Log2) - 1;
+        } else if (log2 > kStrtabLog2Max || log2 > f.sid_bits) {
+            log_error("SMMUv3 %s: StreamIDs up to 0x%x need a table of 2^%u entries; passage holds 2^%u and the SMMU has no "
+                      "two-level tables: functions beyond it cannot DMA", s.drv.name(), g_streams.max_sid[i], log2,
+                      kStrtabLog2Max);
+            mem.strtab_log2 = kStrtabLog2Max < f.sid_bits ? kStrtabLog2Max : f.sid_bits;
+        }
         if (mem.cmdq_log2 > f.cmdq_log2_max) mem.cmdq_log2 = f.cmdq_log2_max;
         if (mem.evtq_log2 > f.evtq_log2_max) mem.evtq_log2 = f.evtq_log2_max;
         Diagnostic d;
@@ -264,6 +280,9 @@ void smmu_start(const Platform& p, const pci::DeviceTable& table, const pci::Dis
         }
         log_info("SMMUv3 %s on: %u StreamIDs, %zu translated by the guest's stage 2 (VMID %u), %zu hidden aborting, "
                  "every other one aborting", s.drv.name(), s.drv.stream_count(), translated, kGuestVmid, aborted);
+        if (s.drv.two_level())
+            log_info("SMMUv3 %s: two-level stream table, %u of %u level-2 tables (one bus each) in use", s.drv.name(),
+                     s.drv.l2_tables_used(), mem.l2_count);
     }
     if (p.smmu_count == 0 && table.size() > 0)
         log_warn("no SMMUv3: assigned devices can DMA anywhere, passage included");

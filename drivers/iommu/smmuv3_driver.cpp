@@ -87,12 +87,18 @@ Status SmmuDriver::enable(const SmmuMemory& mem, Diagnostic& diag)
         return fail(diag, Error::Unsupported, 0, "SMMUv3 %s has no stage 2 (IDR0.S2P = 0): it cannot confine DMA to the guest", name_);
     if (!f.aa64 || !f.gran4k)
         return fail(diag, Error::Unsupported, 0, "SMMUv3 %s cannot walk AArch64 tables with a 4 KiB granule", name_);
-    if (mem.strtab == nullptr || mem.cmdq == nullptr || mem.evtq == nullptr || mem.strtab_log2 > f.sid_bits ||
-        mem.cmdq_log2 > f.cmdq_log2_max || mem.evtq_log2 > f.evtq_log2_max || mem.cmdq_log2 == 0 || mem.evtq_log2 == 0)
-        return fail(diag, Error::InvalidArgument, mem.strtab_log2,
+    const bool two = mem.l1 != nullptr;
+    const u32 sids = two ? mem.l1_log2 + SmmuMemory::kL2Log2 : mem.strtab_log2;
+    if ((two ? mem.l2_pool == nullptr : mem.strtab == nullptr) || mem.cmdq == nullptr || mem.evtq == nullptr ||
+        sids > f.sid_bits || mem.cmdq_log2 > f.cmdq_log2_max || mem.evtq_log2 > f.evtq_log2_max || mem.cmdq_log2 == 0 ||
+        mem.evtq_log2 == 0)
+        return fail(diag, Error::InvalidArgument, sids,
                     "SMMUv3 %s: tables of 2^%u STEs, 2^%u commands, 2^%u events do not fit its limits 2^%u, 2^%u, 2^%u",
-                    name_, mem.strtab_log2, mem.cmdq_log2, mem.evtq_log2, f.sid_bits, f.cmdq_log2_max, f.evtq_log2_max);
+                    name_, sids, mem.cmdq_log2, mem.evtq_log2, f.sid_bits, f.cmdq_log2_max, f.evtq_log2_max);
+    if (two && !f.two_level)
+        return fail(diag, Error::Unsupported, sids, "SMMUv3 %s has no two-level stream tables (IDR0.ST_LEVEL)", name_);
     mem_ = mem;
+    l2_used_ = 0;
 
     // Off (GBPA aborts meanwhile), then tables and queues, then on.
     if (Status s = write_cr0(0, diag); !s) return s;
@@ -103,11 +109,22 @@ Status SmmuDriver::enable(const SmmuMemory& mem, Diagnostic& diag)
     hw_->write32(reg::kCr2, u32(reg::Cr2RecInvSid::make(1) | reg::Cr2Ptm::make(1)));
     hw_->write32(reg::kIrqCtrl, 0);  // passage polls; no interrupt is routed to it
 
-    const usize entries = usize{1} << mem.strtab_log2;
-    for (usize i = 0; i < entries; ++i) mem.strtab[i] = abort_ste();
-    hw_->publish(mem.strtab, entries * sizeof(Ste));
-    hw_->write64(reg::kStrtabBase, reg::StrtabBaseRa::make(1) | (hw_->phys(mem.strtab) & reg::StrtabBaseAddr::kMask));
-    hw_->write32(reg::kStrtabBaseCfg, u32(reg::StrtabCfgFmt::make(0) | reg::StrtabCfgLog2Size::make(mem.strtab_log2)));
+    if (two) {
+        // Every level-1 descriptor invalid (Span 0): no STE, the SMMU
+        // refuses the stream. Level-2 tables come as STEs are set.
+        const usize n = usize{1} << mem.l1_log2;
+        for (usize i = 0; i < n; ++i) mem.l1[i] = 0;
+        hw_->publish(mem.l1, n * sizeof(u64));
+        hw_->write64(reg::kStrtabBase, reg::StrtabBaseRa::make(1) | (hw_->phys(mem.l1) & reg::StrtabBaseAddr::kMask));
+        hw_->write32(reg::kStrtabBaseCfg, u32(reg::StrtabCfgFmt::make(1) | reg::StrtabCfgSplit::make(SmmuMemory::kL2Log2) |
+                                              reg::StrtabCfgLog2Size::make(sids)));
+    } else {
+        const usize entries = usize{1} << mem.strtab_log2;
+        for (usize i = 0; i < entries; ++i) mem.strtab[i] = abort_ste();
+        hw_->publish(mem.strtab, entries * sizeof(Ste));
+        hw_->write64(reg::kStrtabBase, reg::StrtabBaseRa::make(1) | (hw_->phys(mem.strtab) & reg::StrtabBaseAddr::kMask));
+        hw_->write32(reg::kStrtabBaseCfg, u32(reg::StrtabCfgFmt::make(0) | reg::StrtabCfgLog2Size::make(mem.strtab_log2)));
+    }
 
     for (usize i = 0; i < (usize{2} << mem.cmdq_log2); ++i) mem.cmdq[i] = 0;
     hw_->publish(mem.cmdq, usize{16} << mem.cmdq_log2);
@@ -137,12 +154,41 @@ Status SmmuDriver::enable(const SmmuMemory& mem, Diagnostic& diag)
     return {};
 }
 
+Result<Ste*> SmmuDriver::ste_slot(u32 sid, Diagnostic& diag)
+{
+    if ((mem_.strtab == nullptr && mem_.l1 == nullptr) || sid >= stream_count())
+        return fail(diag, Error::OutOfRange, sid, "SMMUv3 %s: StreamID 0x%x is beyond its stream table of %u entries", name_,
+                    sid, mem_.strtab == nullptr && mem_.l1 == nullptr ? 0u : stream_count()).failure();
+    if (!two_level()) return &mem_.strtab[sid];
+    const u32 group = sid >> SmmuMemory::kL2Log2;
+    const u32 index = sid & ((u32{1} << SmmuMemory::kL2Log2) - 1);
+    u64& desc = mem_.l1[group];
+    if (reg::L1Span::get(desc) == 0) {
+        if (l2_used_ == mem_.l2_count)
+            return fail(diag, Error::NoMemory, sid, "SMMUv3 %s: StreamID 0x%x needs a level-2 stream table; all %u are in use",
+                        name_, sid, mem_.l2_count).failure();
+        Ste* l2 = mem_.l2_pool + (usize{l2_used_++} << SmmuMemory::kL2Log2);
+        for (usize i = 0; i < (usize{1} << SmmuMemory::kL2Log2); ++i) l2[i] = abort_ste();
+        hw_->publish(l2, sizeof(Ste) << SmmuMemory::kL2Log2);
+        // Span = log2(STEs) + 1; the table must be in memory before the descriptor.
+        __atomic_store_n(&desc, reg::L1Span::make(SmmuMemory::kL2Log2 + 1) | (hw_->phys(l2) & reg::L1L2Ptr::kMask),
+                         __ATOMIC_RELAXED);
+        hw_->publish(&desc, sizeof desc);
+        if (enabled_) {
+            const Command c[] = {cmd_cfgi_ste_range(group << SmmuMemory::kL2Log2, SmmuMemory::kL2Log2)};
+            if (Status s = submit(c, diag); !s) return s.failure();
+        }
+    }
+    // EL2 runs identity-mapped and the host model's "physical" addresses
+    // are its pointers: the descriptor's address is the table's.
+    return reinterpret_cast<Ste*>(reg::L1L2Ptr::get(desc) << 6) + index;
+}
+
 Status SmmuDriver::set_ste(u32 sid, const Ste& ste, Diagnostic& diag)
 {
-    if (mem_.strtab == nullptr || sid >= stream_count())
-        return fail(diag, Error::OutOfRange, sid, "SMMUv3 %s: StreamID 0x%x is beyond its stream table of %u entries", name_,
-                    sid, mem_.strtab == nullptr ? 0u : stream_count());
-    Ste& slot = mem_.strtab[sid];
+    auto at = ste_slot(sid, diag);
+    if (!at) return at.failure();
+    Ste& slot = **at;
     for (usize i = 1; i < 8; ++i) __atomic_store_n(&slot.dw[i], ste.dw[i], __ATOMIC_RELAXED);
     hw_->publish(&slot, sizeof slot);
     __atomic_store_n(&slot.dw[0], ste.dw[0], __ATOMIC_RELAXED);

@@ -72,6 +72,11 @@ constexpr Command cmd_cfgi_ste(u32 sid)
 {
     return {{reg::cmd::Opcode::make(reg::cmd::kCfgiSte) | reg::cmd::Sid::make(sid), reg::cmd::Leaf::make(1)}};
 }
+// The STEs of 2^(range_log2) StreamIDs from `sid` (aligned to the range).
+constexpr Command cmd_cfgi_ste_range(u32 sid, u32 range_log2)
+{
+    return {{reg::cmd::Opcode::make(reg::cmd::kCfgiSteRange) | reg::cmd::Sid::make(sid), reg::cmd::Range::make(range_log2 - 1)}};
+}
 // CFGI_ALL: CFGI_STE_RANGE with Range = 31, every StreamID.
 constexpr Command cmd_cfgi_all() { return {{reg::cmd::Opcode::make(reg::cmd::kCfgiSteRange), reg::cmd::Range::make(31)}}; }
 // Every TLB entry of a VMID, stage 1 and 2.

@@ -37,17 +37,26 @@ protected:
     SmmuHw& operator=(const SmmuHw&) = default;
 };
 
-// Memory the driver owns, given by the caller: the linear stream table
-// (strtab_entries a power of two, aligned to its size), the command queue
-// (2^cmdq_log2 entries of 16 bytes) and the event queue (2^evtq_log2
-// entries of 32 bytes), each aligned to its size.
+// Memory the driver owns, given by the caller: the stream table, the
+// command queue (2^cmdq_log2 entries of 16 bytes) and the event queue
+// (2^evtq_log2 entries of 32 bytes), each aligned to its size.
+// The stream table is linear (2^strtab_log2 STEs at strtab), or, when l1
+// is set (IDR0.ST_LEVEL = 1), two-level: 2^l1_log2 level-1 descriptors,
+// each for 2^kL2Log2 StreamIDs (one bus with a one-to-one map), and
+// l2_count level-2 tables of 2^kL2Log2 STEs at l2_pool (each aligned to
+// its 16 KiB), handed out to the groups in use as STEs are set.
 struct SmmuMemory {
+    static constexpr u32 kL2Log2 = 8;
     Ste* strtab = nullptr;
     u32 strtab_log2 = 0;
     u64* cmdq = nullptr;
     u32 cmdq_log2 = 0;
     u64* evtq = nullptr;
     u32 evtq_log2 = 0;
+    u64* l1 = nullptr;
+    u32 l1_log2 = 0;
+    Ste* l2_pool = nullptr;
+    u32 l2_count = 0;
 };
 
 // What IDR0..5 say, decoded once.
@@ -96,7 +105,9 @@ public:
     // CMD_SYNC). Only dword 0 decides between abort and translation, so it
     // is written last: the SMMU never sees half an entry in force.
     Status set_ste(u32 sid, const Ste& ste, Diagnostic& diag);
-    u32 stream_count() const { return u32{1} << mem_.strtab_log2; }
+    u32 stream_count() const { return u32{1} << sid_log2(); }
+    bool two_level() const { return mem_.l1 != nullptr; }
+    u32 l2_tables_used() const { return l2_used_; }
 
     // Queues commands, then a CMD_SYNC, and waits (bounded) for it. A
     // command error (GERROR.CMDQ_ERR, CMDQ_CONS.ERR) is reported, the bad
@@ -125,6 +136,8 @@ public:
     const char* name() const { return name_; }
 
 private:
+    u32 sid_log2() const { return two_level() ? mem_.l1_log2 + SmmuMemory::kL2Log2 : mem_.strtab_log2; }
+    Result<Ste*> ste_slot(u32 sid, Diagnostic& diag);
     bool next_event(Event& e);
     Status wait_ack(u32 offset, u32 mask, u32 value, const char* what, Diagnostic& diag);
     Status write_cr0(u32 value, Diagnostic& diag);
@@ -139,6 +152,7 @@ private:
     QueuePtr cmd_prod_;
     QueuePtr evt_cons_;
     u32 overflows_ = 0;
+    u32 l2_used_ = 0;
     bool enabled_ = false;
 };
 

@@ -78,6 +78,10 @@ using StrtabBaseRa = Bit<62>;
 using StrtabCfgLog2Size = Field<5, 0>;
 using StrtabCfgSplit = Field<10, 6>;
 using StrtabCfgFmt = Field<17, 16>;  // 0 linear, 1 two-level
+// A level-1 stream table descriptor: Span [4:0] (2^(Span-1) STEs, 0 =
+// invalid), L2Ptr [51:6].
+using L1Span = Field<4, 0>;
+using L1L2Ptr = Field<51, 6>;
 // CMDQ_BASE / EVENTQ_BASE
 using QueueBaseLog2Size = Field<4, 0>;
 using QueueBaseAddr = Field<51, 5>;

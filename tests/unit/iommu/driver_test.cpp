@@ -222,3 +222,72 @@ TEST_CASE("smmu driver: global errors are taken and acknowledged")
     REQUIRE(r.bring_up());
     CHECK(r.smmu.take_global_errors() == 0);
 }
+
+// Sparse, high buses (a switch far down the tree): a level-1 table with a
+// descriptor per bus, level-2 tables of 256 STEs only where STEs are set.
+TEST_CASE("smmu driver: a two-level stream table gets a level-2 table per bus in use")
+{
+    FakeSmmu hw;
+    Aligned l1{256 * 8}, pool{2 * 256 * sizeof(Ste)}, cq{8 * 16}, eq{4 * 32};
+    SmmuDriver smmu{hw, "smmu", true};
+    Diagnostic d;
+    REQUIRE(smmu.probe(d));
+    SmmuMemory mem;
+    mem.l1 = static_cast<u64*>(l1.p);
+    mem.l1_log2 = 8;
+    mem.l2_pool = static_cast<Ste*>(pool.p);
+    mem.l2_count = 2;
+    mem.cmdq = static_cast<u64*>(cq.p);
+    mem.cmdq_log2 = 3;
+    mem.evtq = static_cast<u64*>(eq.p);
+    mem.evtq_log2 = 2;
+    REQUIRE(smmu.enable(mem, d));
+    INFO(d.text);
+    CHECK(smmu.two_level());
+    CHECK(smmu.stream_count() == 0x10000);
+    // FMT 1, SPLIT 8, LOG2SIZE 16.
+    CHECK(hw.reg(reg::kStrtabBaseCfg) == ((1u << 16) | (8u << 6) | 16u));
+    for (int i = 0; i < 256; ++i) CHECK(mem.l1[i] == 0);  // Span 0: nothing yet
+    hw.executed.clear();
+    const Ste s2 = stage2_ste({0x8002'3558, (u64{1} << 48) | 0x4001'0000, 4, true, false, true});
+    REQUIRE(smmu.set_ste(0x1234, s2, d));
+    const u64 desc = mem.l1[0x12];
+    CHECK((desc & 0x1f) == 9);  // 2^(9-1) = 256 STEs
+    CHECK((desc & ~u64{0x3f}) == reinterpret_cast<u64>(pool.p));
+    const Ste* l2 = static_cast<const Ste*>(pool.p);
+    CHECK(l2[0x34] == s2);
+    CHECK(l2[0x33] == abort_ste());
+    REQUIRE(hw.executed.size() == 4);
+    CHECK(hw.executed[0] == cmd_cfgi_ste_range(0x1200, 8));
+    CHECK(hw.executed[2] == cmd_cfgi_ste(0x1234));
+    // The same bus again: no new table.
+    REQUIRE(smmu.set_ste(0x1235, s2, d));
+    CHECK(smmu.l2_tables_used() == 1);
+    REQUIRE(smmu.set_ste(0xff00, s2, d));
+    CHECK(smmu.l2_tables_used() == 2);
+    // A third bus: the pool is empty, said so; nothing half-installed.
+    CHECK_FALSE(smmu.set_ste(0x0800, s2, d));
+    CHECK(std::string(d.text) == "SMMUv3 smmu: StreamID 0x800 needs a level-2 stream table; all 2 are in use");
+    CHECK(mem.l1[0x08] == 0);
+}
+
+TEST_CASE("smmu driver: a two-level table on an SMMU without ST_LEVEL is refused")
+{
+    FakeSmmu hw;
+    hw.idr[0] &= ~u32(reg::Idr0StLevel::kMask);
+    Aligned l1{256 * 8}, pool{256 * sizeof(Ste)}, cq{8 * 16}, eq{4 * 32};
+    SmmuDriver smmu{hw, "smmu", true};
+    Diagnostic d;
+    REQUIRE(smmu.probe(d));
+    SmmuMemory mem;
+    mem.l1 = static_cast<u64*>(l1.p);
+    mem.l1_log2 = 8;
+    mem.l2_pool = static_cast<Ste*>(pool.p);
+    mem.l2_count = 1;
+    mem.cmdq = static_cast<u64*>(cq.p);
+    mem.cmdq_log2 = 3;
+    mem.evtq = static_cast<u64*>(eq.p);
+    mem.evtq_log2 = 2;
+    CHECK_FALSE(smmu.enable(mem, d));
+    CHECK(std::string(d.text) == "SMMUv3 smmu has no two-level stream tables (IDR0.ST_LEVEL)");
+}

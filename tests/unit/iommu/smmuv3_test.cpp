@@ -48,6 +48,8 @@ static_assert(cmd_tlbi_s2_ipa(1, 0x80'0012'3456, true).dw[0] == 0x0000'0001'0000
 static_assert(cmd_tlbi_s2_ipa(1, 0x80'0012'3456, true).dw[1] == 0x80'0012'3001);
 static_assert(cmd_tlbi_s2_ipa(1, 0x80'0012'3456, false).dw[1] == 0x80'0012'3000);
 static_assert(cmd_sync().dw[0] == 0x46 && cmd_sync().dw[1] == 0);
+// The 256 StreamIDs of bus 0x12: SID 0x1200, Range 7 (2^8).
+static_assert(cmd_cfgi_ste_range(0x1200, 8).dw[0] == 0x0000'1200'0000'0004 && cmd_cfgi_ste_range(0x1200, 8).dw[1] == 7);
 
 }  // namespace
 
