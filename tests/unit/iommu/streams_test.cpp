@@ -81,7 +81,7 @@ TEST_CASE("streams: DMA aliases through PCIe-to-PCI and conventional bridges but
     CHECK(rids(top.t, top.root_port) == std::set<u16>{0x0008});
 }
 
-TEST_CASE("streams: every function's StreamIDs come from the map and a hidden alias sharer is reported")
+TEST_CASE("streams: every function's StreamIDs come from the map and alias sharers are hidden together")
 {
     Topology top;
     pci::DispositionOptions options;
@@ -93,7 +93,11 @@ TEST_CASE("streams: every function's StreamIDs come from the map and a hidden al
     disp.decide(top.t, options);
     set_log_level(LogLevel::Info);
     REQUIRE_FALSE(disp.visible(usize(top.root_ep)));
-    REQUIRE(disp.visible(usize(top.behind_pcie_pci)));
+    // 02:03.0 shares the PCIe-to-PCI bridge's alias (02:00.0) with the
+    // denied 02:04.0: hidden with it.
+    REQUIRE_FALSE(disp.visible(usize(top.behind_pcie_pci)));
+    CHECK(std::string(disp.reason(usize(top.behind_pcie_pci))) == "shares its DMA requester ID with hidden 0000:02:04.0");
+    CHECK(disp.visible(usize(top.pcie_pci)));  // the bridge's own RID is its own
 
     Platform p = one_smmu(0x10000);
     StreamPlan plan;
@@ -106,11 +110,37 @@ TEST_CASE("streams: every function's StreamIDs come from the map and a hidden al
     CHECK(plan.max_sid[0] == 0x10308);
     std::set<u32> assigned, hidden;
     for (usize i = 0; i < plan.count; ++i) (plan.uses[i].assigned ? assigned : hidden).insert(plan.uses[i].sid);
-    CHECK(assigned.count(0x10218) == 1);
-    CHECK(assigned.count(0x10200) == 1);
+    CHECK(hidden.count(0x10218) == 1);
+    CHECK(hidden.count(0x10200) == 1);
+    CHECK(assigned.count(0x10200) == 0);
+    CHECK(assigned.count(0x10308) == 1);
     CHECK(hidden.count(0x10018) == 1);
     CHECK(assigned.count(0x10018) == 0);
-    CHECK(g_log.find("0000:02:04.0 (hidden) shares StreamID 0x10200 with 0000:02:03.0 (assigned)") != std::string::npos);
+    CHECK(g_log.find("shares StreamID") == std::string::npos);
+}
+
+// An iommu-map-mask can fold functions the PCI topology keeps apart onto
+// one StreamID; the dispositions do not see the map, so the stream plan
+// says when a hidden function's DMA would be translated for the guest.
+TEST_CASE("streams: a hidden function folded onto an assigned one by the mask is reported")
+{
+    Topology top;
+    pci::DispositionOptions options;
+    options.deny[0] = {0, {0, 3, 0}};
+    options.deny_count = 1;
+    pci::Dispositions disp;
+    set_log_level(LogLevel::Error);
+    disp.decide(top.t, options);
+    set_log_level(LogLevel::Info);
+    Platform p = one_smmu(0x10000);
+    p.bridges[0].iommu_map_mask = 0xff00;  // one StreamID per bus
+    StreamPlan plan;
+    g_log.clear();
+    set_log_sink(capture);
+    plan_streams(p, top.t, disp, plan);
+    set_log_sink(nullptr);
+    INFO(g_log);
+    CHECK(g_log.find("0000:00:03.0 (hidden) shares StreamID 0x10000 with 0000:00:01.0 (assigned)") != std::string::npos);
 }
 
 TEST_CASE("streams: a function no SMMUv3 translates is counted and named")
@@ -127,4 +157,22 @@ TEST_CASE("streams: a function no SMMUv3 translates is counted and named")
     set_log_sink(nullptr);
     CHECK(plan.unconfined == 4);  // the bridge on bus 1 and the three functions on buses 2 and 3
     CHECK(g_log.find("0000:03:01.0: no SMMUv3 translates its DMA: it can write anywhere, passage included") != std::string::npos);
+}
+
+// A conventional PCI-PCI bridge issues its children's requests with its
+// own RID: a hidden child hides the bridge (and so everything below it).
+TEST_CASE("streams: a hidden function behind a conventional bridge hides the bridge too")
+{
+    Topology top;
+    pci::DispositionOptions options;
+    options.deny[0] = {0, {3, 1, 0}};
+    options.deny_count = 1;
+    pci::Dispositions disp;
+    set_log_level(LogLevel::Error);
+    disp.decide(top.t, options);
+    set_log_level(LogLevel::Info);
+    CHECK_FALSE(disp.visible(usize(top.pci_bridge)));
+    CHECK(std::string(disp.reason(usize(top.pci_bridge))) == "shares its DMA requester ID with hidden 0000:03:01.0");
+    CHECK(disp.visible(usize(top.root_ep)));
+    CHECK(disp.visible(usize(top.behind_pcie_pci)));
 }
