@@ -188,9 +188,13 @@ void smmu_takeover(const Platform& p, const char* cmdline)
         log_info("SMMUv3 %s: stages%s%s, %u-bit OAS, %u-bit StreamIDs%s%s; global bypass set to abort", node.path,
                  f.stage1 ? " 1" : "", f.stage2 ? " 2" : "", iommu::reg::oas_bits(f.oas), f.sid_bits, f.fwb ? ", FWB" : "",
                  node.dma_coherent ? ", dma-coherent" : ", not coherent: tables cleaned to PoC");
-        if (!f.stage2)
-            log_warn("SMMUv3 %s has no stage 2: passage does not use stage 1 for isolation, so the devices behind it "
-                     "cannot DMA at all (global abort)", node.path);
+        if (!s.usable) {
+            // passage does not isolate with stage 1: the devices behind
+            // this SMMU work, unconfined, and the log says so.
+            if (!s.drv.leave_in_bypass(d)) log_error("%s", d.text);
+            log_warn("SMMUv3 %s has no stage 2 passage can use (stage 1 is not used for isolation): it is left in bypass, "
+                     "and assigned devices behind it can DMA anywhere, passage included", node.path);
+        }
     }
 }
 

@@ -80,6 +80,15 @@ Status SmmuDriver::probe(Diagnostic& diag)
     return {};
 }
 
+Status SmmuDriver::leave_in_bypass(Diagnostic& diag)
+{
+    if (Status s = write_cr0(0, diag); !s) return s;
+    if (Status s = wait_ack(reg::kGbpa, u32(reg::GbpaUpdate::kMask), 0, "GBPA update", diag); !s) return s;
+    const u32 gbpa = hw_->read32(reg::kGbpa);
+    hw_->write32(reg::kGbpa, u32(reg::GbpaAbort::set(gbpa, 0) | reg::GbpaUpdate::kMask));
+    return wait_ack(reg::kGbpa, u32(reg::GbpaUpdate::kMask), 0, "GBPA update", diag);
+}
+
 Status SmmuDriver::enable(const SmmuMemory& mem, Diagnostic& diag)
 {
     const SmmuFeatures& f = features_;

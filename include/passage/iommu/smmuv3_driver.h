@@ -97,6 +97,10 @@ public:
     Status probe(Diagnostic& diag);
     const SmmuFeatures& features() const { return features_; }
 
+    // For an SMMU passage does not use (no stage 2): SMMUEN stays 0 and the
+    // global bypass is opened, so the devices behind it work, unconfined.
+    Status leave_in_bypass(Diagnostic& diag);
+
     // Programs tables and queues and enables the SMMU, every StreamID
     // aborting. Needs stage 2 (probe says whether it is there).
     Status enable(const SmmuMemory& mem, Diagnostic& diag);

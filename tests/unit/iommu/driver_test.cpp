@@ -116,6 +116,10 @@ TEST_CASE("smmu driver: a stage-1-only SMMU is refused with a message")
     CHECK_FALSE(r.smmu.enable(r.memory(), r.diag));
     CHECK(text(r.diag) == "SMMUv3 /smmuv3@9050000 has no stage 2 (IDR0.S2P = 0): it cannot confine DMA to the guest");
     CHECK(r.hw.reg(reg::kGbpa) == reg::GbpaAbort::kMask);  // still aborting
+    // Not used: left off, in bypass, so the devices behind it still work.
+    REQUIRE(r.smmu.leave_in_bypass(r.diag));
+    CHECK(r.hw.reg(reg::kGbpa) == 0);
+    CHECK(r.hw.reg(reg::kCr0) == 0);
 }
 
 TEST_CASE("smmu driver: set_ste writes the entry then CFGI_STE and CMD_SYNC")
