@@ -118,14 +118,16 @@ public:
     // command skipped and the error acknowledged.
     Status submit(std::span<const Command> cmds, Diagnostic& diag);
 
-    // Reads every pending event record and hands it to `sink`; returns how
-    // many. An overflow (records lost) is counted in overflows().
+    // Reads the pending event records and hands each to `sink`; returns how
+    // many. At most one queue's worth per call: a device that keeps
+    // faulting cannot hold passage here (the rest waits for the next
+    // call). An overflow (records lost) is counted in overflows().
     template <typename Sink>
     u32 drain_events(Sink&& sink)
     {
         u32 n = 0;
         Event e;
-        while (next_event(e)) {
+        while (n < (u32{1} << mem_.evtq_log2) && next_event(e)) {
             sink(e);
             ++n;
         }

@@ -53,6 +53,13 @@ void FakeSmmu::write32(u32 offset, u32 value)
         regs_[offset] = value;
         process_commands();
         return;
+    case r::kEventqCons:
+        regs_[offset] = value;
+        if (flood) {
+            ++floods;
+            (void)raise_fault(u8(r::evt::kFTranslation), 0x20, 0x4020'0000, false);
+        }
+        return;
     case r::kGerrorN:
         regs_[offset] = value;
         if (((reg(r::kGerror) ^ value) & r::GerrorCmdqErr::kMask) == 0 && halted_) {

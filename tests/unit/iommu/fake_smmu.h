@@ -38,6 +38,8 @@ public:
     bool gbpa_stuck = false;
     bool cr0_stuck = false;
     bool sync_stuck = false;
+    bool flood = false;  // a new fault each time the driver consumes one
+    u64 floods = 0;
 
     // --- what happened ---
     std::vector<std::pair<u32, u64>> writes;  // (offset, value), in order
