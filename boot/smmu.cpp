@@ -212,17 +212,6 @@ bool smmu_allows_fwb()
     return true;
 }
 
-unsigned smmu_max_ipa_bits()
-{
-    unsigned bits = 64;
-    for (usize i = 0; i < g_smmu_count; ++i) {
-        if (!g_smmu[i].usable) continue;
-        unsigned b = iommu::reg::oas_bits(g_smmu[i].drv.features().oas);
-        if (b < bits) bits = b;
-    }
-    return bits;
-}
-
 void smmu_start(const Platform& p, const pci::DeviceTable& table, const pci::Dispositions& disp, u64 vtcr, u64 vttbr, bool fwb)
 {
     g_table = &table;

@@ -25,9 +25,6 @@ bool smmu_will_walk();
 // there is none): only then may the CPU use FWB encodings in the shared table.
 bool smmu_allows_fwb();
 
-// The largest stage-2 input size (bits) every stage-2 SMMU takes (64 when none).
-unsigned smmu_max_ipa_bits();
-
 // Once the guest's stage 2 exists: tables, queues, and a stage-2 STE for
 // every StreamID (aliases included) of a function the guest owns; the rest
 // abort. Then SMMUEN. An SMMU that cannot is left aborting, and the log
