@@ -372,6 +372,9 @@ void smmu_invalidate_all()
 void smmu_poll()
 {
     if (!g_any_enabled) return;
+    bool any = false;  // the common case, nothing waiting: no lock taken
+    for (usize i = 0; i < g_smmu_count && !any; ++i) any = g_smmu[i].drv.enabled() && g_smmu[i].drv.pending();
+    if (!any) return;
     Locked guard;
     for (usize i = 0; i < g_smmu_count; ++i) {
         if (!g_smmu[i].drv.enabled()) continue;

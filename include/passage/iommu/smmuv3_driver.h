@@ -135,6 +135,17 @@ public:
     }
     u32 overflows() const { return overflows_; }
 
+    // Whether an event record, an overflow or a global error waits: a few register reads,
+    // no state changed (for an unlocked check before taking the lock).
+    bool pending()
+    {
+        if (mem_.evtq == nullptr) return false;
+        const u32 prod = hw_->read32(reg::kEventqProd);
+        return (prod & ((u32{2} << mem_.evtq_log2) - 1)) != __atomic_load_n(&evt_cons_.value, __ATOMIC_RELAXED) ||
+               reg::QueueOverflow::get(prod ^ hw_->read32(reg::kEventqCons)) != 0 ||
+               ((hw_->read32(reg::kGerror) ^ hw_->read32(reg::kGerrorN)) & reg::kGerrorKnown) != 0;
+    }
+
     // Global errors now active (GERROR ^ GERRORN); acknowledges them.
     u32 take_global_errors();
 

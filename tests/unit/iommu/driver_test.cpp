@@ -159,8 +159,10 @@ TEST_CASE("smmu driver: a full event queue loses records and says so and then re
     // Four entries: the fifth and sixth faults are lost.
     for (u32 i = 0; i < 6; ++i) CHECK(r.hw.raise_fault(u8(reg::evt::kFTranslation), 0x18, 0x4020'0000 + i * 0x1000, true) == (i < 4));
     std::vector<Event> seen;
+    CHECK(r.smmu.pending());
     CHECK(r.smmu.drain_events([&](const Event& e) { seen.push_back(e); }) == 4);
     CHECK(r.smmu.overflows() == 1);
+    CHECK_FALSE(r.smmu.pending());  // drained, and the overflow acknowledged
     REQUIRE(seen.size() == 4);
     CHECK(seen[3].input_addr == 0x4020'3000);
     CHECK(seen[0].sid == 0x18);
