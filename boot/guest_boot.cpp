@@ -71,6 +71,7 @@ void decide_dispositions(const Platform& p, const char* cmdline, bool fwb)
     Diagnostic d;
     if (!pci::parse_disposition_options(cmdline, options, d)) panic("%s", d.text);
     if (!boot_on_off(cmdline, "vpci", true) && !pci::check_direct_config(options, d)) panic("%s", d.text);
+    smmu_dma_groups(p, g_pci, options);
     g_disp.decide(g_pci, options);
 }
 

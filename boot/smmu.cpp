@@ -290,6 +290,49 @@ bool smmu_needs_clean(const Platform& p)
 
 namespace {
 
+constinit u16 g_acs_caps[pci::Dispositions::kMax];
+constinit u16 g_dma_group[pci::Dispositions::kMax];
+
+// The ACS capability register of a function (0 without one): a walk of
+// its extended capabilities, bounded.
+u16 acs_capability(pci::EcamAccess& cfg, pci::Bdf f)
+{
+    u16 off = 0x100;
+    for (unsigned guard = 0; guard < 64 && off >= 0x100 && off <= 0xffc; ++guard) {
+        const u32 header = cfg.read32(f, off);
+        if (header == 0 || header == 0xffffffff) return 0;
+        if ((header & 0xffff) == 0x000d) return u16(cfg.read32(f, u16(off + 4)));
+        off = u16(header >> 20 & 0xffc);
+    }
+    return 0;
+}
+
+}  // namespace
+
+void smmu_dma_groups(const Platform& p, const pci::DeviceTable& table, pci::DispositionOptions& options)
+{
+    const usize n = table.size() < pci::Dispositions::kMax ? table.size() : pci::Dispositions::kMax;
+    for (usize i = 0; i < n; ++i) {
+        const pci::PciFunction& f = table[i];
+        g_acs_caps[i] = 0;
+        for (usize b = 0; b < p.bridge_count; ++b) {
+            const PciHostBridge& hb = p.bridges[b];
+            if (hb.segment != f.segment) continue;
+            pci::EcamAccess ecam(VirtAddr(hb.ecam_base), hb.ecam_size, hb.bus_start, hb.bus_end);
+            g_acs_caps[i] = f.port_type == pci::PortType::NotPcie ? 0 : acs_capability(ecam, f.bdf);
+        }
+    }
+    iommu::acs_dma_groups(table, {g_acs_caps, n}, {g_dma_group, n});
+    usize grouped = 0;
+    for (usize i = 0; i < n; ++i) grouped += g_dma_group[i] != 0;
+    if (grouped != 0)
+        log_info("PCI: %zu functions below switch ports without ACS isolation: hidden together with any hidden one", grouped);
+    options.dma_group = g_dma_group;
+    options.dma_group_count = n;
+}
+
+namespace {
+
 alignas(4096) constinit u8 g_selftest_src[4096];
 alignas(4096) constinit u8 g_selftest_dst[4096];
 

@@ -37,6 +37,11 @@ void smmu_start(const Platform& p, const pci::DeviceTable& table, const pci::Dis
 // point of coherency, from before its STEs go live.
 bool smmu_needs_clean(const Platform& p);
 
+// The DMA groups the dispositions hide together (functions below switch
+// ports without ACS isolation), from each function's ACS capability read
+// through its ECAM; sets options.dma_group.
+void smmu_dma_groups(const Platform& p, const pci::DeviceTable& table, pci::DispositionOptions& options);
+
 // passage.dma_selftest=on: every hidden QEMU edu (1234:11e8) is made, by
 // passage itself, to copy a page of passage's into its buffer and back out
 // over another page of passage's; its StreamID aborts, so the target must

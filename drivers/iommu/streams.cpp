@@ -44,6 +44,24 @@ usize dma_requester_ids(const pci::DeviceTable& table, usize index, u16 (&out)[k
     return n;
 }
 
+void acs_dma_groups(const pci::DeviceTable& table, std::span<const u16> acs_caps, std::span<u16> out)
+{
+    constexpr u16 kIsolation = 0x1d;  // SV, RR, CR, UF
+    for (usize i = 0; i < out.size(); ++i) out[i] = 0;
+    const usize n = table.size() < out.size() ? table.size() : out.size();
+    for (usize i = 0; i < n; ++i) {
+        // The downstream port nearest above i, then its upstream port.
+        for (i32 p = table[i].parent, hops = 0; p >= 0 && usize(p) < n && hops < 256; p = table[usize(p)].parent, ++hops) {
+            const pci::PciFunction& port = table[usize(p)];
+            if (port.port_type != pci::PortType::SwitchDownstream) continue;
+            const bool isolated = usize(p) < acs_caps.size() && (acs_caps[usize(p)] & kIsolation) == kIsolation;
+            const i32 up = port.parent;
+            if (!isolated && up >= 0 && usize(up) < n) out[i] = u16(up + 1);
+            break;
+        }
+    }
+}
+
 void plan_streams(const Platform& p, const pci::DeviceTable& table, const pci::Dispositions& disp, StreamPlan& out)
 {
     out = StreamPlan{};

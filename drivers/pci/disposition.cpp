@@ -242,6 +242,13 @@ bool Dispositions::propagate(const DeviceTable& table, const DispositionOptions&
             if (visible(i) && below(table, i, b)) hide(i, "shares its DMA requester ID with hidden %s", name);
         if (br.port_type != PortType::PcieToPciBridge && visible(b)) hide(b, "shares its DMA requester ID with hidden %s", name);
     }
+    // Not isolated from a hidden function by ACS: the same DMA group.
+    for (usize i = 0; options.dma_group != nullptr && i < count_ && i < options.dma_group_count; ++i) {
+        if (visible(i) || options.dma_group[i] == 0) continue;
+        format_bdf(name, sizeof name, table[i].segment, table[i].bdf);
+        for (usize j = 0; j < count_ && j < options.dma_group_count; ++j)
+            if (options.dma_group[j] == options.dma_group[i] && visible(j)) hide(j, "no ACS between it and hidden %s", name);
+    }
     // Up: a bridge leading only to hidden functions; with passage.assign, an
     // empty bridge not named.
     for (usize i = count_; i-- > 0;) {

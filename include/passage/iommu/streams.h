@@ -20,6 +20,15 @@ namespace passage::iommu {
 constexpr usize kMaxDmaRids = 8;
 usize dma_requester_ids(const pci::DeviceTable& table, usize index, u16 (&out)[kMaxDmaRids]);
 
+// DMA groups from ACS (the idea of Linux's pci_device_group, simplified):
+// below a switch, every downstream port whose ACS capability lacks one of
+// Source Validation, Request Redirect, Completion Redirect and Upstream
+// Forwarding lets the functions below it reach those below its sibling
+// ports of the same kind without going upstream, so all of them form one
+// group (id: the upstream port's index + 1). acs_caps[i] is function i's
+// ACS capability register (0 without the capability). out[i] = 0: alone.
+void acs_dma_groups(const pci::DeviceTable& table, std::span<const u16> acs_caps, std::span<u16> out);
+
 // One StreamID in use: the SMMU and its StreamID, the function that emits
 // it (index in the device table) and whether the guest owns that function.
 struct StreamUse {

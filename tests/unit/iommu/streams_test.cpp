@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <set>
+#include <vector>
 #include <string>
 
 #include "passage/iommu/streams.h"
@@ -175,4 +176,41 @@ TEST_CASE("streams: a hidden function behind a conventional bridge hides the bri
     CHECK(std::string(disp.reason(usize(top.pci_bridge))) == "shares its DMA requester ID with hidden 0000:03:01.0");
     CHECK(disp.visible(usize(top.root_ep)));
     CHECK(disp.visible(usize(top.behind_pcie_pci)));
+}
+
+// Below a switch, downstream ports without full ACS let their functions
+// reach each other directly: one group, hidden together; a port with
+// SV, RR, CR and UF keeps its function apart.
+TEST_CASE("streams: functions below switch ports without ACS are one DMA group")
+{
+    using PT = pci::PortType;
+    pci::PciDeviceTable<16> t;
+    i32 rp = add(t, {0, 1, 0}, PT::RootPort, -1, true, 1);
+    i32 up = add(t, {1, 0, 0}, PT::SwitchUpstream, rp, true, 2);
+    i32 d1 = add(t, {2, 0, 0}, PT::SwitchDownstream, up, true, 3);
+    i32 d2 = add(t, {2, 1, 0}, PT::SwitchDownstream, up, true, 4);
+    i32 d3 = add(t, {2, 2, 0}, PT::SwitchDownstream, up, true, 5);
+    i32 e1 = add(t, {3, 0, 0}, PT::Endpoint, d1);
+    i32 e2 = add(t, {4, 0, 0}, PT::Endpoint, d2);
+    i32 e3 = add(t, {5, 0, 0}, PT::Endpoint, d3);
+    std::vector<u16> caps(t.size(), 0), groups(t.size(), 0);
+    caps[usize(d3)] = 0x5f;  // SV, TB, RR, CR, UF, EC: isolated
+    caps[usize(d2)] = 0x05;  // SV and RR only: not
+    acs_dma_groups(t, caps, groups);
+    CHECK(groups[usize(e1)] == u16(up + 1));
+    CHECK(groups[usize(e2)] == u16(up + 1));
+    CHECK(groups[usize(e3)] == 0);
+    CHECK(groups[usize(rp)] == 0);
+    pci::DispositionOptions options;
+    options.deny[0] = {0, {3, 0, 0}};
+    options.deny_count = 1;
+    options.dma_group = groups.data();
+    options.dma_group_count = groups.size();
+    pci::Dispositions disp;
+    set_log_level(LogLevel::Error);
+    disp.decide(t, options);
+    set_log_level(LogLevel::Info);
+    CHECK_FALSE(disp.visible(usize(e2)));
+    CHECK(std::string(disp.reason(usize(e2))) == "no ACS between it and hidden 0000:03:00.0");
+    CHECK(disp.visible(usize(e3)));
 }
