@@ -18,6 +18,8 @@
 #include "runtime.h"
 #include "options.h"
 #include "selftest.h"
+#include "smmu.h"
+#include "gic_tables.h"
 #include "stage2_env.h"
 #include "sysreg.h"
 #include "vpci.h"
@@ -72,6 +74,7 @@ void decide_dispositions(const Platform& p, const char* cmdline, bool fwb)
     Diagnostic d;
     if (!pci::parse_disposition_options(cmdline, options, d)) panic("%s", d.text);
     if (!boot_on_off(cmdline, "vpci", true) && !pci::check_direct_config(options, d)) panic("%s", d.text);
+    smmu_dma_groups(p, g_pci, options);
     g_disp.decide(g_pci, options);
 }
 
@@ -201,6 +204,7 @@ LoadedGuest load(const void* fdt, const Platform& p, const BootModules& mods, co
 void boot_guest(const void* fdt, const Platform& p, const char* cmdline)
 {
     g_cmdline = cmdline;
+    smmu_takeover(p, cmdline);  // DMA aborts from here on, until the stream table says otherwise
     enumerate_pci(p);
 
     BootModules mods;
@@ -211,10 +215,13 @@ void boot_guest(const void* fdt, const Platform& p, const char* cmdline)
     plan::print_guest_cpus(p, g_cpus);
 
     arch::CpuFeaturesEl2 features = arch::read_cpu_features();
-    stage2::Encoding enc = plan::choose_ram_encoding(p, features.fwb);
+    // One table for CPU and SMMU: FWB encodings only if every SMMU reads them.
+    if (features.fwb && !smmu_allows_fwb()) log_info("stage 2: FWB left off: an SMMU translating for the guest has no FWB");
+    stage2::Encoding enc = plan::choose_ram_encoding(p, features.fwb && smmu_allows_fwb());
     decide_dispositions(p, cmdline, enc.fwb);
     MemRange hyp{g_runtime.boot.image_base, g_runtime.boot.image_end - g_runtime.boot.image_base};
     if (!plan::build_plan(p, g_pci, g_disp, hyp, g_plan, d)) panic("guest plan: %s", d.text);
+    gic_tables_prepare(p, g_plan);
     (void)vpci_prepare(p, g_plan, hyp, cmdline);
     plan::print_plan(g_plan);
     for (usize i = 0; i < p.no_map_count; ++i)
@@ -223,7 +230,9 @@ void boot_guest(const void* fdt, const Platform& p, const char* cmdline)
 
     auto cpu = stage2::CpuFeatures::from_id_regs(arch::read_id_aa64mmfr0_el1(), arch::read_id_aa64mmfr1_el1(),
                                                  arch::read_id_aa64mmfr2_el1());
-    auto geo = stage2::make_geometry(cpu, plan::ipa_bits_for(g_plan));
+    // QEMU 10.0's SMMU model mishandles concatenated first-level tables:
+    // where an SMMU walks the table too, one root table (one level more).
+    auto geo = stage2::make_geometry(cpu, plan::ipa_bits_for(g_plan), smmu_will_walk());
     if (!geo) panic("stage 2: no geometry for a %u-bit IPA space: %s", plan::ipa_bits_for(g_plan), error_name(geo.error()));
     auto created = GuestTable::create(g_stage2_env, *geo, enc);
     if (!created) panic("stage 2: no first-level table: %s", error_name(created.error()));
@@ -233,6 +242,9 @@ void boot_guest(const void* fdt, const Platform& p, const char* cmdline)
     log_info("stage 2: %u-bit IPA, start level %u, %u concatenated, %zu table pages, VTCR_EL2 0x%llx", geo->ipa_bits,
              geo->start_level, geo->concat, table->table_pages(), (ull)table->vtcr());
     vpci_start(p, g_pci, g_disp, g_plan, *table);
+    if (smmu_needs_clean(p)) g_stage2_env.clean_for_dma();
+    smmu_start(p, g_pci, g_disp, table->vtcr(), table->vttbr(kGuestVmid), enc.fwb);
+    smmu_dma_selftest(p, g_pci, g_disp, cmdline);
     table->dump("of the guest");
 
     arch::GuestHw hw = arch::make_guest_hw(features, p.gic.version, table->vtcr(), table->vttbr(kGuestVmid), enc);

@@ -5,11 +5,15 @@
 #   qemu-cmd.sh IMAGE [--gic 2|3] [--cpu CPU] [--smp N] [--mem SIZE]
 #               [--append PASSAGE_ARGS] [--el1] [--gdb PORT]
 #               [--kernel FILE [--initrd FILE] [--kernel-args ARGS]]
-#               [--load-addr ADDR | --uboot DIR] [--dt-edit SCRIPT] [--qemu PATH]
+#               [--load-addr ADDR | --uboot DIR] [--dt-edit SCRIPT] [--qemu PATH] [--iommu]
 #               [-- extra qemu args]
 #   qemu-cmd.sh --bare --kernel FILE [--initrd FILE] [--kernel-args ARGS]
 #               [--gic 2|3] [--cpu CPU] [--smp N] [--mem SIZE] [--el1] [--gdb PORT]
 #               [--qemu PATH] [-- extra qemu args]
+#
+# --iommu adds QEMU's SMMUv3 (-machine ...,iommu=smmuv3) in front of the PCIe
+# host bridge; passage then confines every device's DMA with its stage 2.
+# QEMU 7.2's SMMU has stage 1 only: use QEMU 10 (scripts/qemu10.sh).
 #
 # --qemu PATH (or the environment's QEMU=PATH; the option wins) is the QEMU
 # binary, default qemu-system-aarch64 from PATH; scripts/qemu10.sh prints
@@ -52,7 +56,7 @@ image= bare=
 if [[ ${1:-} == --bare ]]; then bare=1; shift
 else image=$1; shift
 fi
-gic=3 cpu=max smp=2 mem=1G append= virt=on gdb= kernel= initrd= kargs= kargs_set= load_addr= uboot= dt_edit=
+gic=3 cpu=max smp=2 mem=1G append= virt=on gdb= kernel= initrd= kargs= kargs_set= load_addr= uboot= dt_edit= iommu=
 qemu=${QEMU:-qemu-system-aarch64}
 while [[ $# -gt 0 ]]; do
     case $1 in
@@ -71,11 +75,13 @@ while [[ $# -gt 0 ]]; do
     --dt-edit) dt_edit=$2; shift 2 ;;
     --bare) bare=1; shift ;;
     --qemu) qemu=$2; shift 2 ;;
+    --iommu) iommu=1; shift ;;
     --) shift; break ;;
     *) echo "qemu-cmd: unknown option $1" >&2; exit 2 ;;
     esac
 done
 machine="virt,virtualization=$virt,gic-version=$gic"
+[[ -n $iommu ]] && machine+=",iommu=smmuv3"
 command -v "$qemu" >/dev/null || { echo "qemu-cmd: no QEMU at $qemu" >&2; exit 1; }
 args=("$qemu" -machine "$machine" -cpu "$cpu" -smp "$smp" -m "$mem" -nographic -no-reboot)
 

@@ -4,7 +4,7 @@
 #   ./scripts/run.sh [--gic 2|3] [--cpu CPU] [--smp N] [--mem SIZE]
 #                    [--passage "passage.opt=..."] [--gdb]
 #                    [--kernel Image [--initrd FILE] [--append "guest cmdline"]]
-#                    [--linux] [--uboot | --load-addr ADDR] [-- extra QEMU args]
+#                    [--linux] [--uboot | --load-addr ADDR] [--iommu] [-- extra QEMU args]
 #
 # Without --kernel, passage runs its built-in test guest. --kernel boots your
 # own kernel (an arm64 Image or an ELF) as a boot module, with --initrd and
@@ -18,13 +18,15 @@
 # passage and the guest (the test guest's ELF unless --kernel or --linux) from
 # a FAT disk, writes the /chosen boot modules and `booti`s passage.
 # --load-addr starts passage at ADDR (2 MiB aligned) through a boot stub.
+# --iommu adds QEMU's SMMUv3 and runs on QEMU 10 (scripts/qemu10.sh): 7.2's
+# SMMU has no stage 2. The test guest then also gets QEMU's edu device.
 # Everything after -- goes to QEMU as it is, e.g. -- -device e1000e (without
 # it, the test guest gets an e1000e, a pci-testdev and an ivshmem-plain).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
-opts=() gdb= extra=() linux= smp=2 guest_kernel= guest_args= guest_args_set= uboot= load_addr=0x40200000
+opts=() gdb= extra=() linux= smp=2 guest_kernel= guest_args= guest_args_set= uboot= load_addr=0x40200000 iommu=
 while [[ $# -gt 0 ]]; do
     case $1 in
     --smp) smp=$2; opts+=("$1" "$2"); shift 2 ;;
@@ -36,7 +38,8 @@ while [[ $# -gt 0 ]]; do
     --linux) linux=1; shift ;;
     --uboot) uboot=1; load_addr=0x40400000; opts+=(--uboot build/cross/uboot-run); shift ;;  # U-Boot's kernel_addr_r
     --load-addr) load_addr=$2; opts+=("$1" "$2"); shift 2 ;;
-    -h | --help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --iommu) iommu=1; opts+=(--iommu --qemu "$(./scripts/qemu10.sh)"); shift ;;
+    -h | --help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     --) shift; extra=("$@"); break ;;
     *) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
@@ -73,6 +76,7 @@ if [[ -z $linux && -z $guest_kernel && ${#extra[@]} -eq 0 ]]; then
     # a NIC with a ROM, pci-testdev and a 64-bit prefetchable ivshmem BAR.
     extra=(-device e1000e,netdev=n0 -netdev user,id=n0,restrict=on -device pci-testdev
            -device ivshmem-plain,memdev=shm -object memory-backend-ram,id=shm,size=64M)
+    [[ -n $iommu ]] && extra+=(-device edu,dma_mask=0xffffffffffffffff)
 fi
 mapfile -t cmd < <(./scripts/qemu-cmd.sh "$image" "${opts[@]}" -- "${extra[@]}")
 if [[ -n $gdb ]]; then

@@ -75,6 +75,8 @@ public:
     void tlbi_ipas2e1is(IpaAddr) {}
     void tlbi_vmalle1is() {}
     void tlbi_vmalls12e1is() {}
+    void iommu_inval_ipa(IpaAddr) {}
+    void iommu_inval_all() {}
     usize in_use() const { return pages_ - 16 - free_.size() + root_pages_; }
 
 private:

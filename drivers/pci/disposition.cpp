@@ -186,6 +186,21 @@ void Dispositions::decide(const DeviceTable& table, const DispositionOptions& op
 }
 
 // One round of the hiding rules; true when it hid something.
+namespace {
+
+// Whether function i sits anywhere below bridge b.
+bool below(const DeviceTable& table, usize i, usize b)
+{
+    i32 p = table[i].parent;
+    for (unsigned hops = 0; p != kNoParent && usize(p) < table.size() && hops < 256; ++hops) {
+        if (usize(p) == b) return true;
+        p = table[usize(p)].parent;
+    }
+    return false;
+}
+
+}  // namespace
+
 bool Dispositions::propagate(const DeviceTable& table, const DispositionOptions& options)
 {
     usize before = hidden_count();
@@ -206,6 +221,33 @@ bool Dispositions::propagate(const DeviceTable& table, const DispositionOptions&
             if (g.segment == f.segment && g.bdf == Bdf{f.bdf.bus, f.bdf.dev, 0} && !visible(j))
                 hide(i, "function 0 of its device is hidden");
         }
+    }
+    // One DMA requester ID for many (issue 13): below a bridge that takes
+    // over its children's requests (a PCIe-to-PCI bridge: its secondary
+    // bus, 00.0; a conventional or PCI-to-PCIe bridge: its own RID) the
+    // SMMU sees one StreamID for all of them, so they are hidden together:
+    // an aborting STE for the hidden one would stop the others, a
+    // translating one would let the hidden one into the guest's memory.
+    for (usize b = 0; b < count_; ++b) {
+        const PciFunction& br = table[b];
+        const bool aliasing = br.port_type == PortType::PcieToPciBridge || br.port_type == PortType::PciToPcieBridge ||
+                              br.port_type == PortType::NotPcie;
+        if (!br.is_bridge || !aliasing) continue;
+        usize hidden_one = count_;
+        for (usize i = 0; i < count_ && hidden_one == count_; ++i)
+            if (!visible(i) && below(table, i, b)) hidden_one = i;
+        if (hidden_one == count_) continue;
+        format_bdf(name, sizeof name, table[hidden_one].segment, table[hidden_one].bdf);
+        for (usize i = 0; i < count_; ++i)
+            if (visible(i) && below(table, i, b)) hide(i, "shares its DMA requester ID with hidden %s", name);
+        if (br.port_type != PortType::PcieToPciBridge && visible(b)) hide(b, "shares its DMA requester ID with hidden %s", name);
+    }
+    // Not isolated from a hidden function by ACS: the same DMA group.
+    for (usize i = 0; options.dma_group != nullptr && i < count_ && i < options.dma_group_count; ++i) {
+        if (visible(i) || options.dma_group[i] == 0) continue;
+        format_bdf(name, sizeof name, table[i].segment, table[i].bdf);
+        for (usize j = 0; j < count_ && j < options.dma_group_count; ++j)
+            if (options.dma_group[j] == options.dma_group[i] && visible(j)) hide(j, "no ACS between it and hidden %s", name);
     }
     // Up: a bridge leading only to hidden functions; with passage.assign, an
     // empty bridge not named.

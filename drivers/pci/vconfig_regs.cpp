@@ -244,8 +244,16 @@ void VirtualConfig::read_ext_caps(usize i)
         }
         if (id == kExtCapDpc) s.dpc = off;
         if (id == kExtCapAcs) {
+            // DMA isolation (issue 13): every ACS control the function
+            // has among Source Validation, Request Redirect, Completion
+            // Redirect and Upstream Forwarding is turned on, so a device
+            // below a port reaches a peer only through the SMMU. The
+            // guest cannot change it (capability_write_mask).
+            constexpr u16 kAcsIsolation = 0x1d;  // SV (0), RR (2), CR (3), UF (4)
+            const u32 dword = hw(f).read32(f.bdf, u16(off + kAcsControl));
             s.acs = off;
-            s.acs_ctrl = u16(hw(f).read32(f.bdf, u16(off + kAcsControl)) >> 16);
+            s.acs_ctrl = u16(u16(dword >> 16) | (u16(dword) & kAcsIsolation));
+            if (s.acs_ctrl != u16(dword >> 16)) hw(f).write16(f.bdf, u16(off + kAcsControl + 2), s.acs_ctrl);
         }
         off = u16(header >> 20 & 0xffc);
     }

@@ -258,6 +258,24 @@ Status keep_only_guest_cpus(void* fdt, const GuestDtbConfig& cfg, Diagnostic& di
     return {};
 }
 
+// The SMMU is passage's: its nodes go, and so does every reference that
+// would send the guest looking for it (iommu-map, iommu-map-mask on host
+// bridges, iommus on platform devices). msi-map stays: MSIs still go to the
+// guest's ITS.
+Status hide_smmus(void* fdt, Diagnostic& diag)
+{
+    auto is_smmu = [](const void* f, int node) { return fdt_node_check_compatible(f, node, "arm,smmu-v3") == 0; };
+    if (Status s = delete_nodes(fdt, is_smmu, "SMMUv3 nodes", diag); !s) return s;
+    static constexpr const char* kRefs[] = {"iommu-map", "iommu-map-mask", "iommus"};
+    int depth = 0;
+    // Deleting a property moves later nodes but not this one, so the walk
+    // goes on from here.
+    for (int node = fdt_next_node(fdt, -1, &depth); node >= 0; node = fdt_next_node(fdt, node, &depth))
+        for (const char* name : kRefs)
+            if (Status s = delete_prop(fdt, node, name, diag); !s) return s;
+    return {};
+}
+
 }  // namespace
 
 Result<usize> build_guest_dtb(const void* host_fdt, void* out, usize out_size, const GuestDtbConfig& cfg, Diagnostic& diag)
@@ -286,6 +304,7 @@ Result<usize> build_guest_dtb(const void* host_fdt, void* out, usize out_size, c
     if (Status s = keep_only_guest_cpus(out, cfg, diag); !s) return s.failure();
     for (const MemRange& r : cfg.unmapped)
         if (int err = fdt_add_mem_rsv(out, r.base, r.size); err < 0) return fdt_fail(diag, err, "reserving an unmapped range");
+    if (Status s = hide_smmus(out, diag); !s) return s.failure();
     auto is_passage = [](const void* fdt, int node) { return guest::compatible_with_prefix(fdt, node, "passage,"); };
     if (Status s = delete_nodes(out, is_passage, "passage's own nodes", diag); !s) return s.failure();
 

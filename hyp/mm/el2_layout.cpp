@@ -64,6 +64,8 @@ Status build_el2_map(El2PageTable& t, const BootInfo& b, const Platform& p, Diag
         if (auto s = map_mmio(t, g.its[i], El2Attr::Device, "GIC ITS", diag); !s) return s;
     if (g.version == GicVersion::V2)
         if (auto s = map_mmio(t, g.cpu_if, El2Attr::Device, "GIC CPU interface", diag); !s) return s;
+    for (usize i = 0; i < p.smmu_count; ++i)
+        if (auto s = map_mmio(t, p.smmus[i].reg, El2Attr::Device, "SMMUv3", diag); !s) return s;
     for (usize i = 0; i < p.bridge_count; ++i) {
         const PciHostBridge& hb = p.bridges[i];
         if (auto s = map_mmio(t, {hb.ecam_base, hb.ecam_size}, El2Attr::DeviceStrict, "ECAM", diag); !s) return s;

@@ -248,6 +248,43 @@ Status build_plan(const Platform& p, const pci::DeviceTable& pci, const pci::Dis
     return {};
 }
 
+Status carve_out(GuestPlan& plan, MemRange r, Diagnostic& diag)
+{
+    if (r.size == 0 || !is_aligned(r.base, kPageSize) || !is_aligned(r.size, kPageSize))
+        return fail(diag, Error::Misaligned, r.base, "carving 0x%llx (+0x%llx) out of the plan: not whole pages", (ull)r.base,
+                    (ull)r.size);
+    for (usize i = 0; i < plan.count; ++i) {
+        GuestRegion& g = plan.regions[i];
+        if (r.base < g.ipa || r.end() > g.end()) continue;
+        const bool before = r.base > g.ipa, after = r.end() < g.end();
+        if (before && after) {
+            if (plan.count == GuestPlan::kMaxRegions)
+                return fail(diag, Error::NoMemory, r.base, "more than %zu guest regions carving 0x%llx out of %s",
+                            GuestPlan::kMaxRegions, (ull)r.base, g.what);
+            for (usize k = plan.count; k > i + 1; --k) plan.regions[k] = plan.regions[k - 1];
+            ++plan.count;
+            GuestRegion& tail = plan.regions[i + 1];
+            tail = g;
+            tail.ipa = r.end();
+            tail.pa = g.pa + (r.end() - g.ipa);
+            tail.size = g.end() - r.end();
+            g.size = r.base - g.ipa;
+        } else if (before) {
+            g.size = r.base - g.ipa;
+        } else if (after) {
+            g.pa += r.end() - g.ipa;
+            g.size = g.end() - r.end();
+            g.ipa = r.end();
+        } else {
+            for (usize k = i; k + 1 < plan.count; ++k) plan.regions[k] = plan.regions[k + 1];
+            --plan.count;
+        }
+        return {};
+    }
+    return fail(diag, Error::NotFound, r.base, "carving 0x%llx (+0x%llx) out of the plan: no one region holds it", (ull)r.base,
+                (ull)r.size);
+}
+
 usize bar_forbidden_ranges(const Platform& p, MemRange hyp, const GuestPlan& plan, std::span<MemRange> out)
 {
     usize n = 0;

@@ -4,6 +4,7 @@
 #include <libfdt.h>
 
 #include "fdt_reader.h"
+#include "iommu_map.h"
 #include "passage/format.h"
 #include "passage/log.h"
 
@@ -451,6 +452,7 @@ Status discover_pci_bridge(const void* fdt, int node, Platform& p, Diagnostic& d
     }
     if (b.window_count == 0)
         return fail(diag, Error::BadDeviceTree, 0, "PCI host bridge %s: ranges has no I/O or memory window", b.path);
+    if (auto s = discover_iommu_map(fdt, node, p, b, diag); !s) return s;
     ++p.bridge_count;
     return {};
 }
@@ -495,7 +497,7 @@ Status discover_pci(const void* fdt, Platform& p, Diagnostic& diag)
 bool handled_elsewhere(const void* fdt, int node)
 {
     return string_prop_is(fdt, node, "device_type", "memory") || compatible(fdt, node, "pci-host-ecam-generic") ||
-           gic_version(fdt, node) != GicVersion::None;
+           gic_version(fdt, node) != GicVersion::None || compatible(fdt, node, "arm,smmu-v3");
 }
 
 void collect_mmio(const void* fdt, int bus, Platform& p, int depth)
@@ -802,6 +804,7 @@ Status discover_platform(const void* fdt, Platform& p, Diagnostic& diag, Discove
     if (!p.uart.usable()) log_warn("no usable console: %s", p.uart.problem);
     if (auto s = discover_gic(fdt, p, diag); !s) return s;
     discover_timer(fdt, p);
+    if (auto s = discover_smmus(fdt, p, diag); !s) return s;
     if (auto s = discover_pci(fdt, p, diag); !s) return s;
     collect_mmio(fdt, 0, p, 0);
     discover_dma(fdt, p);

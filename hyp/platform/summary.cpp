@@ -52,6 +52,23 @@ void print_bridge(const PciHostBridge& b)
         log_info("    %-5s %-4s cpu 0x%llx-0x%llx pci 0x%llx (%s)", space_name(w), w.prefetchable ? "pref" : "",
                  (ull)w.cpu_addr, (ull)(w.cpu_addr + w.size - 1), (ull)w.pci_addr, SizeStr(w.size).c_str());
     }
+    for (usize i = 0; i < b.iommu_map_count; ++i) {
+        const IommuMapEntry& e = b.iommu_map[i];
+        char to[16];
+        if (e.smmu == IommuMapEntry::kNotSmmuV3) format(to, sizeof to, "other iommu");
+        else format(to, sizeof to, "smmu%u", unsigned(e.smmu));
+        log_info("    iommu-map rid %04x-%04x -> %s sid 0x%x (mask 0x%x)", e.rid_base, e.rid_base + e.length - 1, to, e.sid_base,
+                 b.iommu_map_mask);
+    }
+}
+
+// Whether the DMA of devices on this bridge can be confined: only an
+// SMMUv3 in its iommu-map can (its stage-2 support is checked at boot).
+bool bridge_behind_smmu(const PciHostBridge& b)
+{
+    for (usize i = 0; i < b.iommu_map_count; ++i)
+        if (b.iommu_map[i].smmu != IommuMapEntry::kNotSmmuV3) return true;
+    return false;
 }
 
 const char* uart_kind_name(UartKind k)
@@ -111,9 +128,18 @@ void print_platform_summary(const Platform& p)
         log_info("  timer      PPI sec %u, nonsec %u, virt %u, hyp %u", p.timer.ppi[0], p.timer.ppi[1], p.timer.ppi[2],
                  p.timer.ppi[3]);
     if (p.bridge_count == 0) log_info("  pci        none (no pci-host-ecam-generic node)");
+    for (usize i = 0; i < p.smmu_count; ++i) {
+        const SmmuV3& s = p.smmus[i];
+        log_info("  smmu%zu      arm,smmu-v3 0x%llx (%s) %s%s", i, (ull)s.reg.base, SizeStr(s.reg.size).c_str(), s.path,
+                 s.dma_coherent ? " dma-coherent" : "");
+    }
     for (usize i = 0; i < p.bridge_count; ++i) print_bridge(p.bridges[i]);
     if (p.bridges_unused > 0)
         log_info("  pci        %zu more ECAM host bridges not used (passage keeps %zu)", p.bridges_unused, Platform::kMaxBridges);
+    for (usize i = 0; i < p.bridge_count; ++i)
+        if (!bridge_behind_smmu(p.bridges[i]))
+            log_warn("  dma        %s has no SMMUv3 in its iommu-map: assigned devices behind it can DMA anywhere, "
+                     "passage included", p.bridges[i].path);
     for (usize i = 0; i < p.other_bridge_count; ++i) {
         const OtherPciBridge& o = p.other_bridges[i];
         log_info("  pci        not driven: %s (%s%s): not pci-host-ecam-generic", o.path, o.compatible,

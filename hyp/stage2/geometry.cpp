@@ -48,7 +48,7 @@ u64 sl0_for_level(unsigned level) { return 2 - level; }
 
 }  // namespace
 
-Result<Geometry> make_geometry(const CpuFeatures& cpu, unsigned requested_ipa_bits)
+Result<Geometry> make_geometry(const CpuFeatures& cpu, unsigned requested_ipa_bits, bool single_root)
 {
     if (requested_ipa_bits < kMinIpaBits || requested_ipa_bits > kMaxIpaBits)
         return Failure{Error::InvalidArgument, requested_ipa_bits};
@@ -64,8 +64,10 @@ Result<Geometry> make_geometry(const CpuFeatures& cpu, unsigned requested_ipa_bi
     // resolves at most 9 + 4 bits (one table, or up to 16 concatenated).
     // Level 0 covers up to 48 bits without concatenation.
     g.start_level = 0;
+    const bool level0_allowed = pa_bits >= 44;  // SL0 = 0b10 with a 4 KiB granule
+    const unsigned extra = single_root && level0_allowed ? 9 : 13;
     for (unsigned level = 2; level >= 1; --level) {
-        if (g.ipa_bits <= level_shift(level) + 13) {
+        if (g.ipa_bits <= level_shift(level) + extra) {
             g.start_level = level;
             break;
         }

@@ -2,6 +2,7 @@
 // discover_platform() (hyp/platform) and consumed by everything after it.
 #pragma once
 
+#include "passage/result.h"
 #include "passage/types.h"
 
 namespace passage {
@@ -28,9 +29,21 @@ struct PciWindow {
 // Room for a device-tree node path in messages: the longest in Debian's 6.12
 // arm64 trees is under 100 characters; fdt::node_path marks a cut one.
 inline constexpr usize kPathMax = 128;
+// One entry of a host bridge's `iommu-map`: requester IDs rid_base ..
+// rid_base + length - 1 (after `iommu-map-mask`) reach IOMMU `smmu` as
+// StreamIDs sid_base onwards. smmu is an index into Platform::smmus, or
+// kNotSmmuV3 when the phandle names an IOMMU passage does not drive.
+struct IommuMapEntry {
+    static constexpr u8 kNotSmmuV3 = 0xff;
+    u32 rid_base = 0;
+    u32 sid_base = 0;
+    u32 length = 0;
+    u8 smmu = kNotSmmuV3;
+};
 
 struct PciHostBridge {
     static constexpr usize kMaxWindows = 8;
+    static constexpr usize kMaxIommuMap = 8;
     u64 ecam_base = 0;   // CPU physical address of the ECAM
     u64 ecam_size = 0;
     u8 bus_start = 0;
@@ -39,7 +52,20 @@ struct PciHostBridge {
     bool dma_coherent = false;
     PciWindow windows[kMaxWindows];
     usize window_count = 0;
+    IommuMapEntry iommu_map[kMaxIommuMap];
+    usize iommu_map_count = 0;
+    u32 iommu_map_mask = 0xffff;  // iommu-map-mask, applied to a RID before the lookup
     char path[kPathMax] = {};  // device-tree node path, for messages
+};
+
+// An Arm SMMUv3 (compatible "arm,smmu-v3"). dma-coherent decides whether its
+// table walks and queue accesses snoop the CPU's caches (it overrides
+// IDR0.COHACC, as in Linux and Xen).
+struct SmmuV3 {
+    MemRange reg;
+    bool dma_coherent = false;
+    u32 phandle = 0;
+    char path[64] = {};
 };
 
 enum class GicVersion : u8 { None, V2, V3 };
@@ -127,6 +153,7 @@ struct Platform {
     static constexpr usize kMaxBridges = 4;
     static constexpr usize kMaxMmio = 64;
     static constexpr usize kMaxOtherBridges = 8;
+    static constexpr usize kMaxSmmus = 4;
 
     char model[64] = {};
     MemRange memory[kMaxMemory];
@@ -166,6 +193,19 @@ struct Platform {
     usize mmio_count = 0;
     DmaMasters dma;
     usize mmio_unused = 0;            // regions past kMaxMmio, not given to the guest
+    SmmuV3 smmus[kMaxSmmus];
+    usize smmu_count = 0;
 };
+
+// Where a requester ID on `bridge` goes: the SMMU (index into
+// Platform::smmus) and the StreamID it arrives with.
+struct StreamRoute {
+    u8 smmu = IommuMapEntry::kNotSmmuV3;
+    u32 stream_id = 0;
+};
+
+// The route of `rid` through the bridge's iommu-map (mask applied first);
+// NotFound when the map does not cover it (or the bridge has none).
+Result<StreamRoute> stream_route(const PciHostBridge& bridge, u16 rid);
 
 }  // namespace passage

@@ -25,6 +25,10 @@ void check_pci_scan(Context& ctx);
 void check_config_ldp(Context& ctx);  // an undecodable config access
 void check_ivshmem(Context& ctx);  // ivshmem-nc and ivshmem-device
 void check_pci_testdev(Context& ctx);
+void check_dma(Context& ctx);          // edu DMA under the SMMU: dma-copy, dma-read-blocked, dma-write-blocked
+void check_dma_bar(Context& ctx);      // edu DMA into ivshmem BAR2 before and after the guest moves it
+void check_smmu_hidden(Context& ctx);
+void check_gic_tables(Context& ctx);   // GICR_PENDBASER / GITS_CBASER aimed at passage are not taken  // no SMMU in the DTB; its registers abort
 void check_bar_move(Context& ctx);  // after pci-testdev: moves its BAR0
 void check_bar_subpage(Context& ctx);  // ivshmem's BAR0 off its page offset: trapped
 void check_bar_io(Context& ctx);       // virtio-blk's I/O BAR at another port: forwarded

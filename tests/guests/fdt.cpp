@@ -186,6 +186,16 @@ void find_cpus(const void* fdt, GuestPlatform& plat)
 
 }  // namespace
 
+void find_iommu(const void* fdt, GuestPlatform& plat)
+{
+    plat.smmu_node = fdt_node_offset_by_compatible(fdt, -1, "arm,smmu-v3") >= 0;
+    static const char* const kRefs[] = {"iommu-map", "iommu-map-mask", "iommus"};
+    int depth = 0;
+    for (int node = fdt_next_node(fdt, -1, &depth); node >= 0; node = fdt_next_node(fdt, node, &depth))
+        for (const char* name : kRefs)
+            if (fdt_getprop(fdt, node, name, nullptr)) ++plat.iommu_refs;
+}
+
 GuestPlatform discover(const void* fdt)
 {
     GuestPlatform plat;
@@ -199,6 +209,7 @@ GuestPlatform discover(const void* fdt)
     find_psci(fdt, plat);
     find_pci(fdt, plat);
     find_cpus(fdt, plat);
+    find_iommu(fdt, plat);
     return plat;
 }
 

@@ -56,6 +56,11 @@ struct GuestPlatform {
     PciWindow windows[kMaxWindows];
     unsigned window_count = 0;
 
+    // What passage must have removed: an arm,smmu-v3 node, and iommu-map /
+    // iommus properties anywhere (counted).
+    bool smmu_node = false;
+    unsigned iommu_refs = 0;
+
     static constexpr unsigned kMaxCpus = 8;
     u64 cpus[kMaxCpus];  // MPIDR affinity of each /cpus/cpu node
     unsigned cpu_count = 0;

@@ -49,6 +49,10 @@ extern "C" [[noreturn]] void guest_main(u64 dtb, u64 count_at_entry)
         check_config_ldp(ctx);
         check_ivshmem(ctx);
         check_pci_testdev(ctx);
+        check_dma(ctx);
+        check_dma_bar(ctx);
+        check_smmu_hidden(ctx);
+        check_gic_tables(ctx);
         check_bar_move(ctx);
         check_bar_subpage(ctx);
         check_bar_io(ctx);

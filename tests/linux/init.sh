@@ -174,6 +174,21 @@ else
             fail disk-md5 "/dev/$disk md5 is '${got}', the host's is $expect_md5"
         fi
     fi
+    # passage.disk_read_rounds=N: read the whole disk N times (caches
+    # dropped each time) and say how long that took, for the benchmark
+    # of DMA through the SMMU (bench/linux/bench_linux_disk.sh).
+    rounds=$(arg passage.disk_read_rounds)
+    if [ -n "$rounds" ]; then
+        cs() { t=$(cut -d' ' -f1 /proc/uptime); echo $(( ${t%.*} * 100 + 1${t#*.} - 100 )); }
+        t0=$(cs) i=0
+        while [ $i -lt "$rounds" ]; do
+            echo 3 >/proc/sys/vm/drop_caches
+            dd if=/dev/$disk of=/dev/null bs=1M 2>/dev/null
+            i=$((i + 1))
+        done
+        t1=$(cs)
+        say "disk-read: $((rounds * sectors / 2048)) MiB in $((t1 - t0)) cs"
+    fi
     token=$(arg passage.marker)
     if [ -z "$token" ]; then
         skip disk-write "no passage.marker= on the command line"

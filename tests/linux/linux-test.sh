@@ -8,13 +8,17 @@
 #   tests/linux/linux-test.sh [--bare [--el2]] [--cpu CPU] [--smp N] [--gic 2|3]
 #                             [--mem SIZE] [--image passage.bin] [--passage-args ARGS]
 #                             [--layout NAME] [--qemu PATH | --qemu10] [--debian12]
-#                             [--timeout S] [--stall S] [--watchdog S] [--disk-mib N]
+#                             [--timeout S] [--stall S] [--watchdog S] [--disk-mib N] [--iommu]
+#                             [--kernel-extra ARGS]
 #                             [--work DIR] [--log FILE] [-- extra QEMU args]
 #
 # --stall S stops QEMU after S seconds without console output (a hung
 # guest), default 0: only --timeout. --layout: flat, rootports, switch, pcibridge, multifunction or deep (see
 # layouts.sh). --qemu PATH runs that QEMU; --qemu10 QEMU 10.0 from
 # bookworm-backports (scripts/qemu10.sh unpacks it when needed).
+# --iommu adds QEMU's SMMUv3 (qemu-cmd.sh --iommu; QEMU 10 for stage 2) and
+# makes every virtio device modern-only and behind the IOMMU
+# (disable-legacy=on,iommu_platform=on; otherwise QEMU lets it bypass).
 #
 # It fetches the kernel and builds the initramfs when needed (fetch.sh),
 # makes a disk image of random bytes in the work directory (default
@@ -46,7 +50,7 @@ root=$(cd "$here/../.." && pwd)
 mode=passage el=el1 cpu=cortex-a72 smp=2 gic=3 mem=1G image=$root/build/cross/passage.bin
 fetch_args=()
 passage_args= timeout=300 watchdog=120 disk_mib=8 work= log= extra=() uboot=
-layout=flat qemu=${QEMU:-} qemu10= stall=0
+layout=flat qemu=${QEMU:-} qemu10= stall=0 kernel_extra=
 while [[ $# -gt 0 ]]; do
     case $1 in
     --bare) mode=bare; shift ;;
@@ -57,6 +61,7 @@ while [[ $# -gt 0 ]]; do
     --mem) mem=$2; shift 2 ;;
     --image) image=$2; shift 2 ;;
     --passage-args) passage_args=$2; shift 2 ;;
+    --kernel-extra) kernel_extra=$2; shift 2 ;;  # more of the guest's command line (init.sh's passage.* options)
     --uboot) uboot=$2; shift 2 ;;  # boot passage through U-Boot (qemu-cmd.sh --uboot DIR)
     --timeout) timeout=$2; shift 2 ;;
     --watchdog) watchdog=$2; shift 2 ;;
@@ -66,6 +71,7 @@ while [[ $# -gt 0 ]]; do
     --layout) layout=$2; shift 2 ;;
     --qemu) qemu=$2; shift 2 ;;
     --qemu10) qemu10=1; shift ;;
+    --iommu) iommu=1; shift ;;
     --debian12) fetch_args=(--debian12); shift ;;  # Debian 12's own 6.1 kernel (fetch.sh --debian12)
     --stall) stall=$2; shift 2 ;;
     -h | --help) sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
@@ -96,6 +102,7 @@ tag=$mode
 [[ $mode == bare && $el == el2 ]] && tag=bare-el2
 [[ $layout != flat ]] && tag+=-$layout
 [[ -n $qemu10 ]] && tag=qemu10-$tag
+[[ -n ${iommu:-} ]] && tag+=-iommu
 [[ -z $work ]] && work=$root/build/linux/test/$tag-$cpu-smp$smp-gic$gic
 mkdir -p "$work"
 [[ -z $log ]] && log=$work/console.log
@@ -108,9 +115,14 @@ marker=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
 # The NVMe namespace: 2 MiB of random bytes; the guest reads the first MiB.
 nvme=$work/nvme.img ivshmem_mib=16
 layout_devices "$layout"
+if [[ -n ${iommu:-} ]]; then
+    for i in "${!devices[@]}"; do
+        [[ ${devices[$i]} == virtio-*-pci* ]] && devices[$i]+=",disable-legacy=on,iommu_platform=on"
+    done
+fi
 
 kargs="console=ttyAMA0 earlycon panic=-1 passage.disk_md5=$md5 passage.marker=$marker"
-kargs+=" passage.cpus=$smp passage.watchdog=$watchdog passage.mode=$mode"
+kargs+=" passage.cpus=$smp passage.watchdog=$watchdog passage.mode=$mode${kernel_extra:+ $kernel_extra}"
 if [[ -n $expect ]]; then
     kargs+=" passage.expect=$expect"
     if [[ ,$expect, == *,nvme,* ]]; then
@@ -122,6 +134,7 @@ fi
 common=(--cpu "$cpu" --smp "$smp" --gic "$gic" --mem "$mem"
         --kernel "$kernel" --initrd "$initrd" --kernel-args "$kargs")
 [[ -n $qemu ]] && common+=(--qemu "$qemu")
+[[ -n ${iommu:-} ]] && common+=(--iommu)
 if [[ $mode == bare ]]; then
     qopts=(--bare "${common[@]}")
     [[ $el == el1 ]] && qopts+=(--el1)
@@ -241,6 +254,14 @@ if [[ $mode == passage ]]; then
         summary=$(grep -o "PCI config space: [0-9]* guest accesses emulated.*" "$log" || true)
         if [[ -n $summary ]]; then ok "vpci: ${summary#PCI config space: }"
         else bad "vpci: no end-of-guest summary (PCI config space: N guest accesses emulated, ...)"; fi
+    fi
+    if [[ -n ${iommu:-} && " $passage_args " != *" passage.smmu=off "* ]]; then
+        # Every device's DMA went through the SMMU, translated by the
+        # guest's stage 2, and none of it faulted.
+        on=$(grep -aoE "SMMUv3 [^ ]+ on: [0-9]+ StreamIDs, [1-9][0-9]* translated.*" "$log" | head -1 || true)
+        if [[ -n $on ]]; then ok "smmu: $on"; else bad "smmu: no 'SMMUv3 ... on: ... translated' line"; fi
+        if grep -aq "^SMMU: 0 DMA faults blocked" "$log"; then ok "smmu: 0 DMA faults"
+        else bad "smmu: $(grep -a '^SMMU: ' "$log" || echo 'no end-of-guest SMMU line')"; fi
     fi
     # passage's own lines: not the kernel's ([ time ]) nor init's. The one
     # bad access init.sh's 32-bit program makes on purpose (aarch32-bad-access)

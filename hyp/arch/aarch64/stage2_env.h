@@ -6,6 +6,8 @@
 #pragma once
 
 #include "passage/stage2/env.h"
+#include "smmu.h"
+#include "sysreg.h"
 
 namespace passage::arch {
 
@@ -40,7 +42,23 @@ public:
 
     // STLR: single-copy atomic, and ordered after the stores that filled a
     // new table, so the walker never sees a link to an incomplete table.
-    void write_entry(u64* slot, u64 value) { __atomic_store_n(slot, value, __ATOMIC_RELEASE); }
+    void write_entry(u64* slot, u64 value)
+    {
+        // A table being linked must be in memory before the link is.
+        if (clean_for_dma_ && (value & 3) == 3 && is_pool(value & 0x0000'ffff'ffff'f000))
+            dcache_clean_poc(value & 0x0000'ffff'ffff'f000, kPageSize);
+        __atomic_store_n(slot, value, __ATOMIC_RELEASE);
+        if (clean_for_dma_) dcache_clean_poc(reinterpret_cast<u64>(slot), sizeof *slot);
+    }
+
+    // An SMMU that does not snoop the CPU's caches walks this table: from
+    // now on every entry goes to the point of coherency as it is written,
+    // and what is already there goes now.
+    void clean_for_dma()
+    {
+        clean_for_dma_ = true;
+        dcache_clean_poc(reinterpret_cast<u64>(&pool_[0][0]), sizeof pool_);
+    }
 
     void dsb_ish() { asm volatile("dsb ish" ::: "memory"); }
     void isb() { asm volatile("isb" ::: "memory"); }
@@ -48,6 +66,9 @@ public:
     void tlbi_ipas2e1is(IpaAddr ipa) { asm volatile("tlbi ipas2e1is, %0" ::"r"(ipa.value >> 12) : "memory"); }
     void tlbi_vmalle1is() { asm volatile("tlbi vmalle1is" ::: "memory"); }
     void tlbi_vmalls12e1is() { asm volatile("tlbi vmalls12e1is" ::: "memory"); }
+    // The SMMUs sharing this table (boot/smmu.cpp); nothing when none is on.
+    void iommu_inval_ipa(IpaAddr ipa) { smmu_invalidate_ipa(ipa.value, true); }
+    void iommu_inval_all() { smmu_invalidate_all(); }
 
     usize pages_in_use() const
     {
@@ -57,6 +78,10 @@ public:
     }
 
 private:
+    bool is_pool(u64 pa) const
+    {
+        return pa >= reinterpret_cast<u64>(&pool_[0][0]) && pa < reinterpret_cast<u64>(&pool_[0][0]) + sizeof pool_;
+    }
     bool used(usize i) const { return (used_[i / 64] >> (i % 64)) & 1; }
     void set_used(usize i, bool v)
     {
@@ -67,6 +92,7 @@ private:
     alignas(16 * 4096) u64 pool_[Pages][512] = {};  // zero-initialised: the object lives in BSS
     u64 used_[(Pages + 63) / 64] = {};
     usize next_ = 0;
+    bool clean_for_dma_ = false;
 };
 
 // Installs a stage-2 translation: VTCR_EL2 and VTTBR_EL2 (with the VMID),

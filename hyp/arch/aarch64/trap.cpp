@@ -19,6 +19,8 @@
 #include "passage/vcpu/mops.h"
 #include "psci.h"
 #include "runtime.h"
+#include "smmu.h"
+#include "gic_tables.h"
 #include "spinlock.h"
 #include "sysreg.h"
 #include "vpci.h"
@@ -109,10 +111,12 @@ void handle_psci_call(TrapFrame& f)
     }
     case vcpu::PsciAction::SystemOff:
         vpci_report();
+        smmu_report_end();
         log_info("passage: the guest asked for SYSTEM_OFF; powering off");
         system_off(g_runtime.psci);
     case vcpu::PsciAction::SystemReset:
         vpci_report();
+        smmu_report_end();
         log_info("passage: the guest asked for SYSTEM_RESET");
         (void)psci_call(g_runtime.psci, vcpu::psci_fn::kSystemReset);
         system_off(g_runtime.psci);
@@ -121,6 +125,7 @@ void handle_psci_call(TrapFrame& f)
 
 void handle_abort(TrapFrame& f, bool instruction)
 {
+    if (!instruction && gic_tables_handle_abort(f)) return;  // the GIC's table-address frames
     VpciAbort config = instruction ? VpciAbort::NotConfig : vpci_handle_abort(f);
     if (config == VpciAbort::Emulated || config == VpciAbort::Retry) return;
     bool write = !instruction && esr::WnR::get(f.esr) != 0;
@@ -155,6 +160,7 @@ void handle_mops(TrapFrame& f)
 
 void handle_guest_sync(TrapFrame& f)
 {
+    smmu_poll();  // DMA faults reach the log while the guest runs
     u32 ec = static_cast<u32>(esr::EC::get(f.esr));
     switch (ec) {
     case esr::kEcHvc64: handle_psci_call(f); return;  // ELR is already past the HVC

@@ -10,6 +10,8 @@
 // - What belongs to passage goes: a GICv2's GICH and GICV reg entries, a
 //   GICv3's GICC/GICH/GICV entries after the redistributor regions, and any
 //   node compatible with "passage,*". /psci stays as it is.
+// - The SMMUv3 is passage's: every arm,smmu-v3 node goes, and every
+//   iommu-map, iommu-map-mask and iommus property with it (msi-map stays).
 #pragma once
 
 #include <span>

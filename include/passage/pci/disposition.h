@@ -45,6 +45,11 @@ struct DispositionOptions {
     usize device_mmio_count = 0;
     const DeviceQuirk* quirks = kBuiltinQuirks;
     usize quirk_count = kBuiltinQuirkCount;
+    // DMA groups (issue 13), per table index, 0 = alone: functions with the
+    // same non-zero id can reach each other without the SMMU (no ACS
+    // between them below a switch), so they are hidden together.
+    const u16* dma_group = nullptr;
+    usize dma_group_count = 0;
     bool fwb = false;       // FEAT_S2FWB: a kept device is forced Device, not only capped
     bool can_hide = true;   // false with direct config space: nothing can be hidden
 };

@@ -46,6 +46,11 @@ struct GuestPlan {
 Status build_plan(const Platform& p, const pci::DeviceTable& pci, const pci::Dispositions& disp, MemRange hyp,
                   GuestPlan& out, Diagnostic& diag);
 
+// Takes [r.base, r.base + r.size) (page aligned) out of the plan: frames
+// passage traps instead of mapping (the GIC's table-address registers).
+// It must lie inside one region, which is split around it.
+Status carve_out(GuestPlan& plan, MemRange r, Diagnostic& diag);
+
 // What no BAR may ever be mapped over, into out; returns the count:
 // passage's own memory (`hyp`), every RAM range of the platform, and the
 // plan's regions other than BARs (guest RAM, GIC, MMIO, ECAM, the PCI I/O

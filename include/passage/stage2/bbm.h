@@ -10,9 +10,13 @@ namespace passage::stage2 {
 enum class Removes : bool { Leaf, Table };
 
 // Writes the invalid entry and makes it visible and forgotten:
-//   DSB ISH; TLBI IPAS2E1IS; DSB ISH; TLBI VMALLE1IS; DSB ISH; ISB
+//   DSB ISH; TLBI IPAS2E1IS; DSB ISH; TLBI VMALLE1IS; DSB ISH; ISB;
+//   SMMU TLBI_S2_IPA + CMD_SYNC
 // or, when a table goes away (the walk caches may hold any entry below it),
-//   DSB ISH; TLBI VMALLS12E1IS; DSB ISH; ISB.
+//   DSB ISH; TLBI VMALLS12E1IS; DSB ISH; ISB; SMMU TLBI_S12_VMALL + CMD_SYNC.
+// The SMMUs walk the same table (issue 13): a device must not keep using
+// the old entry once the CPU no longer can, so their invalidation is part
+// of the break, complete before anything new is made.
 // `ipa` is the first address the old entry mapped.
 template <Stage2Env Env>
 void break_entry(Env& env, u64* slot, IpaAddr ipa, Removes what)
@@ -28,6 +32,8 @@ void break_entry(Env& env, u64* slot, IpaAddr ipa, Removes what)
     }
     env.dsb_ish();
     env.isb();
+    if (what == Removes::Table) env.iommu_inval_all();
+    else env.iommu_inval_ipa(ipa);
 }
 
 // Writes the new entry into a slot that break_entry() emptied (or that was

@@ -29,6 +29,11 @@ concept Stage2Env = requires(E& env, PhysAddr pa, IpaAddr ipa, usize pages, u64*
     { env.tlbi_ipas2e1is(ipa) } -> std::same_as<void>;  // stage-2 entries for one IPA, this VMID
     { env.tlbi_vmalle1is() } -> std::same_as<void>;     // stage-1 (and combined) entries, this VMID
     { env.tlbi_vmalls12e1is() } -> std::same_as<void>;  // everything of this VMID
+    // The same for every DMA master that walks this table (the SMMUs):
+    // invalidate, then wait for completion (TLBI_S2_IPA or TLBI_S12_VMALL,
+    // then CMD_SYNC). A no-op where no IOMMU shares the table.
+    { env.iommu_inval_ipa(ipa) } -> std::same_as<void>;
+    { env.iommu_inval_all() } -> std::same_as<void>;
 };
 
 }  // namespace passage::stage2

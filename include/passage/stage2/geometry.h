@@ -64,8 +64,12 @@ struct Geometry {
 
 // Chooses the IPA size as min(requested, PA size) for requested in 32..48,
 // and the shortest walk the architecture allows for it (up to 16
-// concatenated first-level tables).
-Result<Geometry> make_geometry(const CpuFeatures& cpu, unsigned requested_ipa_bits);
+// concatenated first-level tables). With `single_root`, the shortest walk
+// whose first level is one table, where the CPU allows it (a level-0 start
+// needs a PA size of 44 bits or more): for a second walker of the same
+// table that mishandles concatenation (QEMU 10.0's SMMUv3 model reads every
+// first-level entry from the first of the concatenated tables).
+Result<Geometry> make_geometry(const CpuFeatures& cpu, unsigned requested_ipa_bits, bool single_root = false);
 
 // VTTBR_EL2 for a first-level table and a VMID.
 constexpr u64 make_vttbr(PhysAddr root, u16 vmid)

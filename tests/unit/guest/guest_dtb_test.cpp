@@ -468,3 +468,50 @@ TEST_CASE("guest DTB: CPUs past the first eight are removed")
     CHECK(fdt_path_offset(all.fdt(), "/cpus/cpu@105") >= 0);
     CHECK(fdt_path_offset(all.fdt(), "/cpus/cpu-map") >= 0);
 }
+
+// The guest never learns of the SMMU: no node, no map pointing at it, but
+// MSIs still reach the ITS through msi-map.
+TEST_CASE("guest DTB: the SMMUv3 node and every iommu-map and iommus go and msi-map stays")
+{
+    auto host = load_dtb("qemu-virt-smmuv3.dtb");
+    int pcie = fdt_node_offset_by_compatible(host.data(), -1, "pci-host-ecam-generic");
+    REQUIRE(pcie >= 0);
+    REQUIRE(has_prop(host.data(), pcie, "iommu-map"));
+    REQUIRE(fdt_node_offset_by_compatible(host.data(), -1, "arm,smmu-v3") >= 0);
+    MemRange ram[] = {{0x40000000, 0x200000}, {0x40600000, 0x3fa00000}};
+    GuestDtbConfig cfg;
+    cfg.ram = ram;
+    auto b = build(host, cfg);
+    INFO(b.msg());
+    REQUIRE(b.ok);
+    CHECK(fdt_node_offset_by_compatible(b.fdt(), -1, "arm,smmu-v3") < 0);
+    pcie = fdt_node_offset_by_compatible(b.fdt(), -1, "pci-host-ecam-generic");
+    REQUIRE(pcie >= 0);
+    CHECK_FALSE(has_prop(b.fdt(), pcie, "iommu-map"));
+    CHECK(has_prop(b.fdt(), pcie, "msi-map"));
+    int depth = 0;
+    for (int n = fdt_next_node(b.fdt(), -1, &depth); n >= 0; n = fdt_next_node(b.fdt(), n, &depth)) {
+        INFO(fdt_get_name(b.fdt(), n, nullptr));
+        CHECK_FALSE(has_prop(b.fdt(), n, "iommu-map"));
+        CHECK_FALSE(has_prop(b.fdt(), n, "iommu-map-mask"));
+        CHECK_FALSE(has_prop(b.fdt(), n, "iommus"));
+    }
+}
+
+TEST_CASE("guest DTB: a platform device's iommus and a bridge's iommu-map-mask go too")
+{
+    auto host = load_dtb("guest/guest-smmu.dtb");
+    auto b = build(host, board_config());
+    INFO(b.msg());
+    REQUIRE(b.ok);
+    CHECK(fdt_path_offset(b.fdt(), "/iommu@2b400000") < 0);
+    int dma = fdt_path_offset(b.fdt(), "/dma@2c000000");
+    REQUIRE(dma >= 0);
+    CHECK_FALSE(has_prop(b.fdt(), dma, "iommus"));
+    int pcie = fdt_path_offset(b.fdt(), "/pcie@40000000");
+    REQUIRE(pcie >= 0);
+    CHECK_FALSE(has_prop(b.fdt(), pcie, "iommu-map-mask"));
+    CHECK_FALSE(has_prop(b.fdt(), pcie, "iommu-map"));
+    CHECK(has_prop(b.fdt(), pcie, "msi-map"));
+    CHECK(fdt_path_offset(b.fdt(), "/uart@9000000") >= 0);
+}

@@ -363,3 +363,23 @@ TEST_CASE("vconfig: accesses by ECAM address with 8-byte ones as two and odd siz
     r.v->mmio_write(a + 0x10, 8, 0x20000000);
     CHECK(r.rd(kDisk, 0x10) == 0x20000000);
 }
+
+// DMA isolation: ACS Source Validation, Request and Completion Redirect and
+// Upstream Forwarding on wherever the capability register offers them
+// (Translation Blocking and the rest left as they were), and the guest
+// cannot turn them off.
+TEST_CASE("vconfig: ACS isolation controls are turned on and kept")
+{
+    Rig r([](FakeEcam& ecam) {
+        FakeFunction& port = ecam.add(3, 0).pcie_bridge(PortType::RootPort);
+        port.ext_cap(0x100, 0x0d, 0).writable(0x104, 0xffff0000).poke32(0x104, 0x0000'007f);
+        port.child(0, 0).ids(0x8086, 0x10d3).pcie(PortType::Endpoint).bar32(0, 64 * KiB);
+        FakeFunction& plain = ecam.add(4, 0).pcie_bridge(PortType::RootPort);
+        plain.ext_cap(0x100, 0x0d, 0).writable(0x104, 0xffff0000).poke32(0x104, 0x0000'0005);  // SV and RR only
+    });
+    const pci::Bdf port{0, 3, 0}, plain{0, 4, 0};
+    CHECK(r.hw(port).peek16(0x106) == 0x1d);
+    CHECK(r.hw(plain).peek16(0x106) == 0x05);
+    r.wr(port, 0x106, 0x0, 2);  // the guest tries to turn them off
+    CHECK(r.hw(port).peek16(0x106) == 0x1d);
+}

@@ -166,6 +166,20 @@ TEST_CASE("plan: GICv2 maps distributor and CPU interface and GICv2m but never G
     CHECK(find(plan, 0x08040000) == nullptr);
 }
 
+// The SMMU is passage's: a guest that could reach its registers could
+// turn DMA confinement off. Its neighbours (fw-cfg below) stay mapped.
+TEST_CASE("plan: the SMMUv3 registers are never in the guest's stage 2")
+{
+    Platform p = load_platform("qemu-virt-smmuv3.dtb");
+    REQUIRE(p.smmu_count == 1);
+    pci::PciDeviceTable<1> table;
+    GuestPlan plan;
+    Diagnostic d;
+    REQUIRE(build_plan(p, table, all_assigned(table), kHyp, plan, d));
+    for (u64 a = 0x9050000; a < 0x9070000; a += kPageSize) CHECK(find(plan, a) == nullptr);
+    CHECK(find(plan, 0x09000000) != nullptr);  // the UART
+}
+
 TEST_CASE("plan: a BAR next to the hypervisor is fine but one touching it is refused")
 {
     Platform p = minimal_platform();
@@ -342,4 +356,33 @@ TEST_CASE("plan: passage.deny or passage.assign with direct config space is an e
     REQUIRE(pci::parse_disposition_options("passage.assign=00:03.0", assign, d));
     CHECK_FALSE(pci::check_direct_config(assign, d));
     CHECK(std::string(d.text).find("passage.assign cannot be kept") == 0);
+}
+
+// The GIC's table-address frames are trapped, not mapped: carving splits
+// the region around them, at either end, or removes it whole.
+TEST_CASE("plan: frames carved out of a region split it and nothing else")
+{
+    Platform p = load_platform("qemu-virt-gicv3.dtb");
+    pci::PciDeviceTable<1> table;
+    GuestPlan plan;
+    Diagnostic d;
+    REQUIRE(build_plan(p, table, all_assigned(table), kHyp, plan, d));
+    const usize before = plan.count;
+    REQUIRE(find(plan, 0x080a0000) != nullptr);
+    // The first redistributor's RD_base (middle of the GIC region), the
+    // ITS control frame.
+    REQUIRE(carve_out(plan, {0x080a0000, 0x10000}, d));
+    REQUIRE(carve_out(plan, {0x08080000, 0x10000}, d));
+    CHECK(find(plan, 0x080a0000) == nullptr);
+    CHECK(find(plan, 0x080affff) == nullptr);
+    REQUIRE(find(plan, 0x080b0000) != nullptr);  // its SGI frame stays mapped
+    CHECK(find(plan, 0x080b0000)->pa == 0x080b0000);
+    CHECK(find(plan, 0x08090000) != nullptr);  // GITS_TRANSLATER's frame stays
+    CHECK(find(plan, 0x08080000) == nullptr);
+    CHECK(find(plan, 0x08000000) != nullptr);  // the distributor is untouched
+    CHECK(plan.count == before + 1);
+    for (usize i = 1; i < plan.count; ++i) CHECK(plan.regions[i - 1].end() <= plan.regions[i].ipa);
+    CHECK_FALSE(carve_out(plan, {0x080a0000, 0x10000}, d));  // already gone
+    CHECK(std::string(d.text).find("no one region holds it") != std::string::npos);
+    CHECK_FALSE(carve_out(plan, {0x080b0100, 0x1000}, d));
 }

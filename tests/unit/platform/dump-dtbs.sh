@@ -15,3 +15,5 @@ dump qemu-virt-gicv3 -machine virt,virtualization=on,gic-version=3 -cpu max -smp
 dump qemu-virt-gicv2 -machine virt,virtualization=on,gic-version=2 -cpu cortex-a72 -smp 4 \
     -device virtio-net-pci,netdev=n0 -netdev user,id=n0,restrict=on
 dump qemu-virt-nohighmem -machine virt,virtualization=on,gic-version=3,highmem=off -cpu cortex-a57 -smp 1
+dump qemu-virt-smmuv3 -machine virt,virtualization=on,gic-version=3,iommu=smmuv3 -cpu max -smp 2 \
+    -device edu

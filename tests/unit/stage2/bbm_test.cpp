@@ -1,7 +1,8 @@
 // Break-before-make: for each kind of change of a live entry the recorder
 // sees the invalid entry, then exactly DSB ISH, TLBI IPAS2E1IS, DSB ISH,
-// TLBI VMALLE1IS, DSB ISH, ISB (or DSB ISH, TLBI VMALLS12E1IS, DSB ISH, ISB
-// when a table goes away), then the new entry; tables are freed only after.
+// TLBI VMALLE1IS, DSB ISH, ISB, then the SMMUs' TLBI_S2_IPA + CMD_SYNC (or
+// DSB ISH, TLBI VMALLS12E1IS, DSB ISH, ISB, TLBI_S12_VMALL + CMD_SYNC when a
+// table goes away), then the new entry; tables are freed only after.
 // A change that made an entry valid ends with DSB ISH (the new entry is
 // visible before the call returns: BBM's last step, Arm ARM D8.16.1).
 #include <catch2/catch.hpp>
@@ -19,12 +20,12 @@ using E = Event;
 std::vector<Event> leaf_break(u64 slot, u64 old, u64 ipa)
 {
     return {{E::Write, slot, old, 0}, {E::DsbIsh}, {E::TlbiIpa, ipa}, {E::DsbIsh},
-            {E::TlbiVmalle1}, {E::DsbIsh}, {E::Isb}};
+            {E::TlbiVmalle1}, {E::DsbIsh}, {E::Isb}, {E::IommuIpa, ipa}};
 }
 
 std::vector<Event> table_break(u64 slot, u64 old)
 {
-    return {{E::Write, slot, old, 0}, {E::DsbIsh}, {E::TlbiVmalls12}, {E::DsbIsh}, {E::Isb}};
+    return {{E::Write, slot, old, 0}, {E::DsbIsh}, {E::TlbiVmalls12}, {E::DsbIsh}, {E::Isb}, {E::IommuAll}};
 }
 
 std::vector<Event> operator+(std::vector<Event> a, const std::vector<Event>& b)
@@ -106,14 +107,14 @@ TEST_CASE("splitting a live block links a complete table in one break", "[stage2
     f.start();
     REQUIRE(f.pt.protect(IpaAddr(0x4000'5000), kPageSize, kRamRo).ok());
     std::vector<Event> ev = f.stop();
-    REQUIRE(ev.size() == 9);
-    CHECK(to_string(std::vector<Event>(ev.begin(), ev.begin() + 7)) ==
+    REQUIRE(ev.size() == 10);
+    CHECK(to_string(std::vector<Event>(ev.begin(), ev.begin() + 8)) ==
           to_string(leaf_break(slot, block, 0x4000'0000)));
-    CHECK(ev[7].kind == E::Write);
-    CHECK(ev[7].addr == slot);
-    CHECK(ev[7].old == 0);
-    CHECK(is_table(ev[7].value, 2));
-    CHECK(ev[8].kind == E::DsbIsh);
+    CHECK(ev[8].kind == E::Write);
+    CHECK(ev[8].addr == slot);
+    CHECK(ev[8].old == 0);
+    CHECK(is_table(ev[8].value, 2));
+    CHECK(ev[9].kind == E::DsbIsh);
     auto l3 = f.below(l2[0]);
     CHECK(l3[5] == encode_leaf(PhysAddr(0x4000'5000), 3, kRamRo, kNoFwb).value());
     CHECK(l3[6] == encode_leaf(PhysAddr(0x4000'6000), 3, kRam, kNoFwb).value());
@@ -177,12 +178,37 @@ TEST_CASE("a block over a live table replaces the whole subtree", "[stage2][bbm]
     REQUIRE(f.pt.map(IpaAddr(0), PhysAddr(2 * GiB), 1 * GiB, kRam).ok());
     std::vector<Event> ev = f.stop();
     const u64 block = encode_leaf(PhysAddr(2 * GiB), 1, kRam, kNoFwb).value();
-    REQUIRE(ev.size() == 6 + 4 + 1);
-    CHECK(to_string(std::vector<Event>(ev.begin(), ev.begin() + 6)) ==
+    REQUIRE(ev.size() == 7 + 4 + 1);
+    CHECK(to_string(std::vector<Event>(ev.begin(), ev.begin() + 7)) ==
           to_string(table_break(slot, old) + std::vector<Event>{{E::Write, slot, 0, block}}));
-    for (usize i = 6; i + 1 < ev.size(); ++i) CHECK(ev[i].kind == E::Free);
+    for (usize i = 7; i + 1 < ev.size(); ++i) CHECK(ev[i].kind == E::Free);
     CHECK(ev[ev.size() - 2].addr == desc_output(old).value);  // the subtree's top goes last
     CHECK(ev.back().kind == E::DsbIsh);
+    CHECK(f.env.violations().empty());
+}
+
+// The SMMUs walk the same table: their invalidation is inside the break,
+// after the CPU's, and before the new entry is made, for a leaf (one IPA)
+// and for a table (the whole VMID).
+TEST_CASE("the IOMMU invalidation completes inside the break before the new entry", "[stage2][bbm]")
+{
+    Recorded f;
+    REQUIRE(f.pt.map(IpaAddr(0x4000'0000), PhysAddr(0x9000'0000), kPageSize, kBar).ok());
+    f.start();
+    REQUIRE(f.pt.map(IpaAddr(0x4000'0000), PhysAddr(0x9800'0000), kPageSize, kBar).ok());
+    std::vector<Event> ev = f.stop();
+    auto at = [&](Event::Kind k) {
+        for (usize i = 0; i < ev.size(); ++i)
+            if (ev[i].kind == k) return i;
+        return ev.size();
+    };
+    usize write_new = ev.size();
+    for (usize i = 0; i < ev.size(); ++i)
+        if (ev[i].kind == E::Write && ev[i].value != 0) write_new = i;
+    REQUIRE(at(E::IommuIpa) < ev.size());
+    CHECK(ev[at(E::IommuIpa)].addr == 0x4000'0000);
+    CHECK(at(E::Isb) < at(E::IommuIpa));
+    CHECK(at(E::IommuIpa) < write_new);
     CHECK(f.env.violations().empty());
 }
 

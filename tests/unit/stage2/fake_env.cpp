@@ -23,6 +23,10 @@ std::string to_string(const Event& e)
         return buf;
     case Event::TlbiVmalle1: return "tlbi vmalle1is";
     case Event::TlbiVmalls12: return "tlbi vmalls12e1is";
+    case Event::IommuIpa:
+        std::snprintf(buf, sizeof buf, "iommu tlbi_s2_ipa %#llx; cmd_sync", (unsigned long long)e.addr);
+        return buf;
+    case Event::IommuAll: return "iommu tlbi_s12_vmall; cmd_sync";
     case Event::Free:
         std::snprintf(buf, sizeof buf, "free %#llx", (unsigned long long)e.addr);
         return buf;
@@ -114,9 +118,9 @@ void FakeEnv::write_entry(u64* slot, u64 value)
         const bool table = (old & 3) == 3 && is_table_page(desc_output(old).value);
         if (table) {
             unlinked_tables_.insert(desc_output(old).value);
-            expect_ = {Event::Isb, Event::DsbIsh, Event::TlbiVmalls12, Event::DsbIsh};
+            expect_ = {Event::IommuAll, Event::Isb, Event::DsbIsh, Event::TlbiVmalls12, Event::DsbIsh};
         } else {
-            expect_ = {Event::Isb, Event::DsbIsh, Event::TlbiVmalle1, Event::DsbIsh, Event::TlbiIpa,
+            expect_ = {Event::IommuIpa, Event::Isb, Event::DsbIsh, Event::TlbiVmalle1, Event::DsbIsh, Event::TlbiIpa,
                        Event::DsbIsh};
         }
     }

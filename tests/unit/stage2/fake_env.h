@@ -15,7 +15,7 @@
 namespace passage::stage2::test {
 
 struct Event {
-    enum Kind { Write, DsbIsh, Isb, TlbiIpa, TlbiVmalle1, TlbiVmalls12, Free } kind;
+    enum Kind { Write, DsbIsh, Isb, TlbiIpa, TlbiVmalle1, TlbiVmalls12, IommuIpa, IommuAll, Free } kind;
     u64 addr = 0;  // Write: the slot's PA; TlbiIpa: the IPA; Free: the page
     u64 old = 0;   // Write: the entry before
     u64 value = 0; // Write: the entry after
@@ -46,6 +46,8 @@ public:
     void tlbi_ipas2e1is(IpaAddr ipa) { event({Event::TlbiIpa, ipa.value}); }
     void tlbi_vmalle1is() { event({Event::TlbiVmalle1}); }
     void tlbi_vmalls12e1is() { event({Event::TlbiVmalls12}); }
+    void iommu_inval_ipa(IpaAddr ipa) { event({Event::IommuIpa, ipa.value}); }
+    void iommu_inval_all() { event({Event::IommuAll}); }
 
     // --- for tests ---
     usize pages_in_use() const { return in_use_; }

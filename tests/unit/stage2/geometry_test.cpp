@@ -49,6 +49,35 @@ TEST_CASE("geometry for every IPA size and PARange", "[stage2][geometry]")
     CHECK((v & ~u64{0x800f'ffff}) == 0);  // nothing else set (no HA/HD, no 52-bit)
 }
 
+// A table the SMMU walks too: QEMU 10.0's SMMUv3 reads every first-level
+// entry from the first of concatenated tables, so its walk of IPA 2^39 and
+// up in a 40-bit space goes wrong. One root table where the CPU allows it.
+TEST_CASE("geometry with a single root table for a second walker", "[stage2][geometry]")
+{
+    const int parange = GENERATE(range(0, 8));
+    const unsigned requested = GENERATE(range(32u, 49u));
+    CAPTURE(parange, requested);
+    const unsigned pa_bits[] = {32, 36, 40, 42, 44, 48, 48, 48};
+    CpuFeatures cpu{static_cast<u8>(parange), true, false};
+    Result<Geometry> g = make_geometry(cpu, requested, true);
+    REQUIRE(g.ok());
+    const unsigned ipa = std::min(requested, pa_bits[parange]);
+    CHECK(g->ipa_bits == ipa);
+    if (pa_bits[parange] >= 44) {
+        CHECK(g->concat == 1);
+        CHECK(g->start_level == (ipa <= 30 ? 2u : ipa <= 39 ? 1u : 0u));
+    } else {
+        // A level-0 start needs 44-bit PAs: concatenation stays.
+        CHECK(g->start_level == make_geometry(cpu, requested).value().start_level);
+    }
+    // QEMU virt's 40-bit plan on a 48-bit CPU: level 0, two entries, no concatenation.
+    if (parange == 5 && requested == 40) {
+        CHECK(g->start_level == 0);
+        CHECK(g->root_entries == 2);
+        CHECK(VtcrSL0::get(g->vtcr) == 2);
+    }
+}
+
 TEST_CASE("known VTCR_EL2 values", "[stage2][geometry]")
 {
     // cortex-a72 (44-bit PA, 16-bit VMIDs) with a 40-bit IPA: level 1, two tables.

@@ -1,0 +1,16 @@
+// SMMUv3 discovery and the host bridges' iommu-map, for discover.cpp.
+#pragma once
+
+#include "passage/discover.h"
+
+namespace passage {
+
+// Every enabled arm,smmu-v3 node, in tree order, into p.smmus.
+Status discover_smmus(const void* fdt, Platform& p, Diagnostic& diag);
+
+// The iommu-map / iommu-map-mask of host bridge `node` into b (after
+// discover_smmus). A malformed, overlapping or dangling map is refused with
+// a message naming the bridge.
+Status discover_iommu_map(const void* fdt, int node, const Platform& p, PciHostBridge& b, Diagnostic& diag);
+
+}  // namespace passage
