@@ -8,15 +8,6 @@ namespace {
 
 using ull = unsigned long long;
 
-Status fail(Diagnostic& diag, Error code, u64 addr, const char* fmt, ...) __attribute__((format(printf, 4, 5)));
-Status fail(Diagnostic& diag, Error code, u64 addr, const char* fmt, ...)
-{
-    va_list args;
-    va_start(args, fmt);
-    vformat(diag.text, sizeof diag.text, fmt, args);
-    va_end(args);
-    return Failure{code, addr};
-}
 
 const char* cerror_name(u32 err)
 {
@@ -167,7 +158,7 @@ Result<Ste*> SmmuDriver::ste_slot(u32 sid, Diagnostic& diag)
 {
     if ((mem_.strtab == nullptr && mem_.l1 == nullptr) || sid >= stream_count())
         return fail(diag, Error::OutOfRange, sid, "SMMUv3 %s: StreamID 0x%x is beyond its stream table of %u entries", name_,
-                    sid, mem_.strtab == nullptr && mem_.l1 == nullptr ? 0u : stream_count()).failure();
+                    sid, mem_.strtab == nullptr && mem_.l1 == nullptr ? 0u : stream_count());
     if (!two_level()) return &mem_.strtab[sid];
     const u32 group = sid >> SmmuMemory::kL2Log2;
     const u32 index = sid & ((u32{1} << SmmuMemory::kL2Log2) - 1);
@@ -175,7 +166,7 @@ Result<Ste*> SmmuDriver::ste_slot(u32 sid, Diagnostic& diag)
     if (reg::L1Span::get(desc) == 0) {
         if (l2_used_ == mem_.l2_count)
             return fail(diag, Error::NoMemory, sid, "SMMUv3 %s: StreamID 0x%x needs a level-2 stream table; all %u are in use",
-                        name_, sid, mem_.l2_count).failure();
+                        name_, sid, mem_.l2_count);
         Ste* l2 = mem_.l2_pool + (usize{l2_used_++} << SmmuMemory::kL2Log2);
         for (usize i = 0; i < (usize{1} << SmmuMemory::kL2Log2); ++i) l2[i] = abort_ste();
         hw_->publish(l2, sizeof(Ste) << SmmuMemory::kL2Log2);

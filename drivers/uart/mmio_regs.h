@@ -32,4 +32,29 @@ struct MmioRegs {
 // Bounded wait for a transmitter: a wedged UART must not hang passage.
 inline constexpr u32 kUartSpinLimit = 1u << 20;
 
+// The wait for room to send one byte. The console is shared with the guest,
+// which may disable it: after one wait that times out, passage stops
+// waiting and drops bytes, looking once per byte, until the transmitter has
+// room again; so a dead UART costs one bounded wait, not one per byte.
+class TxWait {
+public:
+    // Whether to send the byte now; has_room() reads the status register.
+    template <class HasRoom>
+    bool ready(HasRoom has_room) const
+    {
+        if (wedged_) {
+            wedged_ = !has_room();
+            return !wedged_;
+        }
+        for (u32 i = 0; i < kUartSpinLimit; ++i)
+            if (has_room()) return true;
+        wedged_ = true;
+        return false;
+    }
+    bool wedged() const { return wedged_; }
+
+private:
+    mutable bool wedged_ = false;  // benign race: CPUs print under the log's lock
+};
+
 }  // namespace passage

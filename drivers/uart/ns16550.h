@@ -32,10 +32,10 @@ public:
 
     void put(char c) const
     {
-        for (u32 i = 0; i < kUartSpinLimit && (read(kLSR) & kLSR_THRE) == 0; ++i) {
-        }
-        regs_.write(offset(kTHR), u8(c), layout_.reg_io_width);
+        if (tx_.ready([this] { return (read(kLSR) & kLSR_THRE) != 0; }))
+            regs_.write(offset(kTHR), u8(c), layout_.reg_io_width);
     }
+    bool wedged() const { return tx_.wedged(); }
 
     void write(const char* s, usize n) const
     {
@@ -53,6 +53,7 @@ private:
     Regs regs_{};
     Ns16550Layout layout_{};
     bool ready_ = false;
+    TxWait tx_;
 };
 
 using Ns16550 = Ns16550Port<MmioRegs>;

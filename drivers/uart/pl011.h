@@ -21,10 +21,9 @@ public:
 
     void put(char c) const
     {
-        for (u32 i = 0; i < kUartSpinLimit && (regs_.read(kFR, 4) & kFR_TXFF) != 0; ++i) {
-        }
-        regs_.write(kDR, u8(c), 4);
+        if (tx_.ready([this] { return (regs_.read(kFR, 4) & kFR_TXFF) == 0; })) regs_.write(kDR, u8(c), 4);
     }
+    bool wedged() const { return tx_.wedged(); }
 
     void write(const char* s, usize n) const
     {
@@ -38,6 +37,7 @@ public:
 private:
     Regs regs_{};
     bool ready_ = false;
+    TxWait tx_;
 };
 
 using Pl011 = Pl011Port<MmioRegs>;

@@ -9,7 +9,6 @@
 
 namespace passage {
 
-using guest::fail;
 
 namespace {
 

@@ -5,7 +5,6 @@
 
 namespace passage {
 
-using guest::fail;
 using guest::le32;
 using guest::le64;
 

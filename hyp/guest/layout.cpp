@@ -6,7 +6,6 @@
 namespace passage {
 
 using guest::contains;
-using guest::fail;
 using guest::last_byte;
 using guest::well_formed;
 

@@ -1,8 +1,6 @@
 // Small helpers shared by the guest loader's sources (private).
 #pragma once
 
-#include <cstdarg>
-
 #include "passage/discover.h"
 #include "passage/format.h"
 #include "passage/result.h"
@@ -20,15 +18,6 @@ inline u64 read_le(const u8* p, int bytes)
 inline u16 le16(const u8* p) { return static_cast<u16>(read_le(p, 2)); }
 inline u32 le32(const u8* p) { return static_cast<u32>(read_le(p, 4)); }
 inline u64 le64(const u8* p) { return read_le(p, 8); }
-
-// Writes the message and returns the failure.
-inline Failure vfail(Diagnostic& diag, Error code, u64 addr, const char* fmt, va_list args)
-{
-    vformat(diag.text, sizeof diag.text, fmt, args);
-    return Failure{code, addr};
-}
-
-Failure fail(Diagnostic& diag, Error code, u64 addr, const char* fmt, ...) __attribute__((format(printf, 4, 5)));
 
 // True if [off, off + len) lies inside a buffer of `size` bytes, without
 // overflowing.

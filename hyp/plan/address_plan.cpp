@@ -21,15 +21,6 @@ constexpr Attrs kRom{MemType::NormalNC, Access::RO, false};
 constexpr Attrs kDevice{MemType::DeviceNGnRE, Access::RW, false};
 constexpr Attrs kEcam{MemType::DeviceNGnRnE, Access::RW, false};
 
-Status fail(Diagnostic& diag, Error code, u64 addr, const char* fmt, ...) __attribute__((format(printf, 4, 5)));
-Status fail(Diagnostic& diag, Error code, u64 addr, const char* fmt, ...)
-{
-    va_list args;
-    va_start(args, fmt);
-    vformat(diag.text, sizeof diag.text, fmt, args);
-    va_end(args);
-    return Failure{code, addr};
-}
 
 void copy(char* dst, usize size, const char* src)
 {

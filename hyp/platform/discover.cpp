@@ -15,15 +15,6 @@ using fdt::copy_string;
 using fdt::node_path;
 using fdt::read_cells;
 
-Status fail(Diagnostic& diag, Error code, u64 addr, const char* fmt, ...) __attribute__((format(printf, 4, 5)));
-Status fail(Diagnostic& diag, Error code, u64 addr, const char* fmt, ...)
-{
-    va_list args;
-    va_start(args, fmt);
-    vformat(diag.text, sizeof diag.text, fmt, args);
-    va_end(args);
-    return Failure{code, addr};
-}
 
 bool compatible(const void* fdt, int node, const char* compat)
 {
