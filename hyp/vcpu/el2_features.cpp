@@ -235,6 +235,13 @@ const char* el2_reg_name(El2Reg r)
     return i < kEl2RegCount ? kNames[i] : "?";
 }
 
+EntryFeatures entry_features_for(const CpuIdRegs& id)
+{
+    constexpr Cond kMte = at_least(&CpuIdRegs::pfr1, 11, 8, 1);
+    constexpr Cond kNmi = at_least(&CpuIdRegs::pfr1, 39, 36, 1);
+    return {kMte.holds(id), kNmi.holds(id)};
+}
+
 El2Config el2_config_for(const CpuIdRegs& id)
 {
     El2Config c;

@@ -110,6 +110,7 @@ GuestHw make_guest_hw(const CpuFeaturesEl2& f, GicVersion gic, u64 vtcr, u64 vtt
 {
     GuestHw hw;
     hw.el2 = vcpu::el2_config_for(f.id);
+    hw.entry = vcpu::entry_features_for(f.id);
     // VM: stage 2 on. SWIO: set/way invalidates become clean+invalidate.
     // TSC: the guest's SMCs (PSCI) come to passage. RW: EL1 is AArch64.
     // IMO/FMO/AMO clear: the guest owns the physical GIC and takes its own
@@ -192,6 +193,7 @@ void configure_el2_for_guest(const GuestHw& hw)
     isb();
 }
 
+const GuestHw& guest_hw() { return g_shared.hw; }
 vcpu::VcpuSet& guest_cpus() { return g_cpus; }
 usize this_cpu() { return static_cast<usize>(read_tpidr_el2()); }
 void set_this_cpu(usize index) { write_tpidr_el2(index); }

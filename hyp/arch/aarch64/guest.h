@@ -18,6 +18,7 @@ struct GuestHw {
     u64 vttbr = 0;
     bool gicv3 = false;
     vcpu::El2Config el2;  // every feature's EL2 setting (el2_features.h)
+    vcpu::EntryFeatures entry;  // what injecting an exception sets in PSTATE
     stage2::Encoding encoding;
 };
 
@@ -29,6 +30,9 @@ struct CpuFeaturesEl2 {
 // The ID registers of this CPU (and the feature identification registers
 // they say exist).
 CpuFeaturesEl2 read_cpu_features();
+
+// What set_guest() recorded: the same on every CPU.
+const GuestHw& guest_hw();
 
 // The EL2 register set for the guest on this CPU model.
 GuestHw make_guest_hw(const CpuFeaturesEl2& f, GicVersion gic, u64 vtcr, u64 vttbr, stage2::Encoding enc);

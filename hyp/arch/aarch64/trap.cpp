@@ -51,10 +51,8 @@ void apply(TrapFrame& f, const vcpu::Injection& in)
 
 vcpu::El1State el1_state()
 {
-    u64 pfr1 = read_id_aa64pfr1_el1();
-    bool mte = ((pfr1 >> 8) & 0xf) != 0;   // ID_AA64PFR1_EL1.MTE
-    bool nmi = ((pfr1 >> 36) & 0xf) != 0;  // ID_AA64PFR1_EL1.NMI
-    return {read_vbar_el1(), read_sctlr_el1(), mte, nmi};
+    const vcpu::EntryFeatures& e = guest_hw().entry;
+    return {read_vbar_el1(), read_sctlr_el1(), e.mte, e.nmi};
 }
 
 void handle_psci_call(TrapFrame& f)

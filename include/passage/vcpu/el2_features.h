@@ -79,6 +79,14 @@ struct El2Config {
 
 El2Config el2_config_for(const CpuIdRegs& id);
 
+// Features that change PSTATE when passage injects an exception into EL1
+// (inject.h's El1State): decided once from the ID registers, not per trap.
+struct EntryFeatures {
+    bool mte = false;  // FEAT_MTE: PSTATE.TCO is set on entry
+    bool nmi = false;  // FEAT_NMI: PSTATE.ALLINT = !SCTLR_EL1.SPINTMASK
+};
+EntryFeatures entry_features_for(const CpuIdRegs& id);
+
 // ID_AA64MMFR4_EL1.E2H0 negative: HCR_EL2.E2H is RES1, EL2 is VHE only
 // (passage runs its EL2 with E2H = 0 and refuses such a CPU).
 bool e2h_is_res1(u64 mmfr4);

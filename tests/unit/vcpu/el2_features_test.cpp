@@ -251,3 +251,16 @@ TEST_CASE("el2 features: every register has a name")
     for (usize i = 0; i < kEl2RegCount; ++i) CHECK(std::string(el2_reg_name(static_cast<El2Reg>(i))) != "?");
     CHECK(std::string(el2_reg_name(El2Reg::Amcntenset1)) == "AMCNTENSET1_EL0");
 }
+
+TEST_CASE("el2 features: MTE and NMI from ID_AA64PFR1_EL1 decide PSTATE on injected entries")
+{
+    CpuIdRegs id;
+    CHECK_FALSE(entry_features_for(id).mte);
+    CHECK_FALSE(entry_features_for(id).nmi);
+    id.pfr1 = u64{1} << 8;  // MTE = 1: instructions only, TCO still exists
+    CHECK(entry_features_for(id).mte);
+    CHECK_FALSE(entry_features_for(id).nmi);
+    id.pfr1 = u64{1} << 36;  // NMI = 1
+    CHECK_FALSE(entry_features_for(id).mte);
+    CHECK(entry_features_for(id).nmi);
+}
