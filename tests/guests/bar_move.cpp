@@ -15,13 +15,7 @@ namespace {
 constexpr u64 kPage = 4096;
 
 // Whether a read of `va` takes a synchronous external abort.
-bool read_aborts(u64 va)
-{
-    expect_abort();
-    u32 value = 0;
-    asm volatile("ldr %w0, [%1]" : "+r"(value) : "r"(va) : "memory");
-    return take_abort_record().taken;
-}
+bool read_aborts(u64 va) { return probe_read32(va).abort.taken; }
 
 }  // namespace
 

@@ -270,16 +270,10 @@ void check_abort_in_hypervisor(Context& ctx)
     // stage 2 that must refuse it.
     if (!mmu::map(page_down(hole), page_down(hole), kPage, mmu::Mem::DeviceNGnRnE))
         return fail(name, "cannot map 0x%lx at stage 1", hole);
-    expect_abort();
-    u64 pc;
-    u32 value = 0;
-    asm volatile("adr %0, 1f\n"
-                 "1: ldr %w1, [%2]"
-                 : "=&r"(pc), "+r"(value)
-                 : "r"(hole)
-                 : "memory");
-    AbortRecord r = take_abort_record();
-    if (!r.taken) return fail(name, "read of 0x%lx returned 0x%x: the hypervisor's memory is readable", hole, value);
+    Probe probe = probe_read32(hole);
+    const u64 pc = probe.pc;
+    const AbortRecord& r = probe.abort;
+    if (!r.taken) return fail(name, "read of 0x%lx returned 0x%x: the hypervisor's memory is readable", hole, probe.value);
     info("abort at VBAR_EL1+0x%x: ESR 0x%lx (EC 0x%x, FSC 0x%x) FAR 0x%lx ELR 0x%lx", r.vector * 0x80, r.esr,
          esr_ec(r.esr), esr_fsc(r.esr), r.far, r.elr);
     if (r.vector != kVectorCurrentSpxSync)

@@ -41,6 +41,19 @@ AbortRecord take_abort_record()
     return g_record;
 }
 
+Probe probe_read32(u64 va)
+{
+    Probe p{};
+    expect_abort();
+    asm volatile("adr %0, 1f\n"
+                 "1: ldr %w1, [%2]"
+                 : "=&r"(p.pc), "+r"(p.value)
+                 : "r"(va)
+                 : "memory");
+    p.abort = take_abort_record();
+    return p;
+}
+
 extern "C" void guest_exception(Frame* frame, u64 vector)
 {
     bool sync = (vector & 3) == 0;

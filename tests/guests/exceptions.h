@@ -31,6 +31,15 @@ void expect_abort();
 // Disarms and returns what (if anything) arrived.
 AbortRecord take_abort_record();
 
+// One 32-bit load of `va` with the handler armed: what arrived, the load's
+// own address (ELR of its abort) and the value it read (0 if it aborted).
+struct Probe {
+    AbortRecord abort;
+    u64 pc;
+    u32 value;
+};
+Probe probe_read32(u64 va);
+
 // ESR_EL1 fields (Arm ARM D17.2.40).
 constexpr unsigned esr_ec(u64 esr) { return static_cast<unsigned>((esr >> 26) & 0x3f); }
 constexpr unsigned esr_fsc(u64 esr) { return static_cast<unsigned>(esr & 0x3f); }

@@ -168,16 +168,10 @@ void check_no_map(Context& ctx)
     for (unsigned i = 0; i < p.reserved_count; ++i) {
         if (!p.reserved_no_map[i]) continue;
         u64 a = p.reserved[i].base;
-        expect_abort();
-        u64 pc;
-        u32 value = 0;
-        asm volatile("adr %0, 1f\n"
-                     "1: ldr %w1, [%2]"
-                     : "=&r"(pc), "+r"(value)
-                     : "r"(a)
-                     : "memory");
-        AbortRecord r = take_abort_record();
-        if (!r.taken) return fail(name, "read of no-map 0x%lx returned 0x%x: the carve-out is mapped", a, value);
+        Probe probe = probe_read32(a);
+        const u64 pc = probe.pc;
+        const AbortRecord& r = probe.abort;
+        if (!r.taken) return fail(name, "read of no-map 0x%lx returned 0x%x: the carve-out is mapped", a, probe.value);
         if (esr_ec(r.esr) != kEcDataAbortSameEl || r.far != a || r.elr != pc)
             return fail(name, "no-map 0x%lx: abort with ESR 0x%lx FAR 0x%lx ELR 0x%lx, expected a data abort there", a, r.esr,
                         r.far, r.elr);
