@@ -219,6 +219,20 @@ TEST_CASE("el2 features: SPE and TRBE kept by EL3 stay with EL3")
     CHECK(((c.get(El2Reg::Mdcr) >> 12) & 3) == 3);  // E2PB as Linux sets it
 }
 
+// booting.rst: with FEAT_SPE_FDS (PMSIDR_EL1.FDS, bit 7) entered at EL1,
+// HDFGRTR2_EL2/HDFGWTR2_EL2.nPMSDSFR_EL1 (bit 19) = 1, or Linux's SPE
+// driver takes an UNDEF on its first PMSDSFR_EL1 write.
+TEST_CASE("el2 features: SPE data-source filtering leaves PMSDSFR_EL1 untrapped")
+{
+    CpuIdRegs id = everything();
+    id.pmsidr = bit(7);
+    El2Config c = el2_config_for(id);
+    CHECK(c.get(El2Reg::Hdfgrtr2) == (bit(19) | bit(4) | bit(3) | bit(2)));
+    CHECK(c.get(El2Reg::Hdfgwtr2) == (bit(19) | bit(4) | bit(3) | bit(2)));
+    id.pmsidr = 0;
+    CHECK(el2_config_for(id).get(El2Reg::Hdfgrtr2) == (bit(4) | bit(3) | bit(2)));
+}
+
 TEST_CASE("el2 features: an IMPLEMENTATION DEFINED PMU is not PMUv3p9 and has no HPMN")
 {
     CpuIdRegs id = everything();
