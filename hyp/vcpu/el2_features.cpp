@@ -36,6 +36,9 @@ constexpr Cond kAlways{};
 constexpr Cond kSve = at_least(&CpuIdRegs::pfr0, 35, 32, 1);
 constexpr Cond kMpam = at_least(&CpuIdRegs::pfr0, 43, 40, 1);
 constexpr Cond kMpamFrac = at_least(&CpuIdRegs::pfr1, 19, 16, 1);
+constexpr Cond kCsv2_2 = at_least(&CpuIdRegs::pfr0, 59, 56, 2);
+constexpr Cond kCsv2_1 = at_least(&CpuIdRegs::pfr0, 59, 56, 1);
+constexpr Cond kCsv2Frac2 = at_least(&CpuIdRegs::pfr1, 35, 32, 2);
 constexpr Cond kAmu = at_least(&CpuIdRegs::pfr0, 47, 44, 1);
 constexpr Cond kMte2 = at_least(&CpuIdRegs::pfr1, 11, 8, 2);
 constexpr Cond kSme = at_least(&CpuIdRegs::pfr1, 27, 24, 1);
@@ -123,6 +126,10 @@ constexpr Rule kRules[] = {
     {"FEAT_PAuth",        kGpi,          kAlways,       El2Reg::Hcr,         Op::Set,    kHcrAPI | kHcrAPK},
     {"FEAT_PAuth_QARMA3", kApa3,         kAlways,       El2Reg::Hcr,         Op::Set,    kHcrAPI | kHcrAPK},
     {"FEAT_PAuth_QARMA3", kGpa3,         kAlways,       El2Reg::Hcr,         Op::Set,    kHcrAPI | kHcrAPK},
+    // SCXTNUM_EL0/EL1 (FEAT_CSV2_2, or FEAT_CSV2_1p2 through CSV2_frac):
+    // without EnSCXT their accesses from EL1 and EL0 trap to EL2.
+    {"FEAT_CSV2_2",       kCsv2_2,       kAlways,       El2Reg::Hcr,         Op::Set,    kHcrEnSCXT},
+    {"FEAT_CSV2_1p2",     kCsv2_1,       kCsv2Frac2,    El2Reg::Hcr,         Op::Set,    kHcrEnSCXT},
     // MTE: allocation tags reachable from EL1 and EL0 (HCR_EL2.ATA).
     {"FEAT_MTE2",         kMte2,         kAlways,       El2Reg::Hcr,         Op::Set,    kHcrATA},
 

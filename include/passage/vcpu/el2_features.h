@@ -95,6 +95,7 @@ bool e2h_is_res1(u64 mmfr4);
 // HCR_EL2 bits the table sets.
 constexpr u64 kHcrAPK = u64{1} << 40;
 constexpr u64 kHcrAPI = u64{1} << 41;
+constexpr u64 kHcrEnSCXT = u64{1} << 53;
 constexpr u64 kHcrATA = u64{1} << 56;
 
 }  // namespace passage::vcpu
