@@ -21,7 +21,6 @@ constexpr usize kMaxSmmus = 2;           // SMMUs passage drives (more are left 
 constexpr u32 kStrtabLog2Max = 11;       // 2048 StreamIDs: buses 0-7 with a one-to-one map
 constexpr u32 kCmdqLog2 = 8;
 constexpr u32 kEvtqLog2 = 7;
-constexpr u16 kGuestVmid = 1;            // as boot/guest_boot.cpp
 
 // The registers through the identity map (mmu.cpp maps them Device), and
 // the cache maintenance a non-coherent SMMU needs.
@@ -46,6 +45,7 @@ public:
         asm volatile("dsb ld" ::: "memory");  // the record after the PROD read that announced it
         if (!coherent_) arch::dcache_clean_inval_poc(reinterpret_cast<u64>(p), size);
     }
+    void release() override { asm volatile("dmb osh" ::: "memory"); }  // reads done before CONS frees the slot
     u64 phys(const void* p) override { return reinterpret_cast<u64>(p); }  // EL2 runs identity-mapped
     void relax() override { asm volatile("yield" ::: "memory"); }
 
@@ -70,6 +70,7 @@ alignas(4096) constinit u64 g_evtq[kMaxSmmus][4 << kEvtqLog2];
 constinit iommu::StreamPlan g_streams;
 const pci::DeviceTable* g_table = nullptr;
 bool g_any_enabled = false;
+u16 g_vmid = 0;  // the guest's VMID, from the VTTBR_EL2 the STEs are built from
 bool g_force_two_level = false;  // passage.smmu_2level=on: the two-level path on a small machine
 arch::Spinlock g_lock;  // the queues are shared by every CPU that traps
 
@@ -217,6 +218,7 @@ void smmu_start(const Platform& p, const pci::DeviceTable& table, const pci::Dis
     g_table = &table;
     iommu::plan_streams(p, table, disp, g_streams);
     const unsigned ipa_bits = 64 - unsigned(vtcr & 0x3f);
+    g_vmid = iommu::vttbr_vmid(vttbr, ((vtcr >> 19) & 1) != 0);
     for (usize i = 0; i < g_smmu_count; ++i) {
         SmmuSlot& s = g_smmu[i];
         if (!s.usable) continue;
@@ -272,7 +274,7 @@ void smmu_start(const Platform& p, const pci::DeviceTable& table, const pci::Dis
             ++translated;
         }
         log_info("SMMUv3 %s on: %u StreamIDs, %zu translated by the guest's stage 2 (VMID %u), %zu hidden aborting, "
-                 "every other one aborting", s.drv.name(), s.drv.stream_count(), translated, kGuestVmid, aborted);
+                 "every other one aborting", s.drv.name(), s.drv.stream_count(), translated, g_vmid, aborted);
         if (s.drv.two_level())
             log_info("SMMUv3 %s: two-level stream table, %u of %u level-2 tables (one bus each) in use", s.drv.name(),
                      s.drv.l2_tables_used(), mem.l2_count);
@@ -399,7 +401,7 @@ void smmu_dma_selftest(const Platform& p, const pci::DeviceTable& table, const p
 void smmu_invalidate_ipa(u64 ipa, bool leaf)
 {
     if (!g_any_enabled) return;
-    const Command c[] = {iommu::cmd_tlbi_s2_ipa(kGuestVmid, ipa, leaf)};
+    const Command c[] = {iommu::cmd_tlbi_s2_ipa(g_vmid, ipa, leaf)};
     Locked guard;
     submit_everywhere(c, 1);
 }
@@ -407,7 +409,7 @@ void smmu_invalidate_ipa(u64 ipa, bool leaf)
 void smmu_invalidate_all()
 {
     if (!g_any_enabled) return;
-    const Command c[] = {iommu::cmd_tlbi_s12_vmall(kGuestVmid)};
+    const Command c[] = {iommu::cmd_tlbi_s12_vmall(g_vmid)};
     Locked guard;
     submit_everywhere(c, 1);
 }

@@ -12,18 +12,23 @@ Event decode_event(const u64 (&rec)[4])
     ev.ssv = e::Ssv::get(rec[0]) != 0;
     ev.ssid = u32(e::Ssid::get(rec[0]));
     switch (ev.type) {
-    case e::kFUut:
-    case e::kFTranslForbidden:
-    case e::kFWalkEabt:
     case e::kFTranslation:
     case e::kFAddrSize:
     case e::kFAccess:
     case e::kFPermission:
+        // Only these four carry an IPA in dword 3 (IHI 0070, chapter 7).
+        ev.ipa = rec[3] & e::Ipa::kMask;
+        [[fallthrough]];
+    case e::kFWalkEabt:
+        // dword 3 of F_WALK_EABT is the descriptor's fetch address, a PA.
+        ev.stage2 = e::S2::get(rec[1]) != 0;
+        [[fallthrough]];
+    case e::kFUut:
+    case e::kFTranslForbidden:
+        // No S2 field in these two: bit 103 is reserved.
         ev.has_addr = true;
         ev.read = e::RnW::get(rec[1]) != 0;
-        ev.stage2 = e::S2::get(rec[1]) != 0;
         ev.input_addr = rec[2];
-        ev.ipa = rec[3] & e::Ipa::kMask;
         break;
     default: break;
     }

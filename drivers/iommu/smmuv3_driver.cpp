@@ -30,6 +30,7 @@ SmmuFeatures decode_features(u32 idr0, u32 idr1, u32 idr3, u32 idr5)
     f.coherent_hw = reg::Idr0Cohacc::get(idr0) != 0;
     f.vmid16 = reg::Idr0Vmid16::get(idr0) != 0;
     f.two_level = reg::Idr0StLevel::get(idr0) == 1;
+    f.stall_forced = reg::Idr0StallModel::get(idr0) == 2;
     f.sid_bits = unsigned(reg::Idr1SidSize::get(idr1));
     f.cmdq_log2_max = unsigned(reg::Idr1CmdqS::get(idr1));
     f.evtq_log2_max = unsigned(reg::Idr1EventqS::get(idr1));
@@ -87,6 +88,12 @@ Status SmmuDriver::enable(const SmmuMemory& mem, Diagnostic& diag)
         return fail(diag, Error::Unsupported, 0, "SMMUv3 %s has no stage 2 (IDR0.S2P = 0): it cannot confine DMA to the guest", name_);
     if (!f.aa64 || !f.gran4k)
         return fail(diag, Error::Unsupported, 0, "SMMUv3 %s cannot walk AArch64 tables with a 4 KiB granule", name_);
+    // Stall forced (only allowed for SMMUs without PCI): a stage-2 STE with
+    // S2S = 0 is ILLEGAL there, and passage does not resume stalled
+    // transactions.
+    if (f.stall_forced)
+        return fail(diag, Error::Unsupported, 0,
+                    "SMMUv3 %s forces the stall fault model (IDR0.STALL_MODEL = 2), which passage does not handle", name_);
     const bool two = mem.l1 != nullptr;
     const u32 sids = two ? mem.l1_log2 + SmmuMemory::kL2Log2 : mem.strtab_log2;
     if ((two ? mem.l2_pool == nullptr : mem.strtab == nullptr) || mem.cmdq == nullptr || mem.evtq == nullptr ||
@@ -107,7 +114,9 @@ Status SmmuDriver::enable(const SmmuMemory& mem, Diagnostic& diag)
     hw_->write32(reg::kCr1, u32(reg::Cr1QueueIc::make(cache) | reg::Cr1QueueOc::make(cache) | reg::Cr1QueueSh::make(share) |
                                reg::Cr1TableIc::make(cache) | reg::Cr1TableOc::make(cache) | reg::Cr1TableSh::make(share)));
     hw_->write32(reg::kCr2, u32(reg::Cr2RecInvSid::make(1) | reg::Cr2Ptm::make(1)));
-    hw_->write32(reg::kIrqCtrl, 0);  // passage polls; no interrupt is routed to it
+    // passage polls; no interrupt is routed to it. Acknowledged like CR0.
+    hw_->write32(reg::kIrqCtrl, 0);
+    if (Status s = wait_ack(reg::kIrqCtrlAck, ~u32{0}, 0, "IRQ_CTRL write", diag); !s) return s;
 
     if (two) {
         // Every level-1 descriptor invalid (Span 0): no STE, the SMMU
@@ -271,6 +280,7 @@ bool SmmuDriver::next_event(Event& e)
     const u64 rec[4] = {slot[0], slot[1], slot[2], slot[3]};
     e = decode_event(rec);
     evt_cons_ = evt_cons_.next();
+    hw_->release();  // the record is read before the SMMU may reuse its slot
     hw_->write32(reg::kEventqCons, evt_cons_.value | u32(reg::QueueOverflow::make(ovflg)));
     return true;
 }

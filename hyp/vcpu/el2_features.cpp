@@ -36,6 +36,9 @@ constexpr Cond kAlways{};
 constexpr Cond kSve = at_least(&CpuIdRegs::pfr0, 35, 32, 1);
 constexpr Cond kMpam = at_least(&CpuIdRegs::pfr0, 43, 40, 1);
 constexpr Cond kMpamFrac = at_least(&CpuIdRegs::pfr1, 19, 16, 1);
+constexpr Cond kCsv2_2 = at_least(&CpuIdRegs::pfr0, 59, 56, 2);
+constexpr Cond kCsv2_1 = at_least(&CpuIdRegs::pfr0, 59, 56, 1);
+constexpr Cond kCsv2Frac2 = at_least(&CpuIdRegs::pfr1, 35, 32, 2);
 constexpr Cond kAmu = at_least(&CpuIdRegs::pfr0, 47, 44, 1);
 constexpr Cond kMte2 = at_least(&CpuIdRegs::pfr1, 11, 8, 2);
 constexpr Cond kSme = at_least(&CpuIdRegs::pfr1, 27, 24, 1);
@@ -72,6 +75,7 @@ constexpr Cond kSme2 = at_least(&CpuIdRegs::smfr0, 59, 56, 1);
 constexpr Cond kSmePriorities = at_least(&CpuIdRegs::smidr, 15, 15, 1);  // SMIDR_EL1.SMPS
 constexpr Cond kMpamHcr = at_least(&CpuIdRegs::mpamidr, 17, 17, 1);     // MPAMIDR_EL1.HAS_HCR
 constexpr Cond kSpeAtEl2 = zero(&CpuIdRegs::pmbidr, 4);                  // PMBIDR_EL1.P: not owned by EL3
+constexpr Cond kSpeFds = at_least(&CpuIdRegs::pmsidr, 7, 7, 1);           // PMSIDR_EL1.FDS
 constexpr Cond kTrbeAtEl2 = zero(&CpuIdRegs::trbidr, 4);                 // TRBIDR_EL1.P
 
 // Exists: the register is implemented (passage writes it). Set / Clear:
@@ -96,8 +100,8 @@ constexpr u64 bit(unsigned n) { return u64{1} << n; }
 // FEAT_NV/NV2 need a guest EL2, which passage does not give; the guest
 // never sees one. The second-generation fine-grained traps (FGT2) are set
 // to 0 as Linux sets them, which traps the few registers of features newer
-// than this table (FEAT_SPE_FDS, FEAT_SPMU, FEAT_STEP2, ...); such an access
-// becomes an undefined instruction in the guest.
+// than this table (FEAT_SPMU, FEAT_STEP2, ...); such an access becomes an
+// undefined instruction in the guest.
 //
 // SCTLR_EL2.EnTP2 is not here: it acts only in the EL2&0 regime (E2H = 1,
 // TGE = 1), never on a guest at EL1 under an nVHE EL2.
@@ -122,6 +126,10 @@ constexpr Rule kRules[] = {
     {"FEAT_PAuth",        kGpi,          kAlways,       El2Reg::Hcr,         Op::Set,    kHcrAPI | kHcrAPK},
     {"FEAT_PAuth_QARMA3", kApa3,         kAlways,       El2Reg::Hcr,         Op::Set,    kHcrAPI | kHcrAPK},
     {"FEAT_PAuth_QARMA3", kGpa3,         kAlways,       El2Reg::Hcr,         Op::Set,    kHcrAPI | kHcrAPK},
+    // SCXTNUM_EL0/EL1 (FEAT_CSV2_2, or FEAT_CSV2_1p2 through CSV2_frac):
+    // without EnSCXT their accesses from EL1 and EL0 trap to EL2.
+    {"FEAT_CSV2_2",       kCsv2_2,       kAlways,       El2Reg::Hcr,         Op::Set,    kHcrEnSCXT},
+    {"FEAT_CSV2_1p2",     kCsv2_1,       kCsv2Frac2,    El2Reg::Hcr,         Op::Set,    kHcrEnSCXT},
     // MTE: allocation tags reachable from EL1 and EL0 (HCR_EL2.ATA).
     {"FEAT_MTE2",         kMte2,         kAlways,       El2Reg::Hcr,         Op::Set,    kHcrATA},
 
@@ -184,6 +192,10 @@ constexpr Rule kRules[] = {
     {"FEAT_FGT2",         kFgt2,         kAlways,       El2Reg::Hdfgwtr2,    Op::Exists, 0},
     {"FEAT_PMUv3p9",      kFgt2,         kPmuV3p9,      El2Reg::Hdfgrtr2,    Op::Set,    bit(4) | bit(3) | bit(2)},  // nPMUACR_EL1, nPMICFILTR_EL0, nPMICNTR_EL0
     {"FEAT_PMUv3p9",      kFgt2,         kPmuV3p9,      El2Reg::Hdfgwtr2,    Op::Set,    bit(4) | bit(3) | bit(2)},
+    // SPE data-source filter: Linux's SPE driver writes PMSDSFR_EL1 when
+    // PMSIDR_EL1.FDS says it exists (booting.rst: nPMSDSFR_EL1 = 1).
+    {"FEAT_SPE_FDS",      kFgt2,         kSpeFds,       El2Reg::Hdfgrtr2,    Op::Set,    bit(19)},  // nPMSDSFR_EL1
+    {"FEAT_SPE_FDS",      kFgt2,         kSpeFds,       El2Reg::Hdfgwtr2,    Op::Set,    bit(19)},
 
     // Self-hosted debug and profiling owned by the guest: the profiling and
     // trace buffers in the EL1&0 regime (MDCR_EL2.E2PB, E2TB = 0b11) unless

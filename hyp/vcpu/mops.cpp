@@ -16,7 +16,7 @@ using SrcReg = Field<9, 5>;
 using SizeReg = Field<4, 0>;
 
 using N = Bit<31>;   // PSTATE.N: a backward copy, in option B's format
-using SS = Bit<21>;  // PSTATE.SS: the restart is a new step, not a finished one
+using SS = Bit<21>;  // PSTATE.SS: 0 ends a step in progress before the prologue runs (as KVM)
 
 constexpr unsigned kXzr = 31;
 

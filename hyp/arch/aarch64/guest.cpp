@@ -71,6 +71,7 @@ CpuFeaturesEl2 read_cpu_features()
     u64 pmu = field(id.dfr0, 8);
     if (pmu != 0 && pmu != 0xf) id.pmcr = read_pmcr_el0();
     if (field(id.dfr0, 32) != 0) id.pmbidr = read_pmbidr_el1();
+    if (field(id.dfr0, 32) != 0 && (id.pmbidr & 0x10) == 0) id.pmsidr = read_pmsidr_el1();  // P = 0: not EL3's
     if (field(id.dfr0, 44) != 0) id.trbidr = read_trbidr_el1();
     if (field(id.pfr0, 40) != 0 || field(id.pfr1, 16) != 0) id.mpamidr = read_mpamidr_el1();
     if (field(id.pfr0, 44) != 0) id.amcgcr = read_amcgcr_el0();

@@ -33,6 +33,13 @@ struct Stage2Params {
     bool vmid16 = false;    // VTCR_EL2.VS: the VMID is VTTBR[63:48], else [55:48]
 };
 
+// The VMID the CPU tags this stage 2 with (VTTBR_EL2.VMID, 16 bits when
+// VTCR_EL2.VS): the STE and every SMMU TLB invalidation must use the same.
+constexpr u16 vttbr_vmid(u64 vttbr, bool vmid16)
+{
+    return u16(vmid16 ? Field<63, 48>::get(vttbr) : Field<55, 48>::get(vttbr));
+}
+
 // Config = stage 2 only. S2T0SZ, S2SL0, S2TG, S2IR0, S2OR0, S2SH0 are the
 // VTCR_EL2 fields (same encodings); S2PS = min(VTCR_EL2.PS, IDR5.OAS);
 // S2AA64 = 1; S2R = 1 so translation faults are recorded; stall, AF fault
@@ -48,7 +55,7 @@ constexpr Ste stage2_ste(const Stage2Params& p)
     const u64 sh = Field<13, 12>::get(p.vtcr);
     const u64 tg = Field<15, 14>::get(p.vtcr);
     const u64 ps = Field<18, 16>::get(p.vtcr);
-    const u64 vmid = p.vmid16 ? Field<63, 48>::get(p.vttbr) : Field<55, 48>::get(p.vttbr);
+    const u64 vmid = vttbr_vmid(p.vttbr, p.vmid16);
     Ste e;
     e.dw[0] = s::V::make(1) | s::Config::make(s::kConfigS2);
     e.dw[1] = s::ShCfg::make(1) | s::S2Fwb::make(p.fwb ? 1 : 0);
@@ -128,9 +135,9 @@ struct Event {
     bool ssv = false;
     u32 ssid = 0;
     bool read = false;     // RnW: the faulting access was a read
-    bool stage2 = false;   // the fault was at stage 2
+    bool stage2 = false;   // the fault was at stage 2 (translation-class faults only)
     u64 input_addr = 0;    // the address the device used
-    u64 ipa = 0;           // for a stage-2 fault: the IPA
+    u64 ipa = 0;           // F_TRANSLATION, F_ADDR_SIZE, F_ACCESS, F_PERMISSION: the IPA; else 0
     bool has_addr = false; // the record carries an address and a direction
 };
 

@@ -25,6 +25,11 @@ public:
     virtual void publish(const void* p, usize size) = 0;
     // Makes the SMMU's writes (event records) visible to the CPU's reads.
     virtual void fetch(const void* p, usize size) = 0;
+    // Orders every earlier CPU access to driver memory, reads included,
+    // before any later register write (DMB OSH on hardware): a CONS write
+    // hands the entries just read back to the SMMU, which may overwrite
+    // them at once.
+    virtual void release() = 0;
     // The physical address the SMMU must be given for driver memory.
     virtual u64 phys(const void* p) = 0;
     // One step of a bounded wait (a short delay on hardware).
@@ -68,6 +73,7 @@ struct SmmuFeatures {
     bool vmid16 = false;
     bool two_level = false;
     bool fwb = false;
+    bool stall_forced = false;  // IDR0.STALL_MODEL = 2: an STE without S2S is ILLEGAL
     bool coherent_hw = false;  // IDR0.COHACC (the node's dma-coherent decides)
     unsigned oas = 0;          // IDR5.OAS field
     unsigned sid_bits = 0;

@@ -37,6 +37,7 @@ using Idr0S1P = Bit<1>;
 using Idr0Ttf = Field<3, 2>;  // bit 3: AArch64 tables
 using Idr0Cohacc = Bit<4>;
 using Idr0Vmid16 = Bit<18>;
+using Idr0StallModel = Field<25, 24>;  // 0 stall and terminate, 1 terminate only, 2 stall forced
 using Idr0StLevel = Field<28, 27>;  // 0 linear only, 1 two-level too
 // IDR1
 using Idr1SidSize = Field<5, 0>;
@@ -163,13 +164,15 @@ using Type = Field<7, 0>;
 using Ssv = Bit<11>;
 using Ssid = Field<31, 12>;
 using Sid = Field<63, 32>;
-// dword 1
-using PnU = Bit<32>;
-using InD = Bit<33>;
+// dword 1 (record bits 97, 98, 99, 103, 105:104)
+using PnU = Bit<33>;
+using InD = Bit<34>;
 using RnW = Bit<35>;  // 1: read
 using S2 = Bit<39>;   // the fault is at stage 2
 using Class = Field<41, 40>;
-// dword 2: the input address; dword 3: the IPA of a stage-2 fault
+// dword 2: the input address. dword 3: the IPA for F_TRANSLATION,
+// F_ADDR_SIZE, F_ACCESS and F_PERMISSION; the fetch address (a PA) for
+// F_WALK_EABT, F_STE_FETCH and F_CD_FETCH; reserved for the others.
 using Ipa = Field<51, 3>;
 constexpr u64 kFUut = 0x01;
 constexpr u64 kCBadStreamId = 0x02;

@@ -25,6 +25,7 @@ struct CpuIdRegs {
 
     u64 pmcr = 0;     // PMCR_EL0, with an architected PMU (PMUVer not 0 or 0xf)
     u64 pmbidr = 0;   // PMBIDR_EL1, with SPE
+    u64 pmsidr = 0;   // PMSIDR_EL1, with SPE the guest owns (PMBIDR_EL1.P = 0)
     u64 trbidr = 0;   // TRBIDR_EL1, with TRBE
     u64 smidr = 0;    // SMIDR_EL1, with SME
     u64 mpamidr = 0;  // MPAMIDR_EL1, with MPAM
@@ -94,6 +95,7 @@ bool e2h_is_res1(u64 mmfr4);
 // HCR_EL2 bits the table sets.
 constexpr u64 kHcrAPK = u64{1} << 40;
 constexpr u64 kHcrAPI = u64{1} << 41;
+constexpr u64 kHcrEnSCXT = u64{1} << 53;
 constexpr u64 kHcrATA = u64{1} << 56;
 
 }  // namespace passage::vcpu

@@ -311,3 +311,45 @@ TEST_CASE("smmu driver: a device flooding the event queue cannot hold the drain"
     CHECK(r.hw.floods >= 4);
     CHECK(r.smmu.drain_events([](const Event&) {}) == 4);
 }
+
+// The SMMU may write a new record into a slot as soon as CONS passes it:
+// the driver's reads of the record must be ordered before that register
+// write (Linux: __iomb() before the EVTQ_CONS write).
+TEST_CASE("smmu driver: every event record is read before CONS hands its slot back")
+{
+    Rig r;
+    REQUIRE(r.bring_up());
+    for (u32 i = 0; i < 3; ++i) REQUIRE(r.hw.raise_fault(u8(reg::evt::kFTranslation), 0x18, 0x4020'0000 + i * 0x1000, true));
+    CHECK(r.smmu.drain_events([](const Event&) {}) == 3);
+    CHECK(r.hw.reg(reg::kEventqCons) == 3);
+    CHECK(r.hw.unordered_cons_writes == 0);
+}
+
+// IRQ_CTRL changes are acknowledged in IRQ_CTRLACK as CR0's are in CR0ACK
+// (IHI 0070, SMMU_IRQ_CTRL): a write that never lands is an error.
+TEST_CASE("smmu driver: an IRQ_CTRL write never acknowledged is an error")
+{
+    Rig r;
+    r.hw.write32(reg::kIrqCtrl, 0x5);  // firmware left interrupts on
+    r.hw.irq_ctrl_stuck = true;
+    REQUIRE(r.smmu.probe(r.diag));
+    CHECK_FALSE(r.smmu.enable(r.memory(), r.diag));
+    CHECK(text(r.diag) == "SMMUv3 /smmuv3@9050000: IRQ_CTRL write not acknowledged after 1000000 polls");
+    Rig ok;
+    ok.hw.write32(reg::kIrqCtrl, 0x5);
+    REQUIRE(ok.bring_up());
+    CHECK(ok.hw.reg(reg::kIrqCtrlAck) == 0);
+}
+
+// IDR0.STALL_MODEL = 2 (stall forced): a stage-2 STE with S2S = 0 would be
+// ILLEGAL (IHI 0070 5.5), so such an SMMU is refused with a message.
+TEST_CASE("smmu driver: an SMMU that forces stalls is refused with a message")
+{
+    Rig r;
+    r.hw.idr[0] |= u32(reg::Idr0StallModel::make(2));
+    REQUIRE(r.smmu.probe(r.diag));
+    CHECK(r.smmu.features().stall_forced);
+    CHECK_FALSE(r.smmu.enable(r.memory(), r.diag));
+    CHECK(text(r.diag) ==
+          "SMMUv3 /smmuv3@9050000 forces the stall fault model (IDR0.STALL_MODEL = 2), which passage does not handle");
+}

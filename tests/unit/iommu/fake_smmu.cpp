@@ -53,7 +53,12 @@ void FakeSmmu::write32(u32 offset, u32 value)
         regs_[offset] = value;
         process_commands();
         return;
+    case r::kIrqCtrl:
+        regs_[offset] = value;
+        if (!irq_ctrl_stuck) regs_[r::kIrqCtrlAck] = value;
+        return;
     case r::kEventqCons:
+        if (((reg(offset) ^ value) & ~u32(r::QueueOverflow::kMask)) != 0 && !released_) ++unordered_cons_writes;
         regs_[offset] = value;
         if (flood) {
             ++floods;

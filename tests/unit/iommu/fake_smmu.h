@@ -24,7 +24,8 @@ public:
     void write32(u32 offset, u32 value) override;
     void write64(u32 offset, u64 value) override;
     void publish(const void* p, usize size) override;
-    void fetch(const void*, usize) override {}
+    void fetch(const void*, usize) override { released_ = false; }
+    void release() override { released_ = true; }
     u64 phys(const void* p) override { return reinterpret_cast<u64>(p); }
     void relax() override { ++relaxes; }
 
@@ -38,6 +39,7 @@ public:
     bool gbpa_stuck = false;
     bool cr0_stuck = false;
     bool sync_stuck = false;
+    bool irq_ctrl_stuck = false;
     bool flood = false;  // a new fault each time the driver consumes one
     u64 floods = 0;
 
@@ -46,6 +48,10 @@ public:
     std::vector<Command> executed;            // commands the SMMU consumed
     std::vector<std::pair<const void*, usize>> published;
     u64 relaxes = 0;
+    // EVENTQ_CONS moved past a record with no release() since the driver
+    // fetched it: on hardware the SMMU could overwrite the slot while the
+    // CPU still reads it.
+    u64 unordered_cons_writes = 0;
     bool page0_alias_written = false;  // 0xa8/0xac: QEMU aliases them, hardware does not
     u32 reg(u32 offset) const;
 
@@ -54,6 +60,7 @@ private:
 
     std::map<u32, u64> regs_;
     bool halted_ = false;  // a command error until GERRORN acknowledges it
+    bool released_ = true;
 };
 
 // An aligned buffer of `bytes`, for tables and queues.

@@ -98,3 +98,38 @@ TEST_CASE("smmuv3: a stage-2 translation fault record decodes to SID and address
     CHECK_FALSE(e.has_addr);
     CHECK(std::string(event_name(0x77)) == "unknown event");
 }
+
+// IHI 0070 chapter 7 (and Linux EVTQ_1_PnU/InD, QEMU EVT_SET_PNU/IND):
+// PnU is record bit 97, InD bit 98, RnW 99, S2 103.
+TEST_CASE("smmuv3: event record dword 1 fields sit at the spec's bits")
+{
+    CHECK(reg::evt::PnU::kMask == u64{1} << 33);
+    CHECK(reg::evt::InD::kMask == u64{1} << 34);
+    CHECK(reg::evt::RnW::kMask == u64{1} << 35);
+    CHECK(reg::evt::S2::kMask == u64{1} << 39);
+}
+
+// Dword 3 is an IPA only for the translation-class faults; F_WALK_EABT has
+// a fetch PA there and F_TRANSL_FORBIDDEN nothing, and neither of the
+// latter two has an S2 bit.
+TEST_CASE("smmuv3: only translation-class faults report an IPA")
+{
+    const u64 walk[4] = {0x0000'0018'0000'000b, (u64{1} << 39), 0x4020'1000, 0x4000'7ff8};
+    Event e = decode_event(walk);
+    CHECK(std::string(event_name(e.type)) == "F_WALK_EABT");
+    CHECK(e.has_addr);
+    CHECK(e.stage2);
+    CHECK(e.input_addr == 0x4020'1000);
+    CHECK(e.ipa == 0);
+    const u64 forbidden[4] = {0x0000'0018'0000'0007, (u64{1} << 35) | (u64{1} << 39), 0x1'0000'0000'0000, 0xdead'b000};
+    e = decode_event(forbidden);
+    CHECK(std::string(event_name(e.type)) == "F_TRANSL_FORBIDDEN");
+    CHECK(e.has_addr);
+    CHECK(e.read);
+    CHECK_FALSE(e.stage2);
+    CHECK(e.ipa == 0);
+}
+
+// The VMID the SMMU commands use comes from the same VTTBR_EL2 as the STE.
+static_assert(vttbr_vmid((u64{0xab} << 48) | (u64{0xcd} << 56), false) == 0xab);
+static_assert(vttbr_vmid((u64{0xab} << 48) | (u64{0xcd} << 56), true) == 0xcdab);

@@ -138,7 +138,7 @@ TEST_CASE("el2 features: neoverse-n2 gets SVE untrapped at full length and point
     CHECK(c.has(El2Reg::Zcr));
     CHECK(c.get(El2Reg::Zcr) == 0xf);
     CHECK_FALSE(c.has(El2Reg::Smcr));
-    CHECK(c.get(El2Reg::Hcr) == (kHcrAPI | kHcrAPK));
+    CHECK(c.get(El2Reg::Hcr) == (kHcrAPI | kHcrAPK | kHcrEnSCXT));  // CSV2 2: SCXTNUM_ELx
     CHECK_FALSE(c.has(El2Reg::Hcrx));
 }
 
@@ -150,7 +150,7 @@ TEST_CASE("el2 features: QEMU 10 max gets HCRX_EL2 MSCEn and MCE2 for MOPS")
     CHECK(c.get(El2Reg::Cptr) == 0x22ff);               // TZ and TSM clear
     CHECK(c.get(El2Reg::Smcr) == (bit(31) | 0xf));      // FA64, no EZT0 without SME2
     CHECK_FALSE(c.has(El2Reg::Smprimap));               // SMIDR_EL1.SMPS = 0
-    CHECK(c.get(El2Reg::Hcr) == (kHcrAPI | kHcrAPK));   // MTE instructions only: no ATA
+    CHECK(c.get(El2Reg::Hcr) == (kHcrAPI | kHcrAPK | kHcrEnSCXT));  // MTE instructions only: no ATA; CSV2 3
     u64 sme_regs = bit(55) | bit(54);                   // nTPIDR2_EL0, nSMPRI_EL1
     CHECK(c.get(El2Reg::Hfgrtr) == sme_regs);
     CHECK(c.get(El2Reg::Hfgwtr) == sme_regs);
@@ -217,6 +217,36 @@ TEST_CASE("el2 features: SPE and TRBE kept by EL3 stay with EL3")
     CHECK_FALSE(c.has(El2Reg::Pmscr));
     CHECK(((c.get(El2Reg::Mdcr) >> 24) & 3) == 0);  // E2TB: not handed to EL1
     CHECK(((c.get(El2Reg::Mdcr) >> 12) & 3) == 3);  // E2PB as Linux sets it
+}
+
+// booting.rst: with FEAT_SPE_FDS (PMSIDR_EL1.FDS, bit 7) entered at EL1,
+// HDFGRTR2_EL2/HDFGWTR2_EL2.nPMSDSFR_EL1 (bit 19) = 1, or Linux's SPE
+// driver takes an UNDEF on its first PMSDSFR_EL1 write.
+TEST_CASE("el2 features: SPE data-source filtering leaves PMSDSFR_EL1 untrapped")
+{
+    CpuIdRegs id = everything();
+    id.pmsidr = bit(7);
+    El2Config c = el2_config_for(id);
+    CHECK(c.get(El2Reg::Hdfgrtr2) == (bit(19) | bit(4) | bit(3) | bit(2)));
+    CHECK(c.get(El2Reg::Hdfgwtr2) == (bit(19) | bit(4) | bit(3) | bit(2)));
+    id.pmsidr = 0;
+    CHECK(el2_config_for(id).get(El2Reg::Hdfgrtr2) == (bit(4) | bit(3) | bit(2)));
+}
+
+// Arm ARM HCR_EL2.EnSCXT: with FEAT_CSV2_2 or FEAT_CSV2_1p2 and EnSCXT = 0,
+// EL1 and EL0 accesses to SCXTNUM_EL1/EL0 trap to EL2 (where passage
+// could only answer with an UNDEF for a register the ID registers show).
+TEST_CASE("el2 features: SCXTNUM_ELx of FEAT_CSV2_2 and FEAT_CSV2_1p2 are not trapped")
+{
+    CpuIdRegs id = cortex_a72();
+    CHECK((el2_config_for(id).get(El2Reg::Hcr) & kHcrEnSCXT) == 0);  // CSV2 0
+    id.pfr0 |= u64{2} << 56;
+    CHECK((el2_config_for(id).get(El2Reg::Hcr) & kHcrEnSCXT) != 0);
+    id = cortex_a72();
+    id.pfr0 |= u64{1} << 56;
+    CHECK((el2_config_for(id).get(El2Reg::Hcr) & kHcrEnSCXT) == 0);  // CSV2 1 without the fraction
+    id.pfr1 |= u64{2} << 32;
+    CHECK((el2_config_for(id).get(El2Reg::Hcr) & kHcrEnSCXT) != 0);
 }
 
 TEST_CASE("el2 features: an IMPLEMENTATION DEFINED PMU is not PMUv3p9 and has no HPMN")
