@@ -2,6 +2,7 @@
 #include "smmu.h"
 
 #include "passage/iommu/smmuv3_driver.h"
+#include "passage/iommu/stage2_share.h"
 #include "passage/iommu/streams.h"
 #include "passage/format.h"
 #include "passage/log.h"
@@ -148,7 +149,11 @@ void log_event(usize smmu, const iommu::Event& e)
 void report_global_errors(usize i)
 {
     u32 g = g_smmu[i].drv.take_global_errors();
-    if (g != 0) log_error("SMMUv3 %s: global error 0x%x (GERROR)", g_smmu[i].drv.name(), g);
+    if (g == 0) return;
+    char names[128];
+    iommu::describe_global_errors(g, names, sizeof names);
+    log_error("SMMUv3 %s: global error 0x%x (GERROR: %s)%s", g_smmu[i].drv.name(), g, names,
+              iommu::reg::GerrorSfmErr::get(g) != 0 ? ": it terminates every transaction until reset" : "");
 }
 
 void submit_everywhere(const Command* cmds, usize n)
@@ -185,6 +190,10 @@ void smmu_takeover(const Platform& p, const char* cmdline)
             continue;
         }
         const iommu::SmmuFeatures& f = s.drv.features();
+        // As Linux: the device tree decides, but a contradiction is worth a line.
+        if (node.dma_coherent != f.coherent_hw)
+            log_warn("SMMUv3 %s: the device tree says %s but IDR0.COHACC is %u; passage follows the device tree",
+                     node.path, node.dma_coherent ? "dma-coherent" : "not coherent", f.coherent_hw ? 1u : 0u);
         s.usable = f.stage2 && f.aa64 && f.gran4k;
         log_info("SMMUv3 %s: stages%s%s, %u-bit OAS, %u-bit StreamIDs%s%s; global bypass set to abort", node.path,
                  f.stage1 ? " 1" : "", f.stage2 ? " 2" : "", iommu::reg::oas_bits(f.oas), f.sid_bits, f.fwb ? ", FWB" : "",
@@ -253,11 +262,10 @@ void smmu_start(const Platform& p, const pci::DeviceTable& table, const pci::Dis
             continue;
         }
         g_any_enabled = true;
-        const bool shared = ipa_bits <= iommu::reg::oas_bits(f.oas) && (!fwb || f.fwb);
-        if (!shared)
-            log_error("SMMUv3 %s: the guest's %u-bit stage 2%s does not fit its %u-bit input%s: assigned devices behind it "
-                      "cannot DMA", s.drv.name(), ipa_bits, fwb ? " with FWB" : "", iommu::reg::oas_bits(f.oas),
-                      fwb && !f.fwb ? " and it has no FWB" : "");
+        char why[192];
+        const bool shared = iommu::can_share_stage2(f, {ipa_bits, fwb, g_vmid}, why, sizeof why);
+        if (!shared) log_error("SMMUv3 %s cannot walk the guest's stage 2 (%s): assigned devices behind it cannot DMA",
+                               s.drv.name(), why);
         const Ste ste = iommu::stage2_ste({vtcr, vttbr, f.oas, p.smmus[i].dma_coherent, fwb, ((vtcr >> 19) & 1) != 0});
         usize translated = 0, aborted = 0;
         for (usize k = 0; k < g_streams.count; ++k) {
