@@ -36,15 +36,3 @@ constexpr bool contains(const MemRange& outer, const MemRange& inner)
 }
 
 }  // namespace passage::guest
-
-namespace passage::guest {
-
-// Copies a NUL-terminated string into a fixed buffer, truncating.
-inline void copy_path(char* dst, const char* src, usize size)
-{
-    usize i = 0;
-    for (; src[i] != '\0' && i + 1 < size; ++i) dst[i] = src[i];
-    if (size != 0) dst[i] = '\0';
-}
-
-}  // namespace passage::guest

@@ -3,39 +3,20 @@
 
 #include <libfdt.h>
 
-#include "fdt_reader.h"
 #include "iommu_map.h"
+#include "passage/fdt/cells.h"
+#include "passage/fdt/node.h"
 #include "passage/format.h"
 #include "passage/log.h"
+#include "passage/text.h"
 
 namespace passage {
 namespace {
 
-using fdt::copy_string;
+using fdt::compatible;
 using fdt::node_path;
 using fdt::read_cells;
-
-
-bool compatible(const void* fdt, int node, const char* compat)
-{
-    return fdt_node_check_compatible(fdt, node, compat) == 0;
-}
-
-bool string_equal(const char* a, const char* b)
-{
-    while (*a != '\0' && *a == *b) {
-        ++a;
-        ++b;
-    }
-    return *a == *b;
-}
-
-bool string_prop_is(const void* fdt, int node, const char* name, const char* value)
-{
-    int len = 0;
-    const char* s = static_cast<const char*>(fdt_getprop(fdt, node, name, &len));
-    return s != nullptr && len > 0 && s[len - 1] == '\0' && string_equal(s, value);
-}
+using fdt::string_property_is;
 
 // reg entry of `node`, a child of `parent`, with a message naming the node
 // when it is malformed. Every caller passes the parent (see fdt::reg_count).
@@ -69,7 +50,7 @@ Status reg_or_fail(const void* fdt, int parent, int node, int index, MemRange& o
 Status discover_memory(const void* fdt, Platform& p, Diagnostic& diag, DiscoveryMode mode)
 {
     for (int node = fdt_first_subnode(fdt, 0); node >= 0; node = fdt_next_subnode(fdt, node)) {
-        if (!string_prop_is(fdt, node, "device_type", "memory") || !fdt::node_enabled(fdt, node)) continue;
+        if (!string_property_is(fdt, node, "device_type", "memory") || !fdt::node_enabled(fdt, node)) continue;
         auto count = fdt::reg_count(fdt, 0, node);
         if (!count) {
             char path[96];
@@ -166,7 +147,7 @@ Status discover_cpus(const void* fdt, Platform& p, Diagnostic& diag)
     auto ac = fdt::address_cells(fdt, cpus);
     if (!ac || *ac < 1 || *ac > 2) return fail(diag, Error::BadDeviceTree, 0, "/cpus: #address-cells must be 1 or 2");
     for (int node = fdt_first_subnode(fdt, cpus); node >= 0; node = fdt_next_subnode(fdt, node)) {
-        if (!string_prop_is(fdt, node, "device_type", "cpu") || !fdt::node_enabled(fdt, node)) continue;
+        if (!string_property_is(fdt, node, "device_type", "cpu") || !fdt::node_enabled(fdt, node)) continue;
         int len = 0;
         const void* reg = fdt_getprop(fdt, node, "reg", &len);
         if (reg == nullptr || len != *ac * 4) {
@@ -174,8 +155,8 @@ Status discover_cpus(const void* fdt, Platform& p, Diagnostic& diag)
             node_path(fdt, node, path, sizeof path);
             return fail(diag, Error::BadDeviceTree, 0, "cpu node %s: reg must be %d cell(s)", path, *ac);
         }
-        CpuEnable enable = string_prop_is(fdt, node, "enable-method", "psci")         ? CpuEnable::Psci
-                           : string_prop_is(fdt, node, "enable-method", "spin-table") ? CpuEnable::SpinTable
+        CpuEnable enable = string_property_is(fdt, node, "enable-method", "psci")         ? CpuEnable::Psci
+                           : string_property_is(fdt, node, "enable-method", "spin-table") ? CpuEnable::SpinTable
                                                                                        : CpuEnable::Other;
         if (enable == CpuEnable::SpinTable)
             if (auto s = note_spin_release(fdt, node, p, diag); !s) return s;
@@ -302,10 +283,8 @@ Status discover_gic(const void* fdt, Platform& p, Diagnostic& diag)
         if (root_other >= 0) {
             char path[kPathMax];
             node_path(fdt, root_other, path, sizeof path);
-            int len = 0;
-            const char* c = static_cast<const char*>(fdt_getprop(fdt, root_other, "compatible", &len));
             return fail(diag, Error::NotFound, 0, "no supported interrupt controller: the root one is %s (%s), not a GICv2 or GICv3",
-                        path, c != nullptr && len > 0 && c[len - 1] == '\0' ? c : "no compatible");
+                        path, fdt::first_compatible(fdt, root_other, "no compatible"));
         }
         return fail(diag, Error::NotFound, 0, "no supported interrupt controller (arm,gic-v3 or a GICv2)");
     }
@@ -451,9 +430,9 @@ Status discover_pci_bridge(const void* fdt, int node, Platform& p, Diagnostic& d
 // A host bridge: a device_type = "pci" node whose parent is not a PCI bus.
 bool is_host_bridge(const void* fdt, int node)
 {
-    if (!string_prop_is(fdt, node, "device_type", "pci")) return false;
+    if (!string_property_is(fdt, node, "device_type", "pci")) return false;
     int parent = fdt_parent_offset(fdt, node);
-    return parent < 0 || !string_prop_is(fdt, parent, "device_type", "pci");
+    return parent < 0 || !string_property_is(fdt, parent, "device_type", "pci");
 }
 
 void note_other_bridge(const void* fdt, int node, Platform& p)
@@ -464,9 +443,7 @@ void note_other_bridge(const void* fdt, int node, Platform& p)
     }
     OtherPciBridge& o = p.other_bridges[p.other_bridge_count++];
     node_path(fdt, node, o.path, sizeof o.path);
-    int len = 0;
-    const char* c = static_cast<const char*>(fdt_getprop(fdt, node, "compatible", &len));
-    copy_string(o.compatible, sizeof o.compatible, c != nullptr && len > 0 && c[len - 1] == '\0' ? c : "(no compatible)");
+    copy_string(o.compatible, sizeof o.compatible, fdt::first_compatible(fdt, node, "(no compatible)"));
     o.enabled = fdt::node_enabled(fdt, node);
 }
 
@@ -487,7 +464,7 @@ Status discover_pci(const void* fdt, Platform& p, Diagnostic& diag)
 // with a reg at the root (or under a simple-bus) is plain MMIO for the guest.
 bool handled_elsewhere(const void* fdt, int node)
 {
-    return string_prop_is(fdt, node, "device_type", "memory") || compatible(fdt, node, "pci-host-ecam-generic") ||
+    return string_property_is(fdt, node, "device_type", "memory") || compatible(fdt, node, "pci-host-ecam-generic") ||
            gic_version(fdt, node) != GicVersion::None || compatible(fdt, node, "arm,smmu-v3");
 }
 
@@ -561,7 +538,7 @@ bool dma_master(const void* fdt, int node)
     for (const char* prop : kProps)
         if (fdt_getprop(fdt, node, prop, nullptr) != nullptr) return true;
     if (is_host_bridge(fdt, node)) return true;
-    if (string_prop_is(fdt, node, "device_type", "network")) return true;
+    if (string_property_is(fdt, node, "device_type", "network")) return true;
     int len = 0;
     const char* c = static_cast<const char*>(fdt_getprop(fdt, node, "compatible", &len));
     for (int at = 0; c != nullptr && at < len;) {
@@ -651,9 +628,8 @@ Status check_structure_block(const void* fdt, Diagnostic& diag)
 Status uart_from_node(const void* fdt, int node, Uart& uart, Diagnostic& diag)
 {
     node_path(fdt, node, uart.path, sizeof uart.path);
+    copy_string(uart.compatible, sizeof uart.compatible, fdt::first_compatible(fdt, node, "no compatible"));
     int len = 0;
-    const char* c = static_cast<const char*>(fdt_getprop(fdt, node, "compatible", &len));
-    copy_string(uart.compatible, sizeof uart.compatible, c != nullptr && len > 0 && c[len - 1] == '\0' ? c : "no compatible");
     MemRange r;
     if (auto s = reg_or_fail(fdt, fdt_parent_offset(fdt, node), node, 0, r, diag, "console"); !s) return s;
     uart.base = r.base;
@@ -756,8 +732,8 @@ PsciMethod discover_psci_method(const void* fdt)
 {
     int node = find_psci(fdt);
     if (node < 0) return PsciMethod::None;
-    if (string_prop_is(fdt, node, "method", "smc")) return PsciMethod::Smc;
-    if (string_prop_is(fdt, node, "method", "hvc")) return PsciMethod::Hvc;
+    if (string_property_is(fdt, node, "method", "smc")) return PsciMethod::Smc;
+    if (string_property_is(fdt, node, "method", "hvc")) return PsciMethod::Hvc;
     return PsciMethod::None;
 }
 

@@ -7,9 +7,11 @@
 
 #include <libfdt.h>
 
-#include "fdt_reader.h"
+#include "passage/fdt/cells.h"
+#include "passage/fdt/node.h"
 #include "passage/format.h"
 #include "passage/log.h"
+#include "passage/text.h"
 
 namespace passage {
 namespace {
@@ -50,7 +52,7 @@ Status discover_smmus(const void* fdt, Platform& p, Diagnostic& diag)
                         Platform::kMaxSmmus);
         SmmuV3& s = p.smmus[p.smmu_count];
         s = SmmuV3{};
-        fdt::copy_string(s.path, sizeof s.path, path);
+        copy_string(s.path, sizeof s.path, path);
         auto r = fdt::reg_entry(fdt, fdt_parent_offset(fdt, node), node, 0);
         if (!r) return fail(diag, r.error_addr(), "SMMUv3 %s: reg is missing or malformed (%s)", path, error_name(r.error()));
         if (r->size < kSmmuMinRegSize || !is_aligned(r->base, 0x10000))
