@@ -14,7 +14,7 @@
 
 #include "passage/log.h"
 #include "passage/pci/regs.h"
-#include "size_text.h"
+#include "passage/size_str.h"
 
 namespace passage::pci {
 namespace {
@@ -37,12 +37,6 @@ static_assert(log2_exact(u64{1} << 34) == 34);
 // Where a resource of a function (or a child bridge's window) is drawn from
 // on the bus above it; for a bridge these are its three windows.
 using Pool = WindowKind;
-
-struct BdfName {
-    char text[16];
-    BdfName(u16 segment, Bdf bdf) { format_bdf(text, sizeof text, segment, bdf); }
-    const char* c_str() const { return text; }
-};
 
 const char* bar_label(const PciBar& bar, char (&buf)[8])
 {
@@ -219,7 +213,7 @@ bool Enumerator::probe_function(Bdf bdf, i32 parent, i32& last_child, bool& mult
         if (!table_full_reported_) {
             log_warn("PCI %s: device table full (%zu functions); it and later functions left "
                      "disabled",
-                     BdfName(host_.segment, bdf).c_str(), table_.capacity());
+                     BdfStr(host_.segment, bdf).c_str(), table_.capacity());
             table_full_reported_ = true;
         }
         if (layout == kHeaderBridge) cfg_.write32(bdf, kPrimaryBus, cfg_.read32(bdf, kPrimaryBus) & 0xff000000u);
@@ -259,7 +253,7 @@ bool Enumerator::probe_function(Bdf bdf, i32 parent, i32& last_child, bool& mult
     default:
         problem();
         log_warn("PCI %s %04x:%04x: header type %u not supported; left disabled",
-                 BdfName(host_.segment, bdf).c_str(), f.vendor, f.device, unsigned(layout));
+                 BdfStr(host_.segment, bdf).c_str(), f.vendor, f.device, unsigned(layout));
         break;
     }
     return true;
@@ -267,7 +261,7 @@ bool Enumerator::probe_function(Bdf bdf, i32 parent, i32& last_child, bool& mult
 
 void Enumerator::scan_bridge(PciFunction& bridge, i32 index, unsigned depth)
 {
-    BdfName name(host_.segment, bridge.bdf);
+    BdfStr name(host_.segment, bridge.bdf);
     if (depth + 1 > kMaxBridgeDepth) {
         problem();
         log_warn("PCI %s: bridges nested deeper than %u; nothing behind it enumerated",
@@ -323,8 +317,8 @@ void Enumerator::warn_bar(const PciFunction& f, const PciBar& bar, const char* w
 {
     problem();
     char label[8];
-    log_warn("PCI %s %s: %s %s%s %s; left disabled", BdfName(f.segment, f.bdf).c_str(),
-             bar_label(bar, label), SizeText(bar.size).c_str(), bar_kind_name(bar.kind),
+    log_warn("PCI %s %s: %s %s%s %s; left disabled", BdfStr(f).c_str(),
+             bar_label(bar, label), SizeStr(bar.size, Bytes::Decimal).c_str(), bar_kind_name(bar.kind),
              bar.prefetchable ? " pref" : "", what);
 }
 
@@ -347,7 +341,7 @@ void Enumerator::size_bars(PciFunction& f, u16 count, u16 rom_reg)
             bar.kind = BarKind::Mem32;
             bar.status = BarStatus::Invalid;
             problem();
-            log_warn("PCI %s BAR%u: reads all-ones; left disabled", BdfName(f.segment, f.bdf).c_str(),
+            log_warn("PCI %s BAR%u: reads all-ones; left disabled", BdfStr(f).c_str(),
                      unsigned(i));
             continue;
         }
@@ -456,7 +450,7 @@ void Enumerator::walk_capabilities(PciFunction& f)
             caps.list_truncated = true;
             problem();
             log_warn("PCI %s %04x:%04x: capability list %s at 0x%02x; walk stopped",
-                     BdfName(f.segment, f.bdf).c_str(), f.vendor, f.device, why, unsigned(ptr));
+                     BdfStr(f).c_str(), f.vendor, f.device, why, unsigned(ptr));
             return;
         }
         seen |= u64{1} << ((ptr - kCapListStart) / 4);
@@ -466,7 +460,7 @@ void Enumerator::walk_capabilities(PciFunction& f)
             caps.list_truncated = true;
             problem();
             log_warn("PCI %s: capability at 0x%02x reads all-ones; walk stopped",
-                     BdfName(f.segment, f.bdf).c_str(), unsigned(ptr));
+                     BdfStr(f).c_str(), unsigned(ptr));
             return;
         }
         u8 id = u8(header);
@@ -531,7 +525,7 @@ void Enumerator::read_ea(PciFunction& f)
         if (at + 4 > 0x100 || end > 0x100) {
             problem();
             log_warn("PCI %s: Enhanced Allocation entry %u at 0x%x runs past the capability space; the rest ignored",
-                     BdfName(f.segment, f.bdf).c_str(), n, unsigned(at));
+                     BdfStr(f).c_str(), n, unsigned(at));
             return;
         }
         if (EaEnable::get(header) != 0) (void)ea_entry(f, at, end);
@@ -541,7 +535,7 @@ void Enumerator::read_ea(PciFunction& f)
 
 bool Enumerator::ea_entry(PciFunction& f, u16 at, u16 end)
 {
-    BdfName name(f.segment, f.bdf);
+    BdfStr name(f.segment, f.bdf);
     u32 header = cfg_.read32(f.bdf, at);
     unsigned bei = unsigned(EaBei::get(header));
     unsigned prop = unsigned(EaPrimaryProps::get(header));
@@ -871,9 +865,9 @@ void Enumerator::fail_item(const Item& item, BarStatus why, const char* detail)
     item.window->status = why;
     problem();
     log_warn("PCI %s: %s window (%s) %s; nothing behind it gets this space",
-             BdfName(item.owner->segment, item.owner->bdf).c_str(),
+             BdfStr(item.owner->segment, item.owner->bdf).c_str(),
              window_name(WindowKind(item.window - item.owner->windows)),
-             SizeText(item.window->size).c_str(), detail);
+             SizeStr(item.window->size, Bytes::Decimal).c_str(), detail);
 }
 
 // Bridge windows as placed, closed (base above limit) when unused.
@@ -977,12 +971,6 @@ Result<EnumStats> enumerate(const PciHostBridge& host, ConfigAccess& cfg, Device
 {
     Enumerator e(host, cfg, table);
     return e.run();
-}
-
-void format_bdf(char* buf, usize size, u16 segment, Bdf bdf)
-{
-    format(buf, size, "%04x:%02x:%02x.%x", unsigned(segment), unsigned(bdf.bus), unsigned(bdf.dev),
-           unsigned(bdf.fn));
 }
 
 }  // namespace passage::pci

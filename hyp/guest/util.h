@@ -1,8 +1,9 @@
 // Small helpers shared by the guest loader's sources (private).
 #pragma once
 
-#include "passage/discover.h"
+#include "passage/diagnostic.h"
 #include "passage/format.h"
+#include "passage/platform.h"
 #include "passage/result.h"
 
 namespace passage::guest {
