@@ -41,6 +41,20 @@ struct Item {
     bool is_64bit_bar = false;
 
     BarStatus status() const { return bar != nullptr ? bar->status : window->status; }
+
+    // Gives the BAR or window its address on the bus and the CPU's.
+    void assign(u64 pci, u64 cpu) const
+    {
+        if (bar != nullptr) {
+            bar->pci_addr = pci;
+            bar->cpu_addr = cpu;
+            bar->status = BarStatus::Assigned;
+        } else {
+            window->pci_base = pci;
+            window->cpu_base = cpu;
+            window->status = BarStatus::Assigned;
+        }
+    }
 };
 
 class Enumerator {

@@ -85,18 +85,7 @@ u64 Enumerator::layout(i32 parent, Pool pool, u64 base, i64 offset, bool commit)
             if (it.align != align || it.status() != BarStatus::Unused) return;
             if (pool_of(parent, it) != pool) return;
             cursor = align_up(cursor, align);
-            if (commit) {
-                u64 cpu = cursor + u64(offset);
-                if (it.bar != nullptr) {
-                    it.bar->pci_addr = cursor;
-                    it.bar->cpu_addr = cpu;
-                    it.bar->status = BarStatus::Assigned;
-                } else {
-                    it.window->pci_base = cursor;
-                    it.window->cpu_base = cpu;
-                    it.window->status = BarStatus::Assigned;
-                }
-            }
+            if (commit) it.assign(cursor, cursor + u64(offset));
             cursor += it.size;
         });
     }
@@ -203,16 +192,7 @@ void Enumerator::place_root()
                     u64 end = w.pci_addr + w.size;
                     if (base < cursor[i] || base > end || end - base < it.size) continue;
                     cursor[i] = base + it.size;
-                    u64 cpu = base + (w.cpu_addr - w.pci_addr);
-                    if (it.bar != nullptr) {
-                        it.bar->pci_addr = base;
-                        it.bar->cpu_addr = cpu;
-                        it.bar->status = BarStatus::Assigned;
-                    } else {
-                        it.window->pci_base = base;
-                        it.window->cpu_base = cpu;
-                        it.window->status = BarStatus::Assigned;
-                    }
+                    it.assign(base, base + (w.cpu_addr - w.pci_addr));
                     return;
                 }
             }
