@@ -36,11 +36,6 @@ bool node_enabled(const void* fdt, int node)
     return first_string_is(s, len, "okay") || first_string_is(s, len, "ok");
 }
 
-bool compatible(const void* fdt, int node, const char* compat)
-{
-    return fdt_node_check_compatible(fdt, node, compat) == 0;
-}
-
 bool compatible_with_prefix(const void* fdt, int node, const char* prefix)
 {
     int len = 0;

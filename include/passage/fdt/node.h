@@ -3,6 +3,8 @@
 // blob: every string is checked against its property's length.
 #pragma once
 
+#include <libfdt.h>
+
 #include "passage/types.h"
 
 namespace passage::fdt {
@@ -11,8 +13,12 @@ namespace passage::fdt {
 // __of_device_is_available: an empty status is not available).
 bool node_enabled(const void* fdt, int node);
 
-// True if one of the node's compatible strings is exactly `compat`.
-bool compatible(const void* fdt, int node, const char* compat);
+// True if one of the node's compatible strings is exactly `compat`. Inline:
+// discovery asks it of every node many times over.
+inline bool compatible(const void* fdt, int node, const char* compat)
+{
+    return fdt_node_check_compatible(fdt, node, compat) == 0;
+}
 
 // True if one of the node's compatible strings starts with `prefix`.
 bool compatible_with_prefix(const void* fdt, int node, const char* prefix);
