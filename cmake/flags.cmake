@@ -12,7 +12,7 @@ if(CMAKE_CROSSCOMPILING)
         -fPIE -fno-plt -fno-stack-protector -fno-asynchronous-unwind-tables
         -fno-unwind-tables -ffunction-sections -fdata-sections -O2 -g
         $<$<COMPILE_LANGUAGE:CXX>:-fno-threadsafe-statics -fno-use-cxa-atexit>
-        $<$<COMPILE_LANGUAGE:CXX>:-include ${CMAKE_SOURCE_DIR}/include/passage/hidden.h>)
+        $<$<COMPILE_LANGUAGE:CXX>:-include ${CMAKE_SOURCE_DIR}/include/passage/symbol_visibility.h>)
     target_compile_definitions(passage_flags INTERFACE PASSAGE_TARGET=1)
 else()
     option(PASSAGE_SANITIZE "build host code with ASan and UBSan" ON)

@@ -153,9 +153,7 @@ void Dispositions::decide(const DeviceTable& table, const DispositionOptions& op
             continue;
         }
         if (why != nullptr) {
-            char bdf[16];
-            format_bdf(bdf, sizeof bdf, f.segment, f.bdf);
-            log_warn("PCI %s: would be hidden (%s), but config space is direct: the guest sees it", bdf, why);
+            log_warn("PCI %s: would be hidden (%s), but config space is direct: the guest sees it", BdfStr(f).c_str(), why);
         }
         for (usize k = 0; k < options.device_mmio_count; ++k) {
             if (!same(options.device_mmio[k], f)) continue;
@@ -204,13 +202,11 @@ bool below(const DeviceTable& table, usize i, usize b)
 bool Dispositions::propagate(const DeviceTable& table, const DispositionOptions& options)
 {
     usize before = hidden_count();
-    char name[16];
     // Down: behind a hidden bridge.
     for (usize i = 0; i < count_; ++i) {
         i32 p = table[i].parent;
         if (p == kNoParent || usize(p) >= count_ || visible(usize(p))) continue;
-        format_bdf(name, sizeof name, table[usize(p)].segment, table[usize(p)].bdf);
-        hide(i, "behind hidden bridge %s", name);
+        hide(i, "behind hidden bridge %s", BdfStr(table[usize(p)]).c_str());
     }
     // A device without function 0 is absent (a scan stops there).
     for (usize i = 0; i < count_; ++i) {
@@ -237,17 +233,17 @@ bool Dispositions::propagate(const DeviceTable& table, const DispositionOptions&
         for (usize i = 0; i < count_ && hidden_one == count_; ++i)
             if (!visible(i) && below(table, i, b)) hidden_one = i;
         if (hidden_one == count_) continue;
-        format_bdf(name, sizeof name, table[hidden_one].segment, table[hidden_one].bdf);
+        const BdfStr name(table[hidden_one]);
         for (usize i = 0; i < count_; ++i)
-            if (visible(i) && below(table, i, b)) hide(i, "shares its DMA requester ID with hidden %s", name);
-        if (br.port_type != PortType::PcieToPciBridge && visible(b)) hide(b, "shares its DMA requester ID with hidden %s", name);
+            if (visible(i) && below(table, i, b)) hide(i, "shares its DMA requester ID with hidden %s", name.c_str());
+        if (br.port_type != PortType::PcieToPciBridge && visible(b)) hide(b, "shares its DMA requester ID with hidden %s", name.c_str());
     }
     // Not isolated from a hidden function by ACS: the same DMA group.
     for (usize i = 0; options.dma_group != nullptr && i < count_ && i < options.dma_group_count; ++i) {
         if (visible(i) || options.dma_group[i] == 0) continue;
-        format_bdf(name, sizeof name, table[i].segment, table[i].bdf);
+        const BdfStr name(table[i]);
         for (usize j = 0; j < count_ && j < options.dma_group_count; ++j)
-            if (options.dma_group[j] == options.dma_group[i] && visible(j)) hide(j, "no ACS between it and hidden %s", name);
+            if (options.dma_group[j] == options.dma_group[i] && visible(j)) hide(j, "no ACS between it and hidden %s", name.c_str());
     }
     // Up: a bridge leading only to hidden functions; with passage.assign, an
     // empty bridge not named.
@@ -293,11 +289,10 @@ void Dispositions::print(const DeviceTable& table) const
 {
     for (usize i = 0; i < table.size(); ++i) {
         const PciFunction& f = table[i];
-        char bdf[16], text[80];
-        format_bdf(bdf, sizeof bdf, f.segment, f.bdf);
+        char text[80];
         if (i < count_) status_text(i, text, sizeof text);
         else format(text, sizeof text, "hidden: beyond passage's %zu functions", kMax);
-        log_info("  PCI %s %04x:%04x  %s", bdf, f.vendor, f.device, text);
+        log_info("  PCI %s %04x:%04x  %s", BdfStr(f).c_str(), f.vendor, f.device, text);
     }
 }
 

@@ -7,7 +7,7 @@
 #include "passage/format.h"
 #include "passage/log.h"
 #include "passage/pci/enumerate.h"
-#include "size_text.h"
+#include "passage/size_str.h"
 
 namespace passage::pci {
 
@@ -54,7 +54,7 @@ void print_bar(const PciBar& bar)
     else format(label, sizeof label, "BAR%u", unsigned(bar.index));
     char kind[16];
     format(kind, sizeof kind, "%s%s", bar_kind_name(bar.kind), bar.prefetchable ? " pref" : "");
-    SizeText size(bar.size);
+    SizeStr size(bar.size, Bytes::Decimal);
     if (!bar.assigned()) {
         log_raw("    %-4s %-10s not assigned (%s)  size %s\n", label, kind, bar_status_name(bar.status),
                 size.c_str());
@@ -75,7 +75,7 @@ void print_window(WindowKind k, const BridgeWindow& w)
         log_raw("    %-4s window closed\n", name);
         return;
     }
-    SizeText size(w.size);
+    SizeStr size(w.size, Bytes::Decimal);
     if (!w.assigned()) {
         log_raw("    %-4s window not assigned (%s)  size %s\n", name, bar_status_name(w.status), size.c_str());
         return;
@@ -95,8 +95,7 @@ void print_window(WindowKind k, const BridgeWindow& w)
 void print_device_table(const DeviceTable& table)
 {
     for (const PciFunction& f : table.functions()) {
-        char bdf[16];
-        format_bdf(bdf, sizeof bdf, f.segment, f.bdf);
+        const BdfStr bdf(f);
         char extra[96];
         usize n = 0;
         if (f.port_type != PortType::NotPcie || f.is_bridge) {
@@ -117,7 +116,7 @@ void print_device_table(const DeviceTable& table)
                                                             : "off";
             format(extra + n, sizeof extra - n, "  %s", dec);
         }
-        log_raw("PCI %s %04x:%04x [%04x] %s%s\n", bdf, unsigned(f.vendor), unsigned(f.device),
+        log_raw("PCI %s %04x:%04x [%04x] %s%s\n", bdf.c_str(), unsigned(f.vendor), unsigned(f.device),
                 unsigned(f.class_subclass()), class_name(f.class_code), extra);
 
         const Capabilities& c = f.caps;

@@ -223,10 +223,8 @@ void VirtualConfig::read_ext_caps(usize i)
             // write none of the extended space (a capability passage must
             // hide could be past them).
             s.ext_overflow = true;
-            char bdf[16];
-            format_bdf(bdf, sizeof bdf, f.segment, f.bdf);
             log_warn("PCI %s: more than %zu extended capabilities: the guest sees the first %zu and cannot write "
-                     "extended config space", bdf, kMaxExtCaps, kMaxExtCaps);
+                     "extended config space", BdfStr(f).c_str(), kMaxExtCaps, kMaxExtCaps);
             break;
         }
         u16 id = u16(header & 0xffff);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "passage/format.h"
+#include "passage/pci/bdf_str.h"
 #include "passage/pci/device_table.h"
 #include "passage/pci/enumerate.h"
 #include "passage/pci/regs.h"
@@ -59,10 +60,9 @@ struct BarLabel {
     char text[32];
     BarLabel(const PciFunction& f, unsigned bar)
     {
-        char bdf[16];
-        format_bdf(bdf, sizeof bdf, f.segment, f.bdf);
-        if (bar == PciBar::kRomIndex) format(text, sizeof text, "%s ROM", bdf);
-        else format(text, sizeof text, "%s BAR%u", bdf, bar);
+        const BdfStr bdf(f);
+        if (bar == PciBar::kRomIndex) format(text, sizeof text, "%s ROM", bdf.c_str());
+        else format(text, sizeof text, "%s BAR%u", bdf.c_str(), bar);
     }
     const char* c_str() const { return text; }
 };

@@ -57,4 +57,15 @@ private:
     mutable bool wedged_ = false;  // benign race: CPUs print under the log's lock
 };
 
+// Sends s[0..n) byte by byte through port.put(), each '\n' as "\r\n" (what
+// a serial terminal needs to start the next line at its left edge).
+template <class Port>
+void write_crlf(const Port& port, const char* s, usize n)
+{
+    for (usize i = 0; i < n; ++i) {
+        if (s[i] == '\n') port.put('\r');
+        port.put(s[i]);
+    }
+}
+
 }  // namespace passage

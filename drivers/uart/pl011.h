@@ -27,11 +27,7 @@ public:
 
     void write(const char* s, usize n) const
     {
-        if (!ready_) return;
-        for (usize i = 0; i < n; ++i) {
-            if (s[i] == '\n') put('\r');
-            put(s[i]);
-        }
+        if (ready_) write_crlf(*this, s, n);
     }
 
 private:

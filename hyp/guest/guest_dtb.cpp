@@ -3,7 +3,8 @@
 
 #include <libfdt.h>
 
-#include "fdt_util.h"
+#include "passage/fdt/cells.h"
+#include "passage/fdt/node.h"
 #include "passage/guest/layout.h"
 #include "util.h"
 
@@ -57,10 +58,12 @@ Status add_memory_node(void* fdt, const GuestDtbConfig& cfg, Diagnostic& diag)
     if (cfg.ram.size() > kMaxLayoutRanges)
         return fail(diag, Error::Unsupported, cfg.ram.size(), "guest DTB: %zu guest RAM ranges (at most %zu)", cfg.ram.size(),
                     kMaxLayoutRanges);
-    int ac = guest::address_cells(fdt, 0);
-    int sc = guest::size_cells(fdt, 0);
-    if (ac < 1 || sc < 1)
+    auto root_ac = fdt::address_cells(fdt, 0);
+    auto root_sc = fdt::size_cells(fdt, 0);
+    if (!root_ac || !root_sc || *root_ac < 1 || *root_ac > fdt::kMaxValueCells || *root_sc < 1 ||
+        *root_sc > fdt::kMaxValueCells)
         return fail(diag, Error::BadDeviceTree, 0, "guest DTB: the root's #address-cells or #size-cells is not 1 or 2");
+    const int ac = *root_ac, sc = *root_sc;
 
     // Sorted by base, so the node is named after the lowest.
     MemRange sorted[kMaxLayoutRanges];
@@ -80,7 +83,7 @@ Status add_memory_node(void* fdt, const GuestDtbConfig& cfg, Diagnostic& diag)
     int entry = (ac + sc) * 4;
     for (usize i = 0; i < n; ++i) {
         u8* p = reg + i * entry;
-        if (!guest::write_cells(p, ac, sorted[i].base) || !guest::write_cells(p + ac * 4, sc, sorted[i].size))
+        if (!fdt::write_cells(p, ac, sorted[i].base) || !fdt::write_cells(p + ac * 4, sc, sorted[i].size))
             return fail(diag, Error::Unsupported, sorted[i].base,
                         "guest DTB: guest RAM 0x%llx size 0x%llx does not fit the root's #address-cells %d / #size-cells %d",
                         ull(sorted[i].base), ull(sorted[i].size), ac, sc);
@@ -121,7 +124,7 @@ Status edit_chosen(void* fdt, const GuestDtbConfig& cfg, Diagnostic& diag)
         if (edits == kMaxEdits) return fail(diag, Error::BadDeviceTree, 0, "guest DTB: too many module nodes in /chosen");
         int found = -1;
         for (int node = fdt_first_subnode(fdt, chosen); node >= 0; node = fdt_next_subnode(fdt, node))
-            if (guest::compatible_with_prefix(fdt, node, "multiboot,")) {
+            if (fdt::compatible_with_prefix(fdt, node, "multiboot,")) {
                 found = node;
                 break;
             }
@@ -165,13 +168,15 @@ Status edit_chosen(void* fdt, const GuestDtbConfig& cfg, Diagnostic& diag)
 Status trim_gic_reg(void* fdt, int node, int keep, const char* what, Diagnostic& diag)
 {
     char path[96];
-    guest::node_path(fdt, node, path, sizeof path);
+    fdt::node_path(fdt, node, path, sizeof path);
     int parent = fdt_parent_offset(fdt, node);
-    int ac = parent < 0 ? -1 : guest::address_cells(fdt, parent);
-    int sc = parent < 0 ? -1 : guest::size_cells(fdt, parent);
-    if (ac < 1 || sc < 0)
+    Result<int> parent_ac = parent < 0 ? Result<int>(Error::BadDeviceTree) : fdt::address_cells(fdt, parent);
+    Result<int> parent_sc = parent < 0 ? Result<int>(Error::BadDeviceTree) : fdt::size_cells(fdt, parent);
+    // Entries are copied, not read, but `kept` below has room for two cells of each.
+    if (!parent_ac || !parent_sc || *parent_ac < 1 || *parent_ac > fdt::kMaxValueCells || *parent_sc > fdt::kMaxValueCells)
         return fail(diag, Error::BadDeviceTree, 0, "guest DTB: %s %s: the parent's #address-cells/#size-cells are malformed",
                     what, path);
+    const int ac = *parent_ac, sc = *parent_sc;
     int len = 0;
     const u8* reg = static_cast<const u8*>(fdt_getprop(fdt, node, "reg", &len));
     int entry = (ac + sc) * 4;
@@ -209,10 +214,10 @@ Status trim_gics(void* fdt, Diagnostic& diag)
         const u8* p = static_cast<const u8*>(fdt_getprop(fdt, node, "#redistributor-regions", &len));
         u64 regions = 1;
         if (p != nullptr) {
-            regions = len == 4 ? guest::read_cells(p, 1) : 0;
+            regions = len == 4 ? fdt::read_cells(p, 1) : 0;
             if (regions < 1 || regions > 31) {
                 char path[96];
-                guest::node_path(fdt, node, path, sizeof path);
+                fdt::node_path(fdt, node, path, sizeof path);
                 return fail(diag, Error::BadDeviceTree, regions,
                             "guest DTB: GICv3 %s: #redistributor-regions must be one cell of 1 to 31", path);
             }
@@ -235,15 +240,17 @@ Status keep_only_guest_cpus(void* fdt, const GuestDtbConfig& cfg, Diagnostic& di
     if (cfg.cpus.empty()) return {};
     int cpus = fdt_path_offset(fdt, "/cpus");
     if (cpus < 0) return {};
-    int ac = guest::address_cells(fdt, cpus);
-    if (ac < 1 || ac > 2) return fail(diag, Error::BadDeviceTree, 0, "guest DTB: /cpus: #address-cells must be 1 or 2");
+    auto cpus_ac = fdt::address_cells(fdt, cpus);
+    if (!cpus_ac || *cpus_ac < 1 || *cpus_ac > fdt::kMaxValueCells)
+        return fail(diag, Error::BadDeviceTree, 0, "guest DTB: /cpus: #address-cells must be 1 or 2");
+    const int ac = *cpus_ac;
     bool removed = false;
     auto refused = [&](const void* t, int node) {
         if (fdt_parent_offset(t, node) != fdt_path_offset(t, "/cpus") || !is_cpu_node(t, node)) return false;
         int len = 0;
         const void* reg = fdt_getprop(t, node, "reg", &len);
         if (reg == nullptr || len != ac * 4) return true;
-        u64 mpidr = guest::read_cells(static_cast<const u8*>(reg), ac);
+        u64 mpidr = fdt::read_cells(reg, ac);
         for (u64 c : cfg.cpus)
             if ((c & 0xff00ffffffull) == (mpidr & 0xff00ffffffull)) return false;
         removed = true;
@@ -304,7 +311,7 @@ Result<usize> build_guest_dtb(const void* host_fdt, void* out, usize out_size, c
     for (const MemRange& r : cfg.unmapped)
         if (int err = fdt_add_mem_rsv(out, r.base, r.size); err < 0) return fdt_fail(diag, err, "reserving an unmapped range");
     if (Status s = hide_smmus(out, diag); !s) return s.failure();
-    auto is_passage = [](const void* fdt, int node) { return guest::compatible_with_prefix(fdt, node, "passage,"); };
+    auto is_passage = [](const void* fdt, int node) { return fdt::compatible_with_prefix(fdt, node, "passage,"); };
     if (Status s = delete_nodes(out, is_passage, "passage's own nodes", diag); !s) return s.failure();
 
     if (int err = fdt_pack(out); err != 0) return fdt_fail(diag, err, "packing");

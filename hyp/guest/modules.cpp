@@ -3,8 +3,10 @@
 
 #include <libfdt.h>
 
-#include "fdt_util.h"
+#include "passage/fdt/cells.h"
+#include "passage/fdt/node.h"
 #include "passage/log.h"
+#include "passage/text.h"
 #include "util.h"
 
 namespace passage {
@@ -25,8 +27,8 @@ Status read_module_reg(const void* fdt, int node, int ac, int sc, const char* pa
                     "boot module %s: reg is %d bytes, expected one entry of /chosen's #address-cells %d + #size-cells %d "
                     "(%d bytes)",
                     path, len, ac, sc, entry);
-    out.base = guest::read_cells(reg, ac);
-    out.size = guest::read_cells(reg + ac * 4, sc);
+    out.base = fdt::read_cells(reg, ac);
+    out.size = fdt::read_cells(reg + ac * 4, sc);
     if (out.size == 0) return fail(diag, Error::BadDeviceTree, out.base, "boot module %s: size 0 at 0x%llx", path, ull(out.base));
     if (!guest::well_formed(out))
         return fail(diag, Error::BadDeviceTree, out.base, "boot module %s: 0x%llx size 0x%llx wraps past 2^64", path,
@@ -46,10 +48,10 @@ Status discover_boot_modules(const void* fdt, BootModules& out, Diagnostic& diag
     char initrd_path[96] = {};
     int ac = -2, sc = -2;  // read when the first module needs them
     for (int node = fdt_first_subnode(fdt, chosen); node >= 0; node = fdt_next_subnode(fdt, node)) {
-        if (!guest::compatible_with_prefix(fdt, node, "multiboot,")) continue;
+        if (!fdt::compatible_with_prefix(fdt, node, "multiboot,")) continue;
         char path[96];
-        guest::node_path(fdt, node, path, sizeof path);
-        if (!guest::node_enabled(fdt, node)) {
+        fdt::node_path(fdt, node, path, sizeof path);
+        if (!fdt::node_enabled(fdt, node)) {
             log_info("boot module %s is disabled: ignored", path);
             continue;
         }
@@ -63,9 +65,11 @@ Status discover_boot_modules(const void* fdt, BootModules& out, Diagnostic& diag
             continue;
         }
         if (ac == -2) {
-            ac = guest::address_cells(fdt, chosen);
-            sc = guest::size_cells(fdt, chosen);
-            if (ac < 1 || sc < 1)
+            auto chosen_ac = fdt::address_cells(fdt, chosen);
+            auto chosen_sc = fdt::size_cells(fdt, chosen);
+            ac = chosen_ac ? *chosen_ac : -1;
+            sc = chosen_sc ? *chosen_sc : -1;
+            if (ac < 1 || ac > fdt::kMaxValueCells || sc < 1 || sc > fdt::kMaxValueCells)
                 return fail(diag, Error::BadDeviceTree, 0,
                             "boot modules: /chosen #address-cells or #size-cells is malformed (each must be 1 or 2)");
         }
@@ -78,14 +82,14 @@ Status discover_boot_modules(const void* fdt, BootModules& out, Diagnostic& diag
                             path);
             out.has_initrd = true;
             out.initrd = reg;
-            guest::copy_path(initrd_path, path, sizeof initrd_path);
+            copy_string(initrd_path, sizeof initrd_path, path);
             continue;
         }
         if (out.has_kernel)
             return fail(diag, Error::Exists, reg.base, "boot modules: two multiboot,kernel modules, %s and %s", kernel_path, path);
         out.has_kernel = true;
         out.kernel = reg;
-        guest::copy_path(kernel_path, path, sizeof kernel_path);
+        copy_string(kernel_path, sizeof kernel_path, path);
         int len = 0;
         const char* args = static_cast<const char*>(fdt_getprop(fdt, node, "bootargs", &len));
         if (args != nullptr) {

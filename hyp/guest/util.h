@@ -1,8 +1,9 @@
 // Small helpers shared by the guest loader's sources (private).
 #pragma once
 
-#include "passage/discover.h"
+#include "passage/diagnostic.h"
 #include "passage/format.h"
+#include "passage/platform.h"
 #include "passage/result.h"
 
 namespace passage::guest {
@@ -33,18 +34,6 @@ constexpr bool well_formed(const MemRange& r) { return r.size != 0 && r.base <= 
 constexpr bool contains(const MemRange& outer, const MemRange& inner)
 {
     return inner.base >= outer.base && last_byte(inner) <= last_byte(outer);
-}
-
-}  // namespace passage::guest
-
-namespace passage::guest {
-
-// Copies a NUL-terminated string into a fixed buffer, truncating.
-inline void copy_path(char* dst, const char* src, usize size)
-{
-    usize i = 0;
-    for (; src[i] != '\0' && i + 1 < size; ++i) dst[i] = src[i];
-    if (size != 0) dst[i] = '\0';
 }
 
 }  // namespace passage::guest

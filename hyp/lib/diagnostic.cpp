@@ -1,6 +1,6 @@
 #include <stdarg.h>
 
-#include "passage/discover.h"
+#include "passage/diagnostic.h"
 #include "passage/format.h"
 
 namespace passage {

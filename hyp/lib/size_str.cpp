@@ -4,17 +4,17 @@
 
 namespace passage {
 
-SizeStr::SizeStr(u64 size)
+SizeStr::SizeStr(u64 size, Bytes bytes)
 {
-    const char* units[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+    static constexpr const char* kUnits[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
     unsigned u = 0;
     // Only step up while the value stays exact, so 1.5 MiB prints as 1536 KiB.
     while (u < 6 && size >= 1024 && (size % 1024) == 0) {
         size /= 1024;
         ++u;
     }
-    if (u == 0 && size != 0) format(text, sizeof text, "0x%llx bytes", static_cast<unsigned long long>(size));
-    else format(text, sizeof text, "%llu %s", static_cast<unsigned long long>(size), units[u]);
+    if (u == 0 && size != 0 && bytes == Bytes::Hex) format(text, sizeof text, "0x%llx bytes", static_cast<unsigned long long>(size));
+    else format(text, sizeof text, "%llu %s", static_cast<unsigned long long>(size), kUnits[u]);
 }
 
 }  // namespace passage

@@ -8,11 +8,10 @@ namespace {
 
 using ull = unsigned long long;
 
-Status fail(Diagnostic& diag, Status s, const char* what, u64 base, u64 size)
+Failure map_failed(Diagnostic& diag, Status s, const char* what, u64 base, u64 size)
 {
-    format(diag.text, sizeof diag.text, "EL2 map: %s at 0x%llx (+0x%llx): %s%s", what, (ull)base, (ull)size,
-           error_name(s.error()), s.error() == Error::NoMemory ? " (out of EL2 table pages)" : "");
-    return s;
+    return fail(diag, s.error(), s.error_addr(), "EL2 map: %s at 0x%llx (+0x%llx): %s%s", what, (ull)base, (ull)size,
+                error_name(s.error()), s.error() == Error::NoMemory ? " (out of EL2 table pages)" : "");
 }
 
 Status map_mmio(El2PageTable& t, const MemRange& r, El2Attr attr, const char* what, Diagnostic& diag)
@@ -20,7 +19,7 @@ Status map_mmio(El2PageTable& t, const MemRange& r, El2Attr attr, const char* wh
     if (r.size == 0) return {};
     u64 base = align_down(r.base, kPageSize);
     u64 size = align_up(r.base + r.size, kPageSize) - base;
-    if (auto s = t.map(base, size, attr); !s) return fail(diag, s, what, r.base, r.size);
+    if (auto s = t.map(base, size, attr); !s) return map_failed(diag, s, what, r.base, r.size);
     return {};
 }
 
@@ -29,11 +28,11 @@ Status map_mmio(El2PageTable& t, const MemRange& r, El2Attr attr, const char* wh
 Status build_el2_map(El2PageTable& t, const BootInfo& b, const Platform& p, Diagnostic& diag)
 {
     if (auto s = t.map(b.image_base, b.text_end - b.image_base, El2Attr::Code); !s)
-        return fail(diag, s, "image code", b.image_base, b.text_end - b.image_base);
+        return map_failed(diag, s, "image code", b.image_base, b.text_end - b.image_base);
     if (auto s = t.map(b.text_end, b.rodata_end - b.text_end, El2Attr::ReadOnly); !s)
-        return fail(diag, s, "image rodata", b.text_end, b.rodata_end - b.text_end);
+        return map_failed(diag, s, "image rodata", b.text_end, b.rodata_end - b.text_end);
     if (auto s = t.map(b.rodata_end, b.image_end - b.rodata_end, El2Attr::ReadWrite); !s)
-        return fail(diag, s, "image data", b.rodata_end, b.image_end - b.rodata_end);
+        return map_failed(diag, s, "image data", b.rodata_end, b.image_end - b.rodata_end);
 
     // RAM around the image is RW XN. No-map reserved memory is left out,
     // rounded out to whole pages: not even a speculative read may reach it.
@@ -49,7 +48,7 @@ Status build_el2_map(El2PageTable& t, const BootInfo& b, const Platform& p, Diag
             lo = align_up(lo, kPageSize);
             hi = align_down(hi, kPageSize);
             if (hi <= lo) return {};
-            if (auto m = t.map(lo, hi - lo, El2Attr::ReadWrite); !m) return fail(diag, m, "RAM", lo, hi - lo);
+            if (auto m = t.map(lo, hi - lo, El2Attr::ReadWrite); !m) return map_failed(diag, m, "RAM", lo, hi - lo);
             return {};
         });
         if (!s) return s;

@@ -5,6 +5,7 @@
 #include "passage/pci/enumerate.h"
 #include "passage/range_cut.h"
 #include "passage/size_str.h"
+#include "passage/text.h"
 
 namespace passage::plan {
 
@@ -20,14 +21,6 @@ constexpr Attrs kBar{MemType::NormalNC, Access::RW, false};
 constexpr Attrs kRom{MemType::NormalNC, Access::RO, false};
 constexpr Attrs kDevice{MemType::DeviceNGnRE, Access::RW, false};
 constexpr Attrs kEcam{MemType::DeviceNGnRnE, Access::RW, false};
-
-
-void copy(char* dst, usize size, const char* src)
-{
-    usize i = 0;
-    for (; src[i] != '\0' && i + 1 < size; ++i) dst[i] = src[i];
-    dst[i] = '\0';
-}
 
 class Builder {
 public:
@@ -51,7 +44,7 @@ public:
         r.size = hi - lo;
         r.attrs = attrs;
         r.cls = cls;
-        copy(r.what, sizeof r.what, what);
+        copy_string(r.what, sizeof r.what, what);
         return {};
     }
 
@@ -169,8 +162,7 @@ Status add_pci(Builder& b, GuestPlan& plan, const Platform& p, const pci::Device
     for (usize i = 0; i < table.size(); ++i) {
         const pci::PciFunction& f = table[i];
         if (!disp.visible(i)) continue;
-        char bdf[16];
-        pci::format_bdf(bdf, sizeof bdf, f.segment, f.bdf);
+        const pci::BdfStr bdf(f);
         bool keep = disp.of(i) == pci::Disposition::KeptDevice;
         bool any_bar = false;
         for (const pci::PciBar& bar : f.bars) {
@@ -178,21 +170,21 @@ Status add_pci(Builder& b, GuestPlan& plan, const Platform& p, const pci::Device
             if (!bar.assigned()) {
                 log_warn("%s %s%u (%s) has no address (%s): the device stays visible to the guest; hiding it needs "
                          "virtual config space",
-                         bdf, bar.is_rom() ? "ROM" : "BAR", bar.is_rom() ? 0u : unsigned(bar.index),
+                         bdf.c_str(), bar.is_rom() ? "ROM" : "BAR", bar.is_rom() ? 0u : unsigned(bar.index),
                          SizeStr(bar.size).c_str(), pci::bar_status_name(bar.status));
                 continue;
             }
             any_bar = true;
             char what[40];
-            if (bar.is_rom()) format(what, sizeof what, "%s ROM", bdf);
-            else format(what, sizeof what, "%s BAR%u", bdf, unsigned(bar.index));
+            if (bar.is_rom()) format(what, sizeof what, "%s ROM", bdf.c_str());
+            else format(what, sizeof what, "%s BAR%u", bdf.c_str(), unsigned(bar.index));
             Attrs attrs = keep ? kDevice : bar.is_rom() ? kRom : kBar;
             if (keep && bar.is_rom()) attrs.access = Access::RO;
             if (auto s = b.add(bar.cpu_addr, bar.size, attrs, RegionClass::PciBar, what); !s) return s;
         }
         if (keep && any_bar) {
             ++plan.devices_kept_device;
-            log_info("%s %04x:%04x: BARs kept Device-nGnRE (%s)", bdf, f.vendor, f.device, disp.reason(i));
+            log_info("%s %04x:%04x: BARs kept Device-nGnRE (%s)", bdf.c_str(), f.vendor, f.device, disp.reason(i));
         }
     }
     return {};

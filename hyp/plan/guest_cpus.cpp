@@ -28,10 +28,9 @@ Status choose_guest_cpus(const Platform& p, u64 boot_mpidr, GuestCpus& out, Diag
         out.mpidr[out.count++] = p.cpu_mpidr[i];
     }
     if (!found) {
-        format(diag.text, sizeof diag.text,
-               "the boot CPU (MPIDR 0x%llx) is not among the %zu CPUs passage supports (the first %zu of /cpus, which has %zu)",
-               (ull)me, p.cpu_count, Platform::kMaxCpus, p.cpu_count + p.cpus_ignored);
-        return Failure{Error::Unsupported, me};
+        return fail(diag, Error::Unsupported, me,
+                    "the boot CPU (MPIDR 0x%llx) is not among the %zu CPUs passage supports (the first %zu of /cpus, which has %zu)",
+                    (ull)me, p.cpu_count, Platform::kMaxCpus, p.cpu_count + p.cpus_ignored);
     }
     return {};
 }

@@ -7,9 +7,11 @@
 
 #include <libfdt.h>
 
-#include "fdt_reader.h"
+#include "passage/fdt/cells.h"
+#include "passage/fdt/node.h"
 #include "passage/format.h"
 #include "passage/log.h"
+#include "passage/text.h"
 
 namespace passage {
 namespace {
@@ -18,16 +20,6 @@ using ull = unsigned long long;
 
 // Registers pages 0 and 1 (the event queue's PROD/CONS live in page 1).
 constexpr u64 kSmmuMinRegSize = 0x20000;
-
-Status fail(Diagnostic& diag, u64 addr, const char* fmt, ...) __attribute__((format(printf, 3, 4)));
-Status fail(Diagnostic& diag, u64 addr, const char* fmt, ...)
-{
-    va_list args;
-    va_start(args, fmt);
-    vformat(diag.text, sizeof diag.text, fmt, args);
-    va_end(args);
-    return Failure{Error::BadDeviceTree, addr};
-}
 
 u8 smmu_by_phandle(const Platform& p, u32 phandle)
 {
@@ -46,15 +38,15 @@ Status discover_smmus(const void* fdt, Platform& p, Diagnostic& diag)
         char path[64];
         fdt::node_path(fdt, node, path, sizeof path);
         if (p.smmu_count == Platform::kMaxSmmus)
-            return fail(diag, 0, "SMMUv3 %s: more than %zu SMMUs; passage cannot confine the DMA behind it", path,
+            return fail(diag, Error::BadDeviceTree, 0, "SMMUv3 %s: more than %zu SMMUs; passage cannot confine the DMA behind it", path,
                         Platform::kMaxSmmus);
         SmmuV3& s = p.smmus[p.smmu_count];
         s = SmmuV3{};
-        fdt::copy_string(s.path, sizeof s.path, path);
+        copy_string(s.path, sizeof s.path, path);
         auto r = fdt::reg_entry(fdt, fdt_parent_offset(fdt, node), node, 0);
-        if (!r) return fail(diag, r.error_addr(), "SMMUv3 %s: reg is missing or malformed (%s)", path, error_name(r.error()));
+        if (!r) return fail(diag, Error::BadDeviceTree, r.error_addr(), "SMMUv3 %s: reg is missing or malformed (%s)", path, error_name(r.error()));
         if (r->size < kSmmuMinRegSize || !is_aligned(r->base, 0x10000))
-            return fail(diag, r->base, "SMMUv3 %s: reg 0x%llx size 0x%llx is not 64 KiB aligned or smaller than its two register pages",
+            return fail(diag, Error::BadDeviceTree, r->base, "SMMUv3 %s: reg 0x%llx size 0x%llx is not 64 KiB aligned or smaller than its two register pages",
                         path, ull(r->base), ull(r->size));
         s.reg = *r;
         s.dma_coherent = fdt_getprop(fdt, node, "dma-coherent", nullptr) != nullptr;
@@ -70,43 +62,43 @@ Status discover_iommu_map(const void* fdt, int node, const Platform& p, PciHostB
     b.iommu_map_mask = 0xffff;
     int len = 0;
     if (const void* m = fdt_getprop(fdt, node, "iommu-map-mask", &len); m != nullptr) {
-        if (len != 4) return fail(diag, 0, "PCI host bridge %s: iommu-map-mask must be one cell", b.path);
+        if (len != 4) return fail(diag, Error::BadDeviceTree, 0, "PCI host bridge %s: iommu-map-mask must be one cell", b.path);
         b.iommu_map_mask = u32(fdt::read_cells(m, 1));
     }
     const auto* map = static_cast<const u8*>(fdt_getprop(fdt, node, "iommu-map", &len));
     if (map == nullptr) return {};
-    if (len <= 0 || len % 4 != 0) return fail(diag, 0, "PCI host bridge %s: iommu-map is %d bytes, not whole cells", b.path, len);
+    if (len <= 0 || len % 4 != 0) return fail(diag, Error::BadDeviceTree, 0, "PCI host bridge %s: iommu-map is %d bytes, not whole cells", b.path, len);
     for (int off = 0; off < len;) {
         if (len - off < 16)
-            return fail(diag, u64(off), "PCI host bridge %s: iommu-map entry at byte %d is truncated", b.path, off);
+            return fail(diag, Error::BadDeviceTree, u64(off), "PCI host bridge %s: iommu-map entry at byte %d is truncated", b.path, off);
         u32 rid = u32(fdt::read_cells(map + off, 1));
         u32 phandle = u32(fdt::read_cells(map + off + 4, 1));
         int target = fdt_node_offset_by_phandle(fdt, phandle);
-        if (target < 0) return fail(diag, phandle, "PCI host bridge %s: iommu-map names phandle 0x%x, which is no node", b.path, phandle);
+        if (target < 0) return fail(diag, Error::BadDeviceTree, phandle, "PCI host bridge %s: iommu-map names phandle 0x%x, which is no node", b.path, phandle);
         int cells_len = 0;
         const void* c = fdt_getprop(fdt, target, "#iommu-cells", &cells_len);
         u64 cells = c != nullptr && cells_len == 4 ? fdt::read_cells(c, 1) : 99;
         if (cells > 2)
-            return fail(diag, phandle, "PCI host bridge %s: iommu-map names an IOMMU without a usable #iommu-cells", b.path);
+            return fail(diag, Error::BadDeviceTree, phandle, "PCI host bridge %s: iommu-map names an IOMMU without a usable #iommu-cells", b.path);
         int entry = int(4 * (3 + cells));
         if (len - off < entry)
-            return fail(diag, u64(off), "PCI host bridge %s: iommu-map entry at byte %d is truncated", b.path, off);
+            return fail(diag, Error::BadDeviceTree, u64(off), "PCI host bridge %s: iommu-map entry at byte %d is truncated", b.path, off);
         u32 sid = cells >= 1 ? u32(fdt::read_cells(map + off + 8, 1)) : 0;
         u32 length = u32(fdt::read_cells(map + off + 8 + 4 * cells, 1));
         off += entry;
         if (length == 0 || rid > 0xffff || length > 0x10000 - rid)
-            return fail(diag, rid, "PCI host bridge %s: iommu-map entry for RID 0x%x length 0x%x leaves the 16-bit RID space",
+            return fail(diag, Error::BadDeviceTree, rid, "PCI host bridge %s: iommu-map entry for RID 0x%x length 0x%x leaves the 16-bit RID space",
                         b.path, rid, length);
         if (u64(sid) + length > (u64{1} << 32))
-            return fail(diag, sid, "PCI host bridge %s: iommu-map StreamIDs 0x%x + 0x%x wrap", b.path, sid, length);
+            return fail(diag, Error::BadDeviceTree, sid, "PCI host bridge %s: iommu-map StreamIDs 0x%x + 0x%x wrap", b.path, sid, length);
         for (usize i = 0; i < b.iommu_map_count; ++i) {
             const IommuMapEntry& o = b.iommu_map[i];
             if (ranges_overlap(rid, length, o.rid_base, o.length))
-                return fail(diag, rid, "PCI host bridge %s: iommu-map entries for RIDs 0x%x-0x%x and 0x%x-0x%x overlap", b.path,
+                return fail(diag, Error::BadDeviceTree, rid, "PCI host bridge %s: iommu-map entries for RIDs 0x%x-0x%x and 0x%x-0x%x overlap", b.path,
                             rid, rid + length - 1, o.rid_base, o.rid_base + o.length - 1);
         }
         if (b.iommu_map_count == PciHostBridge::kMaxIommuMap)
-            return fail(diag, rid, "PCI host bridge %s: more than %zu iommu-map entries", b.path, PciHostBridge::kMaxIommuMap);
+            return fail(diag, Error::BadDeviceTree, rid, "PCI host bridge %s: more than %zu iommu-map entries", b.path, PciHostBridge::kMaxIommuMap);
         IommuMapEntry& e = b.iommu_map[b.iommu_map_count++];
         e.rid_base = rid;
         e.sid_base = sid;

@@ -1,7 +1,8 @@
 // SMMUv3 discovery and the host bridges' iommu-map, for discover.cpp.
 #pragma once
 
-#include "passage/discover.h"
+#include "passage/diagnostic.h"
+#include "passage/platform.h"
 
 namespace passage {
 

@@ -76,9 +76,9 @@ Result<Geometry> make_geometry(const CpuFeatures& cpu, unsigned requested_ipa_bi
     g.root_entries = usize{1} << root_bits;
     g.concat = root_bits > 9 ? 1u << (root_bits - 9) : 1u;
 
-    g.vtcr = VtcrT0SZ::make(64 - g.ipa_bits) | VtcrSL0::make(sl0_for_level(g.start_level)) |
-             VtcrIRGN0::make(0b01) | VtcrORGN0::make(0b01) | VtcrSH0::make(0b11) |
-             VtcrTG0::make(0b00) | VtcrPS::make(ps_for_bits(pa_bits)) |
+    g.vtcr = tcr::T0SZ::make(64 - g.ipa_bits) | VtcrSL0::make(sl0_for_level(g.start_level)) |
+             tcr::IRGN0::make(0b01) | tcr::ORGN0::make(0b01) | tcr::SH0::make(0b11) |
+             tcr::TG0::make(0b00) | tcr::PS::make(ps_for_bits(pa_bits)) |
              VtcrVS::make(cpu.vmid16 ? 1 : 0) | VtcrRes1::make(1);
     return g;
 }

@@ -6,22 +6,28 @@
 namespace passage::vcpu {
 namespace {
 
-// GICR_PROPBASER: IDbits [4:0], PA [51:12]. GICR_PENDBASER: PA [51:16].
-using PropIdBits = Field<4, 0>;
-using PropPa = Field<51, 12>;
-using PendPa = Field<51, 16>;
-// GITS_CBASER: Size [7:0] (4 KiB pages - 1), PA [51:12], Valid [63].
-using CbaserSize = Field<7, 0>;
-using CbaserPa = Field<51, 12>;
-// GITS_BASER<n>: Size [7:0] (pages - 1), Page_Size [9:8] (4K, 16K, 64K),
-// PA [47:12] (with 64 KiB pages, [15:12] hold PA[51:48]), Type [58:56],
-// Indirect [62], Valid [63].
-using BaserSize = Field<7, 0>;
-using BaserPageSize = Field<9, 8>;
-using BaserPa = Field<47, 12>;
-using BaserType = Field<58, 56>;
-using BaserIndirect = Bit<62>;
-using Valid = Bit<63>;
+// Each register's fields under its name, as the GICv3 spec writes them
+// (GITS_BASER.Page_Size is Baser::PageSize).
+struct Propbaser {  // GICR_PROPBASER
+    using IdBits = Field<4, 0>;
+    using Pa = Field<51, 12>;
+};
+struct Pendbaser {  // GICR_PENDBASER
+    using Pa = Field<51, 16>;
+};
+struct Cbaser {  // GITS_CBASER
+    using Size = Field<7, 0>;  // 4 KiB pages - 1
+    using Pa = Field<51, 12>;
+    using Valid = Bit<63>;
+};
+struct Baser {  // GITS_BASER<n>
+    using Size = Field<7, 0>;  // pages - 1
+    using PageSize = Field<9, 8>;  // 4K, 16K, 64K
+    using Pa = Field<47, 12>;  // with 64 KiB pages, [15:12] hold PA[51:48]
+    using Type = Field<58, 56>;
+    using Indirect = Bit<62>;
+    using Valid = Bit<63>;
+};
 
 }  // namespace
 
@@ -51,31 +57,31 @@ TableRange table_range(GicTableReg reg, u64 value, unsigned id_bits)
     case GicTableReg::PropBaser: {
         // One byte per LPI, INTIDs 8192 up to 2^(IDbits + 1) - 1; fewer
         // than 14 bits leave no LPIs.
-        unsigned bits = unsigned(PropIdBits::get(value)) + 1;
+        unsigned bits = unsigned(Propbaser::IdBits::get(value)) + 1;
         if (bits > id_bits) bits = id_bits;
         if (bits < 14) return {};
-        return {PropPa::get(value) << 12, (u64{1} << bits) - 8192};
+        return {Propbaser::Pa::get(value) << 12, (u64{1} << bits) - 8192};
     }
     case GicTableReg::PendBaser:
         // One bit per INTID, 0 up to 2^id_bits - 1 (the first 1 KiB is
         // the SGI/PPI/SPI part, which the GIC may still read).
-        return {PendPa::get(value) << 16, id_bits >= 14 ? (u64{1} << id_bits) / 8 : 0};
+        return {Pendbaser::Pa::get(value) << 16, id_bits >= 14 ? (u64{1} << id_bits) / 8 : 0};
     case GicTableReg::ItsCbaser:
-        if (!Valid::get(value)) return {};
-        return {CbaserPa::get(value) << 12, (CbaserSize::get(value) + 1) * 4 * KiB};
+        if (!Cbaser::Valid::get(value)) return {};
+        return {Cbaser::Pa::get(value) << 12, (Cbaser::Size::get(value) + 1) * 4 * KiB};
     case GicTableReg::ItsBaser: {
-        if (!Valid::get(value) || BaserType::get(value) == 0) return {};
-        const u64 page = BaserPageSize::get(value) == 0 ? 4 * KiB : BaserPageSize::get(value) == 1 ? 16 * KiB : 64 * KiB;
-        u64 base = BaserPa::get(value) << 12;
+        if (!Baser::Valid::get(value) || Baser::Type::get(value) == 0) return {};
+        const u64 page = Baser::PageSize::get(value) == 0 ? 4 * KiB : Baser::PageSize::get(value) == 1 ? 16 * KiB : 64 * KiB;
+        u64 base = Baser::Pa::get(value) << 12;
         if (page == 64 * KiB) base = (base & ~u64{0xffff}) | (((value >> 12) & 0xf) << 48);
         else base &= ~(page - 1);
-        return {base, (BaserSize::get(value) + 1) * page};
+        return {base, (Baser::Size::get(value) + 1) * page};
     }
     default: return {};
     }
 }
 
-u64 its_baser_flat(u64 value) { return BaserIndirect::set(value, 0); }
+u64 its_baser_flat(u64 value) { return Baser::Indirect::set(value, 0); }
 
 bool inside_ram(const TableRange& r, std::span<const MemRange> ram)
 {

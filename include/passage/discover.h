@@ -3,18 +3,11 @@
 // is wrong; nothing here trusts the blob.
 #pragma once
 
+#include "passage/diagnostic.h"
 #include "passage/platform.h"
 #include "passage/result.h"
 
 namespace passage {
-
-struct Diagnostic {
-    char text[192] = {};
-};
-
-// Writes the message into diag and returns Failure{code, addr}: how every
-// parser and planner says what went wrong.
-Failure fail(Diagnostic& diag, Error code, u64 addr, const char* fmt, ...) __attribute__((format(printf, 4, 5)));
 
 // Checks the blob's header and structure against at most max_size bytes.
 Status check_device_tree(const void* fdt, usize max_size, Diagnostic& diag);

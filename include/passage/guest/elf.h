@@ -4,7 +4,7 @@
 // the file; nothing here trusts the bytes.
 #pragma once
 
-#include "passage/discover.h"
+#include "passage/diagnostic.h"
 #include "passage/result.h"
 #include "passage/types.h"
 

@@ -16,7 +16,7 @@
 
 #include <span>
 
-#include "passage/discover.h"
+#include "passage/diagnostic.h"
 #include "passage/platform.h"
 #include "passage/result.h"
 

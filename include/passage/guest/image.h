@@ -14,7 +14,7 @@
 // entered at its first byte.
 #pragma once
 
-#include "passage/discover.h"
+#include "passage/diagnostic.h"
 #include "passage/result.h"
 #include "passage/types.h"
 

@@ -25,7 +25,7 @@
 
 #include <span>
 
-#include "passage/discover.h"
+#include "passage/diagnostic.h"
 #include "passage/guest/elf.h"
 #include "passage/guest/image.h"
 #include "passage/platform.h"

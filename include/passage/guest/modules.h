@@ -18,7 +18,7 @@
 // loader` plus a dumped and edited DTB) work for passage too.
 #pragma once
 
-#include "passage/discover.h"
+#include "passage/diagnostic.h"
 #include "passage/platform.h"
 #include "passage/result.h"
 

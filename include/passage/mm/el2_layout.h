@@ -5,8 +5,9 @@
 #pragma once
 
 #include "passage/boot_info.h"
-#include "passage/discover.h"
+#include "passage/diagnostic.h"
 #include "passage/mm/el2_map.h"
+#include "passage/platform.h"
 
 namespace passage::mm {
 

@@ -4,7 +4,7 @@
 // config space and the boot log all read this one table.
 #pragma once
 
-#include "passage/discover.h"
+#include "passage/diagnostic.h"
 #include "passage/pci/device_table.h"
 #include "passage/result.h"
 

@@ -15,6 +15,7 @@
 //   pci::print_device_table(table);
 #pragma once
 
+#include "passage/pci/bdf_str.h"  // format_bdf, for whoever prints the table
 #include "passage/pci/config.h"
 #include "passage/pci/device_table.h"
 #include "passage/platform.h"
@@ -50,9 +51,6 @@ Result<EnumStats> enumerate(const PciHostBridge& host, ConfigAccess& cfg, Device
 // Prints the table through log_raw, one line per function and one indented
 // line per BAR, ROM and bridge window.
 void print_device_table(const DeviceTable& table);
-
-// "0000:00:03.0" into buf (at least 13 bytes).
-void format_bdf(char* buf, usize size, u16 segment, Bdf bdf);
 
 // A short name for a class code: "ethernet", "PCI bridge", "mass storage" ...
 const char* class_name(u32 class_code);

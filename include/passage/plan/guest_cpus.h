@@ -8,7 +8,8 @@
 
 #include <span>
 
-#include "passage/discover.h"
+#include "passage/diagnostic.h"
+#include "passage/platform.h"
 
 namespace passage::plan {
 

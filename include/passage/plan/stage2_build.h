@@ -1,7 +1,7 @@
 // Maps every region of a guest plan into a stage-2 page table.
 #pragma once
 
-#include "passage/format.h"
+#include "passage/diagnostic.h"
 #include "passage/plan/address_plan.h"
 #include "passage/stage2/page_table.h"
 
@@ -13,12 +13,10 @@ Status map_plan(Table& table, const GuestPlan& plan, Diagnostic& diag)
     for (usize i = 0; i < plan.count; ++i) {
         const GuestRegion& r = plan.regions[i];
         Status s = table.map(IpaAddr(r.ipa), PhysAddr(r.pa), r.size, r.attrs);
-        if (!s) {
-            format(diag.text, sizeof diag.text, "stage 2: cannot map %s at 0x%llx (+0x%llx): %s at 0x%llx", r.what,
-                   static_cast<unsigned long long>(r.ipa), static_cast<unsigned long long>(r.size), error_name(s.error()),
-                   static_cast<unsigned long long>(s.error_addr()));
-            return s;
-        }
+        if (!s)
+            return fail(diag, s.error(), s.error_addr(), "stage 2: cannot map %s at 0x%llx (+0x%llx): %s at 0x%llx", r.what,
+                        static_cast<unsigned long long>(r.ipa), static_cast<unsigned long long>(r.size), error_name(s.error()),
+                        static_cast<unsigned long long>(s.error_addr()));
     }
     return {};
 }

@@ -7,6 +7,7 @@
 
 #include "passage/bits.h"
 #include "passage/result.h"
+#include "passage/tcr_fields.h"
 #include "passage/types.h"
 
 namespace passage::stage2 {
@@ -16,14 +17,8 @@ using MmfrPARange = Field<3, 0>;   // ID_AA64MMFR0_EL1.PARange
 using MmfrVMIDBits = Field<7, 4>;  // ID_AA64MMFR1_EL1.VMIDBits: 0b0010 = 16 bits
 using MmfrFWB = Field<43, 40>;     // ID_AA64MMFR2_EL1.FWB: 0b0001 = FEAT_S2FWB
 
-// VTCR_EL2 fields.
-using VtcrT0SZ = Field<5, 0>;
+// VTCR_EL2 fields of its own; the rest it shares with TCR_EL2 (tcr::).
 using VtcrSL0 = Field<7, 6>;
-using VtcrIRGN0 = Field<9, 8>;
-using VtcrORGN0 = Field<11, 10>;
-using VtcrSH0 = Field<13, 12>;
-using VtcrTG0 = Field<15, 14>;
-using VtcrPS = Field<18, 16>;
 using VtcrVS = Bit<19>;
 using VtcrRes1 = Bit<31>;
 

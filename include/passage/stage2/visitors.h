@@ -1,10 +1,10 @@
 // The visitors behind the page-table operations. Each is small; the
-// decisions live in plan.h, the bits in descriptor.h, the TLB maintenance
-// in bbm.h.
+// decisions live in entry_action.h, the bits in descriptor.h, the TLB
+// maintenance in bbm.h.
 #pragma once
 
 #include "passage/stage2/bbm.h"
-#include "passage/stage2/plan.h"
+#include "passage/stage2/entry_action.h"
 #include "passage/stage2/reserve.h"
 #include "passage/stage2/walker.h"
 
@@ -18,13 +18,13 @@ struct CountVisitor {
 
     Step leaf(const EntryRef& e, PhysAddr&)
     {
-        if (plan_entry(op, e.desc, e.ipa, e.level).plan == Plan::Split)
+        if (decide_entry(op, e.desc, e.ipa, e.level).action == Action::Split)
             pages += split_cost(op, e.desc, e.ipa, e.level);
         return Step::Continue;
     }
     Step table_pre(const EntryRef& e)
     {
-        return plan_entry(op, e.desc, e.ipa, e.level).plan == Plan::ReplaceTable ? Step::Skip
+        return decide_entry(op, e.desc, e.ipa, e.level).action == Action::ReplaceTable ? Step::Skip
                                                                                  : Step::Continue;
     }
     void table_post(const EntryRef&, PhysAddr, bool) {}
@@ -128,9 +128,9 @@ struct ChangeVisitor {
 
     Step leaf(const EntryRef& e, PhysAddr& child)
     {
-        const Decision d = plan_entry(op, e.desc, e.ipa, e.level);
-        if (d.plan == Plan::SetLeaf) set(e, d.desc);
-        if (d.plan != Plan::Split) return Step::Continue;
+        const Decision d = decide_entry(op, e.desc, e.ipa, e.level);
+        if (d.action == Action::SetLeaf) set(e, d.desc);
+        if (d.action != Action::Split) return Step::Continue;
         child = reserve.take();
         u64* t = env.table(child);
         if (e.level + 1 == kLeafLevel) {
@@ -160,25 +160,25 @@ struct ChangeVisitor {
             const u64 lo = op.start > e.ipa ? op.start : e.ipa;
             const u64 hi = op.end < e.ipa + e.size() ? op.end : e.ipa + e.size();
             for (u64 ipa = lo; ipa < hi; ipa += kPageSize) {
-                const Decision d = plan_entry(op, 0, ipa, kLeafLevel);
-                if (d.plan == Plan::SetLeaf) t[(ipa - e.ipa) / kPageSize] = d.desc;
+                const Decision d = decide_entry(op, 0, ipa, kLeafLevel);
+                if (d.action == Action::SetLeaf) t[(ipa - e.ipa) / kPageSize] = d.desc;
             }
             return;
         }
         for (usize i = 0; i < kEntriesPerTable; ++i) {
             const u64 piece = split_piece(e.desc, e.level, i);
             const u64 ipa = e.ipa + i * kPageSize;
-            const Decision d = ipa >= op.start && ipa < op.end ? plan_entry(op, piece, ipa, kLeafLevel)
-                                                               : Decision{Plan::Keep};
-            t[i] = d.plan == Plan::SetLeaf ? d.desc : piece;
+            const Decision d = ipa >= op.start && ipa < op.end ? decide_entry(op, piece, ipa, kLeafLevel)
+                                                               : Decision{Action::Keep};
+            t[i] = d.action == Action::SetLeaf ? d.desc : piece;
         }
     }
 
     Step table_pre(const EntryRef& e)
     {
-        const Decision d = plan_entry(op, e.desc, e.ipa, e.level);
+        const Decision d = decide_entry(op, e.desc, e.ipa, e.level);
         if (e.level < kLeafLevel) writes_before[e.level] = writes[e.level + 1];
-        if (d.plan != Plan::ReplaceTable) return Step::Continue;
+        if (d.action != Action::ReplaceTable) return Step::Continue;
         set(e, d.desc);  // removes a table: the whole VMID is invalidated first
         free_subtree(env, desc_output(e.desc), e.level + 1, e.ipa);
         return Step::Skip;

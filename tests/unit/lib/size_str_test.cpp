@@ -15,3 +15,13 @@ TEST_CASE("size_str: exact units")
     CHECK(std::string(SizeStr(0).c_str()) == "0 bytes");
     CHECK(std::string(SizeStr(100).c_str()) == "0x64 bytes");
 }
+
+// PCI messages give register blocks in decimal ("size 32 bytes" in the
+// boot log), memory maps in hex.
+TEST_CASE("size_str: bytes in decimal when asked and whole units the same either way")
+{
+    CHECK(std::string(SizeStr(32, Bytes::Decimal).c_str()) == "32 bytes");
+    CHECK(std::string(SizeStr(1000, Bytes::Decimal).c_str()) == "1000 bytes");
+    CHECK(std::string(SizeStr(256 * 1024, Bytes::Decimal).c_str()) == "256 KiB");
+    CHECK(std::string(SizeStr(0, Bytes::Decimal).c_str()) == "0 bytes");
+}

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "passage/discover.h"
 #include "passage/mm/el2_layout.h"
 
 using namespace passage;

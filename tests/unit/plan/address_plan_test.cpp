@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "passage/discover.h"
 #include "passage/log.h"
 #include "passage/plan/address_plan.h"
 #include "passage/plan/stage2_build.h"

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "passage/discover.h"
 #include "passage/log.h"
 #include "passage/pci/device_table.h"
 #include "passage/plan/address_plan.h"

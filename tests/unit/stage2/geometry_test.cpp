@@ -37,13 +37,13 @@ TEST_CASE("geometry for every IPA size and PARange", "[stage2][geometry]")
     if (expect_level < 2) CHECK(ipa - (12 + 9 * (2 - expect_level)) > 13);
 
     const u64 v = g->vtcr;
-    CHECK(VtcrT0SZ::get(v) == 64 - ipa);
+    CHECK(tcr::T0SZ::get(v) == 64 - ipa);
     CHECK(VtcrSL0::get(v) == 2 - expect_level);
-    CHECK(VtcrIRGN0::get(v) == 0b01);
-    CHECK(VtcrORGN0::get(v) == 0b01);
-    CHECK(VtcrSH0::get(v) == 0b11);
-    CHECK(VtcrTG0::get(v) == 0b00);
-    CHECK(VtcrPS::get(v) == static_cast<u64>(std::min(parange, 5)));
+    CHECK(tcr::IRGN0::get(v) == 0b01);
+    CHECK(tcr::ORGN0::get(v) == 0b01);
+    CHECK(tcr::SH0::get(v) == 0b11);
+    CHECK(tcr::TG0::get(v) == 0b00);
+    CHECK(tcr::PS::get(v) == static_cast<u64>(std::min(parange, 5)));
     CHECK(VtcrVS::get(v) == (vmid16 ? 1u : 0u));
     CHECK(VtcrRes1::get(v) == 1);
     CHECK((v & ~u64{0x800f'ffff}) == 0);  // nothing else set (no HA/HD, no 52-bit)

@@ -1,4 +1,4 @@
-#include "fdt_reader.h"
+#include "passage/fdt/cells.h"
 
 #include <libfdt.h>
 
@@ -12,6 +12,17 @@ u64 read_cells(const void* cells, int count)
     return v;
 }
 
+bool write_cells(void* cells, int count, u64 v)
+{
+    if (count < 1 || count > kMaxValueCells || (count == 1 && v > 0xffffffffu)) return false;
+    auto* b = static_cast<u8*>(cells);
+    for (int i = count * 4 - 1; i >= 0; --i) {
+        b[i] = static_cast<u8>(v);
+        v >>= 8;
+    }
+    return true;
+}
+
 namespace {
 
 Result<int> cells_property(const void* fdt, int node, const char* name, int fallback)
@@ -21,7 +32,7 @@ Result<int> cells_property(const void* fdt, int node, const char* name, int fall
     if (p == nullptr) return fallback;
     if (len != 4) return Failure{Error::BadDeviceTree, static_cast<u64>(node)};
     u64 v = read_cells(p, 1);
-    if (v > 4) return Failure{Error::BadDeviceTree, static_cast<u64>(node)};
+    if (v > kMaxCells) return Failure{Error::BadDeviceTree, static_cast<u64>(node)};
     return static_cast<int>(v);
 }
 
@@ -40,7 +51,7 @@ Result<u64> translate_one(const void* fdt, int bus, u64 addr)
     auto parent_ac = address_cells(fdt, parent);
     if (!child_ac || !child_sc || !parent_ac) return Failure{Error::BadDeviceTree, addr};
     int ca = *child_ac, cs = *child_sc, pa = *parent_ac;
-    if (ca > 2 || cs > 2 || pa > 2) return Failure{Error::Unsupported, addr};
+    if (ca > kMaxValueCells || cs > kMaxValueCells || pa > kMaxValueCells) return Failure{Error::Unsupported, addr};
     int entry = (ca + pa + cs) * 4;
     if (entry == 0 || len % entry != 0) return Failure{Error::BadDeviceTree, addr};
     const auto* p = static_cast<const u8*>(ranges);
@@ -64,7 +75,7 @@ Result<int> reg_count(const void* fdt, int parent, int node)
     auto ac = address_cells(fdt, parent);
     auto sc = size_cells(fdt, parent);
     if (!ac || !sc) return Failure{Error::BadDeviceTree, 0};
-    if (*ac == 0 || *ac > 2 || *sc > 2) return Failure{Error::Unsupported, 0};
+    if (*ac == 0 || *ac > kMaxValueCells || *sc > kMaxValueCells) return Failure{Error::Unsupported, 0};
     int len = 0;
     if (fdt_getprop(fdt, node, "reg", &len) == nullptr) return 0;
     int entry = (*ac + *sc) * 4;
@@ -81,7 +92,7 @@ Result<MemRange> reg_entry(const void* fdt, int parent, int node, int index)
     int sc = *size_cells(fdt, parent);
     const auto* p = static_cast<const u8*>(fdt_getprop(fdt, node, "reg", nullptr));
     p += index * (ac + sc) * 4;
-    MemRange r{read_cells(p, ac), sc ? read_cells(p + ac * 4, sc) : 0};
+    MemRange r{read_cells(p, ac), read_cells(p + ac * 4, sc)};
     auto cpu = translate_to_cpu(fdt, parent, r.base);
     if (!cpu) return cpu.failure();
     r.base = *cpu;
@@ -100,41 +111,6 @@ Result<u64> translate_to_cpu(const void* fdt, int bus_node, u64 addr)
         if (bus_node < 0) return Failure{Error::BadDeviceTree, addr};
     }
     return Failure{Error::BadDeviceTree, addr};
-}
-
-bool node_enabled(const void* fdt, int node)
-{
-    int len = 0;
-    const char* s = static_cast<const char*>(fdt_getprop(fdt, node, "status", &len));
-    if (s == nullptr || len <= 0) return true;
-    if (len >= 3 && s[0] == 'o' && s[1] == 'k' && (s[2] == '\0' || (len >= 5 && s[2] == 'a' && s[3] == 'y' && s[4] == '\0')))
-        return true;
-    return false;
-}
-
-void copy_string(char* dst, usize size, const char* src)
-{
-    usize i = 0;
-    for (; src != nullptr && src[i] != '\0' && i + 1 < size; ++i) dst[i] = src[i];
-    if (size > 0) dst[i] = '\0';
-}
-
-void node_path(const void* fdt, int node, char* buf, usize size)
-{
-    if (size == 0) return;
-    int err = fdt_get_path(fdt, node, buf, static_cast<int>(size));
-    if (err == 0) return;
-    // Longer than the buffer: keep the node's own name, marked as cut.
-    int len = 0;
-    const char* name = fdt_get_name(fdt, node, &len);
-    if (err != -FDT_ERR_NOSPACE || name == nullptr || len < 0) {
-        copy_string(buf, size, "?");
-        return;
-    }
-    copy_string(buf, size, ".../");
-    usize at = 0;
-    while (buf[at] != '\0') ++at;
-    copy_string(buf + at, size - at, name);
 }
 
 }  // namespace passage::fdt

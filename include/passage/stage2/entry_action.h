@@ -17,7 +17,7 @@ struct Op {
     u64 attr_bits = 0;  // Map, Protect: from encode_attrs()
 };
 
-enum class Plan : u8 {
+enum class Action : u8 {
     Keep,          // nothing to do here
     SetLeaf,       // write `desc` (a leaf or invalid) over a leaf or invalid entry
     Split,         // build a fresh table below (copies of the block, or empty) and recurse
@@ -26,7 +26,7 @@ enum class Plan : u8 {
 };
 
 struct Decision {
-    Plan plan;
+    Action action;
     u64 desc = 0;
 };
 
@@ -38,7 +38,7 @@ constexpr u64 split_piece(u64 desc, unsigned level, usize index)
     return make_leaf_desc(desc_output(desc) + index * level_span(child), child, desc & kLeafAttrMask);
 }
 
-constexpr Decision plan_entry(const Op& op, u64 desc, u64 ipa, unsigned level)
+constexpr Decision decide_entry(const Op& op, u64 desc, u64 ipa, unsigned level)
 {
     const u64 span = level_span(level);
     const bool covered = op.start <= ipa && ipa + span <= op.end;
@@ -49,27 +49,27 @@ constexpr Decision plan_entry(const Op& op, u64 desc, u64 ipa, unsigned level)
         const u64 want = make_leaf_desc(PhysAddr(oa), level, op.attr_bits);
         const bool leaf_ok = level == kLeafLevel || (block_allowed(level) && is_aligned(oa, span));
         if (covered && leaf_ok) {
-            if (table) return {Plan::ReplaceTable, want};
-            return want == desc ? Decision{Plan::Keep} : Decision{Plan::SetLeaf, want};
+            if (table) return {Action::ReplaceTable, want};
+            return want == desc ? Decision{Action::Keep} : Decision{Action::SetLeaf, want};
         }
-        if (table) return {Plan::Descend};
+        if (table) return {Action::Descend};
         // A block that already maps this part the same way needs no split.
-        if (is_valid(desc) && leaf_ok && want == desc) return {Plan::Keep};
-        return {Plan::Split};
+        if (is_valid(desc) && leaf_ok && want == desc) return {Action::Keep};
+        return {Action::Split};
     }
     case OpKind::Unmap:
-        if (!is_valid(desc)) return {Plan::Keep};
-        if (covered) return {table ? Plan::ReplaceTable : Plan::SetLeaf, 0};
-        return {table ? Plan::Descend : Plan::Split};
+        if (!is_valid(desc)) return {Action::Keep};
+        if (covered) return {table ? Action::ReplaceTable : Action::SetLeaf, 0};
+        return {table ? Action::Descend : Action::Split};
     case OpKind::Protect: {
-        if (!is_valid(desc)) return {Plan::Keep};
-        if (table) return {Plan::Descend};
+        if (!is_valid(desc)) return {Action::Keep};
+        if (table) return {Action::Descend};
         const u64 want = (desc & ~kLeafAttrMask) | (op.attr_bits & kLeafAttrMask);
-        if (want == desc) return {Plan::Keep};
-        return covered ? Decision{Plan::SetLeaf, want} : Decision{Plan::Split};
+        if (want == desc) return {Action::Keep};
+        return covered ? Decision{Action::SetLeaf, want} : Decision{Action::Split};
     }
     }
-    return {Plan::Keep};
+    return {Action::Keep};
 }
 
 // Table pages a Split of `desc` at `level` needs for the part of `op` in
@@ -86,7 +86,7 @@ constexpr usize split_cost(const Op& op, u64 desc, u64 ipa, unsigned level)
     for (usize i = (s - ipa) / span; ipa + i * span < e; ++i) {
         const u64 piece = split_piece(desc, level, i);
         const u64 cipa = ipa + i * span;
-        if (plan_entry(op, piece, cipa, child).plan == Plan::Split)
+        if (decide_entry(op, piece, cipa, child).action == Action::Split)
             cost += split_cost(op, piece, cipa, child);
     }
     return cost;
