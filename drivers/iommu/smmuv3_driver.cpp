@@ -111,8 +111,7 @@ Status SmmuDriver::enable(const SmmuMemory& mem, Diagnostic& diag)
     if (Status s = write_cr0(0, diag); !s) return s;
     const u32 cache = coherent_ ? 1 : 0;  // write-back, or non-cacheable without dma-coherent
     const u32 share = coherent_ ? 3 : 2;  // inner shareable, or outer for non-cacheable
-    hw_->write32(reg::kCr1, u32(reg::Cr1QueueIc::make(cache) | reg::Cr1QueueOc::make(cache) | reg::Cr1QueueSh::make(share) |
-                               reg::Cr1TableIc::make(cache) | reg::Cr1TableOc::make(cache) | reg::Cr1TableSh::make(share)));
+    hw_->write32(reg::kCr1, u32(reg::Cr1Queue::make(cache, share) | reg::Cr1Table::make(cache, share)));
     hw_->write32(reg::kCr2, u32(reg::Cr2RecInvSid::make(1) | reg::Cr2Ptm::make(1)));
     // passage polls; no interrupt is routed to it. Acknowledged like CR0.
     hw_->write32(reg::kIrqCtrl, 0);

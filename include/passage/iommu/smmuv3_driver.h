@@ -8,7 +8,7 @@
 
 #include <span>
 
-#include "passage/discover.h"
+#include "passage/diagnostic.h"
 #include "passage/iommu/smmuv3.h"
 #include "passage/result.h"
 

@@ -55,13 +55,17 @@ using Idr5Gran4K = Bit<4>;
 using Cr0SmmuEn = Bit<0>;
 using Cr0EventqEn = Bit<2>;
 using Cr0CmdqEn = Bit<3>;
-// CR1: how the SMMU reads tables and queues. IC/OC 0 NC, 1 WB, 2 WT; SH 0 NSH, 2 OSH, 3 ISH.
-using Cr1QueueIc = Field<1, 0>;
-using Cr1QueueOc = Field<3, 2>;
-using Cr1QueueSh = Field<5, 4>;
-using Cr1TableIc = Field<7, 6>;
-using Cr1TableOc = Field<9, 8>;
-using Cr1TableSh = Field<11, 10>;
+// CR1: how the SMMU reads its queues (bits 5:0) and its tables (11:6),
+// the same three fields each. IC/OC 0 NC, 1 WB, 2 WT; SH 0 NSH, 2 OSH, 3 ISH.
+template <unsigned Lsb>
+struct Cr1Access {
+    using Ic = Field<Lsb + 1, Lsb>;
+    using Oc = Field<Lsb + 3, Lsb + 2>;
+    using Sh = Field<Lsb + 5, Lsb + 4>;
+    static constexpr u64 make(u64 cache, u64 share) { return Ic::make(cache) | Oc::make(cache) | Sh::make(share); }
+};
+using Cr1Queue = Cr1Access<0>;
+using Cr1Table = Cr1Access<6>;
 // CR2
 using Cr2RecInvSid = Bit<1>;
 using Cr2Ptm = Bit<2>;

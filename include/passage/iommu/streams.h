@@ -5,7 +5,8 @@
 
 #include <span>
 
-#include "passage/discover.h"
+#include "passage/diagnostic.h"
+#include "passage/platform.h"
 #include "passage/pci/device_table.h"
 #include "passage/pci/disposition.h"
 
