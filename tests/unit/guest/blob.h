@@ -1,28 +1,20 @@
-// Test helpers: device-tree blobs in 8-byte aligned storage, and guest
-// physical memory backed by a host buffer.
+// Test helpers: guest physical memory backed by a host buffer, and the
+// shared device-tree blobs (support/fixture.h).
 #pragma once
 
 #include <string>
 #include <vector>
 
 #include "passage/guest/layout.h"
+#include "support/fixture.h"
 
 namespace guest_test {
 
 using namespace passage;
 
-struct Blob {
-    std::vector<u64> words;
-    usize size = 0;
-    const void* data() const { return words.data(); }
-    void* data() { return words.data(); }
-};
-
-// Loads build/testdata/<name>; fails the test if it is missing.
-Blob load_dtb(const std::string& name);
-
-// An empty, aligned buffer of `size` bytes.
-Blob buffer(usize size);
+using test::Blob;
+using test::buffer;
+using test::load_dtb;
 
 // [base, base + size) of guest physical memory, in a host vector.
 struct Arena {

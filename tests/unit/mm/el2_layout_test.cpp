@@ -12,8 +12,10 @@
 
 #include "passage/discover.h"
 #include "passage/mm/el2_layout.h"
+#include "support/fixture.h"
 
 using namespace passage;
+using passage::test::load_platform;
 using namespace passage::mm;
 
 namespace {
@@ -22,21 +24,6 @@ struct Pool {
     u64* mem = static_cast<u64*>(std::aligned_alloc(4096, kEl2TablePages * 4096));
     ~Pool() { std::free(mem); }
 };
-
-Platform load_platform(const char* name)
-{
-    std::ifstream f(std::string(PASSAGE_TEST_DATA_DIR) + "/" + name, std::ios::binary);
-    INFO(name);
-    REQUIRE(f.good());
-    std::vector<char> raw((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-    std::vector<u64> blob(raw.size() / 8 + 1);
-    std::memcpy(blob.data(), raw.data(), raw.size());
-    Platform p;
-    Diagnostic d;
-    REQUIRE(check_device_tree(blob.data(), raw.size(), d));
-    REQUIRE(discover_platform(blob.data(), p, d));
-    return p;
-}
 
 // passage's image as QEMU loads it: 4 MiB at 0x40200000.
 BootInfo image()

@@ -13,8 +13,10 @@
 #include "passage/log.h"
 #include "passage/plan/address_plan.h"
 #include "passage/plan/stage2_build.h"
+#include "support/fixture.h"
 
 using namespace passage;
+using passage::test::load_platform;
 using namespace passage::plan;
 using stage2::Access;
 using stage2::MemType;
@@ -36,20 +38,6 @@ constexpr MemRange kHyp{0x40200000, 0x200000};
 
 std::string g_log;
 void capture(const char* t, usize n) { g_log.append(t, n); }
-
-Platform load_platform(const char* name)
-{
-    std::ifstream f(std::string(PASSAGE_TEST_DATA_DIR) + "/" + name, std::ios::binary);
-    REQUIRE(f.good());
-    std::vector<char> raw((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-    std::vector<u64> blob(raw.size() / 8 + 1);
-    std::memcpy(blob.data(), raw.data(), raw.size());
-    Platform p;
-    Diagnostic d;
-    REQUIRE(check_device_tree(blob.data(), raw.size(), d));
-    REQUIRE(discover_platform(blob.data(), p, d));
-    return p;
-}
 
 pci::PciFunction& add_function(pci::DeviceTable& t, u8 bus, u8 dev, u16 vendor, u16 device)
 {

@@ -14,25 +14,13 @@
 #include "passage/plan/address_plan.h"
 #include "passage/plan/guest_cpus.h"
 #include "passage/plan/ram_encoding.h"
+#include "support/fixture.h"
 
 using namespace passage;
+using passage::test::load_platform;
 using namespace passage::plan;
 
 namespace {
-
-Platform load(const char* name)
-{
-    std::ifstream f(std::string(PASSAGE_TEST_DATA_DIR) + "/" + name, std::ios::binary);
-    REQUIRE(f.good());
-    std::vector<char> raw((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-    std::vector<u64> blob(raw.size() / 8 + 1);
-    std::memcpy(blob.data(), raw.data(), raw.size());
-    Platform p;
-    Diagnostic d;
-    REQUIRE(check_device_tree(blob.data(), raw.size(), d));
-    REQUIRE(discover_platform(blob.data(), p, d));
-    return p;
-}
 
 std::vector<u64> list(const GuestCpus& c) { return {c.mpidr, c.mpidr + c.count}; }
 
@@ -54,7 +42,7 @@ std::string logged(F f)
 
 TEST_CASE("guest cpus: spin-table CPUs are refused")
 {
-    Platform p = load("spin-table.dtb");
+    Platform p = load_platform("spin-table.dtb");
     GuestCpus c;
     Diagnostic d;
     REQUIRE(choose_guest_cpus(p, 0x80000000, c, d));  // MPIDR_EL1 bit 31 is RES1
@@ -65,7 +53,7 @@ TEST_CASE("guest cpus: spin-table CPUs are refused")
 
 TEST_CASE("guest cpus: the boot log names each CPU refused and why")
 {
-    Platform p = load("spin-table.dtb");
+    Platform p = load_platform("spin-table.dtb");
     GuestCpus c;
     Diagnostic d;
     REQUIRE(choose_guest_cpus(p, 0, c, d));
@@ -75,7 +63,7 @@ TEST_CASE("guest cpus: the boot log names each CPU refused and why")
     CHECK(log.find("its release address unmapped") != std::string::npos);
     CHECK(log.find("guest: 2 CPUs, boot CPU mpidr 0x0") != std::string::npos);
 
-    Platform many = load("many-cpus.dtb");
+    Platform many = load_platform("many-cpus.dtb");
     REQUIRE(choose_guest_cpus(many, 0, c, d));
     log = logged([&] { print_guest_cpus(many, c); });
     CHECK(log.find("guest: 4 CPUs beyond the 8 passage supports removed from the guest's tree") != std::string::npos);
@@ -83,7 +71,7 @@ TEST_CASE("guest cpus: the boot log names each CPU refused and why")
 
 TEST_CASE("guest cpus: a spin-table boot CPU is kept since passage already runs on it")
 {
-    Platform p = load("spin-table.dtb");
+    Platform p = load_platform("spin-table.dtb");
     GuestCpus c;
     Diagnostic d;
     REQUIRE(choose_guest_cpus(p, 0x80000002, c, d));
@@ -93,7 +81,7 @@ TEST_CASE("guest cpus: a spin-table boot CPU is kept since passage already runs 
 
 TEST_CASE("guest cpus: the boot CPU is found by MPIDR among the first eight")
 {
-    Platform p = load("many-cpus.dtb");
+    Platform p = load_platform("many-cpus.dtb");
     GuestCpus c;
     Diagnostic d;
     REQUIRE(choose_guest_cpus(p, 0x81000101, c, d));  // MT and RES1 bits ignored
@@ -104,7 +92,7 @@ TEST_CASE("guest cpus: the boot CPU is found by MPIDR among the first eight")
 
 TEST_CASE("guest cpus: a boot CPU past the first eight is refused by name")
 {
-    Platform p = load("many-cpus.dtb");
+    Platform p = load_platform("many-cpus.dtb");
     GuestCpus c;
     Diagnostic d;
     REQUIRE_FALSE(choose_guest_cpus(p, 0x80000103, c, d));
@@ -116,7 +104,7 @@ TEST_CASE("guest cpus: a boot CPU past the first eight is refused by name")
 // address cannot release a CPU.
 TEST_CASE("guest cpus: the spin-table release page is not mapped in stage 2")
 {
-    Platform p = load("spin-table.dtb");
+    Platform p = load_platform("spin-table.dtb");
     REQUIRE(p.spin_release_count == 1);
     CHECK(p.spin_release[0].base == 0x8000f000);
     pci::PciDeviceTable<2> table;
@@ -142,14 +130,14 @@ TEST_CASE("guest cpus: the spin-table release page is not mapped in stage 2")
 // log says which one stops it.
 TEST_CASE("ram encoding: FWB forces write-back only when every DMA master is coherent")
 {
-    Platform mixed = load("dma-masters.dtb");
+    Platform mixed = load_platform("dma-masters.dtb");
     stage2::Encoding e{};
     std::string log = logged([&] { e = choose_ram_encoding(mixed, true); });
     CHECK(e == stage2::kFwbGuestChoice);
     CHECK(log.find("FWB: guest RAM as the guest maps it: 2 of 4 DMA masters not dma-coherent, first /mmc@20000000") !=
           std::string::npos);
 
-    Platform qemu = load("qemu-virt-gicv3.dtb");
+    Platform qemu = load_platform("qemu-virt-gicv3.dtb");
     log = logged([&] { e = choose_ram_encoding(qemu, true); });
     CHECK(e == stage2::kFwbForceWb);
     CHECK(log.find("FWB: guest RAM forced write-back: all " + std::to_string(qemu.dma.count) +

@@ -11,23 +11,12 @@
 
 #include "passage/discover.h"
 #include "passage/log.h"
+#include "support/fixture.h"
 
 using namespace passage;
+using namespace passage::test;
 
 namespace {
-
-std::vector<u64> load(const char* name, usize& size)
-{
-    std::string path = std::string(PASSAGE_TEST_DATA_DIR) + "/" + name;
-    std::ifstream f(path, std::ios::binary);
-    INFO("fixture " << path);
-    REQUIRE(f.good());
-    std::vector<char> raw((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-    std::vector<u64> words(raw.size() / 8 + 1);
-    std::memcpy(words.data(), raw.data(), raw.size());
-    size = raw.size();
-    return words;
-}
 
 std::string g_log;
 void capture(const char* text, usize len) { g_log.append(text, len); }
@@ -44,10 +33,9 @@ struct Inspected {
 // Discovery in the given mode, then the summary and the needs, captured.
 Inspected inspect(const char* name, DiscoveryMode mode)
 {
-    usize size = 0;
-    auto blob = load(name, size);
+    Blob blob = load_dtb(name);
     Inspected r;
-    REQUIRE(check_device_tree(blob.data(), size, r.diag));
+    REQUIRE(check_device_tree(blob.data(), blob.size, r.diag));
     g_log.clear();
     set_log_sink(capture);
     r.ok = discover_platform(blob.data(), r.p, r.diag, mode).ok();
@@ -172,11 +160,9 @@ TEST_CASE("boards: a node path longer than 63 characters prints whole")
 // not mistaken for a host bridge.
 TEST_CASE("boards: host bridges under a translating bus and the ones passage does not drive")
 {
-    usize size = 0;
-    auto blob = load("board-soc-bridges.dtb", size);
-    Diagnostic diag;
-    Platform p;
-    REQUIRE(discover_platform(blob.data(), p, diag, DiscoveryMode::Inspect));
+    Discovered d = discover_blob(load_dtb("board-soc-bridges.dtb"), DiscoveryMode::Inspect);
+    REQUIRE(d.ok);
+    const Platform& p = d.p;
     REQUIRE(p.bridge_count == 1);
     const PciHostBridge& b = p.bridges[0];
     CHECK(std::string(b.path) == "/soc/pcie@f0000000");

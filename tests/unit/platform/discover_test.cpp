@@ -12,49 +12,15 @@
 
 #include "passage/discover.h"
 #include "passage/log.h"
+#include "support/fixture.h"
 
 using namespace passage;
+using namespace passage::test;
 
 namespace {
 
-// A blob in 8-byte aligned storage, as libfdt wants it.
-struct Blob {
-    std::vector<u64> words;
-    usize size = 0;
-    const void* data() const { return words.data(); }
-    u8* bytes() { return reinterpret_cast<u8*>(words.data()); }
-};
-
-Blob load(const std::string& name)
-{
-    std::string path = std::string(PASSAGE_TEST_DATA_DIR) + "/" + name;
-    std::ifstream f(path, std::ios::binary);
-    INFO("fixture " << path);
-    REQUIRE(f.good());
-    std::vector<char> raw((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-    Blob b;
-    b.size = raw.size();
-    b.words.resize(raw.size() / 8 + 1);
-    std::memcpy(b.words.data(), raw.data(), raw.size());
-    return b;
-}
-
 std::string g_log;
 void capture(const char* text, usize len) { g_log.append(text, len); }
-
-struct Discovered {
-    Platform p;
-    Diagnostic diag;
-    bool ok = false;
-};
-
-Discovered discover(const Blob& b)
-{
-    Discovered d;
-    if (!check_device_tree(b.data(), b.size, d.diag)) return d;
-    d.ok = discover_platform(b.data(), d.p, d.diag).ok();
-    return d;
-}
 
 const PciWindow* window(const PciHostBridge& b, PciSpace space)
 {
@@ -67,7 +33,7 @@ const PciWindow* window(const PciHostBridge& b, PciSpace space)
 
 TEST_CASE("discover: QEMU virt with a GICv3 ITS and a 64-bit PCI window")
 {
-    auto d = discover(load("qemu-virt-gicv3.dtb"));
+    auto d = discover_blob(load_dtb("qemu-virt-gicv3.dtb"));
     INFO(d.diag.text);
     REQUIRE(d.ok);
     const Platform& p = d.p;
@@ -107,7 +73,7 @@ TEST_CASE("discover: QEMU virt with a GICv3 ITS and a 64-bit PCI window")
 
 TEST_CASE("discover: QEMU virt with GICv2 and a GICv2m frame")
 {
-    auto d = discover(load("qemu-virt-gicv2.dtb"));
+    auto d = discover_blob(load_dtb("qemu-virt-gicv2.dtb"));
     INFO(d.diag.text);
     REQUIRE(d.ok);
     const Gic& g = d.p.gic;
@@ -123,7 +89,7 @@ TEST_CASE("discover: QEMU virt with GICv2 and a GICv2m frame")
 
 TEST_CASE("discover: QEMU virt without highmem has a small ECAM and no 64-bit window")
 {
-    auto d = discover(load("qemu-virt-nohighmem.dtb"));
+    auto d = discover_blob(load_dtb("qemu-virt-nohighmem.dtb"));
     INFO(d.diag.text);
     REQUIRE(d.ok);
     REQUIRE(d.p.bridge_count == 1);
@@ -135,7 +101,7 @@ TEST_CASE("discover: QEMU virt without highmem has a small ECAM and no 64-bit wi
 
 TEST_CASE("discover: addresses are translated through parent ranges")
 {
-    auto d = discover(load("board-nested.dtb"));
+    auto d = discover_blob(load_dtb("board-nested.dtb"));
     INFO(d.diag.text);
     REQUIRE(d.ok);
     const Platform& p = d.p;
@@ -178,7 +144,7 @@ TEST_CASE("discover: malformed trees are refused with a message naming the probl
                       Case{"bad-pci-ranges.dtb", "/pcie@10000000: ranges is malformed"},
                       Case{"bad-address-cells.dtb", "not a whole number of entries of #address-cells 2 + #size-cells 2"},
                       Case{"gic-none.dtb", "the root one is /local_intc@40000000 (brcm,bcm2836-l1-intc), not a GICv2 or GICv3"});
-    auto d = discover(load(c.file));
+    auto d = discover_blob(load_dtb(c.file));
     INFO(c.file << ": " << d.diag.text);
     CHECK_FALSE(d.ok);
     CHECK(std::string(d.diag.text).find(c.message) != std::string::npos);
@@ -186,7 +152,7 @@ TEST_CASE("discover: malformed trees are refused with a message naming the probl
 
 TEST_CASE("discover: a truncated blob is refused at every length")
 {
-    Blob good = load("board-nested.dtb");
+    Blob good = load_dtb("board-nested.dtb");
     for (usize len = 0; len < good.size; len += (len < 64 ? 1 : 37)) {
         Blob cut = good;
         cut.size = len;
@@ -199,7 +165,7 @@ TEST_CASE("discover: a truncated blob is refused at every length")
 
 TEST_CASE("discover: bad magic is reported with the value found")
 {
-    Blob b = load("board-nested.dtb");
+    Blob b = load_dtb("board-nested.dtb");
     b.bytes()[0] = 0x12;
     Diagnostic diag;
     CHECK_FALSE(check_device_tree(b.data(), b.size, diag));
@@ -213,7 +179,7 @@ TEST_CASE("discover: bad magic is reported with the value found")
 TEST_CASE("discover: a tree older than version 16 is refused before libfdt walks it")
 {
     auto version = GENERATE(2u, 3u, 15u);
-    Blob b = load("no-memory.dtb");
+    Blob b = load_dtb("no-memory.dtb");
     auto put32 = [&](usize off, u32 v) {
         for (int i = 0; i < 4; ++i) b.bytes()[off + i] = u8(v >> (24 - 8 * i));
     };
@@ -233,7 +199,7 @@ TEST_CASE("discover: a tree older than version 16 is refused before libfdt walks
 TEST_CASE("discover: a property longer than the structure block is refused before libfdt walks it")
 {
     auto len = GENERATE(0xfffffff4u, 0xfffffff0u, 0x80000000u, 0x1000u);
-    Blob b = load("no-memory.dtb");
+    Blob b = load_dtb("no-memory.dtb");
     u8* p = b.bytes();
     auto get32 = [&](usize off) { return u32(p[off]) << 24 | u32(p[off + 1]) << 16 | u32(p[off + 2]) << 8 | p[off + 3]; };
     // The root node's begin tag and empty name, then its first property.
@@ -248,7 +214,7 @@ TEST_CASE("discover: a property longer than the structure block is refused befor
 
 TEST_CASE("discover: random corruption never crashes")
 {
-    Blob good = load("qemu-virt-gicv3.dtb");
+    Blob good = load_dtb("qemu-virt-gicv3.dtb");
     std::mt19937 rng(1234);
     for (int round = 0; round < 300; ++round) {
         Blob b = good;
@@ -263,7 +229,7 @@ TEST_CASE("discover: random corruption never crashes")
 
 TEST_CASE("discover: the summary names the ECAM and its windows plus the GIC and CPUs")
 {
-    auto d = discover(load("qemu-virt-gicv3.dtb"));
+    auto d = discover_blob(load_dtb("qemu-virt-gicv3.dtb"));
     REQUIRE(d.ok);
     g_log.clear();
     set_log_sink(capture);
@@ -278,7 +244,7 @@ TEST_CASE("discover: the summary names the ECAM and its windows plus the GIC and
 
 TEST_CASE("discover: enable-method and spin-table release pages")
 {
-    auto d = discover(load("spin-table.dtb"));
+    auto d = discover_blob(load_dtb("spin-table.dtb"));
     INFO(d.diag.text);
     REQUIRE(d.ok);
     REQUIRE(d.p.cpu_count == 4);
@@ -293,8 +259,8 @@ TEST_CASE("discover: enable-method and spin-table release pages")
 
 TEST_CASE("discover: a spin-table CPU without cpu-release-addr is refused by name")
 {
-    auto b = load("spin-table.dtb");
-    auto probe = discover(b);
+    auto b = load_dtb("spin-table.dtb");
+    auto probe = discover_blob(b);
     REQUIRE(probe.ok);
     // Rename the property so the node lacks it (same length keeps the blob valid).
     const char from[] = "cpu-release-addr";
@@ -306,7 +272,7 @@ TEST_CASE("discover: a spin-table CPU without cpu-release-addr is refused by nam
             renamed = true;
         }
     REQUIRE(renamed);
-    auto d = discover(b);
+    auto d = discover_blob(b);
     REQUIRE_FALSE(d.ok);
     CHECK(std::string(d.diag.text) ==
           "cpu node /cpus/cpu@1: enable-method spin-table without a cpu-release-addr of 1 or 2 cells");
@@ -316,7 +282,7 @@ TEST_CASE("discover: CPUs past the first eight are counted not used")
 {
     g_log.clear();
     set_log_sink(capture);
-    auto d = discover(load("many-cpus.dtb"));
+    auto d = discover_blob(load_dtb("many-cpus.dtb"));
     set_log_sink(nullptr);
     REQUIRE(d.ok);
     CHECK(d.p.cpu_count == 8);
@@ -329,7 +295,7 @@ TEST_CASE("discover: CPUs past the first eight are counted not used")
 // the platform devices count as much as the PCI host bridges.
 TEST_CASE("discover: DMA masters and their coherency as Linux reads it")
 {
-    auto d = discover(load("dma-masters.dtb"));
+    auto d = discover_blob(load_dtb("dma-masters.dtb"));
     INFO(d.diag.text);
     REQUIRE(d.ok);
     CHECK(d.p.dma.count == 4);  // mmc, usb, dma engine, pcie
@@ -341,7 +307,7 @@ TEST_CASE("discover: DMA masters and their coherency as Linux reads it")
 
 TEST_CASE("discover: QEMU virt's DMA masters are all coherent")
 {
-    auto d = discover(load("qemu-virt-gicv3.dtb"));
+    auto d = discover_blob(load_dtb("qemu-virt-gicv3.dtb"));
     REQUIRE(d.ok);
     CHECK(d.p.dma.noncoherent == 0);
     CHECK(d.p.dma.count >= 34);  // the PCIe bridge, fw-cfg, 32 virtio-mmio transports

@@ -11,31 +11,12 @@
 
 #include "passage/discover.h"
 #include "passage/log.h"
+#include "support/fixture.h"
 
 using namespace passage;
+using namespace passage::test;
 
 namespace {
-
-struct Found {
-    Platform p;
-    Diagnostic diag;
-    bool ok = false;
-};
-
-Found discover_file(const std::string& name)
-{
-    std::string path = std::string(PASSAGE_TEST_DATA_DIR) + "/" + name;
-    std::ifstream f(path, std::ios::binary);
-    INFO("fixture " << path);
-    REQUIRE(f.good());
-    std::vector<char> raw((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-    std::vector<u64> words(raw.size() / 8 + 1);
-    std::memcpy(words.data(), raw.data(), raw.size());
-    Found d;
-    if (!check_device_tree(words.data(), raw.size(), d.diag)) return d;
-    d.ok = discover_platform(words.data(), d.p, d.diag).ok();
-    return d;
-}
 
 std::string g_log;
 void capture(const char* text, usize len) { g_log.append(text, len); }
@@ -53,7 +34,7 @@ std::string summary(const Platform& p)
 
 TEST_CASE("smmu discovery: QEMU virt with iommu=smmuv3 maps every RID one to one")
 {
-    auto d = discover_file("qemu-virt-smmuv3.dtb");
+    auto d = discover_blob(load_dtb("qemu-virt-smmuv3.dtb"));
     INFO(d.diag.text);
     REQUIRE(d.ok);
     REQUIRE(d.p.smmu_count == 1);
@@ -74,7 +55,7 @@ TEST_CASE("smmu discovery: QEMU virt with iommu=smmuv3 maps every RID one to one
 
 TEST_CASE("smmu discovery: a masked map with two SMMUs and one IOMMU passage does not drive")
 {
-    auto d = discover_file("smmu-board.dtb");
+    auto d = discover_blob(load_dtb("smmu-board.dtb"));
     INFO(d.diag.text);
     REQUIRE(d.ok);
     REQUIRE(d.p.smmu_count == 2);  // the disabled one is left out
@@ -111,7 +92,7 @@ TEST_CASE("smmu discovery: a masked map with two SMMUs and one IOMMU passage doe
 
 TEST_CASE("smmu discovery: a host bridge without an SMMU is reported as unconfined")
 {
-    auto d = discover_file("board-nested.dtb");
+    auto d = discover_blob(load_dtb("board-nested.dtb"));
     REQUIRE(d.ok);
     CHECK(d.p.smmu_count == 0);
     CHECK(stream_route(d.p.bridges[0], 0).error() == Error::NotFound);
@@ -130,7 +111,7 @@ TEST_CASE("smmu discovery: malformed maps and SMMU nodes are refused naming the 
                       Case{"smmu-map-dangling.dtb", "/pcie@4010000000: iommu-map names phandle 0x77, which is no node"},
                       Case{"smmu-map-too-long.dtb", "/pcie@4010000000: iommu-map entry for RID 0xff00 length 0x200 leaves the 16-bit RID space"},
                       Case{"smmu-small-reg.dtb", "SMMUv3 /iommu@9050000: reg 0x9050000 size 0x10000 is not 64 KiB aligned or smaller"});
-    auto d = discover_file(c.file);
+    auto d = discover_blob(load_dtb(c.file));
     INFO(c.file << ": " << d.diag.text);
     CHECK_FALSE(d.ok);
     CHECK(std::string(d.diag.text).find(c.message) != std::string::npos);
