@@ -3,7 +3,6 @@
 #include <libfdt.h>
 
 #include "guest.h"
-#include "passage/cmdline.h"
 #include "passage/guest/guest_dtb.h"
 #include "passage/guest/layout.h"
 #include "passage/guest/modules.h"
@@ -41,7 +40,6 @@ constinit plan::GuestPlan g_plan;
 constinit plan::GuestCpus g_cpus;
 // In BSS: the allocator bitmap beside the pool must start zeroed.
 constinit arch::El2Stage2Env<kStage2Pages> g_stage2_env;
-const char* g_cmdline = nullptr;
 
 // Static: the boot CPU's stack is reused for traps once the guest runs.
 constinit GuestTable g_table;
@@ -66,14 +64,14 @@ void enumerate_pci(const Platform& p)
 }
 
 // Each function's fate, once, for the plan, the config space and the log.
-void decide_dispositions(const Platform& p, const char* cmdline, bool fwb)
+void decide_dispositions(const Platform& p, const BootOptions& boot, bool fwb)
 {
     pci::DispositionOptions options;
+    static_cast<pci::DeviceLists&>(options) = boot.devices;
     options.fwb = fwb;
-    options.can_hide = vpci_wanted(p, cmdline);
+    options.can_hide = vpci_wanted(p, boot.vconfig);
     Diagnostic d;
-    if (!pci::parse_disposition_options(cmdline, options, d)) panic("%s", d.text);
-    if (!boot_on_off(cmdline, "vpci", true) && !pci::check_direct_config(options, d)) panic("%s", d.text);
+    if (!boot.vconfig && !pci::check_direct_config(options, d)) panic("%s", d.text);
     smmu_dma_groups(p, g_pci, options);
     g_disp.decide(g_pci, options);
 }
@@ -151,7 +149,7 @@ void prepare(const void* fdt, const Platform& p, const BootModules& mods, GuestR
     req.keep = {keep, nkeep};
 }
 
-LoadedGuest load(const void* fdt, const Platform& p, const BootModules& mods, const GuestRequest& r)
+LoadedGuest load(const void* fdt, const Platform& p, const BootModules& mods, const GuestRequest& r, ProbeOnly asked)
 {
     Diagnostic d;
     const LayoutRequest& req = r.req;
@@ -171,10 +169,8 @@ LoadedGuest load(const void* fdt, const Platform& p, const BootModules& mods, co
     // linux,pci-probe-only keeps Linux from reassigning BARs. Direct config
     // space needs it (stage 2 cannot follow a move); with virtual config
     // space passage follows moves, so it is left out unless asked for.
-    static constexpr const char* kProbeOnly[] = {"off", "on"};
-    int asked = boot_word(g_cmdline, "probe_only", kProbeOnly, 2, "on or off");  // 2: not given
-    cfg.pci_probe_only = !vpci_enabled() || asked == 1;
-    if (!vpci_enabled() && asked == 0)
+    cfg.pci_probe_only = !vpci_enabled() || asked == ProbeOnly::On;
+    if (!vpci_enabled() && asked == ProbeOnly::Off)
         log_warn("guest: passage.probe_only=off ignored: config space is direct, stage 2 cannot follow BAR moves");
     if (cfg.pci_probe_only) log_info("guest: linux,pci-probe-only: the guest keeps the BARs passage assigned");
     else log_info("guest: no linux,pci-probe-only: the guest may move BARs; passage follows");
@@ -201,10 +197,9 @@ LoadedGuest load(const void* fdt, const Platform& p, const BootModules& mods, co
 
 }  // namespace
 
-void boot_guest(const void* fdt, const Platform& p, const char* cmdline)
+void boot_guest(const void* fdt, const Platform& p, const BootOptions& options)
 {
-    g_cmdline = cmdline;
-    smmu_takeover(p, cmdline);  // DMA aborts from here on, until the stream table says otherwise
+    smmu_takeover(p, options.smmu, options.smmu_2level);  // DMA aborts from here on, until the stream table says otherwise
     enumerate_pci(p);
 
     BootModules mods;
@@ -218,11 +213,11 @@ void boot_guest(const void* fdt, const Platform& p, const char* cmdline)
     // One table for CPU and SMMU: FWB encodings only if every SMMU reads them.
     if (features.fwb && !smmu_allows_fwb()) log_info("stage 2: FWB left off: an SMMU translating for the guest has no FWB");
     stage2::Encoding enc = plan::choose_ram_encoding(p, features.fwb && smmu_allows_fwb());
-    decide_dispositions(p, cmdline, enc.fwb);
+    decide_dispositions(p, options, enc.fwb);
     MemRange hyp{g_runtime.boot.image_base, g_runtime.boot.image_end - g_runtime.boot.image_base};
     if (!plan::build_plan(p, g_pci, g_disp, hyp, g_plan, d)) panic("guest plan: %s", d.text);
     gic_tables_prepare(p, g_plan);
-    (void)vpci_prepare(p, g_plan, hyp, cmdline);
+    (void)vpci_prepare(p, g_plan, hyp, options.vconfig);
     plan::print_plan(g_plan);
     for (usize i = 0; i < p.no_map_count; ++i)
         log_info("guest: no-map reserved memory 0x%llx-0x%llx: not mapped in stage 2 nor at EL2; the guest DTB keeps it reserved",
@@ -244,7 +239,7 @@ void boot_guest(const void* fdt, const Platform& p, const char* cmdline)
     vpci_start(p, g_pci, g_disp, g_plan, *table);
     if (smmu_needs_clean(p)) g_stage2_env.clean_for_dma();
     smmu_start(p, g_pci, g_disp, table->vtcr(), table->vttbr(kGuestVmid), enc.fwb);
-    smmu_dma_selftest(p, g_pci, g_disp, cmdline);
+    if (options.dma_selftest) smmu_dma_selftest(p, g_pci, g_disp);
     table->dump("of the guest");
 
     arch::GuestHw hw = arch::make_guest_hw(features, p.gic.version, table->vtcr(), table->vttbr(kGuestVmid), enc);
@@ -260,7 +255,7 @@ void boot_guest(const void* fdt, const Platform& p, const char* cmdline)
 
     GuestRequest& request = g_request;
     prepare(fdt, p, mods, request);
-    if (boot_selftest(cmdline) != Selftest::Off) {
+    if (options.selftest != Selftest::Off) {
         // Its scratch is free by the layout's rules (clear of the host DTB,
         // reserved memory and the boot modules) and cleared afterwards.
         MemRange scratch;
@@ -271,12 +266,11 @@ void boot_guest(const void* fdt, const Platform& p, const char* cmdline)
         clear_in_guest_ram(scratch);
     }
 
-    LoadedGuest g = load(fdt, p, mods, request);
+    LoadedGuest g = load(fdt, p, mods, request, options.probe_only);
     // libfdt never runs after this (docs/design.md): the host's tree, with
     // passage's command line and the GIC's hypervisor frames, is wiped from
     // guest RAM before the guest's first instruction.
     const MemRange host_dtb{g_runtime.boot.dtb, fdt_totalsize(fdt)};
-    g_cmdline = nullptr;
     clear_in_guest_ram(host_dtb);
     log_info("guest: host device tree at 0x%llx (%llu bytes) wiped from guest RAM",
              (ull)host_dtb.base, (ull)host_dtb.size);

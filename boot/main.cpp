@@ -27,6 +27,7 @@ using ull = unsigned long long;
 constexpr usize kMaxDtbSize = 2 * MiB;  // booting.rst: the DTB must not exceed 2 MiB
 
 Platform g_platform;
+BootOptions g_options;
 
 void note_early(const char* text)
 {
@@ -48,16 +49,10 @@ const char* bootargs(const void* fdt)
     return s != nullptr && len > 0 && s[len - 1] == '\0' ? s : nullptr;
 }
 
-void apply_log_level(const char* cmdline)
-{
-    static constexpr const char* kLevels[] = {"error", "warn", "info", "debug"};  // LogLevel's order
-    set_log_level(LogLevel(boot_word(cmdline, "loglevel", kLevels, int(LogLevel::Info), "error, warn, info or debug")));
-}
-
 // passage.selftest=fault: take a deliberate data abort, to prove the report.
-void run_selftest(const char* cmdline)
+void run_selftest(Selftest selftest)
 {
-    if (boot_selftest(cmdline) == Selftest::Fault) {
+    if (selftest == Selftest::Fault) {
         log_info("selftest: reading unmapped address 0x%llx", (ull)(u64{1} << 47));
         (void)*reinterpret_cast<volatile u64*>(u64{1} << 47);
     }
@@ -113,8 +108,8 @@ extern "C" [[noreturn]] void passage_main(u64 dtb, u64 image_base, u64 entry_el)
         log_info("passage: powering off");
         arch::system_off(g_runtime.psci);
     }
-    const char* cmdline = bootargs(fdt);
-    apply_log_level(cmdline);
+    if (!parse_boot_options(bootargs(fdt), g_options, diag)) panic("%s", diag.text);
+    set_log_level(g_options.log_level);
 
     if (!discover_platform(fdt, g_platform, diag)) panic("device tree: %s", diag.text);
     print_platform_summary(g_platform);
@@ -123,11 +118,11 @@ extern "C" [[noreturn]] void passage_main(u64 dtb, u64 image_base, u64 entry_el)
     if (!mmu) panic("EL2 MMU: cannot map 0x%llx: %s", (ull)mmu.error_addr(), error_name(mmu.error()));
     log_info("EL2 MMU on: identity map in %zu table pages, %u-bit PA", *mmu, arch::pa_bits());
 
-    run_selftest(cmdline);
+    run_selftest(g_options.selftest);
 
-    if (!boot_on_off(cmdline, "guest", true)) {  // passage.guest=off: stop after the summary
+    if (!g_options.guest) {  // passage.guest=off: stop after the summary
         log_info("passage: done; powering off");
         arch::system_off(g_runtime.psci);
     }
-    boot_guest(fdt, g_platform, cmdline);
+    boot_guest(fdt, g_platform, g_options);
 }

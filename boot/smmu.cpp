@@ -6,7 +6,6 @@
 #include "passage/format.h"
 #include "passage/log.h"
 #include "passage/pci/enumerate.h"
-#include "options.h"
 #include "spinlock.h"
 #include "sysreg.h"
 
@@ -161,10 +160,10 @@ void submit_everywhere(const Command* cmds, usize n)
 
 }  // namespace
 
-void smmu_takeover(const Platform& p, const char* cmdline)
+void smmu_takeover(const Platform& p, bool enabled, bool force_two_level)
 {
-    g_force_two_level = boot_on_off(cmdline, "smmu_2level", false);
-    if (!boot_on_off(cmdline, "smmu", true)) {
+    g_force_two_level = force_two_level;
+    if (!enabled) {
         if (p.smmu_count > 0) log_warn("passage.smmu=off: the SMMUs are left as firmware set them; DMA is not confined");
         return;
     }
@@ -353,9 +352,8 @@ bool edu_copy(u64 mmio, u64 src, u64 dst, u64 count, bool to_memory)
 
 }  // namespace
 
-void smmu_dma_selftest(const Platform& p, const pci::DeviceTable& table, const pci::Dispositions& disp, const char* cmdline)
+void smmu_dma_selftest(const Platform& p, const pci::DeviceTable& table, const pci::Dispositions& disp)
 {
-    if (!boot_on_off(cmdline, "dma_selftest", false)) return;
     constexpr u64 kEduBuffer = 0x40000;
     constexpr u64 kCount = 256;
     usize tried = 0;

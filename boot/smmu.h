@@ -13,9 +13,11 @@ namespace passage {
 // First thing at boot, before PCI enumeration: every SMMUv3's global
 // bypass set to abort and its features read. Says in the log what each
 // can do.
-// passage.smmu=off leaves every SMMU as firmware left it (for
-// measurements and for proving the DMA checks can fail).
-void smmu_takeover(const Platform& p, const char* cmdline);
+// enabled false (passage.smmu=off) leaves every SMMU as firmware left it
+// (for measurements and for proving the DMA checks can fail);
+// force_two_level (passage.smmu_2level) takes the two-level stream-table
+// path on a machine small enough for a linear one.
+void smmu_takeover(const Platform& p, bool enabled, bool force_two_level);
 
 // True when an SMMU with stage 2 was taken over: it will walk the guest's
 // stage-2 table too.
@@ -42,11 +44,11 @@ bool smmu_needs_clean(const Platform& p);
 // through its ECAM; sets options.dma_group.
 void smmu_dma_groups(const Platform& p, const pci::DeviceTable& table, pci::DispositionOptions& options);
 
-// passage.dma_selftest=on: every hidden QEMU edu (1234:11e8) is made, by
+// For passage.dma_selftest=on: every hidden QEMU edu (1234:11e8) is made, by
 // passage itself, to copy a page of passage's into its buffer and back out
 // over another page of passage's; its StreamID aborts, so the target must
 // stay as it was. One log line per device, PASS or FAIL.
-void smmu_dma_selftest(const Platform& p, const pci::DeviceTable& table, const pci::Dispositions& disp, const char* cmdline);
+void smmu_dma_selftest(const Platform& p, const pci::DeviceTable& table, const pci::Dispositions& disp);
 
 // SMMU invalidation after a stage-2 change, then CMD_SYNC (bounded):
 // one IPA (leaf = false when a table was removed), or the whole VMID.

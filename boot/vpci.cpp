@@ -2,7 +2,6 @@
 
 #include <new>
 
-#include "options.h"
 #include "passage/esr.h"
 #include "passage/format.h"
 #include "passage/log.h"
@@ -70,14 +69,11 @@ u64 g_retries = 0;   // under g_lock: faults that another CPU's stage-2 change h
 
 }  // namespace
 
-bool vpci_wanted(const Platform& p, const char* cmdline)
-{
-    return boot_on_off(cmdline, "vpci", true) && p.bridge_count > 0;
-}
+bool vpci_wanted(const Platform& p, bool asked) { return asked && p.bridge_count > 0; }
 
-bool vpci_prepare(const Platform& p, plan::GuestPlan& plan, MemRange hyp, const char* cmdline)
+bool vpci_prepare(const Platform& p, plan::GuestPlan& plan, MemRange hyp, bool asked)
 {
-    if (!boot_on_off(cmdline, "vpci", true)) {
+    if (!asked) {
         log_info("PCI config space: the guest's ECAM is mapped directly (passage.vpci=off)");
         return false;
     }

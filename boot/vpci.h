@@ -16,15 +16,15 @@ namespace passage {
 constexpr usize kStage2Pages = 512;  // 2 MiB of stage-2 tables
 using GuestTable = stage2::PageTable<arch::El2Stage2Env<kStage2Pages>>;
 
-// Whether config space will be virtual: passage.vpci is not off and there
-// is a host bridge. Decided before the dispositions (hiding needs it).
-bool vpci_wanted(const Platform& p, const char* cmdline);
+// Whether config space will be virtual: asked for (passage.vpci is not
+// off) and there is a host bridge. Decided before the dispositions (hiding needs it).
+bool vpci_wanted(const Platform& p, bool asked);
 
 // Takes the ECAM and the PCI I/O window out of the plan (before stage 2 is
 // built) and remembers what no BAR may be mapped over. False when config
 // space is direct (then the ECAM stays mapped, Device-nGnRnE, and the log
 // says why).
-bool vpci_prepare(const Platform& p, plan::GuestPlan& plan, MemRange hyp, const char* cmdline);
+bool vpci_prepare(const Platform& p, plan::GuestPlan& plan, MemRange hyp, bool asked);
 
 // After stage 2 is built from the plan: brings stage 2 to what the guest's
 // fabric routes, drops what is no longer mapped from the plan, prints each
