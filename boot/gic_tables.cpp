@@ -144,16 +144,16 @@ void gic_tables_prepare(const Platform& p, plan::GuestPlan& plan)
              "%u interrupt ID bits", g_frame_count, g_id_bits);
 }
 
-bool gic_tables_handle_abort(TrapFrame& f)
+vcpu::AbortOutcome gic_tables_handle_abort(TrapFrame& f)
 {
-    if (g_frame_count == 0) return false;
+    if (g_frame_count == 0) return vcpu::AbortOutcome::NotMine;
     const u64 ipa = vcpu::fault_ipa(f.hpfar, f.far);
     const Frame* fr = nullptr;
     for (usize i = 0; i < g_frame_count && !fr; ++i)
         if (ipa >= g_frames[i].base && ipa < g_frames[i].base + kFrame) fr = &g_frames[i];
-    if (fr == nullptr) return false;
+    if (fr == nullptr) return vcpu::AbortOutcome::NotMine;
     vcpu::MmioDecode d = vcpu::decode_mmio(f.esr, f.hpfar, f.far, f.spsr);
-    if (!d.ok() || (d.access.ipa & (d.access.size - 1)) != 0) return false;  // an abort is injected by the caller
+    if (!d.ok() || (d.access.ipa & (d.access.size - 1)) != 0) return vcpu::AbortOutcome::NotMine;  // an abort is injected by the caller
     const vcpu::MmioAccess& a = d.access;
     const u32 offset = u32(a.ipa - fr->base);
     u32 reg_off = 0;
@@ -166,7 +166,7 @@ bool gic_tables_handle_abort(TrapFrame& f)
         vcpu::complete_load(f, a, mmio_read(pa, a.size));
     }
     vcpu::advance(f);
-    return true;
+    return vcpu::AbortOutcome::Resume;
 }
 
 }  // namespace passage

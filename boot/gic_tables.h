@@ -10,6 +10,7 @@
 
 #include "passage/plan/address_plan.h"
 #include "passage/vcpu/trap_frame.h"
+#include "passage/vcpu/trap_handlers.h"
 
 namespace passage {
 
@@ -17,8 +18,8 @@ namespace passage {
 // remembers guest RAM. GICv3 only; nothing on a GICv2.
 void gic_tables_prepare(const Platform& p, plan::GuestPlan& plan);
 
-// A stage-2 data abort: true when it hit one of those frames and was
-// handled (forwarded, or refused and logged); false otherwise.
-bool gic_tables_handle_abort(TrapFrame& f);
+// A stage-2 data abort: Resume when it hit one of those frames and was
+// handled (forwarded, or refused and logged); NotMine otherwise.
+vcpu::AbortOutcome gic_tables_handle_abort(TrapFrame& f);
 
 }  // namespace passage

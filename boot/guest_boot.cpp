@@ -14,7 +14,8 @@
 #include "passage/plan/stage2_build.h"
 #include "passage/size_str.h"
 #include "passage/stage2/page_table.h"
-#include "runtime.h"
+#include "machine.h"
+#include "passage/panic.h"
 #include "options.h"
 #include "selftest.h"
 #include "smmu.h"
@@ -77,6 +78,32 @@ void decide_dispositions(const Platform& p, const BootOptions& boot, bool fwb)
 }
 
 void* identity(void*, u64 phys, u64) { return reinterpret_cast<void*>(phys); }
+
+// What the trap path (arch/aarch64/trap.cpp) hands on: a data abort to the
+// GIC's table frames first, then to config space.
+vcpu::AbortOutcome gic_tables_abort(void*, TrapFrame& f) { return gic_tables_handle_abort(f); }
+vcpu::AbortOutcome vconfig_abort(void*, TrapFrame& f) { return vpci_handle_abort(f); }
+bool vconfig_explain(void*, u64 ipa, char* why, usize size) { return vpci_explain_abort(ipa, why, size); }
+void poll_smmus(void*) { smmu_poll(); }
+void report_end(void*)
+{
+    vpci_report();
+    smmu_report_end();
+}
+
+vcpu::TrapHandlers trap_handlers()
+{
+    vcpu::TrapHandlers h;
+    PASSAGE_CHECK(h.add_data_abort(gic_tables_abort) && h.add_data_abort(vconfig_abort));
+    h.explain_abort = vconfig_explain;
+    h.poll = smmu_enabled() ? poll_smmus : nullptr;  // a trap without an SMMU on pays nothing
+    h.report_end = report_end;
+    return h;
+}
+
+// The SMMUs walk the guest's stage 2 too: its changes reach their TLBs.
+void smmu_inval_ipa(void*, u64 ipa, bool leaf) { smmu_invalidate_ipa(ipa, leaf); }
+void smmu_inval_all(void*) { smmu_invalidate_all(); }
 
 // Zeroes the parts of [r.base, r.end()) that lie in guest RAM and cleans
 // them to the point of coherency: the guest starts with its caches off.
@@ -143,7 +170,7 @@ void prepare(const void* fdt, const Platform& p, const BootModules& mods, GuestR
     }
     MemRange* keep = g.keep;
     usize nkeep = 0;
-    keep[nkeep++] = {g_runtime.boot.dtb, fdt_totalsize(fdt)};
+    keep[nkeep++] = {arch::g_machine.boot.dtb, fdt_totalsize(fdt)};
     for (usize i = 0; i < p.reserved_count; ++i) keep[nkeep++] = p.reserved[i];
     for (usize i = 0; i < p.spin_release_count; ++i) keep[nkeep++] = p.spin_release[i];  // unmapped: never load there
     req.keep = {keep, nkeep};
@@ -214,7 +241,7 @@ void boot_guest(const void* fdt, const Platform& p, const BootOptions& options)
     if (features.fwb && !smmu_allows_fwb()) log_info("stage 2: FWB left off: an SMMU translating for the guest has no FWB");
     stage2::Encoding enc = plan::choose_ram_encoding(p, features.fwb && smmu_allows_fwb());
     decide_dispositions(p, options, enc.fwb);
-    MemRange hyp{g_runtime.boot.image_base, g_runtime.boot.image_end - g_runtime.boot.image_base};
+    MemRange hyp{arch::g_machine.boot.image_base, arch::g_machine.boot.image_end - arch::g_machine.boot.image_base};
     if (!plan::build_plan(p, g_pci, g_disp, hyp, g_plan, d)) panic("guest plan: %s", d.text);
     gic_tables_prepare(p, g_plan);
     (void)vpci_prepare(p, g_plan, hyp, options.vconfig);
@@ -229,6 +256,7 @@ void boot_guest(const void* fdt, const Platform& p, const BootOptions& options)
     // where an SMMU walks the table too, one root table (one level more).
     auto geo = stage2::make_geometry(cpu, plan::ipa_bits_for(g_plan), smmu_will_walk());
     if (!geo) panic("stage 2: no geometry for a %u-bit IPA space: %s", plan::ipa_bits_for(g_plan), error_name(geo.error()));
+    g_stage2_env.set_iommu({nullptr, smmu_inval_ipa, smmu_inval_all});
     auto created = GuestTable::create(g_stage2_env, *geo, enc);
     if (!created) panic("stage 2: no first-level table: %s", error_name(created.error()));
     g_table = created.value();
@@ -252,6 +280,7 @@ void boot_guest(const void* fdt, const Platform& p, const BootOptions& options)
         cpus.state[i] = vcpu::CpuState::Off;
     }
     arch::configure_el2_for_guest(hw);
+    arch::set_trap_handlers(trap_handlers());
 
     GuestRequest& request = g_request;
     prepare(fdt, p, mods, request);
@@ -270,7 +299,7 @@ void boot_guest(const void* fdt, const Platform& p, const BootOptions& options)
     // libfdt never runs after this (docs/design.md): the host's tree, with
     // passage's command line and the GIC's hypervisor frames, is wiped from
     // guest RAM before the guest's first instruction.
-    const MemRange host_dtb{g_runtime.boot.dtb, fdt_totalsize(fdt)};
+    const MemRange host_dtb{arch::g_machine.boot.dtb, fdt_totalsize(fdt)};
     clear_in_guest_ram(host_dtb);
     log_info("guest: host device tree at 0x%llx (%llu bytes) wiped from guest RAM",
              (ull)host_dtb.base, (ull)host_dtb.size);

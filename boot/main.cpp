@@ -1,14 +1,16 @@
 // passage_main: the flow of DESIGN.md, from the device tree to the guest.
 // Each step is a call into the portable core; this file only sequences them.
+#include "console.h"
 #include "guest.h"
 #include "guest_boot.h"
+#include "machine.h"
 #include "mmu.h"
 #include "options.h"
 #include "passage/discover.h"
 #include "passage/log.h"
+#include "passage/panic.h"
 #include "passage/size_str.h"
 #include "psci.h"
-#include "runtime.h"
 #include "sysreg.h"
 
 #include <libfdt.h>
@@ -37,7 +39,7 @@ void note_early(const char* text)
 [[noreturn]] void early_fatal(const char* text)
 {
     note_early(text);
-    arch::system_off(g_runtime.psci);
+    arch::system_off(arch::g_machine.psci);
 }
 
 const char* bootargs(const void* fdt)
@@ -65,7 +67,7 @@ using namespace passage;
 
 extern "C" [[noreturn]] void passage_main(u64 dtb, u64 image_base, u64 entry_el)
 {
-    BootInfo& b = g_runtime.boot;
+    BootInfo& b = arch::g_machine.boot;
     b.dtb = dtb;
     b.image_base = image_base;
     b.image_end = reinterpret_cast<u64>(__image_end);
@@ -73,13 +75,13 @@ extern "C" [[noreturn]] void passage_main(u64 dtb, u64 image_base, u64 entry_el)
     b.rodata_end = reinterpret_cast<u64>(__rodata_end);
     b.entry_el = static_cast<u32>(entry_el);
     // Until the device tree says otherwise: SMC from EL2, HVC from EL1.
-    g_runtime.psci = entry_el == 2 ? PsciMethod::Smc : PsciMethod::Hvc;
+    arch::g_machine.psci = entry_el == 2 ? PsciMethod::Smc : PsciMethod::Hvc;
     if (entry_el == 2) arch::write_hcr_el2(arch::kHcrRW);  // E2H = 0: the EL2 regime passage is written for
 
     const void* fdt = reinterpret_cast<const void*>(dtb);
     Diagnostic diag;
     if (!check_device_tree(fdt, kMaxDtbSize, diag)) early_fatal(diag.text);
-    if (PsciMethod m = discover_psci_method(fdt); m != PsciMethod::None) g_runtime.psci = m;
+    if (PsciMethod m = discover_psci_method(fdt); m != PsciMethod::None) arch::g_machine.psci = m;
     // No console passage can drive (or none at all) is a silent boot: the
     // guest still runs. passage_early_error keeps the reason for gdb.
     Uart uart;
@@ -95,7 +97,7 @@ extern "C" [[noreturn]] void passage_main(u64 dtb, u64 image_base, u64 entry_el)
         log_error("passage must be entered at EL2, but was entered at EL%u.", b.entry_el);
         log_error("Under QEMU, use -machine virt,virtualization=on; on a board, hand over at EL2.");
         log_info("passage: powering off");
-        arch::system_off(g_runtime.psci);
+        arch::system_off(arch::g_machine.psci);
     }
     // A VHE-only CPU: ID_AA64MMFR4_EL1.E2H0 negative, or HCR_EL2.E2H still
     // 1 after head.S cleared it (CPUs older than that field). TCR_EL2,
@@ -106,7 +108,7 @@ extern "C" [[noreturn]] void passage_main(u64 dtb, u64 image_base, u64 entry_el)
                   (ull)arch::read_id_aa64mmfr4_el1());
         log_error("with E2H = 0 and cannot run here.");
         log_info("passage: powering off");
-        arch::system_off(g_runtime.psci);
+        arch::system_off(arch::g_machine.psci);
     }
     if (!parse_boot_options(bootargs(fdt), g_options, diag)) panic("%s", diag.text);
     set_log_level(g_options.log_level);
@@ -122,7 +124,7 @@ extern "C" [[noreturn]] void passage_main(u64 dtb, u64 image_base, u64 entry_el)
 
     if (!g_options.guest) {  // passage.guest=off: stop after the summary
         log_info("passage: done; powering off");
-        arch::system_off(g_runtime.psci);
+        arch::system_off(arch::g_machine.psci);
     }
     boot_guest(fdt, g_platform, g_options);
 }

@@ -410,6 +410,8 @@ void smmu_invalidate_all()
     submit_everywhere(c, 1);
 }
 
+bool smmu_enabled() { return g_any_enabled; }
+
 void smmu_poll()
 {
     if (!g_any_enabled) return;

@@ -55,6 +55,9 @@ void smmu_dma_selftest(const Platform& p, const pci::DeviceTable& table, const p
 void smmu_invalidate_ipa(u64 ipa, bool leaf);
 void smmu_invalidate_all();
 
+// True once smmu_start turned an SMMU on: only then has smmu_poll work.
+bool smmu_enabled();
+
 // Drains every event queue into the log (rate limited); cheap when no
 // SMMU is on. Called on each trap into passage.
 void smmu_poll();

@@ -7,7 +7,8 @@
 #include "passage/log.h"
 #include "passage/pci/vconfig.h"
 #include "passage/vcpu/mmio_access.h"
-#include "runtime.h"
+#include "machine.h"
+#include "passage/panic.h"
 #include "spinlock.h"
 
 namespace passage {
@@ -139,9 +140,9 @@ void vpci_report()
     g_lock.unlock();
 }
 
-VpciAbort vpci_handle_abort(TrapFrame& f)
+vcpu::AbortOutcome vpci_handle_abort(TrapFrame& f)
 {
-    if (g_vcfg == nullptr) return VpciAbort::NotConfig;
+    if (g_vcfg == nullptr) return vcpu::AbortOutcome::NotMine;
     auto d = vcpu::decode_mmio(f.esr, f.hpfar, f.far, f.spsr);
     if (!d.ok()) {
         u64 ipa = vcpu::fault_ipa(f.hpfar, f.far);
@@ -151,13 +152,13 @@ VpciAbort vpci_handle_abort(TrapFrame& f)
                      g_stage2->lookup(IpaAddr(ipa));
         g_retries += retry;
         g_lock.unlock();
-        if (retry) return VpciAbort::Retry;
-        if (!ours) return VpciAbort::NotConfig;
+        if (retry) return vcpu::AbortOutcome::Resume;
+        if (!ours) return vcpu::AbortOutcome::NotMine;
         if (LogBudget::Slot slot = g_undecodable_log.take(); slot != LogBudget::Slot::None)
             log_warn("guest access at 0x%llx (PC 0x%llx) cannot be emulated: %s; external abort injected%s",
                      (ull)ipa, (ull)f.elr, vcpu::mmio_decode_error_name(d.error),
                      slot == LogBudget::Slot::Last ? " (further ones are not logged)" : "");
-        return VpciAbort::Undecodable;
+        return vcpu::AbortOutcome::InjectQuietly;
     }
     const vcpu::MmioAccess& a = d.access;
     u64 value = a.write ? vcpu::read_source(f, a) : 0;
@@ -173,7 +174,7 @@ VpciAbort vpci_handle_abort(TrapFrame& f)
         // Where BARs live, stage 2 changes under the guest: decide under
         // the lock, after any change another CPU is making.
         bool window = g_vcfg->in_memory_window(a.ipa);
-        if (!window && !g_vcfg->may_forward(a.ipa)) return VpciAbort::NotConfig;
+        if (!window && !g_vcfg->may_forward(a.ipa)) return vcpu::AbortOutcome::NotMine;
         g_lock.lock();
         bool ours = g_vcfg->claims_forwarded(a.ipa);
         if (ours && a.write) (void)g_vcfg->forward_write(a.ipa, a.size, value);
@@ -183,12 +184,12 @@ VpciAbort vpci_handle_abort(TrapFrame& f)
         bool retry = !ours && window && esr::is_translation_fault(f.esr) && g_stage2->lookup(IpaAddr(a.ipa));
         g_retries += retry;
         g_lock.unlock();
-        if (retry) return VpciAbort::Retry;
-        if (!ours) return VpciAbort::NotConfig;
+        if (retry) return vcpu::AbortOutcome::Resume;
+        if (!ours) return vcpu::AbortOutcome::NotMine;
     }
     if (!a.write) vcpu::complete_load(f, a, value);
     vcpu::advance(f);
-    return VpciAbort::Emulated;
+    return vcpu::AbortOutcome::Resume;
 }
 
 bool vpci_explain_abort(u64 ipa, char* why, usize size)

@@ -9,6 +9,7 @@
 #include "passage/plan/address_plan.h"
 #include "passage/stage2/page_table.h"
 #include "passage/vcpu/trap_frame.h"
+#include "passage/vcpu/trap_handlers.h"
 #include "stage2_env.h"
 
 namespace passage {
@@ -40,19 +41,12 @@ bool vpci_enabled();
 // when config space is direct.
 void vpci_report();
 
-// What vpci_handle_abort did with a data abort.
-enum class VpciAbort {
-    NotConfig,    // neither config space nor a forwarded BAR: the caller deals with it
-    Emulated,     // answered; the guest resumes after the instruction
-    Undecodable,  // ours but not emulable (ISV = 0, ...): logged here; the
-                  // caller injects an external abort, silently
-    Retry,        // stage 2 maps the address now (another CPU changed it
-                  // meanwhile): the guest runs the access again
-};
-
 // From the trap path: emulates a config access inside an ECAM, or forwards
-// an access to a trapped BAR or the I/O window.
-VpciAbort vpci_handle_abort(TrapFrame& frame);
+// an access to a trapped BAR or the I/O window. Resume also when stage 2
+// maps the address now (another CPU changed it meanwhile: the guest runs
+// the access again); InjectQuietly for an access that is ours but cannot be
+// emulated (ISV = 0, ...), logged here.
+vcpu::AbortOutcome vpci_handle_abort(TrapFrame& frame);
 
 // For an abort the caller reports: whether ipa hits a BAR the guest placed
 // over something else (then why holds a line naming both).

@@ -1,11 +1,11 @@
 #include "guest.h"
 
 #include "asm_defs.h"
+#include "machine.h"
 #include "mmu.h"
 #include "passage/format.h"
 #include "passage/log.h"
 #include "psci.h"
-#include "runtime.h"
 #include "spinlock.h"
 #include "sysreg.h"
 
@@ -218,7 +218,7 @@ i64 start_cpu(usize cpu, u64 entry, u64 context)
     dcache_clean_inval_poc(reinterpret_cast<u64>(&g_shared), sizeof g_shared);
     el2_mmu_publish();
     u64 pa = reinterpret_cast<u64>(&secondary_entry);
-    return static_cast<i64>(psci_call(g_runtime.psci, vcpu::psci_fn::kCpuOn64, g_cpus.mpidr[cpu], pa, cpu));
+    return static_cast<i64>(psci_call(g_machine.psci, vcpu::psci_fn::kCpuOn64, g_cpus.mpidr[cpu], pa, cpu));
 }
 
 void run_guest(usize cpu, u64 entry, u64 x0)

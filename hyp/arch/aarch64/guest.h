@@ -7,6 +7,7 @@
 #include "passage/vcpu/el2_features.h"
 #include "passage/vcpu/psci.h"
 #include "passage/vcpu/trap_frame.h"
+#include "passage/vcpu/trap_handlers.h"
 
 namespace passage::arch {
 
@@ -63,6 +64,10 @@ void set_guest(const GuestHw& hw, const MemRange* ram, usize ram_count);
 
 // First entry on the boot CPU.
 [[noreturn]] void run_guest(usize cpu, u64 entry, u64 x0);
+
+// What the trap path hands on (trap.cpp); set before the guest's first
+// instruction, read by every CPU.
+void set_trap_handlers(const vcpu::TrapHandlers& handlers);
 
 // Handles a synchronous exception from the guest (trap.cpp); returns to resume it.
 void handle_guest_sync(TrapFrame& frame);

@@ -11,6 +11,7 @@
 // condition fails is skipped, as the instruction would have done nothing;
 // any other becomes an undefined instruction.
 #include "guest.h"
+#include "machine.h"
 #include "passage/esr.h"
 #include "passage/log.h"
 #include "passage/vcpu/aarch32.h"
@@ -18,16 +19,10 @@
 #include "passage/vcpu/mmio_access.h"
 #include "passage/vcpu/mops.h"
 #include "psci.h"
-#include "runtime.h"
-#include "smmu.h"
-#include "gic_tables.h"
 #include "spinlock.h"
 #include "sysreg.h"
-#include "vpci.h"
 
 namespace passage::arch {
-
-
 namespace {
 
 using ull = unsigned long long;
@@ -38,6 +33,14 @@ constinit LogBudget g_abort_log{8};
 constinit LogBudget g_cpu_on_log{4};
 constinit LogBudget g_unhandled_log{8};
 constinit LogBudget g_mops_log{4};
+
+// What boot/ registered before the guest's first instruction.
+constinit vcpu::TrapHandlers g_handlers;
+
+void report_end()
+{
+    if (g_handlers.report_end != nullptr) g_handlers.report_end(g_handlers.context);
+}
 
 void apply(TrapFrame& f, const vcpu::Injection& in)
 {
@@ -70,7 +73,7 @@ void handle_psci_call(TrapFrame& f)
     switch (o.action) {
     case vcpu::PsciAction::Return: f.x[0] = static_cast<u64>(o.ret); return;
     case vcpu::PsciAction::Forward: {
-        SmcccResult r = smccc_call(g_runtime.psci, o.fid, o.arg1, f.x[2], f.x[3]);
+        SmcccResult r = smccc_call(g_machine.psci, o.fid, o.arg1, f.x[2], f.x[3]);
         f.x[0] = r.x0;
         f.x[1] = r.x1;
         f.x[2] = r.x2;
@@ -93,14 +96,14 @@ void handle_psci_call(TrapFrame& f)
     case vcpu::PsciAction::AskFirmwareOff: {
         // Only the firmware knows when a CPU that called CPU_OFF is off.
         u64 mpidr = guest_cpus().mpidr[o.cpu];
-        i64 fw = static_cast<i64>(psci_call(g_runtime.psci, vcpu::psci_fn::kAffinityInfo64, mpidr, 0));
+        i64 fw = static_cast<i64>(psci_call(g_machine.psci, vcpu::psci_fn::kAffinityInfo64, mpidr, 0));
         guest_cpus_lock().lock();
         f.x[0] = static_cast<u64>(vcpu::psci_affinity_answer(guest_cpus(), o.cpu, fw));
         guest_cpus_lock().unlock();
         return;
     }
     case vcpu::PsciAction::CpuOff: {
-        (void)psci_call(g_runtime.psci, vcpu::psci_fn::kCpuOff);
+        (void)psci_call(g_machine.psci, vcpu::psci_fn::kCpuOff);
         // Still here: the firmware refused, and the CPU is on.
         guest_cpus_lock().lock();
         f.x[0] = static_cast<u64>(vcpu::psci_cpu_off_refused(guest_cpus(), o.cpu));
@@ -108,30 +111,31 @@ void handle_psci_call(TrapFrame& f)
         return;
     }
     case vcpu::PsciAction::SystemOff:
-        vpci_report();
-        smmu_report_end();
+        report_end();
         log_info("passage: the guest asked for SYSTEM_OFF; powering off");
-        system_off(g_runtime.psci);
+        system_off(g_machine.psci);
     case vcpu::PsciAction::SystemReset:
-        vpci_report();
-        smmu_report_end();
+        report_end();
         log_info("passage: the guest asked for SYSTEM_RESET");
-        (void)psci_call(g_runtime.psci, vcpu::psci_fn::kSystemReset);
-        system_off(g_runtime.psci);
+        (void)psci_call(g_machine.psci, vcpu::psci_fn::kSystemReset);
+        system_off(g_machine.psci);
     }
 }
 
 void handle_abort(TrapFrame& f, bool instruction)
 {
-    if (!instruction && gic_tables_handle_abort(f)) return;  // the GIC's table-address frames
-    VpciAbort config = instruction ? VpciAbort::NotConfig : vpci_handle_abort(f);
-    if (config == VpciAbort::Emulated || config == VpciAbort::Retry) return;
+    using vcpu::AbortOutcome;
+    const vcpu::TrapHandlers& h = g_handlers;
+    AbortOutcome outcome = AbortOutcome::NotMine;
+    for (usize i = 0; !instruction && i < h.data_abort_count && outcome == AbortOutcome::NotMine; ++i)
+        outcome = h.data_abort[i](h.context, f);
+    if (outcome == AbortOutcome::Resume) return;
     bool write = !instruction && esr::WnR::get(f.esr) != 0;
-    LogBudget::Slot slot = config == VpciAbort::NotConfig ? g_abort_log.take() : LogBudget::Slot::None;
+    LogBudget::Slot slot = outcome == AbortOutcome::NotMine ? g_abort_log.take() : LogBudget::Slot::None;
     if (slot != LogBudget::Slot::None) {
         u64 ipa = vcpu::fault_ipa(f.hpfar, f.far);  // only for the message
         char why[128];
-        if (!instruction && vpci_explain_abort(ipa, why, sizeof why))
+        if (!instruction && h.explain_abort != nullptr && h.explain_abort(h.context, ipa, why, sizeof why))
             log_warn("guest %s at IPA 0x%llx (PC 0x%llx): PCI %s; external abort injected%s", write ? "write" : "read",
                      (ull)ipa, (ull)f.elr, why, slot == LogBudget::Slot::Last ? " (further aborts are not logged)" : "");
         else
@@ -156,9 +160,11 @@ void handle_mops(TrapFrame& f)
 
 }  // namespace
 
+void set_trap_handlers(const vcpu::TrapHandlers& handlers) { g_handlers = handlers; }
+
 void handle_guest_sync(TrapFrame& f)
 {
-    smmu_poll();  // DMA faults reach the log while the guest runs
+    if (g_handlers.poll != nullptr) g_handlers.poll(g_handlers.context);
     u32 ec = static_cast<u32>(esr::EC::get(f.esr));
     switch (ec) {
     case esr::kEcHvc64: handle_psci_call(f); return;  // ELR is already past the HVC

@@ -1,4 +1,4 @@
-/* Constants shared by the assembly files (and checked against C++ in boot/). */
+/* Constants shared by the assembly files and C++ (exception.cpp checks the frame). */
 #pragma once
 
 #define R_AARCH64_RELATIVE 1027
