@@ -20,7 +20,6 @@ constexpr usize kMaxSmmus = 2;           // SMMUs passage drives (more are left 
 constexpr u32 kStrtabLog2Max = 11;       // 2048 StreamIDs: buses 0-7 with a one-to-one map
 constexpr u32 kCmdqLog2 = 8;
 constexpr u32 kEvtqLog2 = 7;
-constexpr u16 kGuestVmid = 1;            // as boot/guest_boot.cpp
 
 // The registers through the identity map (mmu.cpp maps them Device), and
 // the cache maintenance a non-coherent SMMU needs.
@@ -211,8 +210,10 @@ bool smmu_allows_fwb()
     return true;
 }
 
-void smmu_start(const Platform& p, const pci::DeviceTable& table, const pci::Dispositions& disp, u64 vtcr, u64 vttbr, bool fwb)
+void smmu_start(const Platform& p, const pci::DeviceTable& table, const pci::Dispositions& disp, const SmmuContext& guest)
 {
+    const u64 vtcr = guest.vtcr, vttbr = guest.vttbr;
+    const bool fwb = guest.fwb;
     g_table = &table;
     iommu::plan_streams(p, table, disp, g_streams);
     const unsigned ipa_bits = 64 - unsigned(vtcr & 0x3f);
@@ -271,7 +272,7 @@ void smmu_start(const Platform& p, const pci::DeviceTable& table, const pci::Dis
             ++translated;
         }
         log_info("SMMUv3 %s on: %u StreamIDs, %zu translated by the guest's stage 2 (VMID %u), %zu hidden aborting, "
-                 "every other one aborting", s.drv.name(), s.drv.stream_count(), translated, kGuestVmid, aborted);
+                 "every other one aborting", s.drv.name(), s.drv.stream_count(), translated, guest.vmid, aborted);
         if (s.drv.two_level())
             log_info("SMMUv3 %s: two-level stream table, %u of %u level-2 tables (one bus each) in use", s.drv.name(),
                      s.drv.l2_tables_used(), mem.l2_count);
@@ -394,18 +395,18 @@ void smmu_dma_selftest(const Platform& p, const pci::DeviceTable& table, const p
     if (tried == 0) log_warn("DMA self-test: no hidden edu (1234:11e8) to run it with");
 }
 
-void smmu_invalidate_ipa(u64 ipa, bool leaf)
+void smmu_invalidate_ipa(u16 vmid, u64 ipa, bool leaf)
 {
     if (!g_any_enabled) return;
-    const Command c[] = {iommu::cmd_tlbi_s2_ipa(kGuestVmid, ipa, leaf)};
+    const Command c[] = {iommu::cmd_tlbi_s2_ipa(vmid, ipa, leaf)};
     Locked guard;
     submit_everywhere(c, 1);
 }
 
-void smmu_invalidate_all()
+void smmu_invalidate_all(u16 vmid)
 {
     if (!g_any_enabled) return;
-    const Command c[] = {iommu::cmd_tlbi_s12_vmall(kGuestVmid)};
+    const Command c[] = {iommu::cmd_tlbi_s12_vmall(vmid)};
     Locked guard;
     submit_everywhere(c, 1);
 }

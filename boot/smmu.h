@@ -5,6 +5,7 @@
 #pragma once
 
 #include "passage/discover.h"
+#include "passage/guest/guest.h"
 #include "passage/pci/device_table.h"
 #include "passage/pci/disposition.h"
 
@@ -31,8 +32,8 @@ bool smmu_allows_fwb();
 // every StreamID (aliases included) of a function the guest owns; the rest
 // abort. Then SMMUEN. An SMMU that cannot is left aborting, and the log
 // says what that means.
-void smmu_start(const Platform& p, const pci::DeviceTable& table, const pci::Dispositions& disp, u64 vtcr, u64 vttbr,
-                bool fwb);
+void smmu_start(const Platform& p, const pci::DeviceTable& table, const pci::Dispositions& disp,
+                const SmmuContext& guest);
 
 // True when an SMMU that may walk the guest's stage 2 does not snoop the
 // CPU's caches (no dma-coherent): table writes must then be cleaned to the
@@ -50,10 +51,11 @@ void smmu_dma_groups(const Platform& p, const pci::DeviceTable& table, pci::Disp
 // stay as it was. One log line per device, PASS or FAIL.
 void smmu_dma_selftest(const Platform& p, const pci::DeviceTable& table, const pci::Dispositions& disp);
 
-// SMMU invalidation after a stage-2 change, then CMD_SYNC (bounded):
-// one IPA (leaf = false when a table was removed), or the whole VMID.
-void smmu_invalidate_ipa(u64 ipa, bool leaf);
-void smmu_invalidate_all();
+// SMMU invalidation after a change to the stage 2 of the guest with this
+// VMID, then CMD_SYNC (bounded): one IPA (leaf = false when a table was
+// removed), or the whole VMID.
+void smmu_invalidate_ipa(u16 vmid, u64 ipa, bool leaf);
+void smmu_invalidate_all(u16 vmid);
 
 // True once smmu_start turned an SMMU on: only then has smmu_poll work.
 bool smmu_enabled();

@@ -4,52 +4,47 @@
 // windows the guest programs.
 #pragma once
 
+#include "el2_guest.h"
 #include "passage/pci/device_table.h"
 #include "passage/pci/disposition.h"
-#include "passage/plan/address_plan.h"
-#include "passage/stage2/page_table.h"
 #include "passage/vcpu/trap_frame.h"
 #include "passage/vcpu/trap_handlers.h"
-#include "stage2_env.h"
 
 namespace passage {
-
-constexpr usize kStage2Pages = 512;  // 2 MiB of stage-2 tables
-using GuestTable = stage2::PageTable<arch::El2Stage2Env<kStage2Pages>>;
 
 // Whether config space will be virtual: asked for (passage.vpci is not
 // off) and there is a host bridge. Decided before the dispositions (hiding needs it).
 bool vpci_wanted(const Platform& p, bool asked);
 
-// Takes the ECAM and the PCI I/O window out of the plan (before stage 2 is
+// Takes the ECAM and the PCI I/O window out of the guest's plan (before stage 2 is
 // built) and remembers what no BAR may be mapped over. False when config
 // space is direct (then the ECAM stays mapped, Device-nGnRnE, and the log
 // says why).
-bool vpci_prepare(const Platform& p, plan::GuestPlan& plan, MemRange hyp, bool asked);
+bool vpci_prepare(const Platform& p, El2Guest& guest, MemRange hyp, bool asked);
 
-// After stage 2 is built from the plan: brings stage 2 to what the guest's
-// fabric routes, drops what is no longer mapped from the plan, prints each
-// function's disposition.
-void vpci_start(const Platform& p, pci::DeviceTable& table, const pci::Dispositions& disp, plan::GuestPlan& plan,
-                GuestTable& stage2);
+// After the guest's stage 2 is built from its plan: brings stage 2 to what
+// the guest's fabric routes, drops what is no longer mapped from the plan,
+// prints each function's disposition.
+void vpci_start(const Platform& p, pci::DeviceTable& table, const pci::Dispositions& disp, El2Guest& guest);
 
 // Whether the guest's config space is virtual (vpci_prepare said yes).
-bool vpci_enabled();
+bool vpci_enabled(const El2Guest& guest);
 
 // One line for the end of the guest: config accesses emulated, BAR moves
 // followed, conflicts left unmapped, trapped accesses forwarded. Nothing
 // when config space is direct.
-void vpci_report();
+void vpci_report(El2Guest& guest);
 
 // From the trap path: emulates a config access inside an ECAM, or forwards
 // an access to a trapped BAR or the I/O window. Resume also when stage 2
 // maps the address now (another CPU changed it meanwhile: the guest runs
 // the access again); InjectQuietly for an access that is ours but cannot be
 // emulated (ISV = 0, ...), logged here.
-vcpu::AbortOutcome vpci_handle_abort(TrapFrame& frame);
+// A vcpu::TrapHandlers data-abort handler: guest is the El2Guest.
+vcpu::AbortOutcome vpci_handle_abort(void* guest, TrapFrame& frame);
 
 // For an abort the caller reports: whether ipa hits a BAR the guest placed
 // over something else (then why holds a line naming both).
-bool vpci_explain_abort(u64 ipa, char* why, usize size);
+bool vpci_explain_abort(void* guest, u64 ipa, char* why, usize size);
 
 }  // namespace passage

@@ -5,6 +5,7 @@
 #include "mmu.h"
 #include "passage/format.h"
 #include "passage/log.h"
+#include "passage/panic.h"
 #include "psci.h"
 #include "spinlock.h"
 #include "sysreg.h"
@@ -30,17 +31,14 @@ struct BootRecord {
     u64 context = 0;
 };
 
-// Read by secondaries before their MMU is on: cleaned to memory before CPU_ON.
+// Per physical CPU: what it enters and for which guest. Cleaned to memory
+// before CPU_ON (the new CPU starts with its MMU off).
 struct SharedState {
-    GuestHw hw;
     BootRecord boot[MAX_CPUS];
-    MemRange ram[16];
-    usize ram_count = 0;
+    GuestContext* guest[MAX_CPUS] = {};
 };
 
 SharedState g_shared;
-vcpu::VcpuSet g_cpus;
-Spinlock g_cpus_lock;
 
 u64 stack_top(usize cpu) { return reinterpret_cast<u64>(&passage_stacks[cpu][0]) + STACK_SIZE; }
 
@@ -193,41 +191,31 @@ void configure_el2_for_guest(const GuestHw& hw)
     isb();
 }
 
-const GuestHw& guest_hw() { return g_shared.hw; }
-vcpu::VcpuSet& guest_cpus() { return g_cpus; }
 usize this_cpu() { return static_cast<usize>(read_tpidr_el2()); }
 void set_this_cpu(usize index) { write_tpidr_el2(index); }
-Spinlock& guest_cpus_lock() { return g_cpus_lock; }
-const MemRange* guest_ram(usize& count)
-{
-    count = g_shared.ram_count;
-    return g_shared.ram;
-}
+GuestContext& current_guest() { return *g_shared.guest[this_cpu()]; }
 
-void set_guest(const GuestHw& hw, const MemRange* ram, usize ram_count)
+i64 start_cpu(GuestContext& guest, usize cpu, u64 entry, u64 context)
 {
-    g_shared.hw = hw;
-    g_shared.ram_count = ram_count < 16 ? ram_count : 16;
-    for (usize i = 0; i < g_shared.ram_count; ++i) g_shared.ram[i] = ram[i];
-}
-
-i64 start_cpu(usize cpu, u64 entry, u64 context)
-{
+    PASSAGE_CHECK(cpu < MAX_CPUS && cpu < guest.cpus->count);  // PSCI checked it against the guest's CPUs
     g_shared.boot[cpu] = {entry, context};
+    g_shared.guest[cpu] = &guest;
     // The new CPU reads these with its MMU off, straight from memory.
     dcache_clean_inval_poc(reinterpret_cast<u64>(&g_shared), sizeof g_shared);
     el2_mmu_publish();
     u64 pa = reinterpret_cast<u64>(&secondary_entry);
-    return static_cast<i64>(psci_call(g_machine.psci, vcpu::psci_fn::kCpuOn64, g_cpus.mpidr[cpu], pa, cpu));
+    return static_cast<i64>(psci_call(g_machine.psci, vcpu::psci_fn::kCpuOn64, guest.cpus->mpidr[cpu], pa, cpu));
 }
 
-void run_guest(usize cpu, u64 entry, u64 x0)
+void run_guest(GuestContext& guest, usize cpu, u64 entry, u64 x0)
 {
+    PASSAGE_CHECK(cpu < MAX_CPUS && guest.cpus != nullptr && guest.cpus_lock != nullptr);
     set_this_cpu(cpu);
-    configure_el2_for_guest(g_shared.hw);
-    g_cpus_lock.lock();
-    g_cpus.state[cpu] = vcpu::CpuState::On;
-    g_cpus_lock.unlock();
+    g_shared.guest[cpu] = &guest;
+    configure_el2_for_guest(guest.hw);
+    guest.cpus_lock->lock();
+    guest.cpus->state[cpu] = vcpu::CpuState::On;
+    guest.cpus_lock->unlock();
     enter_guest(entry, x0, stack_top(cpu));
 }
 
@@ -241,5 +229,5 @@ extern "C" [[noreturn]] void secondary_main(u64 cpu)
     arch::el2_mmu_on_secondary();
     const arch::BootRecord& b = arch::g_shared.boot[cpu];
     log_info("cpu%llu: online at EL2, entering the guest at 0x%llx", (unsigned long long)cpu, (unsigned long long)b.entry);
-    arch::run_guest(cpu, b.entry, b.context);
+    arch::run_guest(*arch::g_shared.guest[cpu], cpu, b.entry, b.context);
 }

@@ -18,12 +18,11 @@ enum class AbortOutcome : u8 {
 };
 
 struct TrapHandlers {
-    static constexpr usize kMaxAbortHandlers = 4;
-
     void* context = nullptr;
-    // Stage-2 data aborts, offered to each in order until one is not NotMine.
-    AbortOutcome (*data_abort[kMaxAbortHandlers])(void* context, TrapFrame& frame) = {};
-    usize data_abort_count = 0;
+    // A stage-2 data abort. One entry (the composition root offers the
+    // abort to its handlers in its order): one indirect call on the hot
+    // path (vpci_cfg_read_insns in docs/performance.md).
+    AbortOutcome (*data_abort)(void* context, TrapFrame& frame) = nullptr;
     // For an abort no handler took: a reason to log instead of "outside its
     // address space" (true and `why` filled), or false.
     bool (*explain_abort)(void* context, u64 ipa, char* why, usize size) = nullptr;
@@ -32,13 +31,6 @@ struct TrapHandlers {
     void (*poll)(void* context) = nullptr;
     // When the guest powers off or resets: the end-of-guest lines.
     void (*report_end)(void* context) = nullptr;
-
-    bool add_data_abort(AbortOutcome (*handler)(void*, TrapFrame&))
-    {
-        if (data_abort_count == kMaxAbortHandlers) return false;
-        data_abort[data_abort_count++] = handler;
-        return true;
-    }
 };
 
 }  // namespace passage::vcpu
