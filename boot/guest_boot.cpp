@@ -22,7 +22,7 @@
 #include "gic_tables.h"
 #include "el2_guest.h"
 #include "sysreg.h"
-#include "vpci.h"
+#include "vconfig.h"
 
 // The default test guest (tests/guests), linked into the image by guest_blob.S.
 extern "C" const unsigned char test_guest_elf_start[], test_guest_elf_end[];
@@ -69,7 +69,7 @@ void decide_dispositions(const Platform& p, const BootOptions& boot, bool fwb)
     pci::DispositionOptions options;
     static_cast<pci::DeviceLists&>(options) = boot.devices;
     options.fwb = fwb;
-    options.can_hide = vpci_wanted(p, boot.vconfig);
+    options.can_hide = vconfig_wanted(p, boot.vconfig);
     Diagnostic d;
     if (!boot.vconfig && !pci::check_direct_config(options, d)) panic("%s", d.text);
     smmu_dma_groups(p, g_pci, options);
@@ -83,7 +83,7 @@ void* identity(void*, u64 phys, u64) { return reinterpret_cast<void*>(phys); }
 void poll_smmus(void*) { smmu_poll(); }
 void report_end(void* guest)
 {
-    vpci_report(*static_cast<El2Guest*>(guest));
+    vconfig_report(*static_cast<El2Guest*>(guest));
     smmu_report_end();
 }
 
@@ -91,7 +91,7 @@ void report_end(void* guest)
 vcpu::AbortOutcome data_abort(void* guest, TrapFrame& f)
 {
     vcpu::AbortOutcome o = gic_tables_handle_abort(guest, f);
-    return o != vcpu::AbortOutcome::NotMine ? o : vpci_handle_abort(guest, f);
+    return o != vcpu::AbortOutcome::NotMine ? o : vconfig_handle_abort(guest, f);
 }
 
 vcpu::TrapHandlers trap_handlers(El2Guest& guest)
@@ -99,7 +99,7 @@ vcpu::TrapHandlers trap_handlers(El2Guest& guest)
     vcpu::TrapHandlers h;
     h.context = &guest;
     h.data_abort = data_abort;
-    h.explain_abort = vpci_explain_abort;
+    h.explain_abort = vconfig_explain_abort;
     h.poll = smmu_enabled() ? poll_smmus : nullptr;  // a trap without an SMMU on pays nothing
     h.report_end = report_end;
     return h;
@@ -201,8 +201,8 @@ LoadedGuest load(const void* fdt, const Platform& p, const BootModules& mods, co
     // linux,pci-probe-only keeps Linux from reassigning BARs. Direct config
     // space needs it (stage 2 cannot follow a move); with virtual config
     // space passage follows moves, so it is left out unless asked for.
-    cfg.pci_probe_only = !vpci_enabled(guest) || asked == ProbeOnly::On;
-    if (!vpci_enabled(guest) && asked == ProbeOnly::Off)
+    cfg.pci_probe_only = !vconfig_enabled(guest) || asked == ProbeOnly::On;
+    if (!vconfig_enabled(guest) && asked == ProbeOnly::Off)
         log_warn("guest: passage.probe_only=off ignored: config space is direct, stage 2 cannot follow BAR moves");
     if (cfg.pci_probe_only) log_info("guest: linux,pci-probe-only: the guest keeps the BARs passage assigned");
     else log_info("guest: no linux,pci-probe-only: the guest may move BARs; passage follows");
@@ -252,7 +252,7 @@ void boot_guest(const void* fdt, const Platform& p, const BootOptions& options)
     MemRange hyp{arch::g_machine.boot.image_base, arch::g_machine.boot.image_end - arch::g_machine.boot.image_base};
     if (!plan::build_plan(p, g_pci, g_disp, hyp, guest.plan, d)) panic("guest plan: %s", d.text);
     gic_tables_prepare(p, guest.plan);
-    (void)vpci_prepare(p, guest, hyp, options.vconfig);
+    (void)vconfig_prepare(p, guest, hyp, options.vconfig);
     plan::print_plan(guest.plan);
     for (usize i = 0; i < p.no_map_count; ++i)
         log_info("guest: no-map reserved memory 0x%llx-0x%llx: not mapped in stage 2 nor at EL2; the guest DTB keeps it reserved",
@@ -271,7 +271,7 @@ void boot_guest(const void* fdt, const Platform& p, const BootOptions& options)
     if (!plan::map_plan(*table, guest.plan, d)) panic("%s", d.text);
     log_info("stage 2: %u-bit IPA, start level %u, %u concatenated, %zu table pages, VTCR_EL2 0x%llx", geo->ipa_bits,
              geo->start_level, geo->concat, table->table_pages(), (ull)table->vtcr());
-    vpci_start(p, g_pci, g_disp, guest);
+    vconfig_start(p, g_pci, g_disp, guest);
     if (smmu_needs_clean(p)) guest.env().clean_for_dma();
     smmu_start(p, g_pci, g_disp, guest.smmu_context());
     if (options.dma_selftest) smmu_dma_selftest(p, g_pci, g_disp);

@@ -12,6 +12,7 @@
 #include "passage/size_str.h"
 #include "psci.h"
 #include "sysreg.h"
+#include "sysreg_fields.h"
 
 #include <libfdt.h>
 
@@ -76,7 +77,7 @@ extern "C" [[noreturn]] void passage_main(u64 dtb, u64 image_base, u64 entry_el)
     b.entry_el = static_cast<u32>(entry_el);
     // Until the device tree says otherwise: SMC from EL2, HVC from EL1.
     arch::g_machine.psci = entry_el == 2 ? PsciMethod::Smc : PsciMethod::Hvc;
-    if (entry_el == 2) arch::write_hcr_el2(arch::kHcrRW);  // E2H = 0: the EL2 regime passage is written for
+    if (entry_el == 2) arch::write_hcr_el2(arch::hcr::RW::kMask);  // E2H = 0: the EL2 regime passage is written for
 
     const void* fdt = reinterpret_cast<const void*>(dtb);
     Diagnostic diag;
@@ -103,7 +104,7 @@ extern "C" [[noreturn]] void passage_main(u64 dtb, u64 image_base, u64 entry_el)
     // 1 after head.S cleared it (CPUs older than that field). TCR_EL2,
     // CPTR_EL2 and CNTHCTL_EL2 there have layouts passage's nVHE EL2 does
     // not use.
-    if (((arch::read_hcr_el2() >> 34) & 1) || vcpu::e2h_is_res1(arch::read_id_aa64mmfr4_el1())) {
+    if (arch::hcr::E2H::get(arch::read_hcr_el2()) != 0 || vcpu::e2h_is_res1(arch::read_id_aa64mmfr4_el1())) {
         log_error("this CPU has HCR_EL2.E2H fixed at 1 (VHE only, ID_AA64MMFR4_EL1 0x%llx); passage runs its EL2",
                   (ull)arch::read_id_aa64mmfr4_el1());
         log_error("with E2H = 0 and cannot run here.");

@@ -9,6 +9,7 @@
 #include "psci.h"
 #include "spinlock.h"
 #include "sysreg.h"
+#include "sysreg_fields.h"
 
 extern "C" {
 extern unsigned char passage_stacks[MAX_CPUS][STACK_SIZE];
@@ -19,12 +20,6 @@ namespace passage::arch {
 namespace {
 
 using ull = unsigned long long;
-
-// HCR_EL2 bits (Arm ARM D17.2.48); the features' bits come from el2_features.
-constexpr u64 kHcrVM = u64{1} << 0;
-constexpr u64 kHcrSWIO = u64{1} << 1;
-constexpr u64 kHcrTSC = u64{1} << 19;
-constexpr u64 kHcrFWB = u64{1} << 46;
 
 struct BootRecord {
     u64 entry = 0;
@@ -59,20 +54,19 @@ CpuFeaturesEl2 read_cpu_features()
     id.isar1 = read_id_aa64isar1_el1();
     id.isar2 = read_id_aa64isar2_el1();
     id.dfr0 = read_id_aa64dfr0_el1();
-    auto field = [](u64 v, unsigned lo) { return (v >> lo) & 0xf; };
-    bool sme = field(id.pfr1, 24) != 0;
+    bool sme = id::PFR1_SME::get(id.pfr1) != 0;
     // The rest exists only where these say so: UNDEFINED otherwise.
     if (sme) {
         id.smfr0 = read_id_aa64smfr0_el1();
         id.smidr = read_smidr_el1();
     }
-    u64 pmu = field(id.dfr0, 8);
+    u64 pmu = id::DFR0_PMUVer::get(id.dfr0);
     if (pmu != 0 && pmu != 0xf) id.pmcr = read_pmcr_el0();
-    if (field(id.dfr0, 32) != 0) id.pmbidr = read_pmbidr_el1();
-    if (field(id.dfr0, 44) != 0) id.trbidr = read_trbidr_el1();
-    if (field(id.pfr0, 40) != 0 || field(id.pfr1, 16) != 0) id.mpamidr = read_mpamidr_el1();
-    if (field(id.pfr0, 44) != 0) id.amcgcr = read_amcgcr_el0();
-    f.fwb = field(id.mmfr2, 40) != 0;
+    if (id::DFR0_PMSVer::get(id.dfr0) != 0) id.pmbidr = read_pmbidr_el1();
+    if (id::DFR0_TraceBuffer::get(id.dfr0) != 0) id.trbidr = read_trbidr_el1();
+    if (id::PFR0_MPAM::get(id.pfr0) != 0 || id::PFR1_MPAM_frac::get(id.pfr1) != 0) id.mpamidr = read_mpamidr_el1();
+    if (id::PFR0_AMU::get(id.pfr0) != 0) id.amcgcr = read_amcgcr_el0();
+    f.fwb = id::MMFR2_FWB::get(id.mmfr2) != 0;
     return f;
 }
 
@@ -113,8 +107,8 @@ GuestHw make_guest_hw(const CpuFeaturesEl2& f, GicVersion gic, u64 vtcr, u64 vtt
     // TSC: the guest's SMCs (PSCI) come to passage. RW: EL1 is AArch64.
     // IMO/FMO/AMO clear: the guest owns the physical GIC and takes its own
     // interrupts. The features' bits (API/APK, ATA): el2_features.cpp.
-    hw.hcr = kHcrVM | kHcrSWIO | kHcrTSC | kHcrRW | hw.el2.get(vcpu::El2Reg::Hcr);
-    if (enc.fwb) hw.hcr |= kHcrFWB;
+    hw.hcr = hcr::VM::kMask | hcr::SWIO::kMask | hcr::TSC::kMask | hcr::RW::kMask | hw.el2.get(vcpu::El2Reg::Hcr);
+    if (enc.fwb) hw.hcr |= hcr::FWB::kMask;
     hw.vtcr = vtcr;
     hw.vttbr = vttbr;
     hw.gicv3 = gic == GicVersion::V3;
@@ -177,7 +171,7 @@ void configure_el2_for_guest(const GuestHw& hw)
     write_vpidr_el2(read_midr_el1());
     write_vmpidr_el2(read_mpidr_el1());
     if (hw.gicv3) {
-        write_icc_sre_el2(read_icc_sre_el2() | 0x9);  // SRE | Enable: EL1 uses the system registers
+        write_icc_sre_el2(read_icc_sre_el2() | icc_sre::SRE::kMask | icc_sre::Enable::kMask);  // EL1 may use them too
         isb();
         write_ich_hcr_el2(0);
     }
@@ -225,7 +219,7 @@ using namespace passage;
 
 extern "C" [[noreturn]] void secondary_main(u64 cpu)
 {
-    arch::write_hcr_el2(arch::kHcrRW);
+    arch::write_hcr_el2(arch::hcr::RW::kMask);
     arch::el2_mmu_on_secondary();
     const arch::BootRecord& b = arch::g_shared.boot[cpu];
     log_info("cpu%llu: online at EL2, entering the guest at 0x%llx", (unsigned long long)cpu, (unsigned long long)b.entry);

@@ -40,12 +40,6 @@ GuestHw make_guest_hw(const CpuFeaturesEl2& f, GicVersion gic, u64 vtcr, u64 vtt
 // Writes every EL2 register the guest depends on, on this CPU.
 void configure_el2_for_guest(const GuestHw& hw);
 
-// HCR_EL2.RW: EL1 is AArch64 (and, with E2H = 0, the EL2 regime passage is written for).
-constexpr u64 kHcrRW = u64{1} << 31;
-
-// SCTLR_EL1 with its RES1 bits, MMU and caches off.
-constexpr u64 kSctlrEl1MmuOff = 0x30D00800;
-
 // This CPU's index (TPIDR_EL2).
 usize this_cpu();
 void set_this_cpu(usize index);

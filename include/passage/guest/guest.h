@@ -28,9 +28,9 @@ struct SmmuContext {
 
 // The guest's view of PCI config space (pci/vconfig.h) and what the trap
 // path keeps beside it. The counters and the view change under the lock.
-struct ConfigSpaceState {
+struct VconfigState {
     bool enabled = false;  // virtual, not direct: the ECAM and the I/O window trap
-    pci::VirtualConfig* view = nullptr;  // set by Guest::start_config_space
+    pci::VirtualConfig* view = nullptr;  // set by Guest::start_vconfig
     u64 accesses = 0;
     u64 retries = 0;  // faults another CPU's stage-2 change had already answered
     LogBudget undecodable_log{8};
@@ -84,16 +84,16 @@ public:
         }
     }
 
-    // Config space: the view is built here, over this guest's table.
-    Lock config_lock;
-    ConfigSpaceState config;
-    pci::VirtualConfig& start_config_space(pci::DeviceTable& devices, const pci::Dispositions& disp,
+    // Virtual config space (vconfig): the view is built here, over this guest's table.
+    Lock vconfig_lock;
+    VconfigState vconfig;
+    pci::VirtualConfig& start_vconfig(pci::DeviceTable& devices, const pci::Dispositions& disp,
                                            std::span<pci::ConfigAccess* const> hw,
                                            std::span<const PciHostBridge> hosts, pci::PhysIo& io)
     {
-        config.view = new (config_storage_) pci::VirtualConfig(devices, disp, hw, hosts, mover_, io);
-        config.view->set_forbidden({config.forbidden, config.forbidden_count});
-        return *config.view;
+        vconfig.view = new (vconfig_storage_) pci::VirtualConfig(devices, disp, hw, hosts, mover_, io);
+        vconfig.view->set_forbidden({vconfig.forbidden, vconfig.forbidden_count});
+        return *vconfig.view;
     }
 
     // After the trap path's state: its offsets stay small.
@@ -117,7 +117,7 @@ private:
     u16 vmid_;
     Table table_;
     TableMover mover_;
-    alignas(pci::VirtualConfig) unsigned char config_storage_[sizeof(pci::VirtualConfig)] = {};
+    alignas(pci::VirtualConfig) unsigned char vconfig_storage_[sizeof(pci::VirtualConfig)] = {};
     Env env_;  // last: a 2 MiB pool on the target
 };
 

@@ -137,23 +137,23 @@ TEST_CASE("guest object: a BAR move in one guest's config space changes only tha
     for (TestGuest* g : {&a, &b}) {
         REQUIRE(g->create_table(geometry(), stage2::kNoFwb).ok());
         REQUIRE(g->table().map(IpaAddr(bar), PhysAddr(bar), 4 * KiB, kBar).ok());  // as the plan maps it
-        REQUIRE(g->start_config_space(devices, disp, hw, {&host, 1}, phys).start().ok());
+        REQUIRE(g->start_vconfig(devices, disp, hw, {&host, 1}, phys).start().ok());
     }
-    CHECK(a.config.view != b.config.view);
+    CHECK(a.vconfig.view != b.vconfig.view);
 
     const u64 moved = bar + 1 * MiB;
-    a.config.view->write(0, dev, 0x10, 4, u32(moved));
+    a.vconfig.view->write(0, dev, 0x10, 4, u32(moved));
     auto in_a = a.table().lookup(IpaAddr(moved));
     REQUIRE(in_a.ok());
     CHECK(in_a->pa.value == bar);
     CHECK_FALSE(a.table().lookup(IpaAddr(bar)).ok());
     CHECK(b.table().lookup(IpaAddr(bar)).ok());  // b's guest did not move it
     CHECK_FALSE(b.table().lookup(IpaAddr(moved)).ok());
-    CHECK(a.config.view->moves == 1);
-    CHECK(b.config.view->moves == 0);
+    CHECK(a.vconfig.view->moves == 1);
+    CHECK(b.vconfig.view->moves == 0);
 
     for (TestGuest* g : {&a, &b}) {
-        g->config.view->~VirtualConfig();
+        g->vconfig.view->~VirtualConfig();
         g->table().destroy();
     }
     set_log_level(LogLevel::Info);

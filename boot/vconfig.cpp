@@ -1,4 +1,4 @@
-#include "vpci.h"
+#include "vconfig.h"
 
 #include <new>
 
@@ -48,12 +48,12 @@ El2Guest& as_guest(void* guest) { return *static_cast<El2Guest*>(guest); }
 
 }  // namespace
 
-bool vpci_wanted(const Platform& p, bool asked) { return asked && p.bridge_count > 0; }
+bool vconfig_wanted(const Platform& p, bool asked) { return asked && p.bridge_count > 0; }
 
-bool vpci_prepare(const Platform& p, El2Guest& guest, MemRange hyp, bool asked)
+bool vconfig_prepare(const Platform& p, El2Guest& guest, MemRange hyp, bool asked)
 {
     plan::GuestPlan& plan = guest.plan;
-    ConfigSpaceState& cs = guest.config;
+    VconfigState& cs = guest.vconfig;
     if (!asked) {
         log_info("PCI config space: the guest's ECAM is mapped directly (passage.vpci=off)");
         return false;
@@ -74,9 +74,9 @@ bool vpci_prepare(const Platform& p, El2Guest& guest, MemRange hyp, bool asked)
     return true;
 }
 
-void vpci_start(const Platform& p, pci::DeviceTable& table, const pci::Dispositions& disp, El2Guest& guest)
+void vconfig_start(const Platform& p, pci::DeviceTable& table, const pci::Dispositions& disp, El2Guest& guest)
 {
-    if (!guest.config.enabled) return;
+    if (!guest.vconfig.enabled) return;
     plan::GuestPlan& plan = guest.plan;
     GuestTable& stage2 = guest.table();
     for (usize k = 0; k < p.bridge_count; ++k) {
@@ -85,7 +85,7 @@ void vpci_start(const Platform& p, pci::DeviceTable& table, const pci::Dispositi
             new (g_ecam_storage[k]) pci::EcamAccess(VirtAddr(hb.ecam_base), hb.ecam_size, hb.bus_start, hb.bus_end);
     }
     pci::VirtualConfig& view =
-        guest.start_config_space(table, disp, {g_ecams, p.bridge_count}, {p.bridges, p.bridge_count}, g_phys_io);
+        guest.start_vconfig(table, disp, {g_ecams, p.bridge_count}, {p.bridges, p.bridge_count}, g_phys_io);
     if (auto s = view.start(); !s) panic("PCI config space: stage 2 cannot show the guest its BARs");
     // The plan lists what stage 2 maps: drop the BARs no longer mapped.
     usize out = 0;
@@ -106,34 +106,34 @@ void vpci_start(const Platform& p, pci::DeviceTable& table, const pci::Dispositi
              "(the hardware's stay put)");
 }
 
-bool vpci_enabled(const El2Guest& guest) { return guest.config.enabled; }
+bool vconfig_enabled(const El2Guest& guest) { return guest.vconfig.enabled; }
 
-void vpci_report(El2Guest& guest)
+void vconfig_report(El2Guest& guest)
 {
-    const ConfigSpaceState& cs = guest.config;
+    const VconfigState& cs = guest.vconfig;
     if (cs.view == nullptr) return;
-    guest.config_lock.lock();
+    guest.vconfig_lock.lock();
     log_info("PCI config space: %llu guest accesses emulated, %llu BAR moves followed, %zu conflicts left unmapped, "
              "%llu trapped accesses forwarded, %llu retried after a stage-2 change",
              (ull)cs.accesses, (ull)cs.view->moves, cs.view->conflicts_now(), (ull)cs.view->forwarded, (ull)cs.retries);
-    guest.config_lock.unlock();
+    guest.vconfig_lock.unlock();
 }
 
-vcpu::AbortOutcome vpci_handle_abort(void* context, TrapFrame& f)
+vcpu::AbortOutcome vconfig_handle_abort(void* context, TrapFrame& f)
 {
     El2Guest& guest = as_guest(context);
-    ConfigSpaceState& cs = guest.config;
+    VconfigState& cs = guest.vconfig;
     pci::VirtualConfig* view = cs.view;
     if (view == nullptr) return vcpu::AbortOutcome::NotMine;
     auto d = vcpu::decode_mmio(f.esr, f.hpfar, f.far, f.spsr);
     if (!d.ok()) {
         u64 ipa = vcpu::fault_ipa(f.hpfar, f.far);
-        guest.config_lock.lock();
+        guest.vconfig_lock.lock();
         bool ours = view->claims(ipa) || view->claims_forwarded(ipa);
         bool retry = !ours && view->in_memory_window(ipa) && esr::is_translation_fault(f.esr) &&
                      guest.table().lookup(IpaAddr(ipa));
         cs.retries += retry;
-        guest.config_lock.unlock();
+        guest.vconfig_lock.unlock();
         if (retry) return vcpu::AbortOutcome::Resume;
         if (!ours) return vcpu::AbortOutcome::NotMine;
         if (LogBudget::Slot slot = cs.undecodable_log.take(); slot != LogBudget::Slot::None)
@@ -145,11 +145,11 @@ vcpu::AbortOutcome vpci_handle_abort(void* context, TrapFrame& f)
     const vcpu::MmioAccess& a = d.access;
     u64 value = a.write ? vcpu::read_source(f, a) : 0;
     if (pci::VirtualConfig::EcamHit h = view->find_ecam(a.ipa); h.claimed) {
-        guest.config_lock.lock();
+        guest.vconfig_lock.lock();
         if (a.write) view->write_at(h, a.size, value);
         else value = view->read_at(h, a.size);
         ++cs.accesses;
-        guest.config_lock.unlock();
+        guest.vconfig_lock.unlock();
         // The trace tests/unit/pci/fixtures replay; printed outside the lock.
         if (a.write && log_level() >= LogLevel::Debug) log_debug("vpci: write 0x%llx/%u = 0x%llx", (ull)a.ipa, a.size, (ull)value);
     } else {
@@ -157,7 +157,7 @@ vcpu::AbortOutcome vpci_handle_abort(void* context, TrapFrame& f)
         // the lock, after any change another CPU is making.
         bool window = view->in_memory_window(a.ipa);
         if (!window && !view->may_forward(a.ipa)) return vcpu::AbortOutcome::NotMine;
-        guest.config_lock.lock();
+        guest.vconfig_lock.lock();
         bool ours = view->claims_forwarded(a.ipa);
         if (ours && a.write) (void)view->forward_write(a.ipa, a.size, value);
         else if (ours) (void)view->forward_read(a.ipa, a.size, value);
@@ -165,7 +165,7 @@ vcpu::AbortOutcome vpci_handle_abort(void* context, TrapFrame& f)
         // mapped read-only, would fault again for ever).
         bool retry = !ours && window && esr::is_translation_fault(f.esr) && guest.table().lookup(IpaAddr(a.ipa));
         cs.retries += retry;
-        guest.config_lock.unlock();
+        guest.vconfig_lock.unlock();
         if (retry) return vcpu::AbortOutcome::Resume;
         if (!ours) return vcpu::AbortOutcome::NotMine;
     }
@@ -174,13 +174,13 @@ vcpu::AbortOutcome vpci_handle_abort(void* context, TrapFrame& f)
     return vcpu::AbortOutcome::Resume;
 }
 
-bool vpci_explain_abort(void* context, u64 ipa, char* why, usize size)
+bool vconfig_explain_abort(void* context, u64 ipa, char* why, usize size)
 {
     El2Guest& guest = as_guest(context);
-    if (guest.config.view == nullptr) return false;
-    guest.config_lock.lock();
-    bool hit = guest.config.view->conflict_at(ipa, why, size);
-    guest.config_lock.unlock();
+    if (guest.vconfig.view == nullptr) return false;
+    guest.vconfig_lock.lock();
+    bool hit = guest.vconfig.view->conflict_at(ipa, why, size);
+    guest.vconfig_lock.unlock();
     return hit;
 }
 
