@@ -17,6 +17,9 @@ void secondary_entry();
 }
 
 namespace passage::arch {
+
+constinit GuestContext* g_cpu_guest[MAX_CPUS] = {};
+
 namespace {
 
 using ull = unsigned long long;
@@ -26,11 +29,10 @@ struct BootRecord {
     u64 context = 0;
 };
 
-// Per physical CPU: what it enters and for which guest. Cleaned to memory
-// before CPU_ON (the new CPU starts with its MMU off).
+// Per physical CPU: what it enters. Cleaned to memory before CPU_ON (the
+// new CPU starts with its MMU off).
 struct SharedState {
     BootRecord boot[MAX_CPUS];
-    GuestContext* guest[MAX_CPUS] = {};
 };
 
 SharedState g_shared;
@@ -187,15 +189,15 @@ void configure_el2_for_guest(const GuestHw& hw)
 
 usize this_cpu() { return static_cast<usize>(read_tpidr_el2()); }
 void set_this_cpu(usize index) { write_tpidr_el2(index); }
-GuestContext& current_guest() { return *g_shared.guest[this_cpu()]; }
 
 i64 start_cpu(GuestContext& guest, usize cpu, u64 entry, u64 context)
 {
     PASSAGE_CHECK(cpu < MAX_CPUS && cpu < guest.cpus->count);  // PSCI checked it against the guest's CPUs
     g_shared.boot[cpu] = {entry, context};
-    g_shared.guest[cpu] = &guest;
+    g_cpu_guest[cpu] = &guest;
     // The new CPU reads these with its MMU off, straight from memory.
     dcache_clean_inval_poc(reinterpret_cast<u64>(&g_shared), sizeof g_shared);
+    dcache_clean_inval_poc(reinterpret_cast<u64>(&g_cpu_guest), sizeof g_cpu_guest);
     el2_mmu_publish();
     u64 pa = reinterpret_cast<u64>(&secondary_entry);
     return static_cast<i64>(psci_call(g_machine.psci, vcpu::psci_fn::kCpuOn64, guest.cpus->mpidr[cpu], pa, cpu));
@@ -205,7 +207,7 @@ void run_guest(GuestContext& guest, usize cpu, u64 entry, u64 x0)
 {
     PASSAGE_CHECK(cpu < MAX_CPUS && guest.cpus != nullptr && guest.cpus_lock != nullptr);
     set_this_cpu(cpu);
-    g_shared.guest[cpu] = &guest;
+    g_cpu_guest[cpu] = &guest;
     configure_el2_for_guest(guest.hw);
     guest.cpus_lock->lock();
     guest.cpus->state[cpu] = vcpu::CpuState::On;
@@ -223,5 +225,5 @@ extern "C" [[noreturn]] void secondary_main(u64 cpu)
     arch::el2_mmu_on_secondary();
     const arch::BootRecord& b = arch::g_shared.boot[cpu];
     log_info("cpu%llu: online at EL2, entering the guest at 0x%llx", (unsigned long long)cpu, (unsigned long long)b.entry);
-    arch::run_guest(*arch::g_shared.guest[cpu], cpu, b.entry, b.context);
+    arch::run_guest(*arch::g_cpu_guest[cpu], cpu, b.entry, b.context);
 }

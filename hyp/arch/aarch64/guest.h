@@ -4,12 +4,14 @@
 
 #include <span>
 
+#include "asm_defs.h"
 #include "passage/platform.h"
 #include "passage/stage2/descriptor.h"
 #include "passage/vcpu/el2_features.h"
 #include "passage/vcpu/psci.h"
 #include "passage/vcpu/trap_frame.h"
 #include "passage/vcpu/trap_handlers.h"
+#include "sysreg.h"
 
 namespace passage::arch {
 
@@ -57,8 +59,11 @@ struct GuestContext {
     vcpu::TrapHandlers handlers;    // what the trap path hands on (trap.cpp)
 };
 
-// The guest this CPU runs (trap path only).
-GuestContext& current_guest();
+// Per physical CPU, the guest it runs (run_guest and start_cpu write it).
+extern GuestContext* g_cpu_guest[MAX_CPUS];
+
+// The guest this CPU runs (trap path only). Inline: every trap asks.
+inline GuestContext& current_guest() { return *g_cpu_guest[read_tpidr_el2()]; }
 
 // Starts physical CPU `cpu` for `guest` through PSCI, at `entry` with x0 = context.
 i64 start_cpu(GuestContext& guest, usize cpu, u64 entry, u64 context);
