@@ -87,18 +87,12 @@ void report_end(void* guest)
     smmu_report_end();
 }
 
-// A data abort: the GIC's table frames first, then config space.
-vcpu::AbortOutcome data_abort(void* guest, TrapFrame& f)
-{
-    vcpu::AbortOutcome o = gic_tables_handle_abort(guest, f);
-    return o != vcpu::AbortOutcome::NotMine ? o : vconfig_handle_abort(guest, f);
-}
-
 vcpu::TrapHandlers trap_handlers(El2Guest& guest)
 {
     vcpu::TrapHandlers h;
     h.context = &guest;
-    h.data_abort = data_abort;
+    h.data_abort[0] = gic_tables_handle_abort;  // the GIC's table frames first, then config space
+    h.data_abort[1] = vconfig_handle_abort;
     h.explain_abort = vconfig_explain_abort;
     h.poll = smmu_enabled() ? poll_smmus : nullptr;  // a trap without an SMMU on pays nothing
     h.report_end = report_end;
@@ -264,7 +258,6 @@ void boot_guest(const void* fdt, const Platform& p, const BootOptions& options)
     // where an SMMU walks the table too, one root table (one level more).
     auto geo = stage2::make_geometry(cpu, plan::ipa_bits_for(guest.plan), smmu_will_walk());
     if (!geo) panic("stage 2: no geometry for a %u-bit IPA space: %s", plan::ipa_bits_for(guest.plan), error_name(geo.error()));
-    guest.env().set_iommu({&guest, smmu_inval_ipa, smmu_inval_all});
     if (auto created = guest.create_table(*geo, enc); !created)
         panic("stage 2: no first-level table: %s", error_name(created.error()));
     GuestTable* table = &guest.table();
@@ -274,6 +267,8 @@ void boot_guest(const void* fdt, const Platform& p, const BootOptions& options)
     vconfig_start(p, g_pci, g_disp, guest);
     if (smmu_needs_clean(p)) guest.env().clean_for_dma();
     smmu_start(p, g_pci, g_disp, guest.smmu_context());
+    // From here on the SMMUs walk the table with the CPU; before, none was on.
+    if (smmu_enabled()) guest.env().set_iommu({&guest, smmu_inval_ipa, smmu_inval_all});
     if (options.dma_selftest) smmu_dma_selftest(p, g_pci, g_disp);
     table->dump("of the guest");
 

@@ -121,7 +121,9 @@ void handle_abort(GuestContext& g, TrapFrame& f, bool instruction)
 {
     using vcpu::AbortOutcome;
     const vcpu::TrapHandlers& h = g.handlers;
-    AbortOutcome outcome = instruction || h.data_abort == nullptr ? AbortOutcome::NotMine : h.data_abort(h.context, f);
+    AbortOutcome outcome = AbortOutcome::NotMine;
+    for (usize i = 0; !instruction && i < h.kMaxAbortHandlers && outcome == AbortOutcome::NotMine; ++i)
+        if (h.data_abort[i] != nullptr) outcome = h.data_abort[i](h.context, f);
     if (outcome == AbortOutcome::Resume) return;
     bool write = !instruction && esr::WnR::get(f.esr) != 0;
     LogBudget::Slot slot = outcome == AbortOutcome::NotMine ? g_abort_log.take() : LogBudget::Slot::None;

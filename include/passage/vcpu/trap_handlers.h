@@ -18,11 +18,14 @@ enum class AbortOutcome : u8 {
 };
 
 struct TrapHandlers {
+    // Few and fixed: the trap path's loop over them unrolls (every stage-2
+    // abort runs it; vpci_cfg_read_insns in docs/performance.md).
+    static constexpr usize kMaxAbortHandlers = 2;
+
     void* context = nullptr;
-    // A stage-2 data abort. One entry (the composition root offers the
-    // abort to its handlers in its order): one indirect call on the hot
-    // path (vpci_cfg_read_insns in docs/performance.md).
-    AbortOutcome (*data_abort)(void* context, TrapFrame& frame) = nullptr;
+    // A stage-2 data abort, offered to each in order (null ones skipped)
+    // until one is not NotMine.
+    AbortOutcome (*data_abort[kMaxAbortHandlers])(void* context, TrapFrame& frame) = {};
     // For an abort no handler took: a reason to log instead of "outside its
     // address space" (true and `why` filled), or false.
     bool (*explain_abort)(void* context, u64 ipa, char* why, usize size) = nullptr;
