@@ -81,7 +81,8 @@ u64 merged(u64 pa_reg, u32 offset_in_reg, u8 size, u64 value)
 
 // A write to a table register or an enable: true if it may go through
 // (value possibly adjusted: an ITS table made flat).
-bool allow_write(std::span<const MemRange> ram, const Frame& fr, GicTableReg reg, u32 reg_off, u32 in_reg, u8 size, u64& value)
+bool allow_write(std::span<const MemRange> ram, const Frame& fr, GicTableReg reg, u32 reg_off, u32 in_reg, u8 size,
+                 u64& value)
 {
     const u64 pa_reg = fr.base + reg_off;
     switch (reg) {
@@ -158,7 +159,8 @@ vcpu::AbortOutcome gic_tables_handle_abort(void* context, TrapFrame& f)
     const u64 pa = a.ipa;  // identity: the GIC's frames are where the guest sees them
     if (a.write) {
         u64 value = vcpu::read_source(f, a);
-        if (allow_write({guest.plan.ram, guest.plan.ram_count}, *fr, reg, reg_off, offset - reg_off, a.size, value)) mmio_write(pa, a.size, value);
+        const std::span<const MemRange> ram{guest.plan.ram, guest.plan.ram_count};
+        if (allow_write(ram, *fr, reg, reg_off, offset - reg_off, a.size, value)) mmio_write(pa, a.size, value);
     } else {
         vcpu::complete_load(f, a, mmio_read(pa, a.size));
     }

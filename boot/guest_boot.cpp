@@ -100,7 +100,10 @@ vcpu::TrapHandlers trap_handlers(El2Guest& guest)
 }
 
 // The SMMUs walk the guest's stage 2 too: its changes reach their TLBs.
-void smmu_inval_ipa(void* guest, u64 ipa, bool leaf) { smmu_invalidate_ipa(static_cast<El2Guest*>(guest)->vmid(), ipa, leaf); }
+void smmu_inval_ipa(void* guest, u64 ipa, bool leaf)
+{
+    smmu_invalidate_ipa(static_cast<El2Guest*>(guest)->vmid(), ipa, leaf);
+}
 void smmu_inval_all(void* guest) { smmu_invalidate_all(static_cast<El2Guest*>(guest)->vmid()); }
 
 // Zeroes the parts of [r.base, r.end()) that lie in guest RAM and cleans
