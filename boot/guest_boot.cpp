@@ -36,7 +36,6 @@ constexpr u16 kGuestVmid = 1;
 constexpr u64 kSelftestScratch = 128 * KiB;
 
 constinit pci::PciDeviceTable<> g_pci;
-constinit pci::Dispositions g_disp;
 
 // The one guest, and what the arch layer sees of it. Static: the boot
 // CPU's stack is reused for traps once the guest runs; in BSS: the table
@@ -63,8 +62,9 @@ void enumerate_pci(const Platform& p)
         log_info("PCI: every memory BAR was given a 4 KiB page of its own at least (stage 2 maps whole pages)");
 }
 
-// Each function's fate, once, for the plan, the config space and the log.
-void decide_dispositions(const Platform& p, const BootOptions& boot, bool fwb)
+// Each function's fate for this guest, once, for the plan, the config
+// space, the SMMUs and the log.
+void decide_dispositions(const Platform& p, const BootOptions& boot, bool fwb, El2Guest& guest)
 {
     pci::DispositionOptions options;
     static_cast<pci::DeviceLists&>(options) = boot.devices;
@@ -73,7 +73,7 @@ void decide_dispositions(const Platform& p, const BootOptions& boot, bool fwb)
     Diagnostic d;
     if (!boot.vconfig && !pci::check_direct_config(options, d)) panic("%s", d.text);
     smmu_dma_groups(p, g_pci, options);
-    g_disp.decide(g_pci, options);
+    guest.dispositions.decide(g_pci, options);
 }
 
 void* identity(void*, u64 phys, u64) { return reinterpret_cast<void*>(phys); }
@@ -245,9 +245,9 @@ void boot_guest(const void* fdt, const Platform& p, const BootOptions& options)
     // One table for CPU and SMMU: FWB encodings only if every SMMU reads them.
     if (features.fwb && !smmu_allows_fwb()) log_info("stage 2: FWB left off: an SMMU translating for the guest has no FWB");
     stage2::Encoding enc = plan::choose_ram_encoding(p, features.fwb && smmu_allows_fwb());
-    decide_dispositions(p, options, enc.fwb);
+    decide_dispositions(p, options, enc.fwb, guest);
     MemRange hyp{arch::g_machine.boot.image_base, arch::g_machine.boot.image_end - arch::g_machine.boot.image_base};
-    if (!plan::build_plan(p, g_pci, g_disp, hyp, guest.plan, d)) panic("guest plan: %s", d.text);
+    if (!plan::build_plan(p, g_pci, guest.dispositions, hyp, guest.plan, d)) panic("guest plan: %s", d.text);
     gic_tables_prepare(p, guest.plan);
     (void)vconfig_prepare(p, guest, hyp, options.vconfig);
     plan::print_plan(guest.plan);
@@ -267,12 +267,12 @@ void boot_guest(const void* fdt, const Platform& p, const BootOptions& options)
     if (!plan::map_plan(*table, guest.plan, d)) panic("%s", d.text);
     log_info("stage 2: %u-bit IPA, start level %u, %u concatenated, %zu table pages, VTCR_EL2 0x%llx", geo->ipa_bits,
              geo->start_level, geo->concat, table->table_pages(), (ull)table->vtcr());
-    vconfig_start(p, g_pci, g_disp, guest);
+    vconfig_start(p, g_pci, guest);
     if (smmu_needs_clean(p)) guest.env().clean_for_dma();
-    smmu_start(p, g_pci, g_disp, guest.smmu_context());
+    smmu_start(p, g_pci, guest.dispositions, guest.smmu_context());
     // From here on the SMMUs walk the table with the CPU; before, none was on.
     if (smmu_enabled()) guest.env().set_iommu({&guest, smmu_inval_ipa, smmu_inval_all});
-    if (options.dma_selftest) smmu_dma_selftest(p, g_pci, g_disp);
+    if (options.dma_selftest) smmu_dma_selftest(p, g_pci, guest.dispositions);
     table->dump("of the guest");
 
     arch::GuestContext& ctx = g_guest_arch;

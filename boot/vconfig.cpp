@@ -74,7 +74,7 @@ bool vconfig_prepare(const Platform& p, El2Guest& guest, MemRange hyp, bool aske
     return true;
 }
 
-void vconfig_start(const Platform& p, pci::DeviceTable& table, const pci::Dispositions& disp, El2Guest& guest)
+void vconfig_start(const Platform& p, pci::DeviceTable& table, El2Guest& guest)
 {
     if (!guest.vconfig.enabled) return;
     plan::GuestPlan& plan = guest.plan;
@@ -85,7 +85,7 @@ void vconfig_start(const Platform& p, pci::DeviceTable& table, const pci::Dispos
             new (g_ecam_storage[k]) pci::EcamAccess(VirtAddr(hb.ecam_base), hb.ecam_size, hb.bus_start, hb.bus_end);
     }
     pci::VirtualConfig& view =
-        guest.start_vconfig(table, disp, {g_ecams, p.bridge_count}, {p.bridges, p.bridge_count}, g_phys_io);
+        guest.start_vconfig(table, {g_ecams, p.bridge_count}, {p.bridges, p.bridge_count}, g_phys_io);
     if (auto s = view.start(); !s) panic("PCI config space: stage 2 cannot show the guest its BARs");
     // The plan lists what stage 2 maps: drop the BARs no longer mapped.
     usize out = 0;
@@ -101,7 +101,7 @@ void vconfig_start(const Platform& p, pci::DeviceTable& table, const pci::Dispos
         log_info("PCI config space: virtual (ECAM 0x%llx and the I/O window trap%s)%s", (ull)p.bridges[k].ecam_base,
                  segment, k + 1 == p.bridge_count ? "; what the guest gets:" : "");
     }
-    disp.print(table);
+    guest.dispositions.print(table);
     log_info("PCI: the guest programs its own BARs and windows; stage 2 maps what its fabric would route "
              "(the hardware's stay put)");
 }

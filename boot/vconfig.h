@@ -25,7 +25,7 @@ bool vconfig_prepare(const Platform& p, El2Guest& guest, MemRange hyp, bool aske
 // After the guest's stage 2 is built from its plan: brings stage 2 to what
 // the guest's fabric routes, drops what is no longer mapped from the plan,
 // prints each function's disposition.
-void vconfig_start(const Platform& p, pci::DeviceTable& table, const pci::Dispositions& disp, El2Guest& guest);
+void vconfig_start(const Platform& p, pci::DeviceTable& table, El2Guest& guest);
 
 // Whether the guest's config space is virtual (vconfig_prepare said yes).
 bool vconfig_enabled(const El2Guest& guest);

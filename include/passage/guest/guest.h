@@ -1,6 +1,7 @@
 // One guest: what belongs to it and to no other. Its memory plan, its
-// stage-2 table (and the table pages' environment), the config space it
-// sees, what an SMMU needs to translate its DMA, its vCPUs and their lock.
+// stage-2 table (and the table pages' environment), the PCI functions it
+// gets and the config space it sees, what an SMMU needs to translate its
+// DMA, its vCPUs and their lock.
 // Nothing here is a global: boot/ creates one today, and a second guest is
 // a second object. The environment and the lock are template parameters so
 // that host tests build it with the stage-2 fake environment and a plain lock.
@@ -9,6 +10,7 @@
 #include <new>
 
 #include "passage/log.h"
+#include "passage/pci/disposition.h"
 #include "passage/pci/vconfig.h"
 #include "passage/plan/address_plan.h"
 #include "passage/plan/guest_cpus.h"
@@ -84,17 +86,20 @@ public:
         }
     }
 
-    // Virtual config space (vconfig): the view is built here, over this guest's table.
+    // Virtual config space (vconfig): the view is built here, over this
+    // guest's table and dispositions.
     Lock vconfig_lock;
     VconfigState vconfig;
-    pci::VirtualConfig& start_vconfig(pci::DeviceTable& devices, const pci::Dispositions& disp,
-                                      std::span<pci::ConfigAccess* const> hw, std::span<const PciHostBridge> hosts,
-                                      pci::PhysIo& io)
+    pci::VirtualConfig& start_vconfig(pci::DeviceTable& devices, std::span<pci::ConfigAccess* const> hw,
+                                      std::span<const PciHostBridge> hosts, pci::PhysIo& io)
     {
-        vconfig.view = new (vconfig_storage_) pci::VirtualConfig(devices, disp, hw, hosts, mover_, io);
+        vconfig.view = new (vconfig_storage_) pci::VirtualConfig(devices, dispositions, hw, hosts, mover_, io);
         vconfig.view->set_forbidden({vconfig.forbidden, vconfig.forbidden_count});
         return *vconfig.view;
     }
+
+    // Which PCI functions it gets (and how), for its plan, config space and SMMU streams.
+    pci::Dispositions dispositions;
 
     // The guest's address space. Placed after what the trap path reads:
     // small offsets there (measured: 3 instructions per config access).

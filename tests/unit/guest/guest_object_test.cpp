@@ -124,8 +124,6 @@ TEST_CASE("guest object: a BAR move in one guest's config space changes only tha
     const PciHostBridge host = pci::test::qemu_virt_host();
     pci::PciDeviceTable<8> devices;
     REQUIRE(pci::enumerate(host, ecam, devices).ok());
-    pci::Dispositions disp;
-    disp.decide(devices, pci::DispositionOptions{});
     const pci::Bdf dev{0, 1, 0};
     REQUIRE(devices.size() == 1);
     const u64 bar = devices[0].bars[0].cpu_addr;
@@ -135,9 +133,10 @@ TEST_CASE("guest object: a BAR move in one guest's config space changes only tha
     pci::test::FakePhys phys;
     TestGuest a(1, 64), b(2, 64);
     for (TestGuest* g : {&a, &b}) {
+        g->dispositions.decide(devices, pci::DispositionOptions{});
         REQUIRE(g->create_table(geometry(), stage2::kNoFwb).ok());
         REQUIRE(g->table().map(IpaAddr(bar), PhysAddr(bar), 4 * KiB, kBar).ok());  // as the plan maps it
-        REQUIRE(g->start_vconfig(devices, disp, hw, {&host, 1}, phys).start().ok());
+        REQUIRE(g->start_vconfig(devices, hw, {&host, 1}, phys).start().ok());
     }
     CHECK(a.vconfig.view != b.vconfig.view);
 
@@ -151,6 +150,41 @@ TEST_CASE("guest object: a BAR move in one guest's config space changes only tha
     CHECK_FALSE(b.table().lookup(IpaAddr(moved)).ok());
     CHECK(a.vconfig.view->moves == 1);
     CHECK(b.vconfig.view->moves == 0);
+
+    for (TestGuest* g : {&a, &b}) {
+        g->vconfig.view->~VirtualConfig();
+        g->table().destroy();
+    }
+    set_log_level(LogLevel::Info);
+}
+
+// Dispositions are the guest's: a function denied to one guest is still
+// there for the other.
+TEST_CASE("guest object: a function hidden from one guest stays visible to the other")
+{
+    set_log_level(LogLevel::Warn);
+    pci::test::FakeEcam ecam;
+    ecam.add(1, 0).ids(0x1b36, 0x0005).bar32(0, 4 * KiB);
+    const PciHostBridge host = pci::test::qemu_virt_host();
+    pci::PciDeviceTable<8> devices;
+    REQUIRE(pci::enumerate(host, ecam, devices).ok());
+    const pci::Bdf dev{0, 1, 0};
+    pci::DispositionOptions deny;
+    deny.deny[deny.deny_count++] = {0, dev};
+
+    pci::ConfigAccess* hw[] = {&ecam};
+    pci::test::FakePhys phys;
+    TestGuest a(1, 64), b(2, 64);
+    a.dispositions.decide(devices, deny);
+    b.dispositions.decide(devices, pci::DispositionOptions{});
+    for (TestGuest* g : {&a, &b}) {
+        REQUIRE(g->create_table(geometry(), stage2::kNoFwb).ok());
+        REQUIRE(g->start_vconfig(devices, hw, {&host, 1}, phys).start().ok());
+    }
+    CHECK_FALSE(a.dispositions.visible(0));
+    CHECK(b.dispositions.visible(0));
+    CHECK(a.vconfig.view->read(0, dev, 0x00, 4) == 0xffffffff);
+    CHECK(b.vconfig.view->read(0, dev, 0x00, 4) == 0x00051b36);
 
     for (TestGuest* g : {&a, &b}) {
         g->vconfig.view->~VirtualConfig();
