@@ -1,13 +1,10 @@
-#include "passage/format.h"
+#include "console.h"
+
 #include "passage/log.h"
-#include "psci.h"
-#include "runtime.h"
 #include "uart/ns16550.h"
 #include "uart/pl011.h"
 
 namespace passage {
-
-constinit Runtime g_runtime;
 
 namespace {
 
@@ -38,21 +35,4 @@ void console_init(const Uart& uart)
 
 bool console_ready() { return g_pl011.ready() || g_ns16550.ready(); }
 
-void panic(const char* fmt, ...)
-{
-    char msg[200];
-    va_list args;
-    va_start(args, fmt);
-    vformat(msg, sizeof msg, fmt, args);
-    va_end(args);
-    log_raw("PANIC: %s\npassage: stopped; powering off\n", msg);
-    arch::system_off(g_runtime.psci);
-}
-
 }  // namespace passage
-
-// libfdt is built with the stack protector; a smashed stack is an invariant broken.
-extern "C" {
-unsigned long __stack_chk_guard = 0x2f8a3c9d5e71b046ul;
-[[noreturn]] void __stack_chk_fail() { passage::panic("stack protector: stack smashed"); }
-}

@@ -21,8 +21,6 @@ struct Frame {
 constexpr usize kMaxFrames = Platform::kMaxCpus * 2 + Gic::kMaxIts;
 constinit Frame g_frames[kMaxFrames];
 constinit usize g_frame_count = 0;
-constinit MemRange g_ram[plan::GuestPlan::kMaxRam];
-constinit usize g_ram_count = 0;
 unsigned g_id_bits = 16;
 LogBudget g_refused_log{8};
 
@@ -60,10 +58,10 @@ const char* reg_name(GicTableReg r)
 }
 
 // Whether `value` in `reg` keeps the GIC inside guest RAM; logs a refusal.
-bool vet(GicTableReg reg, u64 value, u64 where, GicTableReg why)
+bool vet(std::span<const MemRange> ram, GicTableReg reg, u64 value, u64 where, GicTableReg why)
 {
     vcpu::TableRange r = vcpu::table_range(reg, value, g_id_bits);
-    if (vcpu::inside_ram(r, {g_ram, g_ram_count})) return true;
+    if (vcpu::inside_ram(r, ram)) return true;
     if (LogBudget::Slot s = g_refused_log.take(); s != LogBudget::Slot::None)
         log_warn("guest %s at 0x%llx: %s 0x%llx would make the GIC access 0x%llx-0x%llx, outside guest RAM: write ignored%s",
                  reg_name(why), (ull)where, reg_name(reg), (ull)value, (ull)r.base, (ull)(r.base + r.size - 1),
@@ -83,27 +81,28 @@ u64 merged(u64 pa_reg, u32 offset_in_reg, u8 size, u64 value)
 
 // A write to a table register or an enable: true if it may go through
 // (value possibly adjusted: an ITS table made flat).
-bool allow_write(const Frame& fr, GicTableReg reg, u32 reg_off, u32 in_reg, u8 size, u64& value)
+bool allow_write(std::span<const MemRange> ram, const Frame& fr, GicTableReg reg, u32 reg_off, u32 in_reg, u8 size,
+                 u64& value)
 {
     const u64 pa_reg = fr.base + reg_off;
     switch (reg) {
     case GicTableReg::PropBaser:
     case GicTableReg::PendBaser:
-    case GicTableReg::ItsCbaser: return vet(reg, merged(pa_reg, in_reg, size, value), pa_reg, reg);
+    case GicTableReg::ItsCbaser: return vet(ram, reg, merged(pa_reg, in_reg, size, value), pa_reg, reg);
     case GicTableReg::ItsBaser: {
         // Flat tables only: Indirect (bit 62) reads back 0.
         if (size == 8) value &= ~(u64{1} << 62);
         else if (in_reg == 4 && size == 4) value &= ~(u64{1} << 30);
-        return vet(reg, vcpu::its_baser_flat(merged(pa_reg, in_reg, size, value)), pa_reg, reg);
+        return vet(ram, reg, vcpu::its_baser_flat(merged(pa_reg, in_reg, size, value)), pa_reg, reg);
     }
     case GicTableReg::RdCtlr:
         if ((value & 1) == 0) return true;  // EnableLPIs not being set
-        return vet(GicTableReg::PropBaser, mmio_read(fr.base + 0x70, 8), pa_reg, reg) &&
-               vet(GicTableReg::PendBaser, mmio_read(fr.base + 0x78, 8), pa_reg, reg);
+        return vet(ram, GicTableReg::PropBaser, mmio_read(fr.base + 0x70, 8), pa_reg, reg) &&
+               vet(ram, GicTableReg::PendBaser, mmio_read(fr.base + 0x78, 8), pa_reg, reg);
     case GicTableReg::ItsCtlr: {
         if ((value & 1) == 0) return true;  // Enabled not being set
-        bool ok = vet(GicTableReg::ItsCbaser, mmio_read(fr.base + 0x80, 8), pa_reg, reg);
-        for (u32 n = 0; n < 8 && ok; ++n) ok = vet(GicTableReg::ItsBaser, mmio_read(fr.base + 0x100 + 8 * n, 8), pa_reg, reg);
+        bool ok = vet(ram, GicTableReg::ItsCbaser, mmio_read(fr.base + 0x80, 8), pa_reg, reg);
+        for (u32 n = 0; n < 8 && ok; ++n) ok = vet(ram, GicTableReg::ItsBaser, mmio_read(fr.base + 0x100 + 8 * n, 8), pa_reg, reg);
         return ok;
     }
     default: return true;
@@ -115,8 +114,6 @@ bool allow_write(const Frame& fr, GicTableReg reg, u32 reg_off, u32 in_reg, u8 s
 void gic_tables_prepare(const Platform& p, plan::GuestPlan& plan)
 {
     if (p.gic.version != GicVersion::V3) return;
-    g_ram_count = plan.ram_count;
-    for (usize i = 0; i < plan.ram_count; ++i) g_ram[i] = plan.ram[i];
     const u64 typer = mmio_read(p.gic.dist.base + 0x4, 4);  // GICD_TYPER.IDbits [23:19]
     g_id_bits = unsigned((typer >> 19) & 0x1f) + 1;
     Diagnostic d;
@@ -144,16 +141,17 @@ void gic_tables_prepare(const Platform& p, plan::GuestPlan& plan)
              "%u interrupt ID bits", g_frame_count, g_id_bits);
 }
 
-bool gic_tables_handle_abort(TrapFrame& f)
+vcpu::AbortOutcome gic_tables_handle_abort(void* context, TrapFrame& f)
 {
-    if (g_frame_count == 0) return false;
+    const El2Guest& guest = *static_cast<const El2Guest*>(context);
+    if (g_frame_count == 0) return vcpu::AbortOutcome::NotMine;
     const u64 ipa = vcpu::fault_ipa(f.hpfar, f.far);
     const Frame* fr = nullptr;
     for (usize i = 0; i < g_frame_count && !fr; ++i)
         if (ipa >= g_frames[i].base && ipa < g_frames[i].base + kFrame) fr = &g_frames[i];
-    if (fr == nullptr) return false;
+    if (fr == nullptr) return vcpu::AbortOutcome::NotMine;
     vcpu::MmioDecode d = vcpu::decode_mmio(f.esr, f.hpfar, f.far, f.spsr);
-    if (!d.ok() || (d.access.ipa & (d.access.size - 1)) != 0) return false;  // an abort is injected by the caller
+    if (!d.ok() || (d.access.ipa & (d.access.size - 1)) != 0) return vcpu::AbortOutcome::NotMine;  // an abort is injected by the caller
     const vcpu::MmioAccess& a = d.access;
     const u32 offset = u32(a.ipa - fr->base);
     u32 reg_off = 0;
@@ -161,12 +159,13 @@ bool gic_tables_handle_abort(TrapFrame& f)
     const u64 pa = a.ipa;  // identity: the GIC's frames are where the guest sees them
     if (a.write) {
         u64 value = vcpu::read_source(f, a);
-        if (allow_write(*fr, reg, reg_off, offset - reg_off, a.size, value)) mmio_write(pa, a.size, value);
+        const std::span<const MemRange> ram{guest.plan.ram, guest.plan.ram_count};
+        if (allow_write(ram, *fr, reg, reg_off, offset - reg_off, a.size, value)) mmio_write(pa, a.size, value);
     } else {
         vcpu::complete_load(f, a, mmio_read(pa, a.size));
     }
     vcpu::advance(f);
-    return true;
+    return vcpu::AbortOutcome::Resume;
 }
 
 }  // namespace passage

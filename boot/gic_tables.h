@@ -8,17 +8,20 @@
 // SGI/PPI frames and GITS_TRANSLATER stay mapped.
 #pragma once
 
+#include "el2_guest.h"
 #include "passage/plan/address_plan.h"
 #include "passage/vcpu/trap_frame.h"
+#include "passage/vcpu/trap_handlers.h"
 
 namespace passage {
 
-// Finds the frames (reading GICR_TYPER), takes them out of the plan and
-// remembers guest RAM. GICv3 only; nothing on a GICv2.
+// Finds the frames (reading GICR_TYPER) and takes them out of the plan.
+// GICv3 only; nothing on a GICv2.
 void gic_tables_prepare(const Platform& p, plan::GuestPlan& plan);
 
-// A stage-2 data abort: true when it hit one of those frames and was
-// handled (forwarded, or refused and logged); false otherwise.
-bool gic_tables_handle_abort(TrapFrame& f);
+// A stage-2 data abort: Resume when it hit one of those frames and was
+// handled (forwarded, or refused and logged); NotMine otherwise.
+// The context is the El2Guest: its RAM is where the tables may go.
+vcpu::AbortOutcome gic_tables_handle_abort(void* guest, TrapFrame& f);
 
 }  // namespace passage

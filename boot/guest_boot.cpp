@@ -3,7 +3,6 @@
 #include <libfdt.h>
 
 #include "guest.h"
-#include "passage/cmdline.h"
 #include "passage/guest/guest_dtb.h"
 #include "passage/guest/layout.h"
 #include "passage/guest/modules.h"
@@ -15,14 +14,15 @@
 #include "passage/plan/stage2_build.h"
 #include "passage/size_str.h"
 #include "passage/stage2/page_table.h"
-#include "runtime.h"
+#include "machine.h"
+#include "passage/panic.h"
 #include "options.h"
 #include "selftest.h"
 #include "smmu.h"
 #include "gic_tables.h"
-#include "stage2_env.h"
+#include "el2_guest.h"
 #include "sysreg.h"
-#include "vpci.h"
+#include "vconfig.h"
 
 // The default test guest (tests/guests), linked into the image by guest_blob.S.
 extern "C" const unsigned char test_guest_elf_start[], test_guest_elf_end[];
@@ -36,15 +36,12 @@ constexpr u16 kGuestVmid = 1;
 constexpr u64 kSelftestScratch = 128 * KiB;
 
 constinit pci::PciDeviceTable<> g_pci;
-constinit pci::Dispositions g_disp;
-constinit plan::GuestPlan g_plan;
-constinit plan::GuestCpus g_cpus;
-// In BSS: the allocator bitmap beside the pool must start zeroed.
-constinit arch::El2Stage2Env<kStage2Pages> g_stage2_env;
-const char* g_cmdline = nullptr;
 
-// Static: the boot CPU's stack is reused for traps once the guest runs.
-constinit GuestTable g_table;
+// The one guest, and what the arch layer sees of it. Static: the boot
+// CPU's stack is reused for traps once the guest runs; in BSS: the table
+// pool's allocator bitmap must start zeroed.
+constinit El2Guest g_guest{kGuestVmid};
+constinit arch::GuestContext g_guest_arch;
 
 void enumerate_pci(const Platform& p)
 {
@@ -65,27 +62,56 @@ void enumerate_pci(const Platform& p)
         log_info("PCI: every memory BAR was given a 4 KiB page of its own at least (stage 2 maps whole pages)");
 }
 
-// Each function's fate, once, for the plan, the config space and the log.
-void decide_dispositions(const Platform& p, const char* cmdline, bool fwb)
+// Each function's fate for this guest, once, for the plan, the config
+// space, the SMMUs and the log.
+void decide_dispositions(const Platform& p, const BootOptions& boot, bool fwb, El2Guest& guest)
 {
     pci::DispositionOptions options;
+    static_cast<pci::DeviceLists&>(options) = boot.devices;
     options.fwb = fwb;
-    options.can_hide = vpci_wanted(p, cmdline);
+    options.can_hide = vconfig_wanted(p, boot.vconfig);
     Diagnostic d;
-    if (!pci::parse_disposition_options(cmdline, options, d)) panic("%s", d.text);
-    if (!boot_on_off(cmdline, "vpci", true) && !pci::check_direct_config(options, d)) panic("%s", d.text);
+    if (!boot.vconfig && !pci::check_direct_config(options, d)) panic("%s", d.text);
     smmu_dma_groups(p, g_pci, options);
-    g_disp.decide(g_pci, options);
+    guest.dispositions.decide(g_pci, options);
 }
 
 void* identity(void*, u64 phys, u64) { return reinterpret_cast<void*>(phys); }
 
+// What the trap path (arch/aarch64/trap.cpp) hands on, the guest as the
+// context.
+void poll_smmus(void*) { smmu_poll(); }
+void report_end(void* guest)
+{
+    vconfig_report(*static_cast<El2Guest*>(guest));
+    smmu_report_end();
+}
+
+vcpu::TrapHandlers trap_handlers(El2Guest& guest)
+{
+    vcpu::TrapHandlers h;
+    h.context = &guest;
+    h.data_abort[0] = gic_tables_handle_abort;  // the GIC's table frames first, then config space
+    h.data_abort[1] = vconfig_handle_abort;
+    h.explain_abort = vconfig_explain_abort;
+    h.poll = smmu_enabled() ? poll_smmus : nullptr;  // a trap without an SMMU on pays nothing
+    h.report_end = report_end;
+    return h;
+}
+
+// The SMMUs walk the guest's stage 2 too: its changes reach their TLBs.
+void smmu_inval_ipa(void* guest, u64 ipa, bool leaf)
+{
+    smmu_invalidate_ipa(static_cast<El2Guest*>(guest)->vmid(), ipa, leaf);
+}
+void smmu_inval_all(void* guest) { smmu_invalidate_all(static_cast<El2Guest*>(guest)->vmid()); }
+
 // Zeroes the parts of [r.base, r.end()) that lie in guest RAM and cleans
 // them to the point of coherency: the guest starts with its caches off.
-void clear_in_guest_ram(const MemRange& r)
+void clear_in_guest_ram(const El2Guest& guest, const MemRange& r)
 {
-    for (usize i = 0; i < g_plan.ram_count; ++i) {
-        const MemRange& ram = g_plan.ram[i];
+    for (usize i = 0; i < guest.plan.ram_count; ++i) {
+        const MemRange& ram = guest.plan.ram[i];
         u64 lo = r.base > ram.base ? r.base : ram.base;
         u64 hi = r.end() < ram.end() ? r.end() : ram.end();
         if (lo >= hi) continue;
@@ -110,13 +136,13 @@ struct LoadedGuest {
     GuestLayout layout;
 };
 
-void prepare(const void* fdt, const Platform& p, const BootModules& mods, GuestRequest& g)
+void prepare(const void* fdt, const Platform& p, const BootModules& mods, const El2Guest& guest, GuestRequest& g)
 {
     Diagnostic d;
     LinuxImage& linux_image = g.linux_image;
     ElfImage& elf = g.elf;
     LayoutRequest& req = g.req;
-    req.ram = {g_plan.ram, g_plan.ram_count};
+    req.ram = {guest.plan.ram, guest.plan.ram_count};
     GuestPayload& payload = g.payload;
     const char*& what = g.what;
     if (mods.has_kernel) {
@@ -145,13 +171,14 @@ void prepare(const void* fdt, const Platform& p, const BootModules& mods, GuestR
     }
     MemRange* keep = g.keep;
     usize nkeep = 0;
-    keep[nkeep++] = {g_runtime.boot.dtb, fdt_totalsize(fdt)};
+    keep[nkeep++] = {arch::g_machine.boot.dtb, fdt_totalsize(fdt)};
     for (usize i = 0; i < p.reserved_count; ++i) keep[nkeep++] = p.reserved[i];
     for (usize i = 0; i < p.spin_release_count; ++i) keep[nkeep++] = p.spin_release[i];  // unmapped: never load there
     req.keep = {keep, nkeep};
 }
 
-LoadedGuest load(const void* fdt, const Platform& p, const BootModules& mods, const GuestRequest& r)
+LoadedGuest load(const void* fdt, const Platform& p, const BootModules& mods, const El2Guest& guest, const GuestRequest& r,
+                 ProbeOnly asked)
 {
     Diagnostic d;
     const LayoutRequest& req = r.req;
@@ -161,8 +188,8 @@ LoadedGuest load(const void* fdt, const Platform& p, const BootModules& mods, co
     if (!load_guest(req, g.layout, r.payload, PhysAccess{identity, nullptr}, d)) panic("%s", d.text);
 
     GuestDtbConfig cfg;
-    cfg.ram = {g_plan.ram, g_plan.ram_count};
-    cfg.cpus = g_cpus.list();
+    cfg.ram = {guest.plan.ram, guest.plan.ram_count};
+    cfg.cpus = guest.cpu_plan.list();
     cfg.unmapped = {p.spin_release, p.spin_release_count};
     cfg.bootargs = mods.has_kernel ? mods.bootargs : nullptr;
     cfg.has_initrd = g.layout.has_initrd;
@@ -171,10 +198,8 @@ LoadedGuest load(const void* fdt, const Platform& p, const BootModules& mods, co
     // linux,pci-probe-only keeps Linux from reassigning BARs. Direct config
     // space needs it (stage 2 cannot follow a move); with virtual config
     // space passage follows moves, so it is left out unless asked for.
-    static constexpr const char* kProbeOnly[] = {"off", "on"};
-    int asked = boot_word(g_cmdline, "probe_only", kProbeOnly, 2, "on or off");  // 2: not given
-    cfg.pci_probe_only = !vpci_enabled() || asked == 1;
-    if (!vpci_enabled() && asked == 0)
+    cfg.pci_probe_only = !vconfig_enabled(guest) || asked == ProbeOnly::On;
+    if (!vconfig_enabled(guest) && asked == ProbeOnly::Off)
         log_warn("guest: passage.probe_only=off ignored: config space is direct, stage 2 cannot follow BAR moves");
     if (cfg.pci_probe_only) log_info("guest: linux,pci-probe-only: the guest keeps the BARs passage assigned");
     else log_info("guest: no linux,pci-probe-only: the guest may move BARs; passage follows");
@@ -201,29 +226,31 @@ LoadedGuest load(const void* fdt, const Platform& p, const BootModules& mods, co
 
 }  // namespace
 
-void boot_guest(const void* fdt, const Platform& p, const char* cmdline)
+void boot_guest(const void* fdt, const Platform& p, const BootOptions& options)
 {
-    g_cmdline = cmdline;
-    smmu_takeover(p, cmdline);  // DMA aborts from here on, until the stream table says otherwise
+    smmu_takeover(p, options.smmu, options.smmu_2level);  // DMA aborts from here on, until the stream table says otherwise
     enumerate_pci(p);
 
     BootModules mods;
     Diagnostic d;
     if (!discover_boot_modules(fdt, mods, d)) panic("boot modules: %s", d.text);
 
-    if (!plan::choose_guest_cpus(p, arch::read_mpidr_el1(), g_cpus, d)) panic("%s", d.text);
-    plan::print_guest_cpus(p, g_cpus);
+    El2Guest& guest = g_guest;
+    plan::GuestCpus chosen;
+    if (!plan::choose_guest_cpus(p, arch::read_mpidr_el1(), chosen, d)) panic("%s", d.text);
+    plan::print_guest_cpus(p, chosen);
+    guest.set_cpus(chosen);
 
     arch::CpuFeaturesEl2 features = arch::read_cpu_features();
     // One table for CPU and SMMU: FWB encodings only if every SMMU reads them.
     if (features.fwb && !smmu_allows_fwb()) log_info("stage 2: FWB left off: an SMMU translating for the guest has no FWB");
     stage2::Encoding enc = plan::choose_ram_encoding(p, features.fwb && smmu_allows_fwb());
-    decide_dispositions(p, cmdline, enc.fwb);
-    MemRange hyp{g_runtime.boot.image_base, g_runtime.boot.image_end - g_runtime.boot.image_base};
-    if (!plan::build_plan(p, g_pci, g_disp, hyp, g_plan, d)) panic("guest plan: %s", d.text);
-    gic_tables_prepare(p, g_plan);
-    (void)vpci_prepare(p, g_plan, hyp, cmdline);
-    plan::print_plan(g_plan);
+    decide_dispositions(p, options, enc.fwb, guest);
+    MemRange hyp{arch::g_machine.boot.image_base, arch::g_machine.boot.image_end - arch::g_machine.boot.image_base};
+    if (!plan::build_plan(p, g_pci, guest.dispositions, hyp, guest.plan, d)) panic("guest plan: %s", d.text);
+    gic_tables_prepare(p, guest.plan);
+    (void)vconfig_prepare(p, guest, hyp, options.vconfig);
+    plan::print_plan(guest.plan);
     for (usize i = 0; i < p.no_map_count; ++i)
         log_info("guest: no-map reserved memory 0x%llx-0x%llx: not mapped in stage 2 nor at EL2; the guest DTB keeps it reserved",
                  (ull)p.no_map[i].base, (ull)(p.no_map[i].end() - 1));
@@ -232,59 +259,57 @@ void boot_guest(const void* fdt, const Platform& p, const char* cmdline)
                                                  arch::read_id_aa64mmfr2_el1());
     // QEMU 10.0's SMMU model mishandles concatenated first-level tables:
     // where an SMMU walks the table too, one root table (one level more).
-    auto geo = stage2::make_geometry(cpu, plan::ipa_bits_for(g_plan), smmu_will_walk());
-    if (!geo) panic("stage 2: no geometry for a %u-bit IPA space: %s", plan::ipa_bits_for(g_plan), error_name(geo.error()));
-    auto created = GuestTable::create(g_stage2_env, *geo, enc);
-    if (!created) panic("stage 2: no first-level table: %s", error_name(created.error()));
-    g_table = created.value();
-    GuestTable* table = &g_table;
-    if (!plan::map_plan(*table, g_plan, d)) panic("%s", d.text);
+    auto geo = stage2::make_geometry(cpu, plan::ipa_bits_for(guest.plan), smmu_will_walk());
+    if (!geo) panic("stage 2: no geometry for a %u-bit IPA space: %s", plan::ipa_bits_for(guest.plan), error_name(geo.error()));
+    if (auto created = guest.create_table(*geo, enc); !created)
+        panic("stage 2: no first-level table: %s", error_name(created.error()));
+    GuestTable* table = &guest.table();
+    if (!plan::map_plan(*table, guest.plan, d)) panic("%s", d.text);
     log_info("stage 2: %u-bit IPA, start level %u, %u concatenated, %zu table pages, VTCR_EL2 0x%llx", geo->ipa_bits,
              geo->start_level, geo->concat, table->table_pages(), (ull)table->vtcr());
-    vpci_start(p, g_pci, g_disp, g_plan, *table);
-    if (smmu_needs_clean(p)) g_stage2_env.clean_for_dma();
-    smmu_start(p, g_pci, g_disp, table->vtcr(), table->vttbr(kGuestVmid), enc.fwb);
-    smmu_dma_selftest(p, g_pci, g_disp, cmdline);
+    vconfig_start(p, g_pci, guest);
+    if (smmu_needs_clean(p)) guest.env().clean_for_dma();
+    smmu_start(p, g_pci, guest.dispositions, guest.smmu_context());
+    // From here on the SMMUs walk the table with the CPU; before, none was on.
+    if (smmu_enabled()) guest.env().set_iommu({&guest, smmu_inval_ipa, smmu_inval_all});
+    if (options.dma_selftest) smmu_dma_selftest(p, g_pci, guest.dispositions);
     table->dump("of the guest");
 
-    arch::GuestHw hw = arch::make_guest_hw(features, p.gic.version, table->vtcr(), table->vttbr(kGuestVmid), enc);
-    arch::set_guest(hw, g_plan.ram, g_plan.ram_count);
-    vcpu::VcpuSet& cpus = arch::guest_cpus();
-    cpus.count = g_cpus.count;
-    usize boot_cpu = g_cpus.boot;
-    for (usize i = 0; i < g_cpus.count; ++i) {
-        cpus.mpidr[i] = g_cpus.mpidr[i];
-        cpus.state[i] = vcpu::CpuState::Off;
-    }
-    arch::configure_el2_for_guest(hw);
+    arch::GuestContext& ctx = g_guest_arch;
+    ctx.hw = arch::make_guest_hw(features, p.gic.version, table->vtcr(), table->vttbr(guest.vmid()), enc);
+    ctx.cpus = &guest.cpus;
+    ctx.cpus_lock = &guest.cpus_lock;
+    ctx.ram = {guest.plan.ram, guest.plan.ram_count};
+    ctx.handlers = trap_handlers(guest);
+    const usize boot_cpu = guest.cpu_plan.boot;
+    arch::configure_el2_for_guest(ctx.hw);
 
     GuestRequest& request = g_request;
-    prepare(fdt, p, mods, request);
-    if (boot_selftest(cmdline) != Selftest::Off) {
+    prepare(fdt, p, mods, guest, request);
+    if (options.selftest != Selftest::Off) {
         // Its scratch is free by the layout's rules (clear of the host DTB,
         // reserved memory and the boot modules) and cleared afterwards.
         MemRange scratch;
         if (!find_free_ram(request.req, kSelftestScratch, kPageSize, scratch, d)) panic("self-test: %s", d.text);
         log_info("self-test: scratch at 0x%llx-0x%llx, free guest RAM, cleared after", (ull)scratch.base,
                  (ull)(scratch.end() - 1));
-        if (!arch::run_attr_selftest(g_plan, enc, scratch)) panic("self-test: memory types are not as planned");
-        clear_in_guest_ram(scratch);
+        if (!arch::run_attr_selftest(guest.plan, enc, scratch)) panic("self-test: memory types are not as planned");
+        clear_in_guest_ram(guest, scratch);
     }
 
-    LoadedGuest g = load(fdt, p, mods, request);
+    LoadedGuest g = load(fdt, p, mods, guest, request, options.probe_only);
     // libfdt never runs after this (docs/design.md): the host's tree, with
     // passage's command line and the GIC's hypervisor frames, is wiped from
     // guest RAM before the guest's first instruction.
-    const MemRange host_dtb{g_runtime.boot.dtb, fdt_totalsize(fdt)};
-    g_cmdline = nullptr;
-    clear_in_guest_ram(host_dtb);
+    const MemRange host_dtb{arch::g_machine.boot.dtb, fdt_totalsize(fdt)};
+    clear_in_guest_ram(guest, host_dtb);
     log_info("guest: host device tree at 0x%llx (%llu bytes) wiped from guest RAM",
              (ull)host_dtb.base, (ull)host_dtb.size);
     // From here on libfdt (which uses FP/SIMD) must not run: the guest owns those registers.
     log_info("passage: entering the guest at 0x%llx on cpu%zu at EL1, x0 = 0x%llx", (ull)g.layout.entry, boot_cpu,
              (ull)g.layout.dtb_base);
     log_raw("\n");
-    arch::run_guest(boot_cpu, g.layout.entry, g.layout.dtb_base);
+    arch::run_guest(ctx, boot_cpu, g.layout.entry, g.layout.dtb_base);
 }
 
 }  // namespace passage

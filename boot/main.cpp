@@ -1,15 +1,18 @@
 // passage_main: the flow of DESIGN.md, from the device tree to the guest.
 // Each step is a call into the portable core; this file only sequences them.
+#include "console.h"
 #include "guest.h"
 #include "guest_boot.h"
+#include "machine.h"
 #include "mmu.h"
 #include "options.h"
 #include "passage/discover.h"
 #include "passage/log.h"
+#include "passage/panic.h"
 #include "passage/size_str.h"
 #include "psci.h"
-#include "runtime.h"
 #include "sysreg.h"
+#include "sysreg_fields.h"
 
 #include <libfdt.h>
 
@@ -27,6 +30,7 @@ using ull = unsigned long long;
 constexpr usize kMaxDtbSize = 2 * MiB;  // booting.rst: the DTB must not exceed 2 MiB
 
 Platform g_platform;
+BootOptions g_options;
 
 void note_early(const char* text)
 {
@@ -36,7 +40,7 @@ void note_early(const char* text)
 [[noreturn]] void early_fatal(const char* text)
 {
     note_early(text);
-    arch::system_off(g_runtime.psci);
+    arch::system_off(arch::g_machine.psci);
 }
 
 const char* bootargs(const void* fdt)
@@ -48,16 +52,10 @@ const char* bootargs(const void* fdt)
     return s != nullptr && len > 0 && s[len - 1] == '\0' ? s : nullptr;
 }
 
-void apply_log_level(const char* cmdline)
-{
-    static constexpr const char* kLevels[] = {"error", "warn", "info", "debug"};  // LogLevel's order
-    set_log_level(LogLevel(boot_word(cmdline, "loglevel", kLevels, int(LogLevel::Info), "error, warn, info or debug")));
-}
-
 // passage.selftest=fault: take a deliberate data abort, to prove the report.
-void run_selftest(const char* cmdline)
+void run_selftest(Selftest selftest)
 {
-    if (boot_selftest(cmdline) == Selftest::Fault) {
+    if (selftest == Selftest::Fault) {
         log_info("selftest: reading unmapped address 0x%llx", (ull)(u64{1} << 47));
         (void)*reinterpret_cast<volatile u64*>(u64{1} << 47);
     }
@@ -70,7 +68,7 @@ using namespace passage;
 
 extern "C" [[noreturn]] void passage_main(u64 dtb, u64 image_base, u64 entry_el)
 {
-    BootInfo& b = g_runtime.boot;
+    BootInfo& b = arch::g_machine.boot;
     b.dtb = dtb;
     b.image_base = image_base;
     b.image_end = reinterpret_cast<u64>(__image_end);
@@ -78,13 +76,13 @@ extern "C" [[noreturn]] void passage_main(u64 dtb, u64 image_base, u64 entry_el)
     b.rodata_end = reinterpret_cast<u64>(__rodata_end);
     b.entry_el = static_cast<u32>(entry_el);
     // Until the device tree says otherwise: SMC from EL2, HVC from EL1.
-    g_runtime.psci = entry_el == 2 ? PsciMethod::Smc : PsciMethod::Hvc;
-    if (entry_el == 2) arch::write_hcr_el2(arch::kHcrRW);  // E2H = 0: the EL2 regime passage is written for
+    arch::g_machine.psci = entry_el == 2 ? PsciMethod::Smc : PsciMethod::Hvc;
+    if (entry_el == 2) arch::write_hcr_el2(arch::hcr::RW::kMask);  // E2H = 0: the EL2 regime passage is written for
 
     const void* fdt = reinterpret_cast<const void*>(dtb);
     Diagnostic diag;
     if (!check_device_tree(fdt, kMaxDtbSize, diag)) early_fatal(diag.text);
-    if (PsciMethod m = discover_psci_method(fdt); m != PsciMethod::None) g_runtime.psci = m;
+    if (PsciMethod m = discover_psci_method(fdt); m != PsciMethod::None) arch::g_machine.psci = m;
     // No console passage can drive (or none at all) is a silent boot: the
     // guest still runs. passage_early_error keeps the reason for gdb.
     Uart uart;
@@ -100,21 +98,21 @@ extern "C" [[noreturn]] void passage_main(u64 dtb, u64 image_base, u64 entry_el)
         log_error("passage must be entered at EL2, but was entered at EL%u.", b.entry_el);
         log_error("Under QEMU, use -machine virt,virtualization=on; on a board, hand over at EL2.");
         log_info("passage: powering off");
-        arch::system_off(g_runtime.psci);
+        arch::system_off(arch::g_machine.psci);
     }
     // A VHE-only CPU: ID_AA64MMFR4_EL1.E2H0 negative, or HCR_EL2.E2H still
     // 1 after head.S cleared it (CPUs older than that field). TCR_EL2,
     // CPTR_EL2 and CNTHCTL_EL2 there have layouts passage's nVHE EL2 does
     // not use.
-    if (((arch::read_hcr_el2() >> 34) & 1) || vcpu::e2h_is_res1(arch::read_id_aa64mmfr4_el1())) {
+    if (arch::hcr::E2H::get(arch::read_hcr_el2()) != 0 || vcpu::e2h_is_res1(arch::read_id_aa64mmfr4_el1())) {
         log_error("this CPU has HCR_EL2.E2H fixed at 1 (VHE only, ID_AA64MMFR4_EL1 0x%llx); passage runs its EL2",
                   (ull)arch::read_id_aa64mmfr4_el1());
         log_error("with E2H = 0 and cannot run here.");
         log_info("passage: powering off");
-        arch::system_off(g_runtime.psci);
+        arch::system_off(arch::g_machine.psci);
     }
-    const char* cmdline = bootargs(fdt);
-    apply_log_level(cmdline);
+    if (!parse_boot_options(bootargs(fdt), g_options, diag)) panic("%s", diag.text);
+    set_log_level(g_options.log_level);
 
     if (!discover_platform(fdt, g_platform, diag)) panic("device tree: %s", diag.text);
     print_platform_summary(g_platform);
@@ -123,11 +121,11 @@ extern "C" [[noreturn]] void passage_main(u64 dtb, u64 image_base, u64 entry_el)
     if (!mmu) panic("EL2 MMU: cannot map 0x%llx: %s", (ull)mmu.error_addr(), error_name(mmu.error()));
     log_info("EL2 MMU on: identity map in %zu table pages, %u-bit PA", *mmu, arch::pa_bits());
 
-    run_selftest(cmdline);
+    run_selftest(g_options.selftest);
 
-    if (!boot_on_off(cmdline, "guest", true)) {  // passage.guest=off: stop after the summary
+    if (!g_options.guest) {  // passage.guest=off: stop after the summary
         log_info("passage: done; powering off");
-        arch::system_off(g_runtime.psci);
+        arch::system_off(arch::g_machine.psci);
     }
-    boot_guest(fdt, g_platform, cmdline);
+    boot_guest(fdt, g_platform, g_options);
 }

@@ -6,8 +6,8 @@
 #include "passage/iommu/streams.h"
 #include "passage/format.h"
 #include "passage/log.h"
+#include "passage/panic.h"
 #include "passage/pci/enumerate.h"
-#include "options.h"
 #include "spinlock.h"
 #include "sysreg.h"
 
@@ -71,7 +71,6 @@ alignas(4096) constinit u64 g_evtq[kMaxSmmus][4 << kEvtqLog2];
 constinit iommu::StreamPlan g_streams;
 const pci::DeviceTable* g_table = nullptr;
 bool g_any_enabled = false;
-u16 g_vmid = 0;  // the guest's VMID, from the VTTBR_EL2 the STEs are built from
 bool g_force_two_level = false;  // passage.smmu_2level=on: the two-level path on a small machine
 arch::Spinlock g_lock;  // the queues are shared by every CPU that traps
 
@@ -167,10 +166,10 @@ void submit_everywhere(const Command* cmds, usize n)
 
 }  // namespace
 
-void smmu_takeover(const Platform& p, const char* cmdline)
+void smmu_takeover(const Platform& p, bool enabled, bool force_two_level)
 {
-    g_force_two_level = boot_on_off(cmdline, "smmu_2level", false);
-    if (!boot_on_off(cmdline, "smmu", true)) {
+    g_force_two_level = force_two_level;
+    if (!enabled) {
         if (p.smmu_count > 0) log_warn("passage.smmu=off: the SMMUs are left as firmware set them; DMA is not confined");
         return;
     }
@@ -222,12 +221,16 @@ bool smmu_allows_fwb()
     return true;
 }
 
-void smmu_start(const Platform& p, const pci::DeviceTable& table, const pci::Dispositions& disp, u64 vtcr, u64 vttbr, bool fwb)
+void smmu_start(const Platform& p, const pci::DeviceTable& table, const pci::Dispositions& disp, const SmmuContext& guest)
 {
+    const u64 vtcr = guest.vtcr, vttbr = guest.vttbr;
+    const bool fwb = guest.fwb;
     g_table = &table;
     iommu::plan_streams(p, table, disp, g_streams);
     const unsigned ipa_bits = 64 - unsigned(vtcr & 0x3f);
-    g_vmid = iommu::vttbr_vmid(vttbr, ((vtcr >> 19) & 1) != 0);
+    // The STEs take their VMID from VTTBR_EL2, the invalidations from the
+    // guest: the two must be one.
+    PASSAGE_CHECK(iommu::vttbr_vmid(vttbr, ((vtcr >> 19) & 1) != 0) == guest.vmid);
     for (usize i = 0; i < g_smmu_count; ++i) {
         SmmuSlot& s = g_smmu[i];
         if (!s.usable) continue;
@@ -263,7 +266,7 @@ void smmu_start(const Platform& p, const pci::DeviceTable& table, const pci::Dis
         }
         g_any_enabled = true;
         char why[192];
-        const bool shared = iommu::can_share_stage2(f, {ipa_bits, fwb, g_vmid}, why, sizeof why);
+        const bool shared = iommu::can_share_stage2(f, {ipa_bits, fwb, guest.vmid}, why, sizeof why);
         if (!shared) log_error("SMMUv3 %s cannot walk the guest's stage 2 (%s): assigned devices behind it cannot DMA",
                                s.drv.name(), why);
         const Ste ste = iommu::stage2_ste({vtcr, vttbr, f.oas, p.smmus[i].dma_coherent, fwb, ((vtcr >> 19) & 1) != 0});
@@ -282,7 +285,7 @@ void smmu_start(const Platform& p, const pci::DeviceTable& table, const pci::Dis
             ++translated;
         }
         log_info("SMMUv3 %s on: %u StreamIDs, %zu translated by the guest's stage 2 (VMID %u), %zu hidden aborting, "
-                 "every other one aborting", s.drv.name(), s.drv.stream_count(), translated, g_vmid, aborted);
+                 "every other one aborting", s.drv.name(), s.drv.stream_count(), translated, guest.vmid, aborted);
         if (s.drv.two_level())
             log_info("SMMUv3 %s: two-level stream table, %u of %u level-2 tables (one bus each) in use", s.drv.name(),
                      s.drv.l2_tables_used(), mem.l2_count);
@@ -363,9 +366,8 @@ bool edu_copy(u64 mmio, u64 src, u64 dst, u64 count, bool to_memory)
 
 }  // namespace
 
-void smmu_dma_selftest(const Platform& p, const pci::DeviceTable& table, const pci::Dispositions& disp, const char* cmdline)
+void smmu_dma_selftest(const Platform& p, const pci::DeviceTable& table, const pci::Dispositions& disp)
 {
-    if (!boot_on_off(cmdline, "dma_selftest", false)) return;
     constexpr u64 kEduBuffer = 0x40000;
     constexpr u64 kCount = 256;
     usize tried = 0;
@@ -406,21 +408,23 @@ void smmu_dma_selftest(const Platform& p, const pci::DeviceTable& table, const p
     if (tried == 0) log_warn("DMA self-test: no hidden edu (1234:11e8) to run it with");
 }
 
-void smmu_invalidate_ipa(u64 ipa, bool leaf)
+void smmu_invalidate_ipa(u16 vmid, u64 ipa, bool leaf)
 {
     if (!g_any_enabled) return;
-    const Command c[] = {iommu::cmd_tlbi_s2_ipa(g_vmid, ipa, leaf)};
+    const Command c[] = {iommu::cmd_tlbi_s2_ipa(vmid, ipa, leaf)};
     Locked guard;
     submit_everywhere(c, 1);
 }
 
-void smmu_invalidate_all()
+void smmu_invalidate_all(u16 vmid)
 {
     if (!g_any_enabled) return;
-    const Command c[] = {iommu::cmd_tlbi_s12_vmall(g_vmid)};
+    const Command c[] = {iommu::cmd_tlbi_s12_vmall(vmid)};
     Locked guard;
     submit_everywhere(c, 1);
 }
+
+bool smmu_enabled() { return g_any_enabled; }
 
 void smmu_poll()
 {

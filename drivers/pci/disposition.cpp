@@ -3,7 +3,6 @@
 
 #include <cstdarg>
 
-#include "passage/cmdline.h"
 #include "passage/format.h"
 #include "passage/log.h"
 #include "passage/pci/enumerate.h"
@@ -44,20 +43,6 @@ bool parse_hex(const char*& p, unsigned digits_max, unsigned& out)
     return n > 0;
 }
 
-Status parse_option(const char* cmdline, const char* name, DeviceRef* refs, usize& count, Diagnostic& diag,
-                    bool* given = nullptr)
-{
-    char buf[256];
-    if (!cmdline_option(cmdline, name, buf, sizeof buf)) return {};
-    if (given != nullptr) *given = true;
-    Diagnostic inner;
-    if (auto s = parse_bdf_list(buf, refs, DispositionOptions::kMax, count, inner); !s) {
-        format(diag.text, sizeof diag.text, "passage.%s: %s", name, inner.text);
-        return s;
-    }
-    return {};
-}
-
 }  // namespace
 
 Status parse_bdf_list(const char* text, DeviceRef* refs, usize max, usize& count, Diagnostic& diag)
@@ -92,15 +77,6 @@ Status parse_bdf_list(const char* text, DeviceRef* refs, usize max, usize& count
         if (*p == ',') ++p;
     }
     return {};
-}
-
-Status parse_disposition_options(const char* cmdline, DispositionOptions& out, Diagnostic& diag)
-{
-    out.assign_count = out.deny_count = out.device_mmio_count = 0;
-    out.assign_given = false;
-    if (auto s = parse_option(cmdline, "assign", out.assign, out.assign_count, diag, &out.assign_given); !s) return s;
-    if (auto s = parse_option(cmdline, "deny", out.deny, out.deny_count, diag); !s) return s;
-    return parse_option(cmdline, "device_mmio", out.device_mmio, out.device_mmio_count, diag);
 }
 
 Status check_direct_config(const DispositionOptions& options, Diagnostic& diag)

@@ -71,7 +71,8 @@ struct World {
         if (!enumerate(host, ecam, table)) violated("enumerate", 0, 0);
         DispositionOptions options;
         Diagnostic diag;
-        if (!parse_disposition_options("passage.deny=00:06.0,02:00.1", options, diag)) violated("options", 0, 0);
+        if (!parse_bdf_list("00:06.0,02:00.1", options.deny, DeviceLists::kMax, options.deny_count, diag))  // passage.deny
+            violated("options", 0, 0);
         disp.decide(table, options);
         enumerated = ecam.save();
         for (const PciFunction& f : table.functions())

@@ -16,16 +16,24 @@
 // SErrors target the guest's EL1: taken there while the guest runs, and never
 // at EL2 (an exception that targets a lower EL waits while EL2 runs). Should
 // one come all the same, the report says which.
+#include "asm_defs.h"
+#include "guest.h"
+#include "machine.h"
 #include "passage/esr.h"
 #include "passage/log.h"
-#include "guest.h"
-#include "psci.h"
-#include "runtime.h"
-#include "sysreg.h"
 #include "passage/vcpu/trap_frame.h"
+#include "psci.h"
+#include "sysreg.h"
 
 namespace passage::arch {
 namespace {
+
+// vectors.S builds the frame with asm_defs.h's offsets.
+static_assert(sizeof(TrapFrame) == FRAME_SIZE);
+static_assert(__builtin_offsetof(TrapFrame, x[30]) == FRAME_X30 && __builtin_offsetof(TrapFrame, sp) == FRAME_SP);
+static_assert(__builtin_offsetof(TrapFrame, elr) == FRAME_ELR && __builtin_offsetof(TrapFrame, spsr) == FRAME_SPSR);
+static_assert(__builtin_offsetof(TrapFrame, esr) == FRAME_ESR && __builtin_offsetof(TrapFrame, far) == FRAME_FAR);
+static_assert(__builtin_offsetof(TrapFrame, hpfar) == FRAME_HPFAR);
 
 using ull = unsigned long long;
 
@@ -49,8 +57,8 @@ const char* vector_name(u64 v)
     log_raw("  ESR  0x%016llx  %s\n", (ull)f->esr, esr);
     log_raw("  ELR  0x%016llx  FAR 0x%016llx  SPSR 0x%016llx\n", (ull)f->elr, (ull)f->far, (ull)f->spsr);
     if (el == 2) log_raw("  HPFAR 0x%016llx  (IPA 0x%llx)\n", (ull)f->hpfar, (ull)((f->hpfar >> 4) << 12));
-    log_raw("  image at 0x%llx: ELR is image+0x%llx\n", (ull)g_runtime.boot.image_base,
-            (ull)(f->elr - g_runtime.boot.image_base));
+    log_raw("  image at 0x%llx: ELR is image+0x%llx\n", (ull)g_machine.boot.image_base,
+            (ull)(f->elr - g_machine.boot.image_base));
     for (int i = 0; i < 31; i += 3) {
         log_raw("  x%-2d 0x%016llx", i, (ull)f->x[i]);
         if (i + 1 < 31) log_raw("  x%-2d 0x%016llx", i + 1, (ull)f->x[i + 1]);
@@ -59,7 +67,7 @@ const char* vector_name(u64 v)
     }
     log_raw("  sp  0x%016llx\n", (ull)f->sp);
     log_raw("passage: stopped; powering off\n");
-    system_off(g_runtime.psci);
+    system_off(g_machine.psci);
 }
 
 }  // namespace

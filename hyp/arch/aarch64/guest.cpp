@@ -1,13 +1,15 @@
 #include "guest.h"
 
 #include "asm_defs.h"
+#include "machine.h"
 #include "mmu.h"
 #include "passage/format.h"
 #include "passage/log.h"
+#include "passage/panic.h"
 #include "psci.h"
-#include "runtime.h"
 #include "spinlock.h"
 #include "sysreg.h"
+#include "sysreg_fields.h"
 
 extern "C" {
 extern unsigned char passage_stacks[MAX_CPUS][STACK_SIZE];
@@ -15,32 +17,25 @@ void secondary_entry();
 }
 
 namespace passage::arch {
+
+constinit GuestContext* g_cpu_guest[MAX_CPUS] = {};
+
 namespace {
 
 using ull = unsigned long long;
-
-// HCR_EL2 bits (Arm ARM D17.2.48); the features' bits come from el2_features.
-constexpr u64 kHcrVM = u64{1} << 0;
-constexpr u64 kHcrSWIO = u64{1} << 1;
-constexpr u64 kHcrTSC = u64{1} << 19;
-constexpr u64 kHcrFWB = u64{1} << 46;
 
 struct BootRecord {
     u64 entry = 0;
     u64 context = 0;
 };
 
-// Read by secondaries before their MMU is on: cleaned to memory before CPU_ON.
+// Per physical CPU: what it enters. Cleaned to memory before CPU_ON (the
+// new CPU starts with its MMU off).
 struct SharedState {
-    GuestHw hw;
     BootRecord boot[MAX_CPUS];
-    MemRange ram[16];
-    usize ram_count = 0;
 };
 
 SharedState g_shared;
-vcpu::VcpuSet g_cpus;
-Spinlock g_cpus_lock;
 
 u64 stack_top(usize cpu) { return reinterpret_cast<u64>(&passage_stacks[cpu][0]) + STACK_SIZE; }
 
@@ -61,21 +56,21 @@ CpuFeaturesEl2 read_cpu_features()
     id.isar1 = read_id_aa64isar1_el1();
     id.isar2 = read_id_aa64isar2_el1();
     id.dfr0 = read_id_aa64dfr0_el1();
-    auto field = [](u64 v, unsigned lo) { return (v >> lo) & 0xf; };
-    bool sme = field(id.pfr1, 24) != 0;
+    bool sme = id::PFR1_SME::get(id.pfr1) != 0;
     // The rest exists only where these say so: UNDEFINED otherwise.
     if (sme) {
         id.smfr0 = read_id_aa64smfr0_el1();
         id.smidr = read_smidr_el1();
     }
-    u64 pmu = field(id.dfr0, 8);
+    u64 pmu = id::DFR0_PMUVer::get(id.dfr0);
     if (pmu != 0 && pmu != 0xf) id.pmcr = read_pmcr_el0();
-    if (field(id.dfr0, 32) != 0) id.pmbidr = read_pmbidr_el1();
-    if (field(id.dfr0, 32) != 0 && (id.pmbidr & 0x10) == 0) id.pmsidr = read_pmsidr_el1();  // P = 0: not EL3's
-    if (field(id.dfr0, 44) != 0) id.trbidr = read_trbidr_el1();
-    if (field(id.pfr0, 40) != 0 || field(id.pfr1, 16) != 0) id.mpamidr = read_mpamidr_el1();
-    if (field(id.pfr0, 44) != 0) id.amcgcr = read_amcgcr_el0();
-    f.fwb = field(id.mmfr2, 40) != 0;
+    if (id::DFR0_PMSVer::get(id.dfr0) != 0) id.pmbidr = read_pmbidr_el1();
+    if (id::DFR0_PMSVer::get(id.dfr0) != 0 && id::PMBIDR_P::get(id.pmbidr) == 0)  // P = 1: EL3 owns SPE
+        id.pmsidr = read_pmsidr_el1();
+    if (id::DFR0_TraceBuffer::get(id.dfr0) != 0) id.trbidr = read_trbidr_el1();
+    if (id::PFR0_MPAM::get(id.pfr0) != 0 || id::PFR1_MPAM_frac::get(id.pfr1) != 0) id.mpamidr = read_mpamidr_el1();
+    if (id::PFR0_AMU::get(id.pfr0) != 0) id.amcgcr = read_amcgcr_el0();
+    f.fwb = id::MMFR2_FWB::get(id.mmfr2) != 0;
     return f;
 }
 
@@ -116,8 +111,8 @@ GuestHw make_guest_hw(const CpuFeaturesEl2& f, GicVersion gic, u64 vtcr, u64 vtt
     // TSC: the guest's SMCs (PSCI) come to passage. RW: EL1 is AArch64.
     // IMO/FMO/AMO clear: the guest owns the physical GIC and takes its own
     // interrupts. The features' bits (API/APK, ATA): el2_features.cpp.
-    hw.hcr = kHcrVM | kHcrSWIO | kHcrTSC | kHcrRW | hw.el2.get(vcpu::El2Reg::Hcr);
-    if (enc.fwb) hw.hcr |= kHcrFWB;
+    hw.hcr = hcr::VM::kMask | hcr::SWIO::kMask | hcr::TSC::kMask | hcr::RW::kMask | hw.el2.get(vcpu::El2Reg::Hcr);
+    if (enc.fwb) hw.hcr |= hcr::FWB::kMask;
     hw.vtcr = vtcr;
     hw.vttbr = vttbr;
     hw.gicv3 = gic == GicVersion::V3;
@@ -180,7 +175,7 @@ void configure_el2_for_guest(const GuestHw& hw)
     write_vpidr_el2(read_midr_el1());
     write_vmpidr_el2(read_mpidr_el1());
     if (hw.gicv3) {
-        write_icc_sre_el2(read_icc_sre_el2() | 0x9);  // SRE | Enable: EL1 uses the system registers
+        write_icc_sre_el2(read_icc_sre_el2() | icc_sre::SRE::kMask | icc_sre::Enable::kMask);  // EL1 may use them too
         isb();
         write_ich_hcr_el2(0);
     }
@@ -194,41 +189,31 @@ void configure_el2_for_guest(const GuestHw& hw)
     isb();
 }
 
-const GuestHw& guest_hw() { return g_shared.hw; }
-vcpu::VcpuSet& guest_cpus() { return g_cpus; }
 usize this_cpu() { return static_cast<usize>(read_tpidr_el2()); }
 void set_this_cpu(usize index) { write_tpidr_el2(index); }
-Spinlock& guest_cpus_lock() { return g_cpus_lock; }
-const MemRange* guest_ram(usize& count)
-{
-    count = g_shared.ram_count;
-    return g_shared.ram;
-}
 
-void set_guest(const GuestHw& hw, const MemRange* ram, usize ram_count)
+i64 start_cpu(GuestContext& guest, usize cpu, u64 entry, u64 context)
 {
-    g_shared.hw = hw;
-    g_shared.ram_count = ram_count < 16 ? ram_count : 16;
-    for (usize i = 0; i < g_shared.ram_count; ++i) g_shared.ram[i] = ram[i];
-}
-
-i64 start_cpu(usize cpu, u64 entry, u64 context)
-{
+    PASSAGE_CHECK(cpu < MAX_CPUS && cpu < guest.cpus->count);  // PSCI checked it against the guest's CPUs
     g_shared.boot[cpu] = {entry, context};
+    g_cpu_guest[cpu] = &guest;
     // The new CPU reads these with its MMU off, straight from memory.
     dcache_clean_inval_poc(reinterpret_cast<u64>(&g_shared), sizeof g_shared);
+    dcache_clean_inval_poc(reinterpret_cast<u64>(&g_cpu_guest), sizeof g_cpu_guest);
     el2_mmu_publish();
     u64 pa = reinterpret_cast<u64>(&secondary_entry);
-    return static_cast<i64>(psci_call(g_runtime.psci, vcpu::psci_fn::kCpuOn64, g_cpus.mpidr[cpu], pa, cpu));
+    return static_cast<i64>(psci_call(g_machine.psci, vcpu::psci_fn::kCpuOn64, guest.cpus->mpidr[cpu], pa, cpu));
 }
 
-void run_guest(usize cpu, u64 entry, u64 x0)
+void run_guest(GuestContext& guest, usize cpu, u64 entry, u64 x0)
 {
+    PASSAGE_CHECK(cpu < MAX_CPUS && guest.cpus != nullptr && guest.cpus_lock != nullptr);
     set_this_cpu(cpu);
-    configure_el2_for_guest(g_shared.hw);
-    g_cpus_lock.lock();
-    g_cpus.state[cpu] = vcpu::CpuState::On;
-    g_cpus_lock.unlock();
+    g_cpu_guest[cpu] = &guest;
+    configure_el2_for_guest(guest.hw);
+    guest.cpus_lock->lock();
+    guest.cpus->state[cpu] = vcpu::CpuState::On;
+    guest.cpus_lock->unlock();
     enter_guest(entry, x0, stack_top(cpu));
 }
 
@@ -238,9 +223,9 @@ using namespace passage;
 
 extern "C" [[noreturn]] void secondary_main(u64 cpu)
 {
-    arch::write_hcr_el2(arch::kHcrRW);
+    arch::write_hcr_el2(arch::hcr::RW::kMask);
     arch::el2_mmu_on_secondary();
     const arch::BootRecord& b = arch::g_shared.boot[cpu];
     log_info("cpu%llu: online at EL2, entering the guest at 0x%llx", (unsigned long long)cpu, (unsigned long long)b.entry);
-    arch::run_guest(cpu, b.entry, b.context);
+    arch::run_guest(*arch::g_cpu_guest[cpu], cpu, b.entry, b.context);
 }

@@ -2,11 +2,16 @@
 // "Entering Linux at EL1", the first ERET, and the secondaries' start.
 #pragma once
 
+#include <span>
+
+#include "asm_defs.h"
 #include "passage/platform.h"
 #include "passage/stage2/descriptor.h"
 #include "passage/vcpu/el2_features.h"
 #include "passage/vcpu/psci.h"
 #include "passage/vcpu/trap_frame.h"
+#include "passage/vcpu/trap_handlers.h"
+#include "sysreg.h"
 
 namespace passage::arch {
 
@@ -31,38 +36,40 @@ struct CpuFeaturesEl2 {
 // they say exist).
 CpuFeaturesEl2 read_cpu_features();
 
-// What set_guest() recorded: the same on every CPU.
-const GuestHw& guest_hw();
-
 // The EL2 register set for the guest on this CPU model.
 GuestHw make_guest_hw(const CpuFeaturesEl2& f, GicVersion gic, u64 vtcr, u64 vttbr, stage2::Encoding enc);
 
 // Writes every EL2 register the guest depends on, on this CPU.
 void configure_el2_for_guest(const GuestHw& hw);
 
-// HCR_EL2.RW: EL1 is AArch64 (and, with E2H = 0, the EL2 regime passage is written for).
-constexpr u64 kHcrRW = u64{1} << 31;
-
-// SCTLR_EL1 with its RES1 bits, MMU and caches off.
-constexpr u64 kSctlrEl1MmuOff = 0x30D00800;
-
-// The guest's CPUs, their state, and this CPU's index (TPIDR_EL2).
-vcpu::VcpuSet& guest_cpus();
+// This CPU's index (TPIDR_EL2).
 usize this_cpu();
 void set_this_cpu(usize index);
 
-// For the trap path: the lock around guest_cpus(), the guest's RAM (CPU_ON's
-// address check), and starting a physical CPU for the guest through PSCI.
 class Spinlock;
-Spinlock& guest_cpus_lock();
-const MemRange* guest_ram(usize& count);
-i64 start_cpu(usize cpu, u64 entry, u64 context);
 
-// Records the guest's RAM (for CPU_ON's address check) and the hardware set-up.
-void set_guest(const GuestHw& hw, const MemRange* ram, usize ram_count);
+// A guest as the arch layer sees it: boot/ fills one per guest (pointing
+// into the guest object it owns) and hands it to run_guest; each CPU then
+// runs that guest, and the trap path reaches it only through this.
+struct GuestContext {
+    GuestHw hw;
+    vcpu::VcpuSet* cpus = nullptr;  // the PSCI state of its vCPUs, under cpus_lock
+    Spinlock* cpus_lock = nullptr;
+    std::span<const MemRange> ram;  // CPU_ON's entry-point check
+    vcpu::TrapHandlers handlers;    // what the trap path hands on (trap.cpp)
+};
+
+// Per physical CPU, the guest it runs (run_guest and start_cpu write it).
+extern GuestContext* g_cpu_guest[MAX_CPUS];
+
+// The guest this CPU runs (trap path only). Inline: every trap asks.
+inline GuestContext& current_guest() { return *g_cpu_guest[read_tpidr_el2()]; }
+
+// Starts physical CPU `cpu` for `guest` through PSCI, at `entry` with x0 = context.
+i64 start_cpu(GuestContext& guest, usize cpu, u64 entry, u64 context);
 
 // First entry on the boot CPU.
-[[noreturn]] void run_guest(usize cpu, u64 entry, u64 x0);
+[[noreturn]] void run_guest(GuestContext& guest, usize cpu, u64 entry, u64 x0);
 
 // Handles a synchronous exception from the guest (trap.cpp); returns to resume it.
 void handle_guest_sync(TrapFrame& frame);

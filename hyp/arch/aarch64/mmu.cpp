@@ -3,6 +3,7 @@
 #include "passage/log.h"
 #include "passage/mm/el2_layout.h"
 #include "sysreg.h"
+#include "sysreg_fields.h"
 
 namespace passage::arch {
 namespace {
@@ -11,18 +12,6 @@ using ull = unsigned long long;
 
 alignas(4096) __attribute__((section(".pool.el2"))) u64 g_el2_tables[mm::kEl2TablePages * 512];
 
-// TCR_EL2 (E2H = 0), Arm ARM D17.2.131.
-using T0SZ = Field<5, 0>;
-using IRGN0 = Field<9, 8>;
-using ORGN0 = Field<11, 10>;
-using SH0 = Field<13, 12>;
-using TG0 = Field<15, 14>;
-using PS = Field<18, 16>;
-constexpr u64 kTcrRes1 = (u64{1} << 31) | (u64{1} << 23);
-
-// SCTLR_EL2 (E2H = 0) RES1 bits, and the bits passage sets.
-constexpr u64 kSctlrRes1 = 0x30C50830;
-constexpr u64 kSctlrM = 1u << 0, kSctlrC = 1u << 2, kSctlrSA = 1u << 3, kSctlrI = 1u << 12, kSctlrWXN = 1u << 19;
 
 struct MmuRegs {
     u64 mair, tcr, ttbr, sctlr;
@@ -54,7 +43,7 @@ unsigned parange_bits(u64 parange)
 
 unsigned pa_bits()
 {
-    unsigned bits = parange_bits(read_id_aa64mmfr0_el1() & 0xf);
+    unsigned bits = parange_bits(id::MMFR0_PARange::get(read_id_aa64mmfr0_el1()));
     return bits > 48 ? 48 : bits;
 }
 
@@ -67,14 +56,16 @@ Result<usize> enable_el2_mmu(const BootInfo& b, const Platform& p)
         return s.failure();
     }
 
-    u64 parange = read_id_aa64mmfr0_el1() & 0xf;
+    u64 parange = id::MMFR0_PARange::get(read_id_aa64mmfr0_el1());
     u64 ps = parange > 5 ? 5 : parange;  // passage uses at most 48-bit PAs
-    u64 tcr = kTcrRes1 | T0SZ::make(16) | IRGN0::make(1) | ORGN0::make(1) | SH0::make(3) | TG0::make(0) | PS::make(ps);
+    u64 tcr = tcr::kEl2Res1 | tcr::T0SZ::make(16) | tcr::IRGN0::make(tcr::kWriteBack) | tcr::ORGN0::make(tcr::kWriteBack) |
+              tcr::SH0::make(tcr::kInnerShare) | tcr::TG0::make(tcr::kGranule4K) | tcr::EL2_PS::make(ps);
 
     // Everything written with the MMU off went straight to memory; drop any
     // stale lines before the caches come on.
     dcache_clean_inval_poc(b.image_base, b.image_end - b.image_base);
-    g_mmu = {mm::kMairEl2, tcr, t.root(), kSctlrRes1 | kSctlrM | kSctlrC | kSctlrSA | kSctlrI | kSctlrWXN};
+    g_mmu = {mm::kMairEl2, tcr, t.root(),
+             sctlr::kEl2Res1 | sctlr::M::kMask | sctlr::C::kMask | sctlr::SA::kMask | sctlr::I::kMask | sctlr::WXN::kMask};
     mmu_on(g_mmu);
     return t.pages_used();
 }

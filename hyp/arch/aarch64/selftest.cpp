@@ -7,6 +7,7 @@
 #include "passage/size_str.h"
 #include "passage/plan/attr_check.h"
 #include "sysreg.h"
+#include "sysreg_fields.h"
 
 namespace passage::arch {
 namespace {
@@ -34,15 +35,16 @@ public:
         u64* table = reinterpret_cast<u64*>(base_);
         for (int level = 0; level < 2; ++level) {
             u64& e = table[(va >> (39 - 9 * level)) & 511];
-            if ((e & 3) == 0) {
+            if (s1desc::Type::get(e) == 0) {
                 if (used_ == pages_) return false;
-                e = (base_ + used_++ * kPageSize) | 0b11;
+                e = (base_ + used_++ * kPageSize) | s1desc::Type::make(s1desc::kTable);
             }
-            table = reinterpret_cast<u64*>(e & 0x0000fffffffff000ull);
+            table = reinterpret_cast<u64*>(e & s1desc::OA::kMask);
         }
         // Block: AttrIndx, AP = EL1 RW, SH inner, AF, PXN and UXN.
-        table[(va >> 21) & 511] = (pa & ~(2 * MiB - 1)) | 0b01 | (u64{attr_index} << 2) | (u64{3} << 8) |
-                                  (u64{1} << 10) | (u64{3} << 53);
+        table[(va >> 21) & 511] = (pa & ~(2 * MiB - 1)) | s1desc::Type::make(s1desc::kBlock) |
+                                  s1desc::AttrIndx::make(attr_index) | s1desc::AP::make(0) | s1desc::SH::make(3) |
+                                  s1desc::AF::kMask | s1desc::PXN::kMask | s1desc::UXN::kMask;
         return true;
     }
 
@@ -80,15 +82,16 @@ bool run_attr_selftest(const plan::GuestPlan& gp, stage2::Encoding enc, MemRange
 
     // MAIR_EL1: index 0 Device-nGnRE, 1 Normal-NC, 2 Normal WB (kStage1Types order).
     write_mair_el1(u64{plan::kAttrDeviceNGnRE} | (u64{plan::kAttrNormalNC} << 8) | (u64{plan::kAttrNormalWB} << 16));
-    u64 ips = read_id_aa64mmfr0_el1() & 0xf;
+    u64 ips = id::MMFR0_PARange::get(read_id_aa64mmfr0_el1());
     if (ips > 5) ips = 5;
-    // T0SZ 16, IRGN0/ORGN0 WB, SH0 inner, TG0 4 KiB, EPD1 (no TTBR1 walks), IPS.
-    write_tcr_el1(16 | (1u << 8) | (1u << 10) | (3u << 12) | (1u << 23) | (ips << 32));
+    write_tcr_el1(tcr::T0SZ::make(16) | tcr::IRGN0::make(tcr::kWriteBack) | tcr::ORGN0::make(tcr::kWriteBack) |
+                  tcr::SH0::make(tcr::kInnerShare) | tcr::TG0::make(tcr::kGranule4K) | tcr::EL1_EPD1::kMask |
+                  tcr::EL1_IPS::make(ips));
     write_ttbr0_el1(s1.root());
     isb();
     asm volatile("tlbi vmalls12e1is" ::: "memory");
     dsb_ish();
-    write_sctlr_el1(kSctlrEl1MmuOff | (1u << 0) | (1u << 2) | (1u << 12));  // M, C, I
+    write_sctlr_el1(kSctlrEl1MmuOff | sctlr::M::kMask | sctlr::C::kMask | sctlr::I::kMask);
     isb();
 
     log_info("self-test: combined memory types by AT S12E1R (%s)",
@@ -104,13 +107,13 @@ bool run_attr_selftest(const plan::GuestPlan& gp, stage2::Encoding enc, MemRange
         for (unsigned k = 0; k < 3; ++k) {
             u64 par = at_s12e1r((u64{k + 1} << kAliasShift) | r.ipa);
             u8 want = plan::expected_combined(plan::kStage1Types[k], r.attrs.type, enc);
-            if ((par & 1) != 0) {
-                format(cells[k], sizeof cells[k], "fault FST 0x%02x", unsigned((par >> 1) & 0x3f));
+            if (par::F::get(par) != 0) {
+                format(cells[k], sizeof cells[k], "fault FST 0x%02x", unsigned(par::FST::get(par)));
                 ok = false;
                 continue;
             }
-            u8 got = u8(par >> 56);
-            u64 pa = par & 0x0000fffffffff000ull;
+            u8 got = u8(par::ATTR::get(par));
+            u64 pa = par & par::PA::kMask;
             bool good = got == want && pa == align_down(r.pa, kPageSize);
             format(cells[k], sizeof cells[k], "0x%02x %s", got, good ? "ok" : "MISMATCH");
             if (!good) {

@@ -6,10 +6,17 @@
 #pragma once
 
 #include "passage/stage2/env.h"
-#include "smmu.h"
 #include "sysreg.h"
 
 namespace passage::arch {
+
+// The IOMMUs that walk the same table (the composition root says which):
+// their TLBs must forget a changed entry too.
+struct IommuInvalidate {
+    void* context = nullptr;
+    void (*ipa)(void* context, u64 ipa, bool leaf) = nullptr;
+    void (*all)(void* context) = nullptr;
+};
 
 template <usize Pages>
 class El2Stage2Env {
@@ -66,9 +73,16 @@ public:
     void tlbi_ipas2e1is(IpaAddr ipa) { asm volatile("tlbi ipas2e1is, %0" ::"r"(ipa.value >> 12) : "memory"); }
     void tlbi_vmalle1is() { asm volatile("tlbi vmalle1is" ::: "memory"); }
     void tlbi_vmalls12e1is() { asm volatile("tlbi vmalls12e1is" ::: "memory"); }
-    // The SMMUs sharing this table (boot/smmu.cpp); nothing when none is on.
-    void iommu_inval_ipa(IpaAddr ipa) { smmu_invalidate_ipa(ipa.value, true); }
-    void iommu_inval_all() { smmu_invalidate_all(); }
+    // Before the table is live: the IOMMUs sharing it (none by default).
+    void set_iommu(const IommuInvalidate& iommu) { iommu_ = iommu; }
+    void iommu_inval_ipa(IpaAddr ipa)
+    {
+        if (iommu_.ipa != nullptr) iommu_.ipa(iommu_.context, ipa.value, true);
+    }
+    void iommu_inval_all()
+    {
+        if (iommu_.all != nullptr) iommu_.all(iommu_.context);
+    }
 
     usize pages_in_use() const
     {
@@ -93,6 +107,7 @@ private:
     u64 used_[(Pages + 63) / 64] = {};
     usize next_ = 0;
     bool clean_for_dma_ = false;
+    IommuInvalidate iommu_;
 };
 
 // Installs a stage-2 translation: VTCR_EL2 and VTTBR_EL2 (with the VMID),

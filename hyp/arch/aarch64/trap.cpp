@@ -11,6 +11,7 @@
 // condition fails is skipped, as the instruction would have done nothing;
 // any other becomes an undefined instruction.
 #include "guest.h"
+#include "machine.h"
 #include "passage/esr.h"
 #include "passage/log.h"
 #include "passage/vcpu/aarch32.h"
@@ -18,16 +19,10 @@
 #include "passage/vcpu/mmio_access.h"
 #include "passage/vcpu/mops.h"
 #include "psci.h"
-#include "runtime.h"
-#include "smmu.h"
-#include "gic_tables.h"
 #include "spinlock.h"
 #include "sysreg.h"
-#include "vpci.h"
 
 namespace passage::arch {
-
-
 namespace {
 
 using ull = unsigned long long;
@@ -39,6 +34,11 @@ constinit LogBudget g_cpu_on_log{4};
 constinit LogBudget g_unhandled_log{8};
 constinit LogBudget g_mops_log{4};
 
+void report_end(const vcpu::TrapHandlers& h)
+{
+    if (h.report_end != nullptr) h.report_end(h.context);
+}
+
 void apply(TrapFrame& f, const vcpu::Injection& in)
 {
     write_esr_el1(in.esr_el1);
@@ -49,28 +49,26 @@ void apply(TrapFrame& f, const vcpu::Injection& in)
     f.spsr = in.spsr_el2;
 }
 
-vcpu::El1State el1_state()
+vcpu::El1State el1_state(const GuestContext& g)
 {
-    const vcpu::EntryFeatures& e = guest_hw().entry;
+    const vcpu::EntryFeatures& e = g.hw.entry;
     return {read_vbar_el1(), read_sctlr_el1(), e.mte, e.nmi};
 }
 
-void handle_psci_call(TrapFrame& f)
+void handle_psci_call(GuestContext& g, TrapFrame& f)
 {
     usize cpu = this_cpu();
-    usize ram_count = 0;
-    const MemRange* ram = guest_ram(ram_count);
     // The CPU table's lock only where it is used: every other call is
     // answered without touching shared state.
     bool table = vcpu::psci_uses_cpu_table(f.x[0]);
-    if (table) guest_cpus_lock().lock();
-    vcpu::PsciOutcome o = vcpu::handle_psci(guest_cpus(), cpu, ram, ram_count, f.x[0], f.x[1], f.x[2], f.x[3]);
-    if (table) guest_cpus_lock().unlock();
+    if (table) g.cpus_lock->lock();
+    vcpu::PsciOutcome o = vcpu::handle_psci(*g.cpus, cpu, g.ram.data(), g.ram.size(), f.x[0], f.x[1], f.x[2], f.x[3]);
+    if (table) g.cpus_lock->unlock();
 
     switch (o.action) {
     case vcpu::PsciAction::Return: f.x[0] = static_cast<u64>(o.ret); return;
     case vcpu::PsciAction::Forward: {
-        SmcccResult r = smccc_call(g_runtime.psci, o.fid, o.arg1, f.x[2], f.x[3]);
+        SmcccResult r = smccc_call(g_machine.psci, o.fid, o.arg1, f.x[2], f.x[3]);
         f.x[0] = r.x0;
         f.x[1] = r.x1;
         f.x[2] = r.x2;
@@ -78,60 +76,61 @@ void handle_psci_call(TrapFrame& f)
         return;
     }
     case vcpu::PsciAction::CpuOn: {
-        i64 r = start_cpu(o.cpu, o.entry, o.context);
+        i64 r = start_cpu(g, o.cpu, o.entry, o.context);
         if (r != 0) {
             if (LogBudget::Slot slot = g_cpu_on_log.take(); slot != LogBudget::Slot::None)
                 log_warn("guest CPU_ON of cpu%zu: the firmware answered %lld%s", o.cpu, (long long)r,
                          slot == LogBudget::Slot::Last ? " (further failures are not logged)" : "");
-            guest_cpus_lock().lock();
-            vcpu::psci_cpu_on_failed(guest_cpus(), o.cpu, o.prior);
-            guest_cpus_lock().unlock();
+            g.cpus_lock->lock();
+            vcpu::psci_cpu_on_failed(*g.cpus, o.cpu, o.prior);
+            g.cpus_lock->unlock();
         }
         f.x[0] = static_cast<u64>(r);
         return;
     }
     case vcpu::PsciAction::AskFirmwareOff: {
         // Only the firmware knows when a CPU that called CPU_OFF is off.
-        u64 mpidr = guest_cpus().mpidr[o.cpu];
-        i64 fw = static_cast<i64>(psci_call(g_runtime.psci, vcpu::psci_fn::kAffinityInfo64, mpidr, 0));
-        guest_cpus_lock().lock();
-        f.x[0] = static_cast<u64>(vcpu::psci_affinity_answer(guest_cpus(), o.cpu, fw));
-        guest_cpus_lock().unlock();
+        u64 mpidr = g.cpus->mpidr[o.cpu];
+        i64 fw = static_cast<i64>(psci_call(g_machine.psci, vcpu::psci_fn::kAffinityInfo64, mpidr, 0));
+        g.cpus_lock->lock();
+        f.x[0] = static_cast<u64>(vcpu::psci_affinity_answer(*g.cpus, o.cpu, fw));
+        g.cpus_lock->unlock();
         return;
     }
     case vcpu::PsciAction::CpuOff: {
-        (void)psci_call(g_runtime.psci, vcpu::psci_fn::kCpuOff);
+        (void)psci_call(g_machine.psci, vcpu::psci_fn::kCpuOff);
         // Still here: the firmware refused, and the CPU is on.
-        guest_cpus_lock().lock();
-        f.x[0] = static_cast<u64>(vcpu::psci_cpu_off_refused(guest_cpus(), o.cpu));
-        guest_cpus_lock().unlock();
+        g.cpus_lock->lock();
+        f.x[0] = static_cast<u64>(vcpu::psci_cpu_off_refused(*g.cpus, o.cpu));
+        g.cpus_lock->unlock();
         return;
     }
     case vcpu::PsciAction::SystemOff:
-        vpci_report();
-        smmu_report_end();
+        report_end(g.handlers);
         log_info("passage: the guest asked for SYSTEM_OFF; powering off");
-        system_off(g_runtime.psci);
+        system_off(g_machine.psci);
     case vcpu::PsciAction::SystemReset:
-        vpci_report();
-        smmu_report_end();
+        report_end(g.handlers);
         log_info("passage: the guest asked for SYSTEM_RESET");
-        (void)psci_call(g_runtime.psci, vcpu::psci_fn::kSystemReset);
-        system_off(g_runtime.psci);
+        (void)psci_call(g_machine.psci, vcpu::psci_fn::kSystemReset);
+        system_off(g_machine.psci);
     }
 }
 
-void handle_abort(TrapFrame& f, bool instruction)
+void handle_abort(GuestContext& g, TrapFrame& f, bool instruction)
 {
-    if (!instruction && gic_tables_handle_abort(f)) return;  // the GIC's table-address frames
-    VpciAbort config = instruction ? VpciAbort::NotConfig : vpci_handle_abort(f);
-    if (config == VpciAbort::Emulated || config == VpciAbort::Retry) return;
+    using vcpu::AbortOutcome;
+    const vcpu::TrapHandlers& h = g.handlers;
+    AbortOutcome outcome = AbortOutcome::NotMine;
+    for (usize i = 0; !instruction && i < h.kMaxAbortHandlers && outcome == AbortOutcome::NotMine; ++i)
+        if (h.data_abort[i] != nullptr) outcome = h.data_abort[i](h.context, f);
+    if (outcome == AbortOutcome::Resume) return;
     bool write = !instruction && esr::WnR::get(f.esr) != 0;
-    LogBudget::Slot slot = config == VpciAbort::NotConfig ? g_abort_log.take() : LogBudget::Slot::None;
+    LogBudget::Slot slot = outcome == AbortOutcome::NotMine ? g_abort_log.take() : LogBudget::Slot::None;
     if (slot != LogBudget::Slot::None) {
         u64 ipa = vcpu::fault_ipa(f.hpfar, f.far);  // only for the message
         char why[128];
-        if (!instruction && vpci_explain_abort(ipa, why, sizeof why))
+        if (!instruction && h.explain_abort != nullptr && h.explain_abort(h.context, ipa, why, sizeof why))
             log_warn("guest %s at IPA 0x%llx (PC 0x%llx): PCI %s; external abort injected%s", write ? "write" : "read",
                      (ull)ipa, (ull)f.elr, why, slot == LogBudget::Slot::Last ? " (further aborts are not logged)" : "");
         else
@@ -139,7 +138,7 @@ void handle_abort(TrapFrame& f, bool instruction)
                  instruction ? "instruction fetch" : write ? "write" : "read", (ull)ipa, (ull)f.far, (ull)f.elr,
                  slot == LogBudget::Slot::Last ? " (further aborts are not logged)" : "");
     }
-    apply(f, vcpu::inject_external_abort(f.elr, f.spsr, f.far, instruction, write, el1_state()));
+    apply(f, vcpu::inject_external_abort(f.elr, f.spsr, f.far, instruction, write, el1_state(g)));
 }
 
 // A memory copy/set exception from the guest's EL1 (HCRX_EL2.MCE2): the
@@ -158,16 +157,17 @@ void handle_mops(TrapFrame& f)
 
 void handle_guest_sync(TrapFrame& f)
 {
-    smmu_poll();  // DMA faults reach the log while the guest runs
+    GuestContext& g = current_guest();
+    if (g.handlers.poll != nullptr) g.handlers.poll(g.handlers.context);
     u32 ec = static_cast<u32>(esr::EC::get(f.esr));
     switch (ec) {
-    case esr::kEcHvc64: handle_psci_call(f); return;  // ELR is already past the HVC
+    case esr::kEcHvc64: handle_psci_call(g, f); return;  // ELR is already past the HVC
     case esr::kEcSmc64:
         f.elr += 4;  // ELR points at the SMC
-        handle_psci_call(f);
+        handle_psci_call(g, f);
         return;
-    case esr::kEcDataAbortLower: handle_abort(f, false); return;
-    case esr::kEcInstAbortLower: handle_abort(f, true); return;
+    case esr::kEcDataAbortLower: handle_abort(g, f, false); return;
+    case esr::kEcInstAbortLower: handle_abort(g, f, true); return;
     case vcpu::kEcMops: handle_mops(f); return;
     default: {
         if (vcpu::from_aarch32(f.spsr) && vcpu::has_condition(ec) && !vcpu::condition_passed(f.esr, f.spsr)) {
@@ -180,7 +180,7 @@ void handle_guest_sync(TrapFrame& f)
             log_warn("guest trap not handled (%s) at PC 0x%llx: undefined instruction injected%s", what, (ull)f.elr,
                      slot == LogBudget::Slot::Last ? " (further ones are not logged)" : "");
         }
-        apply(f, vcpu::inject_undefined(f.elr, f.spsr, el1_state()));
+        apply(f, vcpu::inject_undefined(f.elr, f.spsr, el1_state(g)));
         return;
     }
     }

@@ -34,7 +34,8 @@ struct DeviceQuirk {
 extern const DeviceQuirk kBuiltinQuirks[];
 extern const usize kBuiltinQuirkCount;
 
-struct DispositionOptions {
+// The functions the boot options name (boot/options.h parses them).
+struct DeviceLists {
     static constexpr usize kMax = 16;
     DeviceRef assign[kMax];  // passage.assign=: only these (bridges above them stay)
     usize assign_count = 0;
@@ -43,6 +44,9 @@ struct DispositionOptions {
     usize deny_count = 0;
     DeviceRef device_mmio[kMax];  // passage.device_mmio=
     usize device_mmio_count = 0;
+};
+
+struct DispositionOptions : DeviceLists {
     const DeviceQuirk* quirks = kBuiltinQuirks;
     usize quirk_count = kBuiltinQuirkCount;
     // DMA groups (issue 13), per table index, 0 = alone: functions with the
@@ -56,10 +60,6 @@ struct DispositionOptions {
 
 // Parses one "BDF,BDF" list into refs (appends; count updated).
 Status parse_bdf_list(const char* text, DeviceRef* refs, usize max, usize& count, Diagnostic& diag);
-
-// Reads passage.assign, passage.deny and passage.device_mmio from the boot
-// command line into out (other fields keep their values).
-Status parse_disposition_options(const char* cmdline, DispositionOptions& out, Diagnostic& diag);
 
 // With direct config space (passage.vpci=off) nothing can be hidden: asking
 // to deny a function or to assign only some is an error, never ignored.

@@ -34,7 +34,7 @@
 //   static pci::VirtualConfig vcfg(table, disp, ecams, hosts, mover, io);
 //   vcfg.set_forbidden(ranges);
 //   vcfg.start();                        // stage 2 as the guest's fabric routes now
-//   ... in the trap path (boot/vpci.cpp), under one lock:
+//   ... in the trap path (boot/vconfig.cpp), under one lock:
 //   if (auto h = vcfg.find_ecam(ipa); h.claimed) v = vcfg.read_at(h, size);        // config space
 //   else if (vcfg.claims_forwarded(ipa)) vcfg.forward_read(ipa, size, v);         // trapped BARs, I/O ports
 #pragma once

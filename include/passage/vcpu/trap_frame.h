@@ -1,4 +1,4 @@
-// The register state boot/vectors.S saves on every exception.
+// The register state hyp/arch/aarch64/vectors.S saves on every exception.
 #pragma once
 
 #include "passage/types.h"
@@ -16,7 +16,7 @@ struct TrapFrame {
     u64 pad;
 };
 
-// Checked against boot/asm_defs.h FRAME_SIZE and offsets.
+// hyp/arch/aarch64/exception.cpp checks asm_defs.h FRAME_SIZE and offsets against these.
 static_assert(sizeof(TrapFrame) == 38 * 8);
 static_assert(__builtin_offsetof(TrapFrame, elr) == 32 * 8);
 static_assert(__builtin_offsetof(TrapFrame, hpfar) == 36 * 8);

@@ -104,7 +104,7 @@ TEST_CASE("vconfig caps: a bridge Command write leaves the standing BAR below it
 TEST_CASE("vconfig caps: a port with a hidden function below cannot trigger DPC")
 {
     Rig r(
-        "passage.deny=01:00.1",  // the port's secondary bus is 1 here
+        "01:00.1",  // denied: the port's secondary bus is 1 here
         nullptr, [](FakeEcam& e) {
             FakeFunction& port = e.add(4, 0).pcie_bridge(PortType::RootPort);
             port.ext_cap(0x100, 0x1d, 0).writable(0x104, 0xffff0000);
@@ -115,7 +115,7 @@ TEST_CASE("vconfig caps: a port with a hidden function below cannot trigger DPC"
     REQUIRE(std::string(r.disp.reason(r.index(Bdf{1, 0, 1}))) == "passage.deny");
     r.wr(port, 0x106, 0x0043 | 0x0008, 2);  // trigger enable, software trigger, interrupt enable
     CHECK(r.hw(port).peek32(0x104) >> 16 == 0x0008);
-    Rig open(nullptr, nullptr, [](FakeEcam& e) {  // nothing hidden: the guest's to use
+    Rig open("", nullptr, [](FakeEcam& e) {  // nothing hidden: the guest's to use
         e.add(4, 0).pcie_bridge(PortType::RootPort).ext_cap(0x100, 0x1d, 0).writable(0x104, 0xffff0000);
     });
     open.wr(port, 0x106, 0x0043, 2);

@@ -6,7 +6,7 @@
 
 namespace passage::pci::test {
 
-Rig::Rig(const char* cmdline, void (*edit_host)(PciHostBridge&), const std::function<void(FakeEcam&)>& build)
+Rig::Rig(const char* deny, void (*edit_host)(PciHostBridge&), const std::function<void(FakeEcam&)>& build)
 {
     if (build) build(ecam);
     else standard_topology(ecam);
@@ -16,7 +16,7 @@ Rig::Rig(const char* cmdline, void (*edit_host)(PciHostBridge&), const std::func
     hosts[0] = host;
     DispositionOptions options;
     Diagnostic diag;
-    REQUIRE(parse_disposition_options(cmdline, options, diag).ok());
+    REQUIRE(parse_bdf_list(deny, options.deny, DeviceLists::kMax, options.deny_count, diag).ok());
     disp.decide(table, options);
     // Every port offers hot-plug and lets the guest write its control bits.
     for (const PciFunction& f : table.functions()) {

@@ -34,8 +34,9 @@ struct Rig {
     std::map<u32, std::vector<u32>> physical;  // per function: its BAR, bus and window registers at the start
     alignas(VirtualConfig) unsigned char storage[sizeof(VirtualConfig)];
 
-    // The standard topology below, or what `build` puts on the fake ECAM.
-    explicit Rig(const char* cmdline = "", void (*edit_host)(PciHostBridge&) = nullptr,
+    // The standard topology below, or what `build` puts on the fake ECAM;
+    // `deny` hides functions as passage.deny's list does.
+    explicit Rig(const char* deny = "", void (*edit_host)(PciHostBridge&) = nullptr,
                  const std::function<void(FakeEcam&)>& build = {});
     explicit Rig(void (*edit_host)(PciHostBridge&)) : Rig("", edit_host) {}
     explicit Rig(const std::function<void(FakeEcam&)>& build) : Rig("", nullptr, build) {}

@@ -282,7 +282,7 @@ TEST_CASE("vconfig: decoding turned on after a reset restores the physical BARs 
 
 TEST_CASE("vconfig: a hidden function reads all-ones and ignores writes and stops decoding and is never mapped")
 {
-    Rig r("passage.deny=00:02.0");
+    Rig r("00:02.0");
     const PciBar& disk = r.fn(kDisk).bars[0];
     CHECK(r.rd(kDisk, 0x00) == 0xffffffff);
     r.wr(kDisk, 0x10, 0x20000000);
@@ -298,15 +298,15 @@ TEST_CASE("vconfig: a hidden function reads all-ones and ignores writes and stop
 
 TEST_CASE("vconfig: hiding propagates to a fixed point: behind a hidden bridge and to a function 0's siblings and up empty bridges")
 {
-    Rig r("passage.deny=00:03.0,00:06.0");
+    Rig r("00:03.0,00:06.0");
     const Dispositions& d = r.disp;
     CHECK(std::string(d.reason(r.index(kBehind))) == "behind hidden bridge 0000:00:03.0");
     CHECK(std::string(d.reason(r.index(kMulti1))) == "function 0 of its device is hidden");
     CHECK(r.rd(kMulti1, 0) == 0xffffffff);
-    Rig only("passage.deny=01:00.0");
+    Rig only("01:00.0");
     CHECK(std::string(only.disp.reason(only.index(kPort))) == "leads only to hidden functions");
     // The port of a function hidden by the function-0 rule: nothing left below it.
-    Rig chain("passage.deny=00:07.0");
+    Rig chain("00:07.0");
     CHECK(std::string(chain.disp.reason(chain.index(kBridgeFn1))) == "function 0 of its device is hidden");
     CHECK(std::string(chain.disp.reason(chain.index(kBehindFn1))) == "behind hidden bridge 0000:00:07.1");
 }
@@ -337,7 +337,7 @@ TEST_CASE("vconfig: capabilities the model cannot follow are unlinked and ACS an
 
 TEST_CASE("vconfig: a port with a hidden function behind it ignores secondary bus reset and link disable")
 {
-    Rig two("passage.deny=02:00.1");  // one of the two functions behind kPort2
+    Rig two("02:00.1");  // one of the two functions behind kPort2
     u32 bc = two.hw(kPort2).peek32(0x3c);
     two.wr(kPort2, 0x3e, 0x40, 2);
     CHECK(two.hw(kPort2).peek32(0x3c) == bc);

@@ -218,7 +218,7 @@ TEST_CASE("plan: a device named in passage.device_mmio keeps its BARs Device-nGn
     set_bar(add_function(table, 0, 4, 0x1af4, 0x1041), 4, pci::BarKind::Mem64, 0x8000000000, 0x4000, true);
     pci::DispositionOptions options;
     Diagnostic d;
-    REQUIRE(pci::parse_disposition_options("passage.device_mmio=0000:00:03.0", options, d));
+    REQUIRE(pci::parse_bdf_list("0000:00:03.0", options.device_mmio, pci::DeviceLists::kMax, options.device_mmio_count, d));
     options.fwb = GENERATE(false, true);
     static pci::Dispositions disp;
     disp.decide(table, options);
@@ -261,7 +261,7 @@ TEST_CASE("plan: a hidden function's BARs are left out and the stage-2 input cov
     set_bar(add_function(table, 0, 4, 0x1af4, 0x1041), 0, pci::BarKind::Mem32, 0x10004000, 0x4000);
     pci::DispositionOptions options;
     Diagnostic d;
-    REQUIRE(pci::parse_disposition_options("passage.deny=00:04.0", options, d));
+    REQUIRE(pci::parse_bdf_list("00:04.0", options.deny, pci::DeviceLists::kMax, options.deny_count, d));
     static pci::Dispositions disp;
     disp.decide(table, options);
     GuestPlan plan;
@@ -294,15 +294,15 @@ TEST_CASE("plan: device lists parse with and without a segment and bad ones are 
 {
     pci::DispositionOptions options;
     Diagnostic d;
-    REQUIRE(pci::parse_disposition_options("passage.device_mmio=0000:00:03.0,01:1f.7", options, d));
+    REQUIRE(pci::parse_bdf_list("0000:00:03.0,01:1f.7", options.device_mmio, pci::DeviceLists::kMax, options.device_mmio_count, d));
     REQUIRE(options.device_mmio_count == 2);
     CHECK(options.device_mmio[0].bdf == pci::Bdf{0, 3, 0});
     CHECK(options.device_mmio[1].bdf == pci::Bdf{1, 0x1f, 7});
     pci::DispositionOptions bad;
-    CHECK_FALSE(pci::parse_disposition_options("passage.device_mmio=00:03", bad, d));
-    CHECK(std::string(d.text) == "passage.device_mmio: device list: cannot read \"00:03\" (want 0000:00:03.0)");
-    CHECK_FALSE(pci::parse_disposition_options("passage.deny=00:20.0", bad, d));  // device 32 does not exist
-    CHECK_FALSE(pci::parse_disposition_options("passage.assign=00:03.8", bad, d));
+    CHECK_FALSE(pci::parse_bdf_list("00:03", bad.device_mmio, pci::DeviceLists::kMax, bad.device_mmio_count, d));
+    CHECK(std::string(d.text) == "device list: cannot read \"00:03\" (want 0000:00:03.0)");
+    CHECK_FALSE(pci::parse_bdf_list("00:20.0", bad.deny, pci::DeviceLists::kMax, bad.deny_count, d));  // device 32 does not exist
+    CHECK_FALSE(pci::parse_bdf_list("00:03.8", bad.assign, pci::DeviceLists::kMax, bad.assign_count, d));
 }
 
 // Issue 14 k: no-map reserved memory (secure carve-outs) is left out of
@@ -335,14 +335,15 @@ TEST_CASE("plan: passage.deny or passage.assign with direct config space is an e
 {
     Diagnostic d;
     pci::DispositionOptions none;
-    REQUIRE(pci::parse_disposition_options("passage.device_mmio=00:03.0", none, d));
+    REQUIRE(pci::parse_bdf_list("00:03.0", none.device_mmio, pci::DeviceLists::kMax, none.device_mmio_count, d));
     CHECK(pci::check_direct_config(none, d));  // a kept-Device BAR needs no hiding
     pci::DispositionOptions deny;
-    REQUIRE(pci::parse_disposition_options("passage.deny=00:04.0", deny, d));
+    REQUIRE(pci::parse_bdf_list("00:04.0", deny.deny, pci::DeviceLists::kMax, deny.deny_count, d));
     CHECK_FALSE(pci::check_direct_config(deny, d));
     CHECK(std::string(d.text).find("passage.deny cannot be kept with passage.vpci=off") == 0);
     pci::DispositionOptions assign;
-    REQUIRE(pci::parse_disposition_options("passage.assign=00:03.0", assign, d));
+    REQUIRE(pci::parse_bdf_list("00:03.0", assign.assign, pci::DeviceLists::kMax, assign.assign_count, d));
+    assign.assign_given = true;
     CHECK_FALSE(pci::check_direct_config(assign, d));
     CHECK(std::string(d.text).find("passage.assign cannot be kept") == 0);
 }

@@ -1,32 +1,18 @@
-#include "vpci.h"
+#include "vconfig.h"
 
 #include <new>
 
-#include "options.h"
 #include "passage/esr.h"
 #include "passage/format.h"
 #include "passage/log.h"
 #include "passage/pci/vconfig.h"
+#include "passage/panic.h"
 #include "passage/vcpu/mmio_access.h"
-#include "runtime.h"
-#include "spinlock.h"
 
 namespace passage {
 namespace {
 
 using ull = unsigned long long;
-
-// The mover: stage 2 follows the guest's BARs, with break-before-make
-// inside the page-table engine.
-class TableMover final : public pci::Stage2Mover {
-public:
-    explicit TableMover(GuestTable& t) : table_(t) {}
-    Status unmap(IpaAddr ipa, u64 size) override { return table_.unmap(ipa, size); }
-    Status map(IpaAddr ipa, PhysAddr pa, u64 size, stage2::Attrs attrs) override { return table_.map(ipa, pa, size, attrs); }
-
-private:
-    GuestTable& table_;
-};
 
 // Trapped BARs are reached through passage's own Device mapping of the
 // host bridge windows (identity, arch/aarch64/mmu.cpp).
@@ -52,32 +38,23 @@ public:
     }
 };
 
-bool g_enabled = false;
-MemRange g_forbidden[pci::VirtualConfig::kMaxForbidden];
-usize g_forbidden_count = 0;
+// The host bridges' config space: the hardware's, shared by every guest's view.
 // Built in place at boot: none has a constant initialiser.
 alignas(pci::EcamAccess) unsigned char g_ecam_storage[Platform::kMaxBridges][sizeof(pci::EcamAccess)];
 pci::ConfigAccess* g_ecams[Platform::kMaxBridges] = {};
-alignas(TableMover) unsigned char g_mover_storage[sizeof(TableMover)];
 constinit DevicePhysIo g_phys_io;
-alignas(pci::VirtualConfig) unsigned char g_vcfg_storage[sizeof(pci::VirtualConfig)];
-pci::VirtualConfig* g_vcfg = nullptr;
-GuestTable* g_stage2 = nullptr;
-arch::Spinlock g_lock;
-constinit LogBudget g_undecodable_log{8};
-u64 g_accesses = 0;  // under g_lock
-u64 g_retries = 0;   // under g_lock: faults that another CPU's stage-2 change had already answered
+
+El2Guest& as_guest(void* guest) { return *static_cast<El2Guest*>(guest); }
 
 }  // namespace
 
-bool vpci_wanted(const Platform& p, const char* cmdline)
-{
-    return boot_on_off(cmdline, "vpci", true) && p.bridge_count > 0;
-}
+bool vconfig_wanted(const Platform& p, bool asked) { return asked && p.bridge_count > 0; }
 
-bool vpci_prepare(const Platform& p, plan::GuestPlan& plan, MemRange hyp, const char* cmdline)
+bool vconfig_prepare(const Platform& p, El2Guest& guest, MemRange hyp, bool asked)
 {
-    if (!boot_on_off(cmdline, "vpci", true)) {
+    plan::GuestPlan& plan = guest.plan;
+    VconfigState& cs = guest.vconfig;
+    if (!asked) {
         log_info("PCI config space: the guest's ECAM is mapped directly (passage.vpci=off)");
         return false;
     }
@@ -87,31 +64,29 @@ bool vpci_prepare(const Platform& p, plan::GuestPlan& plan, MemRange hyp, const 
     }
     // BARs must never be mapped over anything the plan maps, the ECAM and
     // the I/O window included.
-    g_forbidden_count = plan::bar_forbidden_ranges(p, hyp, plan, {g_forbidden, pci::VirtualConfig::kMaxForbidden});
+    cs.forbidden_count = plan::bar_forbidden_ranges(p, hyp, plan, {cs.forbidden, pci::VirtualConfig::kMaxForbidden});
     usize out = 0;
     for (usize i = 0; i < plan.count; ++i)
         if (plan.regions[i].cls != plan::RegionClass::Ecam && plan.regions[i].cls != plan::RegionClass::PciIo)
             plan.regions[out++] = plan.regions[i];
     plan.count = out;
-    g_enabled = true;
+    cs.enabled = true;
     return true;
 }
 
-void vpci_start(const Platform& p, pci::DeviceTable& table, const pci::Dispositions& disp, plan::GuestPlan& plan,
-                GuestTable& stage2)
+void vconfig_start(const Platform& p, pci::DeviceTable& table, El2Guest& guest)
 {
-    if (!g_enabled) return;
+    if (!guest.vconfig.enabled) return;
+    plan::GuestPlan& plan = guest.plan;
+    GuestTable& stage2 = guest.table();
     for (usize k = 0; k < p.bridge_count; ++k) {
         const PciHostBridge& hb = p.bridges[k];
         g_ecams[k] =
             new (g_ecam_storage[k]) pci::EcamAccess(VirtAddr(hb.ecam_base), hb.ecam_size, hb.bus_start, hb.bus_end);
     }
-    auto* mover = new (g_mover_storage) TableMover(stage2);
-    g_stage2 = &stage2;
-    g_vcfg = new (g_vcfg_storage) pci::VirtualConfig(table, disp, {g_ecams, p.bridge_count},
-                                                     {p.bridges, p.bridge_count}, *mover, g_phys_io);
-    g_vcfg->set_forbidden({g_forbidden, g_forbidden_count});
-    if (auto s = g_vcfg->start(); !s) panic("PCI config space: stage 2 cannot show the guest its BARs");
+    pci::VirtualConfig& view =
+        guest.start_vconfig(table, {g_ecams, p.bridge_count}, {p.bridges, p.bridge_count}, g_phys_io);
+    if (auto s = view.start(); !s) panic("PCI config space: stage 2 cannot show the guest its BARs");
     // The plan lists what stage 2 maps: drop the BARs no longer mapped.
     usize out = 0;
     for (usize i = 0; i < plan.count; ++i) {
@@ -126,81 +101,86 @@ void vpci_start(const Platform& p, pci::DeviceTable& table, const pci::Dispositi
         log_info("PCI config space: virtual (ECAM 0x%llx and the I/O window trap%s)%s", (ull)p.bridges[k].ecam_base,
                  segment, k + 1 == p.bridge_count ? "; what the guest gets:" : "");
     }
-    disp.print(table);
+    guest.dispositions.print(table);
     log_info("PCI: the guest programs its own BARs and windows; stage 2 maps what its fabric would route "
              "(the hardware's stay put)");
 }
 
-bool vpci_enabled() { return g_enabled; }
+bool vconfig_enabled(const El2Guest& guest) { return guest.vconfig.enabled; }
 
-void vpci_report()
+void vconfig_report(El2Guest& guest)
 {
-    if (g_vcfg == nullptr) return;
-    g_lock.lock();
+    const VconfigState& cs = guest.vconfig;
+    if (cs.view == nullptr) return;
+    guest.vconfig_lock.lock();
     log_info("PCI config space: %llu guest accesses emulated, %llu BAR moves followed, %zu conflicts left unmapped, "
              "%llu trapped accesses forwarded, %llu retried after a stage-2 change",
-             (ull)g_accesses, (ull)g_vcfg->moves, g_vcfg->conflicts_now(), (ull)g_vcfg->forwarded, (ull)g_retries);
-    g_lock.unlock();
+             (ull)cs.accesses, (ull)cs.view->moves, cs.view->conflicts_now(), (ull)cs.view->forwarded, (ull)cs.retries);
+    guest.vconfig_lock.unlock();
 }
 
-VpciAbort vpci_handle_abort(TrapFrame& f)
+vcpu::AbortOutcome vconfig_handle_abort(void* context, TrapFrame& f)
 {
-    if (g_vcfg == nullptr) return VpciAbort::NotConfig;
+    El2Guest& guest = as_guest(context);
+    VconfigState& cs = guest.vconfig;
+    pci::VirtualConfig* view = cs.view;
+    if (view == nullptr) return vcpu::AbortOutcome::NotMine;
     auto d = vcpu::decode_mmio(f.esr, f.hpfar, f.far, f.spsr);
     if (!d.ok()) {
         u64 ipa = vcpu::fault_ipa(f.hpfar, f.far);
-        g_lock.lock();
-        bool ours = g_vcfg->claims(ipa) || g_vcfg->claims_forwarded(ipa);
-        bool retry = !ours && g_vcfg->in_memory_window(ipa) && esr::is_translation_fault(f.esr) &&
-                     g_stage2->lookup(IpaAddr(ipa));
-        g_retries += retry;
-        g_lock.unlock();
-        if (retry) return VpciAbort::Retry;
-        if (!ours) return VpciAbort::NotConfig;
-        if (LogBudget::Slot slot = g_undecodable_log.take(); slot != LogBudget::Slot::None)
+        guest.vconfig_lock.lock();
+        bool ours = view->claims(ipa) || view->claims_forwarded(ipa);
+        bool retry = !ours && view->in_memory_window(ipa) && esr::is_translation_fault(f.esr) &&
+                     guest.table().lookup(IpaAddr(ipa));
+        cs.retries += retry;
+        guest.vconfig_lock.unlock();
+        if (retry) return vcpu::AbortOutcome::Resume;
+        if (!ours) return vcpu::AbortOutcome::NotMine;
+        if (LogBudget::Slot slot = cs.undecodable_log.take(); slot != LogBudget::Slot::None)
             log_warn("guest access at 0x%llx (PC 0x%llx) cannot be emulated: %s; external abort injected%s",
                      (ull)ipa, (ull)f.elr, vcpu::mmio_decode_error_name(d.error),
                      slot == LogBudget::Slot::Last ? " (further ones are not logged)" : "");
-        return VpciAbort::Undecodable;
+        return vcpu::AbortOutcome::InjectQuietly;
     }
     const vcpu::MmioAccess& a = d.access;
     u64 value = a.write ? vcpu::read_source(f, a) : 0;
-    if (pci::VirtualConfig::EcamHit h = g_vcfg->find_ecam(a.ipa); h.claimed) {
-        g_lock.lock();
-        if (a.write) g_vcfg->write_at(h, a.size, value);
-        else value = g_vcfg->read_at(h, a.size);
-        ++g_accesses;
-        g_lock.unlock();
+    if (pci::VirtualConfig::EcamHit h = view->find_ecam(a.ipa); h.claimed) {
+        guest.vconfig_lock.lock();
+        if (a.write) view->write_at(h, a.size, value);
+        else value = view->read_at(h, a.size);
+        ++cs.accesses;
+        guest.vconfig_lock.unlock();
         // The trace tests/unit/pci/fixtures replay; printed outside the lock.
         if (a.write && log_level() >= LogLevel::Debug) log_debug("vpci: write 0x%llx/%u = 0x%llx", (ull)a.ipa, a.size, (ull)value);
     } else {
         // Where BARs live, stage 2 changes under the guest: decide under
         // the lock, after any change another CPU is making.
-        bool window = g_vcfg->in_memory_window(a.ipa);
-        if (!window && !g_vcfg->may_forward(a.ipa)) return VpciAbort::NotConfig;
-        g_lock.lock();
-        bool ours = g_vcfg->claims_forwarded(a.ipa);
-        if (ours && a.write) (void)g_vcfg->forward_write(a.ipa, a.size, value);
-        else if (ours) (void)g_vcfg->forward_read(a.ipa, a.size, value);
+        bool window = view->in_memory_window(a.ipa);
+        if (!window && !view->may_forward(a.ipa)) return vcpu::AbortOutcome::NotMine;
+        guest.vconfig_lock.lock();
+        bool ours = view->claims_forwarded(a.ipa);
+        if (ours && a.write) (void)view->forward_write(a.ipa, a.size, value);
+        else if (ours) (void)view->forward_read(a.ipa, a.size, value);
         // Only a translation fault can have gone away (a write to a ROM,
         // mapped read-only, would fault again for ever).
-        bool retry = !ours && window && esr::is_translation_fault(f.esr) && g_stage2->lookup(IpaAddr(a.ipa));
-        g_retries += retry;
-        g_lock.unlock();
-        if (retry) return VpciAbort::Retry;
-        if (!ours) return VpciAbort::NotConfig;
+        bool retry = !ours && window && esr::is_translation_fault(f.esr) && guest.table().lookup(IpaAddr(a.ipa));
+        cs.retries += retry;
+        guest.vconfig_lock.unlock();
+        if (retry) return vcpu::AbortOutcome::Resume;
+        if (!ours) return vcpu::AbortOutcome::NotMine;
     }
     if (!a.write) vcpu::complete_load(f, a, value);
     vcpu::advance(f);
-    return VpciAbort::Emulated;
+    return vcpu::AbortOutcome::Resume;
 }
 
-bool vpci_explain_abort(u64 ipa, char* why, usize size)
+bool vconfig_explain_abort(void* context, u64 ipa, char* why, usize size)
 {
-    if (g_vcfg == nullptr) return false;
-    g_lock.lock();
-    bool hit = g_vcfg->conflict_at(ipa, why, size);
-    g_lock.unlock();
+    El2Guest& guest = as_guest(context);
+    if (guest.vconfig.view == nullptr) return false;
+    guest.vconfig_lock.lock();
+    bool hit = guest.vconfig.view->conflict_at(ipa, why, size);
+    guest.vconfig_lock.unlock();
     return hit;
 }
 

@@ -1,5 +1,12 @@
-/* Constants shared by the assembly files (and checked against C++ in boot/). */
+/* Constants shared by the assembly files and C++ (exception.cpp checks the frame). */
 #pragma once
+
+/* A 64-bit constant in both languages (the assembler takes no suffix). */
+#ifdef __ASSEMBLER__
+#define ASM_U64(x) x
+#else
+#define ASM_U64(x) x##ull
+#endif
 
 #define R_AARCH64_RELATIVE 1027
 
@@ -12,10 +19,10 @@
 #define CPTR_EL2_VHE_FPEN (3 << 20)
 
 /* HCR_EL2: RW (EL1 is AArch64) and E2H (RES1 on VHE-only CPUs). */
-#define HCR_EL2_RW (1 << 31)
-#define HCR_EL2_E2H (1 << 34)
+#define HCR_EL2_RW (ASM_U64(1) << 31)
+#define HCR_EL2_E2H (ASM_U64(1) << 34)
 
-/* TrapFrame layout (hyp/arch/aarch64/trap_frame.h). */
+/* TrapFrame layout (include/passage/vcpu/trap_frame.h). */
 #define FRAME_X30 (30 * 8)
 #define FRAME_SP (31 * 8)
 #define FRAME_ELR (32 * 8)

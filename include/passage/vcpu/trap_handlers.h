@@ -1,0 +1,39 @@
+// What the trap path asks of the composition root (boot/), which registers
+// it: the arch layer knows nothing of config space, the GIC's table frames
+// or the SMMUs, only that some stage-2 data aborts are someone's to answer,
+// that something wants a look at each trap, and that something has a line
+// to say when the guest ends. Each handler gets `context` back (the guest).
+#pragma once
+
+#include "passage/types.h"
+#include "passage/vcpu/trap_frame.h"
+
+namespace passage::vcpu {
+
+// What a data-abort handler did with the abort.
+enum class AbortOutcome : u8 {
+    NotMine,        // the next handler's, or an abort outside the guest's address space
+    Resume,         // answered (or stage 2 maps the address now): the guest resumes
+    InjectQuietly,  // the handler's, but not emulable; it logged why: inject an external abort
+};
+
+struct TrapHandlers {
+    // Few and fixed: the trap path's loop over them unrolls (every stage-2
+    // abort runs it; vpci_cfg_read_insns in docs/performance.md).
+    static constexpr usize kMaxAbortHandlers = 2;
+
+    void* context = nullptr;
+    // A stage-2 data abort, offered to each in order (null ones skipped)
+    // until one is not NotMine.
+    AbortOutcome (*data_abort[kMaxAbortHandlers])(void* context, TrapFrame& frame) = {};
+    // For an abort no handler took: a reason to log instead of "outside its
+    // address space" (true and `why` filled), or false.
+    bool (*explain_abort)(void* context, u64 ipa, char* why, usize size) = nullptr;
+    // On every trap, before it is handled (DMA faults reach the log while
+    // the guest runs).
+    void (*poll)(void* context) = nullptr;
+    // When the guest powers off or resets: the end-of-guest lines.
+    void (*report_end)(void* context) = nullptr;
+};
+
+}  // namespace passage::vcpu
