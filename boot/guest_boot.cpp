@@ -2,11 +2,20 @@
 
 #include <libfdt.h>
 
+#include "el2_guest.h"
+#include "gic_tables.h"
 #include "guest.h"
+#include "machine.h"
+#include "options.h"
+#include "selftest.h"
+#include "smmu.h"
+#include "sysreg.h"
+#include "vconfig.h"
 #include "passage/guest/guest_dtb.h"
 #include "passage/guest/layout.h"
 #include "passage/guest/modules.h"
 #include "passage/log.h"
+#include "passage/panic.h"
 #include "passage/pci/enumerate.h"
 #include "passage/plan/address_plan.h"
 #include "passage/plan/guest_cpus.h"
@@ -14,15 +23,6 @@
 #include "passage/plan/stage2_build.h"
 #include "passage/size_str.h"
 #include "passage/stage2/page_table.h"
-#include "machine.h"
-#include "passage/panic.h"
-#include "options.h"
-#include "selftest.h"
-#include "smmu.h"
-#include "gic_tables.h"
-#include "el2_guest.h"
-#include "sysreg.h"
-#include "vconfig.h"
 
 // The default test guest (tests/guests), linked into the image by guest_blob.S.
 extern "C" const unsigned char test_guest_elf_start[], test_guest_elf_end[];

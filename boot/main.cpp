@@ -10,6 +10,7 @@
 #include "passage/log.h"
 #include "passage/panic.h"
 #include "passage/size_str.h"
+#include "passage/text.h"
 #include "psci.h"
 #include "sysreg.h"
 #include "sysreg_fields.h"
@@ -34,7 +35,7 @@ BootOptions g_options;
 
 void note_early(const char* text)
 {
-    for (usize i = 0; i + 1 < sizeof passage_early_error && text[i] != '\0'; ++i) passage_early_error[i] = text[i];
+    copy_string(passage_early_error, sizeof passage_early_error, text);
 }
 
 [[noreturn]] void early_fatal(const char* text)

@@ -81,6 +81,18 @@ Status SmmuDriver::leave_in_bypass(Diagnostic& diag)
     return wait_ack(reg::kGbpa, u32(reg::GbpaUpdate::kMask), 0, "GBPA update", diag);
 }
 
+QueuePtr SmmuDriver::program_queue(QueueRegs regs, u64* entries, usize entry_dwords, u32 log2)
+{
+    const usize dwords = entry_dwords << log2;
+    for (usize i = 0; i < dwords; ++i) entries[i] = 0;
+    hw_->publish(entries, dwords * sizeof(u64));
+    hw_->write64(regs.base, reg::QueueBaseAlloc::make(1) | (hw_->phys(entries) & reg::QueueBaseAddr::kMask) |
+                                reg::QueueBaseLog2Size::make(log2));
+    hw_->write32(regs.prod, 0);
+    hw_->write32(regs.cons, 0);
+    return {log2, 0};
+}
+
 Status SmmuDriver::enable(const SmmuMemory& mem, Diagnostic& diag)
 {
     const SmmuFeatures& f = features_;
@@ -134,21 +146,8 @@ Status SmmuDriver::enable(const SmmuMemory& mem, Diagnostic& diag)
         hw_->write32(reg::kStrtabBaseCfg, u32(reg::StrtabCfgFmt::make(0) | reg::StrtabCfgLog2Size::make(mem.strtab_log2)));
     }
 
-    for (usize i = 0; i < (usize{2} << mem.cmdq_log2); ++i) mem.cmdq[i] = 0;
-    hw_->publish(mem.cmdq, usize{16} << mem.cmdq_log2);
-    hw_->write64(reg::kCmdqBase, reg::QueueBaseAlloc::make(1) | (hw_->phys(mem.cmdq) & reg::QueueBaseAddr::kMask) |
-                                    reg::QueueBaseLog2Size::make(mem.cmdq_log2));
-    hw_->write32(reg::kCmdqProd, 0);
-    hw_->write32(reg::kCmdqCons, 0);
-    cmd_prod_ = {mem.cmdq_log2, 0};
-
-    for (usize i = 0; i < (usize{4} << mem.evtq_log2); ++i) mem.evtq[i] = 0;
-    hw_->publish(mem.evtq, usize{32} << mem.evtq_log2);
-    hw_->write64(reg::kEventqBase, reg::QueueBaseAlloc::make(1) | (hw_->phys(mem.evtq) & reg::QueueBaseAddr::kMask) |
-                                      reg::QueueBaseLog2Size::make(mem.evtq_log2));
-    hw_->write32(reg::kEventqProd, 0);
-    hw_->write32(reg::kEventqCons, 0);
-    evt_cons_ = {mem.evtq_log2, 0};
+    cmd_prod_ = program_queue({reg::kCmdqBase, reg::kCmdqProd, reg::kCmdqCons}, mem.cmdq, 2, mem.cmdq_log2);
+    evt_cons_ = program_queue({reg::kEventqBase, reg::kEventqProd, reg::kEventqCons}, mem.evtq, 4, mem.evtq_log2);
 
     if (Status s = write_cr0(u32(reg::Cr0CmdqEn::kMask), diag); !s) return s;
     // Whatever firmware or an earlier boot left cached goes.

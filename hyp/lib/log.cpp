@@ -41,38 +41,20 @@ void vlog(LogLevel level, const char* fmt, va_list args)
     write(prefix, fmt, args, true);
 }
 
-void log_error(const char* fmt, ...)
-{
-    va_list args;
-    va_start(args, fmt);
-    vlog(LogLevel::Error, fmt, args);
-    va_end(args);
-}
-
-void log_warn(const char* fmt, ...)
-{
-    va_list args;
-    va_start(args, fmt);
-    vlog(LogLevel::Warn, fmt, args);
-    va_end(args);
-}
-
-void log_info(const char* fmt, ...)
-{
-    va_list args;
-    va_start(args, fmt);
-    vlog(LogLevel::Info, fmt, args);
-    va_end(args);
-}
-
-void log_debug(const char* fmt, ...)
-{
-    va_list args;
-    va_start(args, fmt);
-    vlog(LogLevel::Debug, fmt, args);
-    va_end(args);
-}
-
+// The four levels' entry points differ only in their level.
+#define PASSAGE_LOG_AT(name, level)    \
+    void name(const char* fmt, ...)    \
+    {                                  \
+        va_list args;                  \
+        va_start(args, fmt);           \
+        vlog(level, fmt, args);        \
+        va_end(args);                  \
+    }
+PASSAGE_LOG_AT(log_error, LogLevel::Error)
+PASSAGE_LOG_AT(log_warn, LogLevel::Warn)
+PASSAGE_LOG_AT(log_info, LogLevel::Info)
+PASSAGE_LOG_AT(log_debug, LogLevel::Debug)
+#undef PASSAGE_LOG_AT
 
 void log_raw(const char* fmt, ...)
 {

@@ -77,8 +77,8 @@ Result<Geometry> make_geometry(const CpuFeatures& cpu, unsigned requested_ipa_bi
     g.concat = root_bits > 9 ? 1u << (root_bits - 9) : 1u;
 
     g.vtcr = tcr::T0SZ::make(64 - g.ipa_bits) | VtcrSL0::make(sl0_for_level(g.start_level)) |
-             tcr::IRGN0::make(0b01) | tcr::ORGN0::make(0b01) | tcr::SH0::make(0b11) |
-             tcr::TG0::make(0b00) | tcr::PS::make(ps_for_bits(pa_bits)) |
+             tcr::IRGN0::make(tcr::kWriteBack) | tcr::ORGN0::make(tcr::kWriteBack) |
+             tcr::SH0::make(tcr::kInnerShare) | tcr::TG0::make(tcr::kGranule4K) | tcr::PS::make(ps_for_bits(pa_bits)) |
              VtcrVS::make(cpu.vmid16 ? 1 : 0) | VtcrRes1::make(1);
     return g;
 }

@@ -16,4 +16,9 @@ using SH0 = Field<13, 12>;    // walks' shareability: 0b11 inner shareable
 using TG0 = Field<15, 14>;    // granule: 0b00 4 KiB
 using PS = Field<18, 16>;     // output size, encoded as ID_AA64MMFR0_EL1.PARange
 
+// The encodings passage uses in them.
+constexpr u64 kWriteBack = 0b01;   // IRGN0/ORGN0: Normal WB, read- and write-allocate
+constexpr u64 kInnerShare = 0b11;  // SH0
+constexpr u64 kGranule4K = 0b00;   // TG0
+
 }  // namespace passage::tcr

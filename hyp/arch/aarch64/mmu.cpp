@@ -59,7 +59,7 @@ Result<usize> enable_el2_mmu(const BootInfo& b, const Platform& p)
     u64 parange = id::MMFR0_PARange::get(read_id_aa64mmfr0_el1());
     u64 ps = parange > 5 ? 5 : parange;  // passage uses at most 48-bit PAs
     u64 tcr = tcr::kEl2Res1 | tcr::T0SZ::make(16) | tcr::IRGN0::make(tcr::kWriteBack) | tcr::ORGN0::make(tcr::kWriteBack) |
-              tcr::SH0::make(tcr::kInnerShare) | tcr::TG0::make(tcr::kGranule4K) | tcr::EL2_PS::make(ps);
+              tcr::SH0::make(tcr::kInnerShare) | tcr::TG0::make(tcr::kGranule4K) | tcr::PS::make(ps);
 
     // Everything written with the MMU off went straight to memory; drop any
     // stale lines before the caches come on.

@@ -6,6 +6,7 @@
 
 #include "asm_defs.h"
 #include "passage/bits.h"
+#include "passage/tcr_fields.h"
 
 namespace passage::arch {
 
@@ -37,21 +38,14 @@ static_assert(kEl1Res1 == 0x30D00800 && kEl2Res1 == 0x30C50830);
 // SCTLR_EL1 with its RES1 bits, MMU and caches off: the guest's first state.
 constexpr u64 kSctlrEl1MmuOff = sctlr::kEl1Res1;
 
-// TCR_ELx's TTBR0 walk fields (D24.2.173 for EL1; EL2 with E2H = 0 has the
-// same low half) and the EL1-only ones.
+// TCR_ELx: the TTBR0 walk fields and their encodings are the ones TCR_EL2
+// and VTCR_EL2 share (passage/tcr_fields.h); here TCR_EL1's own (D24.2.173)
+// and TCR_EL2's RES1 bits (E2H = 0).
 namespace tcr {
-using T0SZ = Field<5, 0>;
-using IRGN0 = Field<9, 8>;
-using ORGN0 = Field<11, 10>;
-using SH0 = Field<13, 12>;
-using TG0 = Field<15, 14>;
-using EL2_PS = Field<18, 16>;
+using namespace passage::tcr;
 using EL1_EPD1 = Bit<23>;  // no TTBR1 walks
 using EL1_IPS = Field<34, 32>;
 constexpr u64 kEl2Res1 = Bit<31>::kMask | Bit<23>::kMask;
-constexpr u64 kWriteBack = 1;     // IRGN0/ORGN0: Normal WB read-allocate write-allocate
-constexpr u64 kInnerShare = 3;    // SH0
-constexpr u64 kGranule4K = 0;     // TG0
 }  // namespace tcr
 
 // ICC_SRE_EL2 (GICv3): the system-register interface for EL2, and for EL1.

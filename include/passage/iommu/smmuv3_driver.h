@@ -172,6 +172,13 @@ private:
     SmmuFeatures features_;
     SmmuMemory mem_;
     u32 cr0_ = 0;
+    // A queue's base, PROD and CONS registers.
+    struct QueueRegs {
+        u32 base, prod, cons;
+    };
+    // Empties a queue of 2^log2 entries, hands it to the SMMU, both pointers 0.
+    QueuePtr program_queue(QueueRegs regs, u64* entries, usize entry_dwords, u32 log2);
+
     QueuePtr cmd_prod_;
     QueuePtr evt_cons_;
     u32 overflows_ = 0;
