@@ -1,4 +1,4 @@
-// passage_main: the flow of DESIGN.md, from the device tree to the guest.
+// passage_main: the boot sequence (docs/design.md, "The data flow"), from the device tree to the guest.
 // Each step is a call into the portable core; this file only sequences them.
 #include "console.h"
 #include "guest.h"

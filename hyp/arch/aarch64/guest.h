@@ -1,5 +1,6 @@
-// Running the guest on this CPU: the EL2 register set of DESIGN.md's
-// "Entering Linux at EL1", the first ERET, and the secondaries' start.
+// Running the guest on this CPU: the EL2 register set Linux's booting.rst
+// asks of a hypervisor entering it at EL1 (docs/design.md, "Entering the
+// guest and its traps"), the first ERET, and the secondaries' start.
 #pragma once
 
 #include <span>
