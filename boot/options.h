@@ -5,7 +5,7 @@
 // boot with the default. Options passage does not know are left alone.
 #pragma once
 
-#include "passage/discover.h"
+#include "passage/diagnostic.h"
 #include "passage/log.h"
 #include "passage/pci/disposition.h"
 #include "passage/result.h"

@@ -4,10 +4,10 @@
 // the log. The portable driver is drivers/iommu; this is its EL2 wiring.
 #pragma once
 
-#include "passage/discover.h"
 #include "passage/guest/guest.h"
 #include "passage/pci/device_table.h"
 #include "passage/pci/disposition.h"
+#include "passage/platform.h"
 
 namespace passage {
 
