@@ -120,8 +120,9 @@ PsciOutcome handle_psci(VcpuSet& cpus, usize caller, const MemRange* ram, usize 
         a2 = u32(a2);
         a3 = u32(a3);
     }
+    for (const PsciCall& c : kPsciCalls)
+        if (c.constant && c.fid == fid) return ret(c.answer);
     switch (fid) {
-    case kVersion: return ret(i64(kPsciVersion11));
     case kCpuSuspend32:
     case kCpuSuspend64:
         return ret(psci_ret::kSuccess);  // passage takes no interrupts: returning at once is a valid wake-up
@@ -149,7 +150,6 @@ PsciOutcome handle_psci(VcpuSet& cpus, usize caller, const MemRange* ram, usize 
         }
         return ret(psci_affinity_answer(cpus, usize(idx), 0));
     }
-    case kMigrateInfoType: return ret(2);  // no trusted OS that needs migration
     case kSystemOff: {
         PsciOutcome o;
         o.action = PsciAction::SystemOff;

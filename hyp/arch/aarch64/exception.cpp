@@ -83,6 +83,12 @@ extern "C" void el2_exception(passage::TrapFrame* frame, passage::u64 vector)
     passage::arch::report(frame, vector, 2);
 }
 
+// vectors.S: the guest's HVC or SMC that needs C++.
+extern "C" void el2_guest_call(passage::CallFrame* frame)
+{
+    passage::arch::handle_guest_call(*frame);
+}
+
 extern "C" void el1_exception(passage::TrapFrame* frame, passage::u64 vector)
 {
     passage::arch::report(frame, vector, 1);
