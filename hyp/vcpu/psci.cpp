@@ -120,8 +120,6 @@ PsciOutcome handle_psci(VcpuSet& cpus, usize caller, const MemRange* ram, usize 
         a2 = u32(a2);
         a3 = u32(a3);
     }
-    for (const PsciCall& c : kPsciCalls)
-        if (c.constant && c.fid == fid) return ret(c.answer);
     switch (fid) {
     case kCpuSuspend32:
     case kCpuSuspend64:
@@ -173,7 +171,11 @@ PsciOutcome handle_psci(VcpuSet& cpus, usize caller, const MemRange* ram, usize 
     case kArchWorkaround3:
         // Never "unaffected" on faith: the real firmware knows the CPU.
         return forward(fid, a1);
-    default: return ret(psci_ret::kNotSupported);
+    default:
+        // The constant calls (vectors.S answers them before they get here).
+        for (const PsciCall& c : kPsciCalls)
+            if (c.constant && c.fid == fid) return ret(c.answer);
+        return ret(psci_ret::kNotSupported);
     }
 }
 
