@@ -96,12 +96,10 @@
     sub     sp, sp, #FRAME_SIZE
     stp     x0, x1, [sp, #0]
     mrs     x1, esr_el2
-    ubfx    x1, x1, #ESR_EC_SHIFT, #6
-    cmp     x1, #ESR_EC_HVC64
-    ccmp    x1, #ESR_EC_SMC64, #4, ne    /* Z: HVC or SMC */
+    lsr     w1, w1, #(ESR_EC_SHIFT + 1)  /* EC[5:1]: HVC64 and SMC64 differ in EC[0] only */
+    cmp     w1, #(ESR_EC_HVC64 >> 1)
     b.eq    guest_call
-    mov     x1, #8
-    b       el2_common
+    b       el2_guest_sync
 .endm
 
     .section .text.vectors, "ax"
@@ -134,6 +132,15 @@ el2_common:
     bl      el2_exception          /* x0 = frame, x1 = vector index */
     restore_frame el2
 
+/* The guest's other synchronous exceptions: aborts, traps (trap.cpp). */
+el2_guest_sync:
+    save_frame el2
+    mrs     x2, hpfar_el2
+    str     x2, [sp, #FRAME_HPFAR]
+    mov     x0, sp
+    bl      el2_guest_exception
+    restore_frame el2
+
 el1_common:
     save_frame el1
     str     xzr, [sp, #FRAME_HPFAR]
@@ -142,15 +149,15 @@ el1_common:
     restore_frame el1
 
 /*
- * The guest's HVC or SMC (x0 = function ID, x1 = EC; x0 and x1 saved in the
- * frame). The function is looked up in passage_fast_calls exactly as
+ * The guest's HVC or SMC (x0 = function ID; x0 and x1 saved in the frame). The function is looked up in passage_fast_calls exactly as
  * fast_call_answer() (fast_calls.h) does it: a constant answer or
  * NOT_SUPPORTED goes straight back in x0, every other register untouched,
  * as handle_psci would leave them; the rest goes to el2_guest_call.
  */
 guest_call:
     stp     x2, x3, [sp, #16]
-    tbz     w1, #0, 1f                   /* SMC: ELR points at it; HVC: past it */
+    mrs     x2, esr_el2
+    tbz     w2, #ESR_EC_SHIFT, 1f        /* SMC: ELR points at it; HVC: past it */
     mrs     x2, elr_el2
     add     x2, x2, #4
     msr     elr_el2, x2
