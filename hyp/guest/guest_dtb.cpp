@@ -25,24 +25,30 @@ Failure fdt_fail(Diagnostic& diag, int err, const char* what)
                 err == -FDT_ERR_NOSPACE ? "out of room in the output buffer" : fdt_strerror(err));
 }
 
-// Deletes every node for which match(fdt, node) holds, searching from the
-// start again after each deletion (deleting moves every later node).
+// Deletes every node below the root for which match(fdt, node) holds, in
+// one walk: deleting a node moves what followed it to where it began, so the
+// walk resumes from the node visited before it, whose offset did not move.
+// (Searching from the start again after each deletion made every deletion
+// cost a walk of the whole tree.)
 template <typename Match>
 Status delete_nodes(void* fdt, Match match, const char* what, Diagnostic& diag)
 {
-    for (int edits = 0; edits < kMaxEdits; ++edits) {
-        int found = -1;
-        int depth = 0;
-        for (int node = fdt_next_node(fdt, 0, &depth); node >= 0; node = fdt_next_node(fdt, node, &depth)) {
-            if (match(fdt, node)) {
-                found = node;
-                break;
-            }
+    int edits = 0;
+    int prev = 0, prev_depth = 0;
+    int depth = 0;
+    for (int node = fdt_next_node(fdt, 0, &depth); node >= 0;) {
+        if (!match(fdt, node)) {
+            prev = node;
+            prev_depth = depth;
+            node = fdt_next_node(fdt, node, &depth);
+            continue;
         }
-        if (found < 0) return {};
-        if (int err = fdt_del_node(fdt, found); err < 0) return fdt_fail(diag, err, what);
+        if (int err = fdt_del_node(fdt, node); err < 0) return fdt_fail(diag, err, what);
+        if (++edits == kMaxEdits) return fail(diag, Error::BadDeviceTree, 0, "guest DTB: too many nodes to delete (%s)", what);
+        depth = prev_depth;
+        node = fdt_next_node(fdt, prev, &depth);
     }
-    return fail(diag, Error::BadDeviceTree, 0, "guest DTB: too many nodes to delete (%s)", what);
+    return {};
 }
 
 bool is_memory_node(const void* fdt, int node)
@@ -246,7 +252,7 @@ Status keep_only_guest_cpus(void* fdt, const GuestDtbConfig& cfg, Diagnostic& di
     const int ac = *cpus_ac;
     bool removed = false;
     auto refused = [&](const void* t, int node) {
-        if (fdt_parent_offset(t, node) != fdt_path_offset(t, "/cpus") || !is_cpu_node(t, node)) return false;
+        if (!is_cpu_node(t, node)) return false;
         int len = 0;
         const void* reg = fdt_getprop(t, node, "reg", &len);
         if (reg == nullptr || len != ac * 4) return true;
@@ -256,7 +262,18 @@ Status keep_only_guest_cpus(void* fdt, const GuestDtbConfig& cfg, Diagnostic& di
         removed = true;
         return true;
     };
-    if (Status s = delete_nodes(fdt, refused, "CPUs the guest does not get", diag); !s) return s;
+    // Only /cpus's children are looked at; deleting one moves its next
+    // sibling to where it began, so the walk resumes from the last one kept.
+    int kept = -1;
+    for (int node = fdt_first_subnode(fdt, cpus); node >= 0;) {
+        if (!refused(fdt, node)) {
+            kept = node;
+            node = fdt_next_subnode(fdt, node);
+            continue;
+        }
+        if (int err = fdt_del_node(fdt, node); err < 0) return fdt_fail(diag, err, "CPUs the guest does not get");
+        node = kept < 0 ? fdt_first_subnode(fdt, cpus) : fdt_next_subnode(fdt, kept);
+    }
     if (!removed) return {};
     int map = fdt_path_offset(fdt, "/cpus/cpu-map");
     if (map >= 0)
