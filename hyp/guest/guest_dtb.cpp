@@ -51,6 +51,13 @@ Status delete_nodes(void* fdt, Match match, const char* what, Diagnostic& diag)
     return {};
 }
 
+// False only if no node of the tree can be compatible with `compat`: the
+// whole-tree searches below are skipped on trees that cannot match.
+bool may_be_compatible(const void* fdt, const char* compat)
+{
+    return fdt::values_may_contain(fdt, compat, __builtin_strlen(compat) + 1);
+}
+
 bool is_memory_node(const void* fdt, int node)
 {
     int len = 0;
@@ -207,13 +214,16 @@ Status trim_gics(void* fdt, Diagnostic& diag)
     // GICv2 with the virtualization extensions: distributor, CPU interface,
     // then GICH and GICV, which are passage's.
     static constexpr const char* kGicV2[] = {"arm,gic-400", "arm,cortex-a15-gic", "arm,cortex-a7-gic"};
-    for (const char* compat : kGicV2)
+    for (const char* compat : kGicV2) {
+        if (!may_be_compatible(fdt, compat)) continue;
         for (int node = fdt_node_offset_by_compatible(fdt, -1, compat); node >= 0;
              node = fdt_node_offset_by_compatible(fdt, node, compat))
             if (Status s = trim_gic_reg(fdt, node, 2, "GICv2", diag); !s) return s;
+    }
 
     // GICv3: distributor, #redistributor-regions redistributor regions, then
     // GICC, GICH, GICV.
+    if (!may_be_compatible(fdt, "arm,gic-v3")) return {};
     for (int node = fdt_node_offset_by_compatible(fdt, -1, "arm,gic-v3"); node >= 0;
          node = fdt_node_offset_by_compatible(fdt, node, "arm,gic-v3")) {
         int len = 0;
@@ -288,14 +298,22 @@ Status keep_only_guest_cpus(void* fdt, const GuestDtbConfig& cfg, Diagnostic& di
 Status hide_smmus(void* fdt, Diagnostic& diag)
 {
     auto is_smmu = [](const void* f, int node) { return fdt_node_check_compatible(f, node, "arm,smmu-v3") == 0; };
-    if (Status s = delete_nodes(fdt, is_smmu, "SMMUv3 nodes", diag); !s) return s;
+    if (may_be_compatible(fdt, "arm,smmu-v3"))
+        if (Status s = delete_nodes(fdt, is_smmu, "SMMUv3 nodes", diag); !s) return s;
+    // Only the names some property can have (deleting leaves the strings
+    // block as it is, so this holds through the walk).
     static constexpr const char* kRefs[] = {"iommu-map", "iommu-map-mask", "iommus"};
+    const char* present[3];
+    int count = 0;
+    for (const char* name : kRefs)
+        if (fdt::names_may_contain(fdt, name, __builtin_strlen(name) + 1)) present[count++] = name;
+    if (count == 0) return {};
     int depth = 0;
     // Deleting a property moves later nodes but not this one, so the walk
     // goes on from here.
     for (int node = fdt_next_node(fdt, -1, &depth); node >= 0; node = fdt_next_node(fdt, node, &depth))
-        for (const char* name : kRefs)
-            if (Status s = delete_prop(fdt, node, name, diag); !s) return s;
+        for (int i = 0; i < count; ++i)
+            if (Status s = delete_prop(fdt, node, present[i], diag); !s) return s;
     return {};
 }
 
@@ -329,7 +347,8 @@ Result<usize> build_guest_dtb(const void* host_fdt, void* out, usize out_size, c
         if (int err = fdt_add_mem_rsv(out, r.base, r.size); err < 0) return fdt_fail(diag, err, "reserving an unmapped range");
     if (Status s = hide_smmus(out, diag); !s) return s.failure();
     auto is_passage = [](const void* fdt, int node) { return fdt::compatible_with_prefix(fdt, node, "passage,"); };
-    if (Status s = delete_nodes(out, is_passage, "passage's own nodes", diag); !s) return s.failure();
+    if (fdt::values_may_contain(out, "passage,", 8))
+        if (Status s = delete_nodes(out, is_passage, "passage's own nodes", diag); !s) return s.failure();
 
     if (int err = fdt_pack(out); err != 0) return fdt_fail(diag, err, "packing");
     usize size = fdt_totalsize(out);
