@@ -20,6 +20,26 @@ inline bool compatible(const void* fdt, int node, const char* compat)
     return fdt_node_check_compatible(fdt, node, compat) == 0;
 }
 
+// A node's compatible list, read once for several questions: each
+// fdt::compatible call looks the property up again, which costs a walk of
+// the node's properties. has(c) answers exactly what compatible(fdt, node, c)
+// would.
+class CompatibleList {
+public:
+    CompatibleList(const void* fdt, int node)
+        : list_(static_cast<const char*>(fdt_getprop(fdt, node, "compatible", &len_)))
+    {
+    }
+    bool has(const char* compat) const { return list_ != nullptr && fdt_stringlist_contains(list_, len_, compat) != 0; }
+    // The property as fdt_getprop gave it: null (then size() is the error) or its bytes.
+    const char* data() const { return list_; }
+    int size() const { return len_; }
+
+private:
+    int len_ = 0;
+    const char* list_;
+};
+
 // True if one of the node's compatible strings starts with `prefix`.
 bool compatible_with_prefix(const void* fdt, int node, const char* prefix);
 

@@ -219,3 +219,23 @@ TEST_CASE("fdt: values and names a tree may hold are found by a byte search")
     CHECK(fdt::values_may_contain(bad.data(), "arm,gic-400", sizeof "arm,gic-400"));
     CHECK(fdt::names_may_contain(bad.data(), "iommu-map", sizeof "iommu-map"));
 }
+
+// Read once, asked several times: the same answers as fdt::compatible.
+TEST_CASE("fdt: a compatible list read once answers as compatible does")
+{
+    TreeBuilder t;
+    const char list[] = "arm,gic-400\0arm,cortex-a15-gic";
+    t.begin("gic").bytes("compatible", list, sizeof list).end();
+    const char cut[] = {'a', 'r', 'm'};
+    t.begin("cut").bytes("compatible", cut, sizeof cut).end();
+    t.begin("none").end();
+    const void* fdt = t.finish();
+    for (const char* path : {"/gic", "/cut", "/none"}) {
+        int n = node(fdt, path);
+        fdt::CompatibleList c(fdt, n);
+        for (const char* want : {"arm,gic-400", "arm,cortex-a15-gic", "arm", "arm,gic", ""})
+            CHECK(c.has(want) == fdt::compatible(fdt, n, want));
+    }
+    CHECK(fdt::CompatibleList(fdt, node(fdt, "/gic")).has("arm,cortex-a15-gic"));
+    CHECK(fdt::CompatibleList(fdt, node(fdt, "/none")).data() == nullptr);
+}
