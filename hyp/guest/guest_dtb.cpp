@@ -180,26 +180,30 @@ Status edit_chosen(void* fdt, const GuestDtbConfig& cfg, Diagnostic& diag)
 // Keeps the first `keep` entries of a GIC's reg.
 Status trim_gic_reg(void* fdt, int node, int keep, const char* what, Diagnostic& diag)
 {
-    char path[96];
-    fdt::node_path(fdt, node, path, sizeof path);
+    // The path only for messages: building it is a walk from the root.
+    char path[96] = {};
+    auto named = [&] {
+        fdt::node_path(fdt, node, path, sizeof path);
+        return path;
+    };
     int parent = fdt_parent_offset(fdt, node);
     Result<int> parent_ac = parent < 0 ? Result<int>(Error::BadDeviceTree) : fdt::address_cells(fdt, parent);
     Result<int> parent_sc = parent < 0 ? Result<int>(Error::BadDeviceTree) : fdt::size_cells(fdt, parent);
     // Entries are copied, not read, but `kept` below has room for two cells of each.
     if (!parent_ac || !parent_sc || *parent_ac < 1 || *parent_ac > fdt::kMaxValueCells || *parent_sc > fdt::kMaxValueCells)
         return fail(diag, Error::BadDeviceTree, 0, "guest DTB: %s %s: the parent's #address-cells/#size-cells are malformed",
-                    what, path);
+                    what, named());
     const int ac = *parent_ac, sc = *parent_sc;
     int len = 0;
     const u8* reg = static_cast<const u8*>(fdt_getprop(fdt, node, "reg", &len));
     int entry = (ac + sc) * 4;
     if (reg == nullptr || len % entry != 0)
         return fail(diag, Error::BadDeviceTree, static_cast<u64>(len),
-                    "guest DTB: %s %s: reg is %d bytes, not whole entries of %d bytes", what, path, reg ? len : 0, entry);
+                    "guest DTB: %s %s: reg is %d bytes, not whole entries of %d bytes", what, named(), reg ? len : 0, entry);
     int count = len / entry;
     if (count < keep)
         return fail(diag, Error::BadDeviceTree, static_cast<u64>(count),
-                    "guest DTB: %s %s has %d reg entries, expected at least %d", what, path, count, keep);
+                    "guest DTB: %s %s has %d reg entries, expected at least %d", what, named(), count, keep);
     if (count == keep) return {};
     u8 kept[32 * 16];  // keep <= 32 entries of at most 4 cells
     usize bytes = static_cast<usize>(keep) * entry;
