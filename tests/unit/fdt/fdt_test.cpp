@@ -239,3 +239,26 @@ TEST_CASE("fdt: a compatible list read once answers as compatible does")
     CHECK(fdt::CompatibleList(fdt, node(fdt, "/gic")).has("arm,cortex-a15-gic"));
     CHECK(fdt::CompatibleList(fdt, node(fdt, "/none")).data() == nullptr);
 }
+
+// The search passes over whole words: a match must be found at every
+// alignment, also right at the end of the block, and near-misses must not
+// count.
+TEST_CASE("fdt: the byte search finds a value at every alignment")
+{
+    for (char fill : {'a', 'z'}) {
+        for (int shift = 0; shift < 24; ++shift) {
+            INFO("fill " << fill << " shift " << shift);
+            TreeBuilder t;
+            std::string v(static_cast<usize>(shift), fill);
+            v += "aaaaaaax";  // near-misses of "ax" and its NUL
+            v += std::string(static_cast<usize>(shift), 'z');
+            v += "ab";
+            t.begin("n").bytes("v", v.c_str(), static_cast<int>(v.size() + 1)).end();
+            const void* fdt = t.finish();
+            CHECK(fdt::values_may_contain(fdt, "ab", 3));
+            CHECK(fdt::values_may_contain(fdt, "aaaaaaax", 8));
+            CHECK_FALSE(fdt::values_may_contain(fdt, "ax", 3));
+            CHECK_FALSE(fdt::values_may_contain(fdt, "abb", 3));
+        }
+    }
+}
