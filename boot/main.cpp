@@ -86,8 +86,11 @@ extern "C" [[noreturn]] void passage_main(u64 dtb, u64 image_base, u64 entry_el)
     if (PsciMethod m = discover_psci_method(fdt); m != PsciMethod::None) arch::g_machine.psci = m;
     // No console passage can drive (or none at all) is a silent boot: the
     // guest still runs. passage_early_error keeps the reason for gdb.
-    Uart uart;
-    if (!discover_console(fdt, uart, diag)) note_early(diag.text);
+    // Kept for discover_platform, which would otherwise look again.
+    ConsoleAnswer console;
+    console.status = discover_console(fdt, console.uart, console.diag);
+    const Uart& uart = console.uart;
+    if (!console.status) note_early(console.diag.text);
     else if (!uart.usable()) note_early(uart.problem);
     else console_init(uart);
 
@@ -115,7 +118,7 @@ extern "C" [[noreturn]] void passage_main(u64 dtb, u64 image_base, u64 entry_el)
     if (!parse_boot_options(bootargs(fdt), g_options, diag)) panic("%s", diag.text);
     set_log_level(g_options.log_level);
 
-    if (!discover_platform(fdt, g_platform, diag)) panic("device tree: %s", diag.text);
+    if (!discover_platform(fdt, g_platform, diag, DiscoveryMode::Boot, &console)) panic("device tree: %s", diag.text);
     print_platform_summary(g_platform);
 
     auto mmu = arch::enable_el2_mmu(b, g_platform);

@@ -69,30 +69,48 @@ Result<u64> translate_one(const void* fdt, int bus, u64 addr)
 Result<int> address_cells(const void* fdt, int node) { return cells_property(fdt, node, "#address-cells", 2); }
 Result<int> size_cells(const void* fdt, int node) { return cells_property(fdt, node, "#size-cells", 1); }
 
-Result<int> reg_count(const void* fdt, int parent, int node)
+namespace {
+
+// A node's reg as its parent's cells cut it: what reg_count and reg_entry
+// both need, read once (each lookup is a walk of a node's properties).
+struct RegView {
+    int ac = 0, sc = 0, count = 0;
+    const u8* p = nullptr;
+};
+
+Result<RegView> reg_view(const void* fdt, int parent, int node)
 {
     if (parent < 0) return Failure{Error::BadDeviceTree, 0};
     auto ac = address_cells(fdt, parent);
     auto sc = size_cells(fdt, parent);
     if (!ac || !sc) return Failure{Error::BadDeviceTree, 0};
     if (*ac == 0 || *ac > kMaxValueCells || *sc > kMaxValueCells) return Failure{Error::Unsupported, 0};
+    RegView v{*ac, *sc, 0, nullptr};
     int len = 0;
-    if (fdt_getprop(fdt, node, "reg", &len) == nullptr) return 0;
-    int entry = (*ac + *sc) * 4;
+    v.p = static_cast<const u8*>(fdt_getprop(fdt, node, "reg", &len));
+    if (v.p == nullptr) return v;
+    int entry = (v.ac + v.sc) * 4;
     if (len % entry != 0) return Failure{Error::BadDeviceTree, static_cast<u64>(len)};
-    return len / entry;
+    v.count = len / entry;
+    return v;
+}
+
+}  // namespace
+
+Result<int> reg_count(const void* fdt, int parent, int node)
+{
+    auto v = reg_view(fdt, parent, node);
+    if (!v) return v.failure();
+    return v->count;
 }
 
 Result<MemRange> reg_entry(const void* fdt, int parent, int node, int index)
 {
-    auto count = reg_count(fdt, parent, node);
-    if (!count) return count.failure();
-    if (index < 0 || index >= *count) return Failure{Error::NotFound, static_cast<u64>(index)};
-    int ac = *address_cells(fdt, parent);
-    int sc = *size_cells(fdt, parent);
-    const auto* p = static_cast<const u8*>(fdt_getprop(fdt, node, "reg", nullptr));
-    p += index * (ac + sc) * 4;
-    MemRange r{read_cells(p, ac), read_cells(p + ac * 4, sc)};
+    auto v = reg_view(fdt, parent, node);
+    if (!v) return v.failure();
+    if (index < 0 || index >= v->count) return Failure{Error::NotFound, static_cast<u64>(index)};
+    const u8* p = v->p + index * (v->ac + v->sc) * 4;
+    MemRange r{read_cells(p, v->ac), read_cells(p + v->ac * 4, v->sc)};
     auto cpu = translate_to_cpu(fdt, parent, r.base);
     if (!cpu) return cpu.failure();
     r.base = *cpu;

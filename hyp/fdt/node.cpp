@@ -26,7 +26,40 @@ bool first_string_is(const char* s, int len, const char* want)
     return false;
 }
 
+// True if `want` (n > 0 bytes) occurs in [p, p + size).
+bool bytes_occur(const char* p, usize size, const char* want, usize n)
+{
+    if (n == 0) return true;
+    for (usize i = 0; i + n <= size; ++i) {
+        if (p[i] != want[0]) continue;
+        usize k = 1;
+        while (k < n && p[i + k] == want[k]) ++k;
+        if (k == n) return true;
+    }
+    return false;
+}
+
+// Searches one block of the blob, or answers true when the header cannot
+// be trusted to bound it.
+bool block_may_contain(const void* fdt, u32 off, u32 size, const char* bytes, usize n)
+{
+    if (fdt_check_header(fdt) != 0 || fdt_version(fdt) < 17) return true;
+    u64 end = static_cast<u64>(off) + size;
+    if (end > fdt_totalsize(fdt)) return true;
+    return bytes_occur(static_cast<const char*>(fdt) + off, size, bytes, n);
+}
+
 }  // namespace
+
+bool values_may_contain(const void* fdt, const char* bytes, usize n)
+{
+    return block_may_contain(fdt, fdt_off_dt_struct(fdt), fdt_size_dt_struct(fdt), bytes, n);
+}
+
+bool names_may_contain(const void* fdt, const char* bytes, usize n)
+{
+    return block_may_contain(fdt, fdt_off_dt_strings(fdt), fdt_size_dt_strings(fdt), bytes, n);
+}
 
 bool node_enabled(const void* fdt, int node)
 {

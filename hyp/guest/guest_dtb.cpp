@@ -25,24 +25,37 @@ Failure fdt_fail(Diagnostic& diag, int err, const char* what)
                 err == -FDT_ERR_NOSPACE ? "out of room in the output buffer" : fdt_strerror(err));
 }
 
-// Deletes every node for which match(fdt, node) holds, searching from the
-// start again after each deletion (deleting moves every later node).
+// Deletes every node below the root for which match(fdt, node) holds, in
+// one walk: deleting a node moves what followed it to where it began, so the
+// walk resumes from the node visited before it, whose offset did not move.
+// (Searching from the start again after each deletion made every deletion
+// cost a walk of the whole tree.)
 template <typename Match>
 Status delete_nodes(void* fdt, Match match, const char* what, Diagnostic& diag)
 {
-    for (int edits = 0; edits < kMaxEdits; ++edits) {
-        int found = -1;
-        int depth = 0;
-        for (int node = fdt_next_node(fdt, 0, &depth); node >= 0; node = fdt_next_node(fdt, node, &depth)) {
-            if (match(fdt, node)) {
-                found = node;
-                break;
-            }
+    int edits = 0;
+    int prev = 0, prev_depth = 0;
+    int depth = 0;
+    for (int node = fdt_next_node(fdt, 0, &depth); node >= 0;) {
+        if (!match(fdt, node)) {
+            prev = node;
+            prev_depth = depth;
+            node = fdt_next_node(fdt, node, &depth);
+            continue;
         }
-        if (found < 0) return {};
-        if (int err = fdt_del_node(fdt, found); err < 0) return fdt_fail(diag, err, what);
+        if (int err = fdt_del_node(fdt, node); err < 0) return fdt_fail(diag, err, what);
+        if (++edits == kMaxEdits) return fail(diag, Error::BadDeviceTree, 0, "guest DTB: too many nodes to delete (%s)", what);
+        depth = prev_depth;
+        node = fdt_next_node(fdt, prev, &depth);
     }
-    return fail(diag, Error::BadDeviceTree, 0, "guest DTB: too many nodes to delete (%s)", what);
+    return {};
+}
+
+// False only if no node of the tree can be compatible with `compat`: the
+// whole-tree searches below are skipped on trees that cannot match.
+bool may_be_compatible(const void* fdt, const char* compat)
+{
+    return fdt::values_may_contain(fdt, compat, __builtin_strlen(compat) + 1);
 }
 
 bool is_memory_node(const void* fdt, int node)
@@ -167,26 +180,30 @@ Status edit_chosen(void* fdt, const GuestDtbConfig& cfg, Diagnostic& diag)
 // Keeps the first `keep` entries of a GIC's reg.
 Status trim_gic_reg(void* fdt, int node, int keep, const char* what, Diagnostic& diag)
 {
-    char path[96];
-    fdt::node_path(fdt, node, path, sizeof path);
+    // The path only for messages: building it is a walk from the root.
+    char path[96] = {};
+    auto named = [&] {
+        fdt::node_path(fdt, node, path, sizeof path);
+        return path;
+    };
     int parent = fdt_parent_offset(fdt, node);
     Result<int> parent_ac = parent < 0 ? Result<int>(Error::BadDeviceTree) : fdt::address_cells(fdt, parent);
     Result<int> parent_sc = parent < 0 ? Result<int>(Error::BadDeviceTree) : fdt::size_cells(fdt, parent);
     // Entries are copied, not read, but `kept` below has room for two cells of each.
     if (!parent_ac || !parent_sc || *parent_ac < 1 || *parent_ac > fdt::kMaxValueCells || *parent_sc > fdt::kMaxValueCells)
         return fail(diag, Error::BadDeviceTree, 0, "guest DTB: %s %s: the parent's #address-cells/#size-cells are malformed",
-                    what, path);
+                    what, named());
     const int ac = *parent_ac, sc = *parent_sc;
     int len = 0;
     const u8* reg = static_cast<const u8*>(fdt_getprop(fdt, node, "reg", &len));
     int entry = (ac + sc) * 4;
     if (reg == nullptr || len % entry != 0)
         return fail(diag, Error::BadDeviceTree, static_cast<u64>(len),
-                    "guest DTB: %s %s: reg is %d bytes, not whole entries of %d bytes", what, path, reg ? len : 0, entry);
+                    "guest DTB: %s %s: reg is %d bytes, not whole entries of %d bytes", what, named(), reg ? len : 0, entry);
     int count = len / entry;
     if (count < keep)
         return fail(diag, Error::BadDeviceTree, static_cast<u64>(count),
-                    "guest DTB: %s %s has %d reg entries, expected at least %d", what, path, count, keep);
+                    "guest DTB: %s %s has %d reg entries, expected at least %d", what, named(), count, keep);
     if (count == keep) return {};
     u8 kept[32 * 16];  // keep <= 32 entries of at most 4 cells
     usize bytes = static_cast<usize>(keep) * entry;
@@ -201,13 +218,16 @@ Status trim_gics(void* fdt, Diagnostic& diag)
     // GICv2 with the virtualization extensions: distributor, CPU interface,
     // then GICH and GICV, which are passage's.
     static constexpr const char* kGicV2[] = {"arm,gic-400", "arm,cortex-a15-gic", "arm,cortex-a7-gic"};
-    for (const char* compat : kGicV2)
+    for (const char* compat : kGicV2) {
+        if (!may_be_compatible(fdt, compat)) continue;
         for (int node = fdt_node_offset_by_compatible(fdt, -1, compat); node >= 0;
              node = fdt_node_offset_by_compatible(fdt, node, compat))
             if (Status s = trim_gic_reg(fdt, node, 2, "GICv2", diag); !s) return s;
+    }
 
     // GICv3: distributor, #redistributor-regions redistributor regions, then
     // GICC, GICH, GICV.
+    if (!may_be_compatible(fdt, "arm,gic-v3")) return {};
     for (int node = fdt_node_offset_by_compatible(fdt, -1, "arm,gic-v3"); node >= 0;
          node = fdt_node_offset_by_compatible(fdt, node, "arm,gic-v3")) {
         int len = 0;
@@ -246,7 +266,7 @@ Status keep_only_guest_cpus(void* fdt, const GuestDtbConfig& cfg, Diagnostic& di
     const int ac = *cpus_ac;
     bool removed = false;
     auto refused = [&](const void* t, int node) {
-        if (fdt_parent_offset(t, node) != fdt_path_offset(t, "/cpus") || !is_cpu_node(t, node)) return false;
+        if (!is_cpu_node(t, node)) return false;
         int len = 0;
         const void* reg = fdt_getprop(t, node, "reg", &len);
         if (reg == nullptr || len != ac * 4) return true;
@@ -256,7 +276,18 @@ Status keep_only_guest_cpus(void* fdt, const GuestDtbConfig& cfg, Diagnostic& di
         removed = true;
         return true;
     };
-    if (Status s = delete_nodes(fdt, refused, "CPUs the guest does not get", diag); !s) return s;
+    // Only /cpus's children are looked at; deleting one moves its next
+    // sibling to where it began, so the walk resumes from the last one kept.
+    int kept = -1;
+    for (int node = fdt_first_subnode(fdt, cpus); node >= 0;) {
+        if (!refused(fdt, node)) {
+            kept = node;
+            node = fdt_next_subnode(fdt, node);
+            continue;
+        }
+        if (int err = fdt_del_node(fdt, node); err < 0) return fdt_fail(diag, err, "CPUs the guest does not get");
+        node = kept < 0 ? fdt_first_subnode(fdt, cpus) : fdt_next_subnode(fdt, kept);
+    }
     if (!removed) return {};
     int map = fdt_path_offset(fdt, "/cpus/cpu-map");
     if (map >= 0)
@@ -271,14 +302,22 @@ Status keep_only_guest_cpus(void* fdt, const GuestDtbConfig& cfg, Diagnostic& di
 Status hide_smmus(void* fdt, Diagnostic& diag)
 {
     auto is_smmu = [](const void* f, int node) { return fdt_node_check_compatible(f, node, "arm,smmu-v3") == 0; };
-    if (Status s = delete_nodes(fdt, is_smmu, "SMMUv3 nodes", diag); !s) return s;
+    if (may_be_compatible(fdt, "arm,smmu-v3"))
+        if (Status s = delete_nodes(fdt, is_smmu, "SMMUv3 nodes", diag); !s) return s;
+    // Only the names some property can have (deleting leaves the strings
+    // block as it is, so this holds through the walk).
     static constexpr const char* kRefs[] = {"iommu-map", "iommu-map-mask", "iommus"};
+    const char* present[3];
+    int count = 0;
+    for (const char* name : kRefs)
+        if (fdt::names_may_contain(fdt, name, __builtin_strlen(name) + 1)) present[count++] = name;
+    if (count == 0) return {};
     int depth = 0;
     // Deleting a property moves later nodes but not this one, so the walk
     // goes on from here.
     for (int node = fdt_next_node(fdt, -1, &depth); node >= 0; node = fdt_next_node(fdt, node, &depth))
-        for (const char* name : kRefs)
-            if (Status s = delete_prop(fdt, node, name, diag); !s) return s;
+        for (int i = 0; i < count; ++i)
+            if (Status s = delete_prop(fdt, node, present[i], diag); !s) return s;
     return {};
 }
 
@@ -312,7 +351,8 @@ Result<usize> build_guest_dtb(const void* host_fdt, void* out, usize out_size, c
         if (int err = fdt_add_mem_rsv(out, r.base, r.size); err < 0) return fdt_fail(diag, err, "reserving an unmapped range");
     if (Status s = hide_smmus(out, diag); !s) return s.failure();
     auto is_passage = [](const void* fdt, int node) { return fdt::compatible_with_prefix(fdt, node, "passage,"); };
-    if (Status s = delete_nodes(out, is_passage, "passage's own nodes", diag); !s) return s.failure();
+    if (fdt::values_may_contain(out, "passage,", 8))
+        if (Status s = delete_nodes(out, is_passage, "passage's own nodes", diag); !s) return s.failure();
 
     if (int err = fdt_pack(out); err != 0) return fdt_fail(diag, err, "packing");
     usize size = fdt_totalsize(out);

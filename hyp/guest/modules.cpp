@@ -16,22 +16,41 @@ namespace {
 
 unsigned long long ull(u64 v) { return v; }
 
-Status read_module_reg(const void* fdt, int node, int ac, int sc, const char* path, MemRange& out, Diagnostic& diag)
+// A node's path, built the first time a message needs it: fdt_get_path is
+// a walk from the root, and a boot that goes well prints none of them.
+class LazyPath {
+public:
+    LazyPath(const void* fdt, int node) : fdt_(fdt), node_(node) {}
+    const char* get()
+    {
+        if (!built_) fdt::node_path(fdt_, node_, buf_, sizeof buf_);
+        built_ = true;
+        return buf_;
+    }
+
+private:
+    const void* fdt_;
+    int node_;
+    bool built_ = false;
+    char buf_[96] = {};
+};
+
+Status read_module_reg(const void* fdt, int node, int ac, int sc, LazyPath& path, MemRange& out, Diagnostic& diag)
 {
     int len = 0;
     const u8* reg = static_cast<const u8*>(fdt_getprop(fdt, node, "reg", &len));
-    if (reg == nullptr) return fail(diag, Error::BadDeviceTree, 0, "boot module %s: no reg property", path);
+    if (reg == nullptr) return fail(diag, Error::BadDeviceTree, 0, "boot module %s: no reg property", path.get());
     int entry = (ac + sc) * 4;
     if (len != entry)
         return fail(diag, Error::BadDeviceTree, static_cast<u64>(len),
                     "boot module %s: reg is %d bytes, expected one entry of /chosen's #address-cells %d + #size-cells %d "
                     "(%d bytes)",
-                    path, len, ac, sc, entry);
+                    path.get(), len, ac, sc, entry);
     out.base = fdt::read_cells(reg, ac);
     out.size = fdt::read_cells(reg + ac * 4, sc);
-    if (out.size == 0) return fail(diag, Error::BadDeviceTree, out.base, "boot module %s: size 0 at 0x%llx", path, ull(out.base));
+    if (out.size == 0) return fail(diag, Error::BadDeviceTree, out.base, "boot module %s: size 0 at 0x%llx", path.get(), ull(out.base));
     if (!guest::well_formed(out))
-        return fail(diag, Error::BadDeviceTree, out.base, "boot module %s: 0x%llx size 0x%llx wraps past 2^64", path,
+        return fail(diag, Error::BadDeviceTree, out.base, "boot module %s: 0x%llx size 0x%llx wraps past 2^64", path.get(),
                     ull(out.base), ull(out.size));
     return {};
 }
@@ -44,24 +63,22 @@ Status discover_boot_modules(const void* fdt, BootModules& out, Diagnostic& diag
     int chosen = fdt_path_offset(fdt, "/chosen");
     if (chosen < 0) return {};  // no /chosen: no modules
 
-    char kernel_path[96] = {};
-    char initrd_path[96] = {};
+    int kernel_node = -1, initrd_node = -1;  // their paths only for messages
     int ac = -2, sc = -2;  // read when the first module needs them
     for (int node = fdt_first_subnode(fdt, chosen); node >= 0; node = fdt_next_subnode(fdt, node)) {
         if (!fdt::compatible_with_prefix(fdt, node, "multiboot,")) continue;
-        char path[96];
-        fdt::node_path(fdt, node, path, sizeof path);
+        LazyPath path(fdt, node);
         if (!fdt::node_enabled(fdt, node)) {
-            log_info("boot module %s is disabled: ignored", path);
+            log_info("boot module %s is disabled: ignored", path.get());
             continue;
         }
         bool kernel = fdt_node_check_compatible(fdt, node, "multiboot,kernel") == 0;
         bool ramdisk = fdt_node_check_compatible(fdt, node, "multiboot,ramdisk") == 0;
         if (kernel && ramdisk)
             return fail(diag, Error::BadDeviceTree, 0, "boot module %s: compatible with both multiboot,kernel and multiboot,ramdisk",
-                        path);
+                        path.get());
         if (!kernel && !ramdisk) {
-            log_warn("boot module %s is neither multiboot,kernel nor multiboot,ramdisk: ignored", path);
+            log_warn("boot module %s is neither multiboot,kernel nor multiboot,ramdisk: ignored", path.get());
             continue;
         }
         if (ac == -2) {
@@ -78,29 +95,31 @@ Status discover_boot_modules(const void* fdt, BootModules& out, Diagnostic& diag
 
         if (ramdisk) {
             if (out.has_initrd)
-                return fail(diag, Error::Exists, reg.base, "boot modules: two multiboot,ramdisk modules, %s and %s", initrd_path,
-                            path);
+                return fail(diag, Error::Exists, reg.base, "boot modules: two multiboot,ramdisk modules, %s and %s",
+                            LazyPath(fdt, initrd_node).get(), path.get());
             out.has_initrd = true;
             out.initrd = reg;
-            copy_string(initrd_path, sizeof initrd_path, path);
+            initrd_node = node;
             continue;
         }
         if (out.has_kernel)
-            return fail(diag, Error::Exists, reg.base, "boot modules: two multiboot,kernel modules, %s and %s", kernel_path, path);
+            return fail(diag, Error::Exists, reg.base, "boot modules: two multiboot,kernel modules, %s and %s",
+                        LazyPath(fdt, kernel_node).get(), path.get());
         out.has_kernel = true;
         out.kernel = reg;
-        copy_string(kernel_path, sizeof kernel_path, path);
+        kernel_node = node;
         int len = 0;
         const char* args = static_cast<const char*>(fdt_getprop(fdt, node, "bootargs", &len));
         if (args != nullptr) {
             if (len < 1 || args[len - 1] != '\0')
-                return fail(diag, Error::BadDeviceTree, 0, "boot module %s: bootargs is not a NUL-terminated string", path);
+                return fail(diag, Error::BadDeviceTree, 0, "boot module %s: bootargs is not a NUL-terminated string", path.get());
             out.bootargs = args;
         }
     }
     if (out.has_initrd && !out.has_kernel)
         return fail(diag, Error::BadDeviceTree, out.initrd.base,
-                    "boot modules: %s is a multiboot,ramdisk but there is no multiboot,kernel module", initrd_path);
+                    "boot modules: %s is a multiboot,ramdisk but there is no multiboot,kernel module",
+                    LazyPath(fdt, initrd_node).get());
     if (out.has_initrd && ranges_overlap(out.kernel.base, out.kernel.size, out.initrd.base, out.initrd.size))
         return fail(diag, Error::Overlap, out.initrd.base,
                     "boot modules: the kernel at 0x%llx size 0x%llx and the ramdisk at 0x%llx size 0x%llx overlap",

@@ -14,7 +14,7 @@ namespace passage {
 
 using namespace discovery;
 
-Status discover_platform(const void* fdt, Platform& p, Diagnostic& diag, DiscoveryMode mode)
+Status discover_platform(const void* fdt, Platform& p, Diagnostic& diag, DiscoveryMode mode, const ConsoleAnswer* console)
 {
     p = Platform{};
     int len = 0;
@@ -40,7 +40,15 @@ Status discover_platform(const void* fdt, Platform& p, Diagnostic& diag, Discove
     if (p.psci == PsciMethod::None) log_warn("no PSCI node with method smc or hvc: passage cannot start CPUs or power off");
     // No console, or one passage cannot drive, makes a silent boot, not a
     // failed one; a malformed console node is a malformed tree, for a boot.
-    if (auto s = discover_console(fdt, p.uart, diag); !s) {
+    Status console_status;
+    if (console != nullptr) {
+        p.uart = console->uart;
+        console_status = console->status;
+        if (!console_status) diag = console->diag;
+    } else {
+        console_status = discover_console(fdt, p.uart, diag);
+    }
+    if (const Status& s = console_status; !s) {
         if (mode == DiscoveryMode::Boot && s.error() != Error::NotFound) return s;
         copy_string(p.uart.problem, sizeof p.uart.problem, diag.text);
         diag = Diagnostic{};

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "passage/discover.h"
+#include "passage/fdt/node.h"
 
 namespace passage::discovery {
 
@@ -23,6 +24,7 @@ void discover_timer(const void* fdt, Platform& p);
 
 // gic.cpp: the GIC version `node` is, and the compatible that says so.
 GicVersion gic_version(const void* fdt, int node, const char** which = nullptr);
+GicVersion gic_version(const fdt::CompatibleList& compat, const char** which = nullptr);
 Status discover_gic(const void* fdt, Platform& p, Diagnostic& diag);
 
 // pci_hosts.cpp: a host bridge is a device_type = "pci" node whose parent

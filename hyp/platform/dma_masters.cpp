@@ -13,12 +13,31 @@ using fdt::string_property_is;
 
 namespace {
 
+// The DMA properties asked of every node, and whether the tree's strings
+// block holds their names at all: a lookup of a name no property can have
+// is a walk of the node's properties for nothing.
+enum DmaProp { kIommus, kDmaCells, kCoherent, kNoncoherent, kDmaProps };
+constexpr const char* kDmaPropNames[kDmaProps] = {"iommus", "#dma-cells", "dma-coherent", "dma-noncoherent"};
+
+struct DmaNames {
+    bool may_have[kDmaProps];
+    explicit DmaNames(const void* fdt)
+    {
+        for (int i = 0; i < kDmaProps; ++i)
+            may_have[i] = fdt::names_may_contain(fdt, kDmaPropNames[i], __builtin_strlen(kDmaPropNames[i]) + 1);
+    }
+    bool has(const void* fdt, int node, DmaProp prop) const
+    {
+        return may_have[prop] && fdt_getprop(fdt, node, kDmaPropNames[prop], nullptr) != nullptr;
+    }
+};
+
 // of_dma_is_coherent: the nearest statement on the node or an ancestor,
 // given the parent's answer (-1: nothing said yet, which means not).
-int dma_statement(const void* fdt, int node, int parent)
+int dma_statement(const void* fdt, int node, int parent, const DmaNames& names)
 {
-    if (fdt_getprop(fdt, node, "dma-noncoherent", nullptr) != nullptr) return 0;
-    if (fdt_getprop(fdt, node, "dma-coherent", nullptr) != nullptr) return 1;
+    if (names.has(fdt, node, kNoncoherent)) return 0;
+    if (names.has(fdt, node, kCoherent)) return 1;
     return parent;
 }
 
@@ -46,13 +65,12 @@ bool dma_capable_compatible(const char* c, int len)
     return false;
 }
 
-bool dma_master(const void* fdt, int node)
+bool dma_master(const void* fdt, int node, const DmaNames& names)
 {
     // A bus stating its children's coherency is not a master itself.
     if (compatible(fdt, node, "simple-bus")) return false;
-    static constexpr const char* kProps[] = {"iommus", "#dma-cells", "dma-coherent", "dma-noncoherent"};
-    for (const char* prop : kProps)
-        if (fdt_getprop(fdt, node, prop, nullptr) != nullptr) return true;
+    for (int prop = 0; prop < kDmaProps; ++prop)
+        if (names.has(fdt, node, static_cast<DmaProp>(prop))) return true;
     if (is_host_bridge(fdt, node)) return true;
     if (string_property_is(fdt, node, "device_type", "network")) return true;
     int len = 0;
@@ -75,15 +93,16 @@ void discover_dma(const void* fdt, Platform& p)
     constexpr int kMaxDepth = 32;
     int coherent[kMaxDepth];
     bool enabled[kMaxDepth];
-    coherent[0] = dma_statement(fdt, 0, -1);
+    const DmaNames names(fdt);
+    coherent[0] = dma_statement(fdt, 0, -1, names);
     enabled[0] = true;
     DmaMasters& d = p.dma;
     int depth = 0;
     for (int node = fdt_next_node(fdt, 0, &depth); node >= 0 && depth > 0; node = fdt_next_node(fdt, node, &depth)) {
         if (depth >= kMaxDepth) continue;  // deeper than any real tree: not looked at
         enabled[depth] = enabled[depth - 1] && fdt::node_enabled(fdt, node);
-        coherent[depth] = dma_statement(fdt, node, coherent[depth - 1]);
-        if (!enabled[depth] || !dma_master(fdt, node)) continue;
+        coherent[depth] = dma_statement(fdt, node, coherent[depth - 1], names);
+        if (!enabled[depth] || !dma_master(fdt, node, names)) continue;
         ++d.count;
         if (coherent[depth] == 1) continue;
         if (d.noncoherent++ == 0) node_path(fdt, node, d.first_noncoherent, sizeof d.first_noncoherent);

@@ -26,13 +26,18 @@ constexpr const char* kGicV3Compatibles[] = {"arm,gic-v3"};
 // The GIC version `node` is, and the compatible that says so.
 GicVersion gic_version(const void* fdt, int node, const char** which)
 {
+    return gic_version(fdt::CompatibleList(fdt, node), which);
+}
+
+GicVersion gic_version(const fdt::CompatibleList& compat, const char** which)
+{
     for (const char* c : kGicV3Compatibles)
-        if (compatible(fdt, node, c)) {
+        if (compat.has(c)) {
             if (which != nullptr) *which = c;
             return GicVersion::V3;
         }
     for (const char* c : kGicV2Compatibles)
-        if (compatible(fdt, node, c)) {
+        if (compat.has(c)) {
             if (which != nullptr) *which = c;
             return GicVersion::V2;
         }

@@ -32,6 +32,9 @@ u8 smmu_by_phandle(const Platform& p, u32 phandle)
 
 Status discover_smmus(const void* fdt, Platform& p, Diagnostic& diag)
 {
+    // Most boards have none: a byte search of the values rules the whole-tree
+    // search out (a compatible "arm,smmu-v3" holds those bytes and a NUL).
+    if (!fdt::values_may_contain(fdt, "arm,smmu-v3", sizeof "arm,smmu-v3")) return {};
     for (int node = fdt_node_offset_by_compatible(fdt, -1, "arm,smmu-v3"); node >= 0;
          node = fdt_node_offset_by_compatible(fdt, node, "arm,smmu-v3")) {
         if (!fdt::node_enabled(fdt, node)) continue;

@@ -17,10 +17,10 @@ namespace {
 
 // Nodes whose registers passage handles itself; every other enabled node
 // with a reg at the root (or under a simple-bus) is plain MMIO for the guest.
-bool handled_elsewhere(const void* fdt, int node)
+bool handled_elsewhere(const void* fdt, int node, const fdt::CompatibleList& compat)
 {
-    return string_property_is(fdt, node, "device_type", "memory") || compatible(fdt, node, "pci-host-ecam-generic") ||
-           gic_version(fdt, node) != GicVersion::None || compatible(fdt, node, "arm,smmu-v3");
+    return string_property_is(fdt, node, "device_type", "memory") || compat.has("pci-host-ecam-generic") ||
+           gic_version(compat) != GicVersion::None || compat.has("arm,smmu-v3");
 }
 
 }  // namespace
@@ -28,14 +28,15 @@ bool handled_elsewhere(const void* fdt, int node)
 void collect_mmio(const void* fdt, int bus, Platform& p, int depth)
 {
     for (int node = fdt_first_subnode(fdt, bus); node >= 0; node = fdt_next_subnode(fdt, node)) {
-        if (!fdt::node_enabled(fdt, node) || handled_elsewhere(fdt, node)) continue;
-        if (depth < 4 && compatible(fdt, node, "simple-bus")) {
+        if (!fdt::node_enabled(fdt, node)) continue;
+        fdt::CompatibleList compat_list(fdt, node);
+        if (handled_elsewhere(fdt, node, compat_list)) continue;
+        if (depth < 4 && compat_list.has("simple-bus")) {
             collect_mmio(fdt, node, p, depth + 1);
             continue;
         }
-        int clen = 0;
-        const char* compat = static_cast<const char*>(fdt_getprop(fdt, node, "compatible", &clen));
-        if (compat == nullptr || clen <= 0) continue;
+        const char* compat = compat_list.data();
+        if (compat == nullptr || compat_list.size() <= 0) continue;
         auto count = fdt::reg_count(fdt, bus, node);
         if (!count) continue;
         for (int i = 0; i < *count; ++i) {

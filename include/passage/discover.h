@@ -27,9 +27,20 @@ PsciMethod discover_psci_method(const void* fdt);
 // goes on. Neither needs a console: without one a boot is silent.
 enum class DiscoveryMode { Boot, Inspect };
 
+// What discover_console answered for a tree, so that full discovery of the
+// same tree need not look again (the boot finds its console first, before
+// there is a log).
+struct ConsoleAnswer {
+    Status status;
+    Uart uart;
+    Diagnostic diag;  // the message, when status failed
+};
+
 // Full discovery. The blob must have passed check_device_tree. Warnings about
-// things passage can live without go to the log.
-Status discover_platform(const void* fdt, Platform& out, Diagnostic& diag, DiscoveryMode mode = DiscoveryMode::Boot);
+// things passage can live without go to the log. `console`, if given, is
+// discover_console's answer for this same, unchanged tree.
+Status discover_platform(const void* fdt, Platform& out, Diagnostic& diag, DiscoveryMode mode = DiscoveryMode::Boot,
+                         const ConsoleAnswer* console = nullptr);
 
 // The platform summary printed at boot and by passage-inspect.
 void print_platform_summary(const Platform& p);

@@ -20,6 +20,26 @@ inline bool compatible(const void* fdt, int node, const char* compat)
     return fdt_node_check_compatible(fdt, node, compat) == 0;
 }
 
+// A node's compatible list, read once for several questions: each
+// fdt::compatible call looks the property up again, which costs a walk of
+// the node's properties. has(c) answers exactly what compatible(fdt, node, c)
+// would.
+class CompatibleList {
+public:
+    CompatibleList(const void* fdt, int node)
+        : list_(static_cast<const char*>(fdt_getprop(fdt, node, "compatible", &len_)))
+    {
+    }
+    bool has(const char* compat) const { return list_ != nullptr && fdt_stringlist_contains(list_, len_, compat) != 0; }
+    // The property as fdt_getprop gave it: null (then size() is the error) or its bytes.
+    const char* data() const { return list_; }
+    int size() const { return len_; }
+
+private:
+    int len_ = 0;
+    const char* list_;
+};
+
 // True if one of the node's compatible strings starts with `prefix`.
 bool compatible_with_prefix(const void* fdt, int node, const char* prefix);
 
@@ -33,5 +53,16 @@ bool string_property_is(const void* fdt, int node, const char* name, const char*
 // The node's full path, for messages: ".../name" if it is longer than the
 // buffer, "?" if it cannot be had at all.
 void node_path(const void* fdt, int node, char* buf, usize size);
+
+// False only if no property value in the tree can hold the `n` bytes at
+// `bytes`: a byte search of the structure block, where every value lies
+// (version 17 trees; anything else, or a malformed header, answers true).
+// A cheap filter before a walk of the whole tree: a node compatible with
+// "x" needs the bytes "x" and its NUL in its compatible property.
+bool values_may_contain(const void* fdt, const char* bytes, usize n);
+
+// The same for property names and the strings block: a property called
+// "x" needs the bytes "x" and its NUL there.
+bool names_may_contain(const void* fdt, const char* bytes, usize n);
 
 }  // namespace passage::fdt

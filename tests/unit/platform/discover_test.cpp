@@ -312,3 +312,42 @@ TEST_CASE("discover: QEMU virt's DMA masters are all coherent")
     CHECK(d.p.dma.noncoherent == 0);
     CHECK(d.p.dma.count >= 34);  // the PCIe bridge, fw-cfg, 32 virtio-mmio transports
 }
+
+// The boot finds its console first and hands the answer to full discovery,
+// which must then come out exactly as if it had looked itself, and must not
+// look again.
+TEST_CASE("discover: the console answer found first is what full discovery uses")
+{
+    for (const char* name : {"qemu-virt-gicv3.dtb", "console-no-driver.dtb", "board-soc-bridges.dtb"}) {
+        INFO(name);
+        Blob b = load_dtb(name);
+        Diagnostic check;
+        REQUIRE(check_device_tree(b.data(), b.size, check));
+        for (DiscoveryMode mode : {DiscoveryMode::Boot, DiscoveryMode::Inspect}) {
+            ConsoleAnswer answer;
+            answer.status = discover_console(b.data(), answer.uart, answer.diag);
+            Platform looked, given;
+            Diagnostic d1, d2;
+            bool ok1 = discover_platform(b.data(), looked, d1, mode).ok();
+            bool ok2 = discover_platform(b.data(), given, d2, mode, &answer).ok();
+            CHECK(ok1 == ok2);
+            CHECK(std::string(d1.text) == d2.text);
+            CHECK(looked.uart.kind == given.uart.kind);
+            CHECK(looked.uart.base == given.uart.base);
+            CHECK(looked.uart.size == given.uart.size);
+            CHECK(std::string(looked.uart.path) == given.uart.path);
+            CHECK(std::string(looked.uart.compatible) == given.uart.compatible);
+            CHECK(std::string(looked.uart.problem) == given.uart.problem);
+        }
+    }
+    // Taken as given, not looked up again.
+    Blob b = load_dtb("qemu-virt-gicv3.dtb");
+    ConsoleAnswer answer;
+    answer.uart.kind = UartKind::Ns16550;
+    answer.uart.base = 0x1234000;
+    Platform p;
+    Diagnostic d;
+    REQUIRE(discover_platform(b.data(), p, d, DiscoveryMode::Boot, &answer).ok());
+    CHECK(p.uart.kind == UartKind::Ns16550);
+    CHECK(p.uart.base == 0x1234000);
+}
