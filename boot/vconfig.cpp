@@ -119,15 +119,30 @@ void vconfig_report(El2Guest& guest)
     guest.vconfig_lock.unlock();
 }
 
-vcpu::AbortOutcome vconfig_handle_abort(void* context, TrapFrame& f)
+void vconfig_routes(const Platform& p, const El2Guest& guest, vcpu::AbortRoutes& routes, u8 owner)
+{
+    if (guest.vconfig.view == nullptr) return;
+    auto route = [&](u64 base, u64 size) {
+        if (size != 0 && !routes.add(base, size, owner))
+            panic("PCI config space: no room to route aborts at 0x%llx (%zu routes)", (ull)base, routes.size());
+    };
+    // The ECAMs first: config accesses are the hot ones.
+    for (usize k = 0; k < p.bridge_count; ++k) route(p.bridges[k].ecam_base, p.bridges[k].ecam_size);
+    // The windows: trapped BARs and I/O ports, and the pages stage 2
+    // changes under the guest.
+    for (usize k = 0; k < p.bridge_count; ++k)
+        for (usize w = 0; w < p.bridges[k].window_count && w < PciHostBridge::kMaxWindows; ++w)
+            route(p.bridges[k].windows[w].cpu_addr, p.bridges[k].windows[w].size);
+}
+
+vcpu::AbortOutcome vconfig_handle_abort(void* context, TrapFrame& f, const vcpu::MmioDecode& d)
 {
     El2Guest& guest = as_guest(context);
     VconfigState& cs = guest.vconfig;
     pci::VirtualConfig* view = cs.view;
     if (view == nullptr) return vcpu::AbortOutcome::NotMine;
-    auto d = vcpu::decode_mmio(f.esr, f.hpfar, f.far, f.spsr);
     if (!d.ok()) {
-        u64 ipa = vcpu::fault_ipa(f.hpfar, f.far);
+        u64 ipa = d.access.ipa;
         guest.vconfig_lock.lock();
         bool ours = view->claims(ipa) || view->claims_forwarded(ipa);
         bool retry = !ours && view->in_memory_window(ipa) && esr::is_translation_fault(f.esr) &&
@@ -144,11 +159,15 @@ vcpu::AbortOutcome vconfig_handle_abort(void* context, TrapFrame& f)
     }
     const vcpu::MmioAccess& a = d.access;
     u64 value = a.write ? vcpu::read_source(f, a) : 0;
-    if (pci::VirtualConfig::EcamHit h = view->find_ecam(a.ipa); h.claimed) {
+    if (!a.write && view->read_plain(a.ipa, a.size, value)) {
+        // Most config reads: a register passed to the hardware as it is,
+        // found without the lock (it changes nothing).
+        __atomic_fetch_add(&cs.accesses, 1, __ATOMIC_RELAXED);
+    } else if (pci::VirtualConfig::EcamHit h = view->find_ecam(a.ipa); h.claimed) {
         guest.vconfig_lock.lock();
         if (a.write) view->write_at(h, a.size, value);
         else value = view->read_at(h, a.size);
-        ++cs.accesses;
+        __atomic_fetch_add(&cs.accesses, 1, __ATOMIC_RELAXED);
         guest.vconfig_lock.unlock();
         // The trace tests/unit/pci/fixtures replay; printed outside the lock.
         if (a.write && log_level() >= LogLevel::Debug) log_debug("vpci: write 0x%llx/%u = 0x%llx", (ull)a.ipa, a.size, (ull)value);

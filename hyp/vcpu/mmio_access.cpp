@@ -37,6 +37,7 @@ u64 fault_ipa(u64 hpfar, u64 far) { return HpfarFipa::get(hpfar) << 12 | (far & 
 MmioDecode decode_mmio(u64 esr, u64 hpfar, u64 far, u64 spsr)
 {
     MmioDecode d;
+    d.access.ipa = fault_ipa(hpfar, far);  // for the caller's routing and messages, even when not ok
     if (esr::EC::get(esr) != esr::kEcDataAbortLower) {
         d.error = MmioDecodeError::NotDataAbort;
         return d;
@@ -63,7 +64,6 @@ MmioDecode decode_mmio(u64 esr, u64 hpfar, u64 far, u64 spsr)
         return d;
     }
     MmioAccess& a = d.access;
-    a.ipa = fault_ipa(hpfar, far);
     a.size = u8(1u << esr::SAS::get(esr));
     a.write = esr::WnR::get(esr) != 0;
     a.reg = u8(esr::SRT::get(esr));

@@ -54,7 +54,9 @@ struct MmioDecode {
 };
 
 // Decodes ESR_EL2, HPFAR_EL2 and FAR_EL2 of a stage-2 data abort taken from
-// the guest state in `spsr` (SPSR_EL2: AArch64, or AArch32 EL0).
+// the guest state in `spsr` (SPSR_EL2: AArch64, or AArch32 EL0). access.ipa
+// is filled whatever the error (HPFAR's page; FAR's offset, which FnV = 1
+// makes meaningless), so the trap path decodes once for every handler.
 MmioDecode decode_mmio(u64 esr, u64 hpfar, u64 far, u64 spsr);
 
 // The faulting IPA of a stage-2 abort, byte-exact: HPFAR_EL2.FIPA's page and

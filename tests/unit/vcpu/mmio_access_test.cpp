@@ -187,9 +187,10 @@ TEST_CASE("mmio decode: ISV = 0 and other exception classes are refused")
 {
     Iss pair;
     pair.isv = false;
-    MmioDecode d = decode_mmio(esr_of(pair), hpfar_of(0x1000'0000), 0, kEl1h);
+    MmioDecode d = decode_mmio(esr_of(pair), hpfar_of(0x1000'0000), 0x24, kEl1h);
     CHECK(d.error == MmioDecodeError::NoSyndrome);
     CHECK_FALSE(d.ok());
+    CHECK(d.access.ipa == 0x1000'0024);  // for routing and messages all the same
     Iss same;
     same.ec = 0x25;  // from EL2 itself
     CHECK(decode_mmio(esr_of(same), hpfar_of(0x1000'0000), 0, kEl1h).error == MmioDecodeError::NotDataAbort);
