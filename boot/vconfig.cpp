@@ -135,12 +135,14 @@ void vconfig_routes(const Platform& p, const El2Guest& guest, vcpu::AbortRoutes&
             route(p.bridges[k].windows[w].cpu_addr, p.bridges[k].windows[w].size);
 }
 
-vcpu::AbortOutcome vconfig_handle_abort(void* context, TrapFrame& f, const vcpu::MmioDecode& d)
+namespace {
+
+// Everything but a plain config read: writes, registers passage answers
+// itself, trapped BARs and I/O ports, syndromes it cannot emulate.
+[[gnu::noinline]] vcpu::AbortOutcome vconfig_abort(El2Guest& guest, pci::VirtualConfig* view, TrapFrame& f,
+                                                   const vcpu::MmioDecode& d)
 {
-    El2Guest& guest = as_guest(context);
     VconfigState& cs = guest.vconfig;
-    pci::VirtualConfig* view = cs.view;
-    if (view == nullptr) return vcpu::AbortOutcome::NotMine;
     if (!d.ok()) {
         u64 ipa = d.access.ipa;
         guest.vconfig_lock.lock();
@@ -159,11 +161,7 @@ vcpu::AbortOutcome vconfig_handle_abort(void* context, TrapFrame& f, const vcpu:
     }
     const vcpu::MmioAccess& a = d.access;
     u64 value = a.write ? vcpu::read_source(f, a) : 0;
-    if (!a.write && view->read_plain(a.ipa, a.size, value)) {
-        // Most config reads: a register passed to the hardware as it is,
-        // found without the lock (it changes nothing).
-        __atomic_fetch_add(&cs.accesses, 1, __ATOMIC_RELAXED);
-    } else if (pci::VirtualConfig::EcamHit h = view->find_ecam(a.ipa); h.claimed) {
+    if (pci::VirtualConfig::EcamHit h = view->find_ecam(a.ipa); h.claimed) {
         guest.vconfig_lock.lock();
         if (a.write) view->write_at(h, a.size, value);
         else value = view->read_at(h, a.size);
@@ -189,6 +187,24 @@ vcpu::AbortOutcome vconfig_handle_abort(void* context, TrapFrame& f, const vcpu:
         if (!ours) return vcpu::AbortOutcome::NotMine;
     }
     if (!a.write) vcpu::complete_load(f, a, value);
+    vcpu::advance(f);
+    return vcpu::AbortOutcome::Resume;
+}
+
+}  // namespace
+
+vcpu::AbortOutcome vconfig_handle_abort(void* context, TrapFrame& f, const vcpu::MmioDecode& d)
+{
+    El2Guest& guest = as_guest(context);
+    pci::VirtualConfig* view = guest.vconfig.view;
+    if (view == nullptr) return vcpu::AbortOutcome::NotMine;
+    const vcpu::MmioAccess& a = d.access;
+    u64 value = 0;
+    // Most config reads: a register passed to the hardware as it is, found
+    // without the lock (it changes nothing).
+    if (!d.ok() || a.write || !view->read_plain(a.ipa, a.size, value)) return vconfig_abort(guest, view, f, d);
+    __atomic_fetch_add(&guest.vconfig.accesses, 1, __ATOMIC_RELAXED);
+    vcpu::complete_load(f, a, value);
     vcpu::advance(f);
     return vcpu::AbortOutcome::Resume;
 }
