@@ -224,6 +224,7 @@ private:
         u64 win_limit[kWindowKinds] = {};
         bool hidden_below = false;  // a bridge with a hidden function behind it
         ConfigAccess* acc = nullptr;  // the hardware's config space of this function
+        std::uintptr_t direct = 0;    // ... and where loads reach it directly (0: through acc)
         u64 special = 0;           // header dwords (bit n: offset 4n) that do not simply pass
         u16 acs = 0;               // ACS capability offset, 0 if none
         u16 acs_ctrl = 0;          // what ACS control reads
