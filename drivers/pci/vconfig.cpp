@@ -200,32 +200,30 @@ Status VirtualConfig::start()
 // ---------------------------------------------------------------------------
 // lookup
 
-usize VirtualConfig::bdf_hash(u16 segment, Bdf bdf)
-{
-    u32 key = u32(segment) << 16 | u32(bdf.bus) << 8 | u32(bdf.dev & 0x1f) << 3 | u32(bdf.fn & 7);
-    return usize((key * 0x9e3779b1u) >> 16) & (kBdfSlots - 1);
-}
-
 // Every function by segment and BDF, so a config access finds its function
 // in one or two probes whatever the size of the table.
 void VirtualConfig::index_functions()
 {
-    for (u16& e : by_bdf_) e = 0;
+    for (BdfSlot& e : by_bdf_) e = {};
     for (usize i = 0; i < count_; ++i) {
-        usize h = bdf_hash(table_[i].segment, table_[i].bdf);
-        while (by_bdf_[h] != 0) h = (h + 1) & (kBdfSlots - 1);  // count_ <= kBdfSlots / 2: a free one exists
-        by_bdf_[h] = u16(i + 1);
+        u32 key = bdf_key(table_[i].segment, table_[i].bdf);
+        usize h = bdf_hash(key);
+        while (by_bdf_[h].index != 0) h = (h + 1) & (kBdfSlots - 1);  // count_ <= kBdfSlots / 2: a free one exists
+        by_bdf_[h] = {key, u16(i + 1)};
     }
     __atomic_store_n(&page_hint_, u64{0}, __ATOMIC_RELAXED);
 }
 
+// The first function of the table with this segment and BDF (enumeration
+// gives each one index), or -1.
 i32 VirtualConfig::index_of(u16 segment, Bdf bdf) const
 {
-    for (usize h = bdf_hash(segment, bdf);; h = (h + 1) & (kBdfSlots - 1)) {
-        u16 e = by_bdf_[h];
-        if (e == 0) return -1;
-        const PciFunction& f = table_[usize(e - 1)];
-        if (f.bdf == bdf && f.segment == segment) return i32(e - 1);
+    if (bdf.dev > 31 || bdf.fn > 7) return -1;  // no such function (the key keeps 5 and 3 bits)
+    const u32 key = bdf_key(segment, bdf);
+    for (usize h = bdf_hash(key);; h = (h + 1) & (kBdfSlots - 1)) {
+        const BdfSlot& e = by_bdf_[h];
+        if (e.index == 0) return -1;
+        if (e.key == key) return i32(e.index - 1);
     }
 }
 

@@ -243,7 +243,11 @@ private:
     static bool plain(const FnState& s, u16 reg);
     void read_ext_caps(usize i);
     i32 index_of(u16 segment, Bdf bdf) const;
-    static usize bdf_hash(u16 segment, Bdf bdf);
+    static u32 bdf_key(u16 segment, Bdf bdf)
+    {
+        return u32(segment) << 16 | u32(bdf.bus) << 8 | u32(bdf.dev & 0x1f) << 3 | u32(bdf.fn & 7);
+    }
+    static usize bdf_hash(u32 key) { return usize((key * 0x9e3779b1u) >> 16) & (kBdfSlots - 1); }
     void index_functions();
     const PciHostBridge* host_of(const PciFunction& f) const;
     ConfigAccess& hw(const PciFunction& f) const;
@@ -283,10 +287,14 @@ private:
     DeviceTable& table_;
     const Dispositions& disp_;
     usize count_ = 0;
-    // index_of's map: open addressing, index + 1 (0: empty), built once.
+    // index_of's map: open addressing on segment:BDF, built once.
     static constexpr usize kBdfSlots = 2 * kMaxFunctions;
     static_assert((kBdfSlots & (kBdfSlots - 1)) == 0, "a power of two");
-    u16 by_bdf_[kBdfSlots] = {};
+    struct BdfSlot {
+        u32 key = 0;    // segment << 16 | bus << 8 | dev << 3 | fn
+        u16 index = 0;  // the function's index + 1 (0: empty)
+    };
+    BdfSlot by_bdf_[kBdfSlots] = {};
     // read_plain's last hit: the ECAM page | its function's index + 1 (0: none).
     static_assert(kMaxFunctions < 0xfff, "the index fits below the page");
     mutable u64 page_hint_ = 0;

@@ -387,6 +387,17 @@ TEST_CASE("vconfig: the lock-free config read answers plain registers as read do
     CHECK(v == r.rd(kDisk, 0));
 }
 
+TEST_CASE("vconfig: functions are found by exact segment and BDF")
+{
+    Rig r;
+    CHECK(r.rd(kNic, 0) != 0xffffffff);
+    CHECK(r.v->read(0, Bdf{kNic.bus, u8(kNic.dev + 32), kNic.fn}, 0, 4) == 0xffffffff);  // no device 33
+    CHECK(r.v->read(0, Bdf{kNic.bus, kNic.dev, u8(kNic.fn + 8)}, 0, 4) == 0xffffffff);   // no function 8
+    CHECK(r.v->read(1, kNic, 0, 4) == 0xffffffff);  // another segment
+    CHECK(r.rd(kBehind2b, 0) != 0xffffffff);  // every function of the table, by its own key
+    CHECK(r.rd(kBehindFn1, 0) != 0xffffffff);
+}
+
 // DMA isolation: ACS Source Validation, Request and Completion Redirect and
 // Upstream Forwarding on wherever the capability register offers them
 // (Translation Blocking and the rest left as they were), and the guest
