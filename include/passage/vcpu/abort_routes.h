@@ -12,9 +12,10 @@ namespace passage::vcpu {
 
 class AbortRoutes {
 public:
-    // Room for the GIC's frames (merged into runs), and the ECAM and the
-    // windows of every host bridge.
-    static constexpr usize kMax = 48;
+    // Room for the ECAM and every window of each host bridge (4 x (1 + 8))
+    // and the GIC's trapped frames even if none merge into a run (8 CPUs x 2
+    // + 4 ITS): a platform passage accepts never runs out.
+    static constexpr usize kMax = 64;
     static constexpr u8 kNone = 0xff;
 
     // Gives [base, base + size) to handler `owner` (< kNone). An address in
