@@ -121,7 +121,6 @@ PsciOutcome handle_psci(VcpuSet& cpus, usize caller, const MemRange* ram, usize 
         a3 = u32(a3);
     }
     switch (fid) {
-    case kVersion: return ret(i64(kPsciVersion11));
     case kCpuSuspend32:
     case kCpuSuspend64:
         return ret(psci_ret::kSuccess);  // passage takes no interrupts: returning at once is a valid wake-up
@@ -149,7 +148,6 @@ PsciOutcome handle_psci(VcpuSet& cpus, usize caller, const MemRange* ram, usize 
         }
         return ret(psci_affinity_answer(cpus, usize(idx), 0));
     }
-    case kMigrateInfoType: return ret(2);  // no trusted OS that needs migration
     case kSystemOff: {
         PsciOutcome o;
         o.action = PsciAction::SystemOff;
@@ -173,7 +171,11 @@ PsciOutcome handle_psci(VcpuSet& cpus, usize caller, const MemRange* ram, usize 
     case kArchWorkaround3:
         // Never "unaffected" on faith: the real firmware knows the CPU.
         return forward(fid, a1);
-    default: return ret(psci_ret::kNotSupported);
+    default:
+        // The constant calls (vectors.S answers them before they get here).
+        for (const PsciCall& c : kPsciCalls)
+            if (c.constant && c.fid == fid) return ret(c.answer);
+        return ret(psci_ret::kNotSupported);
     }
 }
 

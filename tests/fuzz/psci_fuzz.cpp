@@ -16,12 +16,15 @@
 //     target) and ON -> OFF_PENDING (CPU_OFF's caller), and only for the
 //     calls psci_uses_cpu_table() names: everything else leaves it byte for
 //     byte; a refused CPU_ON or CPU_OFF puts the CPU back;
-//   - function IDs with the SMCCC 1.3 SVE hint (bit 16) are the same calls.
+//   - function IDs with the SMCCC 1.3 SVE hint (bit 16) are the same calls;
+//   - a call vectors.S's fast path answers (fast_calls.h) gets that answer
+//     from handle_psci too, with no action and the CPU table untouched.
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
 #include "fuzz_input.h"
+#include "passage/vcpu/fast_calls.h"
 #include "passage/vcpu/psci.h"
 
 using namespace passage;
@@ -196,6 +199,12 @@ extern "C" int LLVMFuzzerTestOneInput(const u8* data, usize size)
         const PsciOutcome o = handle_psci(cpus, caller, kRam, 3, fid, a1, a2, a3);
         const u32 f = smccc_function(fid);
         check_codes(f, o);
+        static constexpr FastCallTable kFast = build_fast_call_table();
+        if (const FastCallAnswer fast = fast_call_answer(kFast, fid); !fast.needs_cpp) {
+            if (o.action != PsciAction::Return || o.ret != fast.x0)
+                violated("the fast path answers other than handle_psci", fid, o.ret, u64(fast.x0));
+            if (std::memcmp(&cpus, &before, sizeof cpus) != 0) violated("a call the fast path answers changed the table", fid);
+        }
         if (o.action == PsciAction::CpuOn) prior[o.cpu] = before.state[o.cpu];
 
         // The table: who may change, and how.

@@ -208,6 +208,9 @@ void run(Context& ctx, u64 count_at_entry)
     u32 version = psci::version();
     print("guest-bench:   PSCI_VERSION through %s answers 0x%x", p.conduit == Conduit::Hvc ? "HVC" : "SMC", version);
     figure("psci_version_insns", diff(measure(psci_loop, psci::kVersion), nop));
+    // PSCI_FEATURES(PSCI_FEATURES) (bench.S leaves x1 = x0): SUCCESS, from
+    // handle_psci; the cost of a call passage answers in C++.
+    figure("psci_features_insns", diff(measure(psci_loop, psci::kFeatures), nop));
 
     u64 gap = find_gap(p);
     if (gap == 0) {

@@ -20,6 +20,7 @@ void check_dtb(Context& ctx);
 void check_ram_clean(Context& ctx);  // before anything writes outside the image
 void check_no_map(Context& ctx);     // no-map reserved memory aborts
 void check_psci_version(Context& ctx);
+void check_calls(Context& ctx);  // HVC/SMC answers and the registers they keep
 bool setup_mmu(Context& ctx);  // prints FAIL mmu on failure only
 void check_pci_scan(Context& ctx);
 void check_config_ldp(Context& ctx);  // an undecodable config access

@@ -44,6 +44,7 @@ extern "C" [[noreturn]] void guest_main(u64 dtb, u64 count_at_entry)
     check_ram_clean(ctx);
     check_no_map(ctx);
     check_psci_version(ctx);
+    check_calls(ctx);
     if (setup_mmu(ctx)) {
         check_pci_scan(ctx);
         check_config_ldp(ctx);

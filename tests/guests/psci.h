@@ -11,6 +11,7 @@ constexpr u32 kCpuOff = 0x84000002;
 constexpr u32 kCpuOn64 = 0xC4000003;
 constexpr u32 kAffinityInfo64 = 0xC4000004;
 constexpr u32 kSystemOff = 0x84000008;
+constexpr u32 kFeatures = 0x8400000A;
 
 // AFFINITY_INFO answers.
 constexpr i64 kAffinityOn = 0;

@@ -31,3 +31,14 @@
 #define FRAME_FAR (35 * 8)
 #define FRAME_HPFAR (36 * 8)
 #define FRAME_SIZE (38 * 8)
+
+/* ESR_EL2.EC (bits 31:26) of the guest's calls; HVC and SMC differ in bit 0. */
+#define ESR_EC_SHIFT 26
+#define ESR_EC_HVC64 0x16
+#define ESR_EC_SMC64 0x17
+
+/* FastCallTable (include/passage/vcpu/fast_calls.h), vectors.S's call fast path. */
+#define FAST_CALLS_ENTRIES 256
+#define FAST_CALL_ENTRY_SIZE 16
+#define FAST_CALL_ANSWER 8
+#define SMCCC_SVE_HINT_CLEAR 0xfffeffff

@@ -1,5 +1,6 @@
 // The EL2 vectors: the guest's synchronous exceptions go to
-// handle_guest_sync; anything else is unexpected and gets a full report
+// handle_guest_sync (its HVC and SMC to handle_guest_call, those vectors.S
+// does not answer itself); anything else is unexpected and gets a full report
 // (decoded ESR, ELR, FAR, SPSR, every register), then stop.
 //
 // Every synchronous exception from the guest, its AArch32 EL0 included,
@@ -34,6 +35,7 @@ static_assert(__builtin_offsetof(TrapFrame, x[30]) == FRAME_X30 && __builtin_off
 static_assert(__builtin_offsetof(TrapFrame, elr) == FRAME_ELR && __builtin_offsetof(TrapFrame, spsr) == FRAME_SPSR);
 static_assert(__builtin_offsetof(TrapFrame, esr) == FRAME_ESR && __builtin_offsetof(TrapFrame, far) == FRAME_FAR);
 static_assert(__builtin_offsetof(TrapFrame, hpfar) == FRAME_HPFAR);
+static_assert((ESR_EC_HVC64 & 1) == 0 && (ESR_EC_HVC64 | 1) == ESR_EC_SMC64);  // vectors.S tests EC[5:1]
 
 using ull = unsigned long long;
 
@@ -73,14 +75,23 @@ const char* vector_name(u64 v)
 }  // namespace
 }  // namespace passage::arch
 
+// Every EL2 vector but the guest's synchronous exceptions (vectors.S sends
+// those to el2_guest_exception and el2_guest_call).
 extern "C" void el2_exception(passage::TrapFrame* frame, passage::u64 vector)
 {
-    constexpr passage::u64 kLowerAArch64Sync = 8;
-    if (vector == kLowerAArch64Sync) {
-        passage::arch::handle_guest_sync(*frame);
-        return;
-    }
     passage::arch::report(frame, vector, 2);
+}
+
+// vectors.S: the guest's synchronous exceptions but its calls.
+extern "C" void el2_guest_exception(passage::TrapFrame* frame)
+{
+    passage::arch::handle_guest_sync(*frame);
+}
+
+// vectors.S: the guest's HVC or SMC that needs C++.
+extern "C" void el2_guest_call(passage::CallFrame* frame)
+{
+    passage::arch::handle_guest_call(*frame);
 }
 
 extern "C" void el1_exception(passage::TrapFrame* frame, passage::u64 vector)

@@ -75,6 +75,9 @@ i64 start_cpu(GuestContext& guest, usize cpu, u64 entry, u64 context);
 // Handles a synchronous exception from the guest (trap.cpp); returns to resume it.
 void handle_guest_sync(TrapFrame& frame);
 
+// Handles a guest's HVC or SMC that its fast path left to C++ (trap.cpp).
+void handle_guest_call(CallFrame& frame);
+
 }  // namespace passage::arch
 
 extern "C" [[noreturn]] void enter_guest(passage::u64 entry, passage::u64 x0, passage::u64 el2_stack_top);

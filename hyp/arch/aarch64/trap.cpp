@@ -55,7 +55,7 @@ vcpu::El1State el1_state(const GuestContext& g)
     return {read_vbar_el1(), read_sctlr_el1(), e.mte, e.nmi};
 }
 
-void handle_psci_call(GuestContext& g, TrapFrame& f)
+void handle_psci_call(GuestContext& g, CallFrame& f)
 {
     usize cpu = this_cpu();
     // The CPU table's lock only where it is used: every other call is
@@ -158,17 +158,20 @@ void handle_mops(TrapFrame& f)
 
 }  // namespace
 
+void handle_guest_call(CallFrame& f)
+{
+    GuestContext& g = current_guest();
+    if (g.handlers.poll != nullptr) g.handlers.poll(g.handlers.context);
+    handle_psci_call(g, f);
+}
+
+// HVC and SMC never come here: vectors.S sends them to handle_guest_call.
 void handle_guest_sync(TrapFrame& f)
 {
     GuestContext& g = current_guest();
     if (g.handlers.poll != nullptr) g.handlers.poll(g.handlers.context);
     u32 ec = static_cast<u32>(esr::EC::get(f.esr));
     switch (ec) {
-    case esr::kEcHvc64: handle_psci_call(g, f); return;  // ELR is already past the HVC
-    case esr::kEcSmc64:
-        f.elr += 4;  // ELR points at the SMC
-        handle_psci_call(g, f);
-        return;
     case esr::kEcDataAbortLower: handle_abort(g, f, false); return;
     case esr::kEcInstAbortLower: handle_abort(g, f, true); return;
     case vcpu::kEcMops: handle_mops(f); return;

@@ -4,6 +4,10 @@
  * vector index (0-15: current EL SP0, current EL SPx, lower EL AArch64,
  * lower EL AArch32; each sync, irq, fiq, serror). A handler that returns
  * resumes the frame with ERET.
+ *
+ * Except the guest's HVC and SMC (guest_call below): answered from a table
+ * before any other register is saved when the answer is a constant, else
+ * with only the registers a C++ call may clobber saved.
  */
 #include "asm_defs.h"
 
@@ -86,8 +90,38 @@
     ventry 15, \common
 .endm
 
+/* Lower EL (AArch64) synchronous: the guest's calls go to guest_call. */
+.macro ventry_lower_sync
+    .balign 0x80
+    sub     sp, sp, #FRAME_SIZE
+    stp     x0, x1, [sp, #0]
+    mrs     x1, esr_el2
+    lsr     w1, w1, #(ESR_EC_SHIFT + 1)  /* EC[5:1]: HVC64 and SMC64 differ in EC[0] only */
+    cmp     w1, #(ESR_EC_HVC64 >> 1)
+    b.eq    guest_call
+    b       el2_guest_sync
+.endm
+
     .section .text.vectors, "ax"
-    vector_table el2_vectors, el2_common
+    .balign 0x800
+    .global el2_vectors
+el2_vectors:
+    ventry 0, el2_common
+    ventry 1, el2_common
+    ventry 2, el2_common
+    ventry 3, el2_common
+    ventry 4, el2_common
+    ventry 5, el2_common
+    ventry 6, el2_common
+    ventry 7, el2_common
+    ventry_lower_sync
+    ventry 9, el2_common
+    ventry 10, el2_common
+    ventry 11, el2_common
+    ventry 12, el2_common
+    ventry 13, el2_common
+    ventry 14, el2_common
+    ventry 15, el2_common
     vector_table el1_vectors, el1_common
 
 el2_common:
@@ -98,9 +132,86 @@ el2_common:
     bl      el2_exception          /* x0 = frame, x1 = vector index */
     restore_frame el2
 
+/* The guest's other synchronous exceptions: aborts, traps (trap.cpp). */
+el2_guest_sync:
+    save_frame el2
+    mrs     x2, hpfar_el2
+    str     x2, [sp, #FRAME_HPFAR]
+    mov     x0, sp
+    bl      el2_guest_exception
+    restore_frame el2
+
 el1_common:
     save_frame el1
     str     xzr, [sp, #FRAME_HPFAR]
     mov     x0, sp
     bl      el1_exception
     restore_frame el1
+
+/*
+ * The guest's HVC or SMC (x0 = function ID; x0 and x1 saved in the frame). The function is looked up in passage_fast_calls exactly as
+ * fast_call_answer() (fast_calls.h) does it: a constant answer or
+ * NOT_SUPPORTED goes straight back in x0, every other register untouched,
+ * as handle_psci would leave them; the rest goes to el2_guest_call.
+ */
+guest_call:
+    stp     x2, x3, [sp, #16]
+    mrs     x2, esr_el2
+    tbz     w2, #ESR_EC_SHIFT, 1f        /* SMC: ELR points at it; HVC: past it */
+    mrs     x2, elr_el2
+    add     x2, x2, #4
+    msr     elr_el2, x2
+1:  adrp    x2, passage_fast_calls
+    add     x2, x2, :lo12:passage_fast_calls
+    lsr     w3, w0, #24
+    ldrb    w3, [x2, w3, uxtw]           /* 1 + first entry of this top byte */
+    cbz     w3, call_not_supported
+    add     x2, x2, x3, lsl #4
+    add     x2, x2, #(FAST_CALLS_ENTRIES - FAST_CALL_ENTRY_SIZE)
+    and     w0, w0, #SMCCC_SVE_HINT_CLEAR
+2:  ldp     w1, w3, [x2], #FAST_CALL_ENTRY_SIZE   /* first, count */
+    subs    w1, w0, w1
+    b.lo    call_not_supported           /* below this entry: in none */
+    cmp     w1, w3
+    b.hs    2b
+    ldp     w0, w3, [x2, #(FAST_CALL_ANSWER - FAST_CALL_ENTRY_SIZE)]  /* answer, needs_cpp */
+    cbnz    w3, call_cpp
+    sxtw    x0, w0
+    b       call_return
+call_not_supported:
+    mov     x0, #-1
+call_return:
+    ldr     x1, [sp, #8]
+    ldp     x2, x3, [sp, #16]
+    add     sp, sp, #FRAME_SIZE
+    eret
+
+/*
+ * A call for handle_psci: x0-x3 are the CallFrame at sp (only they are read
+ * or written); x4-x18 and x30 are what the C++ call may clobber besides
+ * (x19-x29 it preserves, and nothing on this path writes ELR or SPSR: an
+ * exception taken at EL2 never returns). x19's slot holds x30 here.
+ */
+call_cpp:
+    stp     x4, x5, [sp, #32]
+    stp     x6, x7, [sp, #48]
+    stp     x8, x9, [sp, #64]
+    stp     x10, x11, [sp, #80]
+    stp     x12, x13, [sp, #96]
+    stp     x14, x15, [sp, #112]
+    stp     x16, x17, [sp, #128]
+    stp     x18, x30, [sp, #144]
+    mov     x0, sp
+    bl      el2_guest_call
+    ldp     x4, x5, [sp, #32]
+    ldp     x6, x7, [sp, #48]
+    ldp     x8, x9, [sp, #64]
+    ldp     x10, x11, [sp, #80]
+    ldp     x12, x13, [sp, #96]
+    ldp     x14, x15, [sp, #112]
+    ldp     x16, x17, [sp, #128]
+    ldp     x18, x30, [sp, #144]
+    ldp     x0, x1, [sp, #0]
+    ldp     x2, x3, [sp, #16]
+    add     sp, sp, #FRAME_SIZE
+    eret

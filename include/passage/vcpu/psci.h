@@ -40,6 +40,41 @@ constexpr i64 kInvalidAddress = -9;
 }  // namespace psci_ret
 
 constexpr u64 kPsciVersion11 = 0x10001;
+constexpr i64 kMigrateNotNeeded = 2;  // MIGRATE_INFO_TYPE: no trusted OS that needs migration
+
+// Every function handle_psci does anything with but refuse (NOT_SUPPORTED),
+// and whether its answer is a constant. The one list the fast path is built
+// from (fast_calls.h): a constant call is answered by vectors.S before any
+// register is saved, the others reach handle_psci, and an ID not listed is
+// refused there too. handle_psci answers the constant ones from this list;
+// tests/unit/vcpu/fast_calls_test.cpp checks every ID against it.
+struct PsciCall {
+    u32 fid;
+    bool constant;  // answered `answer` whatever the arguments and CPU states
+    i64 answer;
+};
+inline constexpr PsciCall kPsciCalls[] = {
+    {psci_fn::kVersion, true, i64(kPsciVersion11)},
+    // CPU_SUSPEND is a constant SUCCESS too, but stays in C++: it is the
+    // guest's idle loop, and the trap path's poll (DMA faults to the log)
+    // should run while the guest idles.
+    {psci_fn::kCpuSuspend32, false, 0},
+    {psci_fn::kCpuSuspend64, false, 0},
+    {psci_fn::kCpuOff, false, 0},
+    {psci_fn::kCpuOn32, false, 0},
+    {psci_fn::kCpuOn64, false, 0},
+    {psci_fn::kAffinityInfo32, false, 0},
+    {psci_fn::kAffinityInfo64, false, 0},
+    {psci_fn::kMigrateInfoType, true, kMigrateNotNeeded},
+    {psci_fn::kSystemOff, false, 0},
+    {psci_fn::kSystemReset, false, 0},
+    {psci_fn::kFeatures, false, 0},
+    {psci_fn::kSmcccVersion, false, 0},
+    {psci_fn::kSmcccArchFeatures, false, 0},
+    {psci_fn::kArchWorkaround1, false, 0},
+    {psci_fn::kArchWorkaround2, false, 0},
+    {psci_fn::kArchWorkaround3, false, 0},
+};
 
 // SMCCC 1.3: bit 16 of a function ID is the caller's "no live SVE state"
 // hint; the callee ignores it when it decides which function was called.

@@ -16,6 +16,14 @@ struct TrapFrame {
     u64 pad;
 };
 
+// A guest's HVC or SMC that reaches C++ (vectors.S, guest_call): the call's
+// x0-x3, its results written back in place. Nothing else of the guest is in
+// reach: vectors.S keeps what the call may clobber, and ELR is already past
+// the call.
+struct CallFrame {
+    u64 x[4];
+};
+
 // hyp/arch/aarch64/exception.cpp checks asm_defs.h FRAME_SIZE and offsets against these.
 static_assert(sizeof(TrapFrame) == 38 * 8);
 static_assert(__builtin_offsetof(TrapFrame, elr) == 32 * 8);
