@@ -2,6 +2,7 @@
 #include "gic_tables.h"
 
 #include "passage/log.h"
+#include "passage/panic.h"
 #include "passage/vcpu/gic_tables.h"
 #include "passage/vcpu/mmio_access.h"
 
@@ -141,16 +142,23 @@ void gic_tables_prepare(const Platform& p, plan::GuestPlan& plan)
              "%u interrupt ID bits", g_frame_count, g_id_bits);
 }
 
-vcpu::AbortOutcome gic_tables_handle_abort(void* context, TrapFrame& f)
+void gic_tables_routes(vcpu::AbortRoutes& routes, u8 owner)
+{
+    // RD_base frames come every 128 or 256 KiB: one run for the lot (the
+    // SGI frames between are mapped and never abort).
+    for (usize i = 0; i < g_frame_count; ++i)
+        if (!routes.extend_last(g_frames[i].base, kFrame, owner, 3 * kFrame) && !routes.add(g_frames[i].base, kFrame, owner))
+            panic("GIC: no room to route the trapped frame at 0x%llx (%zu routes)", (ull)g_frames[i].base, routes.size());
+}
+
+vcpu::AbortOutcome gic_tables_handle_abort(void* context, TrapFrame& f, const vcpu::MmioDecode& d)
 {
     const El2Guest& guest = *static_cast<const El2Guest*>(context);
-    if (g_frame_count == 0) return vcpu::AbortOutcome::NotMine;
-    const u64 ipa = vcpu::fault_ipa(f.hpfar, f.far);
+    const u64 ipa = d.access.ipa;
     const Frame* fr = nullptr;
     for (usize i = 0; i < g_frame_count && !fr; ++i)
         if (ipa >= g_frames[i].base && ipa < g_frames[i].base + kFrame) fr = &g_frames[i];
     if (fr == nullptr) return vcpu::AbortOutcome::NotMine;
-    vcpu::MmioDecode d = vcpu::decode_mmio(f.esr, f.hpfar, f.far, f.spsr);
     if (!d.ok() || (d.access.ipa & (d.access.size - 1)) != 0) return vcpu::AbortOutcome::NotMine;  // an abort is injected by the caller
     const vcpu::MmioAccess& a = d.access;
     const u32 offset = u32(a.ipa - fr->base);

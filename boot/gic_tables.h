@@ -22,6 +22,10 @@ void gic_tables_prepare(const Platform& p, plan::GuestPlan& plan);
 // A stage-2 data abort: Resume when it hit one of those frames and was
 // handled (forwarded, or refused and logged); NotMine otherwise.
 // The context is the El2Guest: its RAM is where the tables may go.
-vcpu::AbortOutcome gic_tables_handle_abort(void* guest, TrapFrame& f);
+vcpu::AbortOutcome gic_tables_handle_abort(void* guest, TrapFrame& f, const vcpu::MmioDecode& abort);
+
+// Gives the trapped frames' IPAs to handler `owner` (after
+// gic_tables_prepare); panics when the table is full.
+void gic_tables_routes(vcpu::AbortRoutes& routes, u8 owner);
 
 }  // namespace passage

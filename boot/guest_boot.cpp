@@ -87,12 +87,16 @@ void report_end(void* guest)
     smmu_report_end();
 }
 
-vcpu::TrapHandlers trap_handlers(El2Guest& guest)
+vcpu::TrapHandlers trap_handlers(const Platform& p, El2Guest& guest)
 {
     vcpu::TrapHandlers h;
     h.context = &guest;
-    h.data_abort[0] = gic_tables_handle_abort;  // the GIC's table frames first, then config space
-    h.data_abort[1] = vconfig_handle_abort;
+    h.data_abort[0] = vconfig_handle_abort;
+    h.data_abort[1] = gic_tables_handle_abort;
+    // The ECAMs first (the hot ones), and no range of one handler overlaps
+    // the other's: the order of the look-up is the only cost.
+    vconfig_routes(p, guest, h.routes, 0);
+    gic_tables_routes(h.routes, 1);
     h.explain_abort = vconfig_explain_abort;
     h.poll = smmu_enabled() ? poll_smmus : nullptr;  // a trap without an SMMU on pays nothing
     h.report_end = report_end;
@@ -286,7 +290,7 @@ void boot_guest(const void* fdt, const Platform& p, const BootOptions& options)
     ctx.cpus = &guest.cpus;
     ctx.cpus_lock = &guest.cpus_lock;
     ctx.ram = {guest.plan.ram, guest.plan.ram_count};
-    ctx.handlers = trap_handlers(guest);
+    ctx.handlers = trap_handlers(p, guest);
     const usize boot_cpu = guest.cpu_plan.boot;
     arch::configure_el2_for_guest(ctx.hw);
 

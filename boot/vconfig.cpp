@@ -119,15 +119,32 @@ void vconfig_report(El2Guest& guest)
     guest.vconfig_lock.unlock();
 }
 
-vcpu::AbortOutcome vconfig_handle_abort(void* context, TrapFrame& f)
+void vconfig_routes(const Platform& p, const El2Guest& guest, vcpu::AbortRoutes& routes, u8 owner)
 {
-    El2Guest& guest = as_guest(context);
+    if (guest.vconfig.view == nullptr) return;
+    auto route = [&](u64 base, u64 size) {
+        if (size != 0 && !routes.add(base, size, owner))
+            panic("PCI config space: no room to route aborts at 0x%llx (%zu routes)", (ull)base, routes.size());
+    };
+    // The ECAMs first: config accesses are the hot ones.
+    for (usize k = 0; k < p.bridge_count; ++k) route(p.bridges[k].ecam_base, p.bridges[k].ecam_size);
+    // The windows: trapped BARs and I/O ports, and the pages stage 2
+    // changes under the guest.
+    for (usize k = 0; k < p.bridge_count; ++k)
+        for (usize w = 0; w < p.bridges[k].window_count && w < PciHostBridge::kMaxWindows; ++w)
+            route(p.bridges[k].windows[w].cpu_addr, p.bridges[k].windows[w].size);
+}
+
+namespace {
+
+// Everything but a plain config read: writes, registers passage answers
+// itself, trapped BARs and I/O ports, syndromes it cannot emulate.
+[[gnu::noinline]] vcpu::AbortOutcome vconfig_abort(El2Guest& guest, pci::VirtualConfig* view, TrapFrame& f,
+                                                   const vcpu::MmioDecode& d)
+{
     VconfigState& cs = guest.vconfig;
-    pci::VirtualConfig* view = cs.view;
-    if (view == nullptr) return vcpu::AbortOutcome::NotMine;
-    auto d = vcpu::decode_mmio(f.esr, f.hpfar, f.far, f.spsr);
     if (!d.ok()) {
-        u64 ipa = vcpu::fault_ipa(f.hpfar, f.far);
+        u64 ipa = d.access.ipa;
         guest.vconfig_lock.lock();
         bool ours = view->claims(ipa) || view->claims_forwarded(ipa);
         bool retry = !ours && view->in_memory_window(ipa) && esr::is_translation_fault(f.esr) &&
@@ -148,7 +165,7 @@ vcpu::AbortOutcome vconfig_handle_abort(void* context, TrapFrame& f)
         guest.vconfig_lock.lock();
         if (a.write) view->write_at(h, a.size, value);
         else value = view->read_at(h, a.size);
-        ++cs.accesses;
+        __atomic_fetch_add(&cs.accesses, 1, __ATOMIC_RELAXED);
         guest.vconfig_lock.unlock();
         // The trace tests/unit/pci/fixtures replay; printed outside the lock.
         if (a.write && log_level() >= LogLevel::Debug) log_debug("vpci: write 0x%llx/%u = 0x%llx", (ull)a.ipa, a.size, (ull)value);
@@ -170,6 +187,24 @@ vcpu::AbortOutcome vconfig_handle_abort(void* context, TrapFrame& f)
         if (!ours) return vcpu::AbortOutcome::NotMine;
     }
     if (!a.write) vcpu::complete_load(f, a, value);
+    vcpu::advance(f);
+    return vcpu::AbortOutcome::Resume;
+}
+
+}  // namespace
+
+vcpu::AbortOutcome vconfig_handle_abort(void* context, TrapFrame& f, const vcpu::MmioDecode& d)
+{
+    El2Guest& guest = as_guest(context);
+    pci::VirtualConfig* view = guest.vconfig.view;
+    if (view == nullptr) return vcpu::AbortOutcome::NotMine;
+    const vcpu::MmioAccess& a = d.access;
+    u64 value = 0;
+    // Most config reads: a register passed to the hardware as it is, found
+    // without the lock (it changes nothing).
+    if (!d.ok() || a.write || !view->read_plain(a.ipa, a.size, value)) return vconfig_abort(guest, view, f, d);
+    __atomic_fetch_add(&guest.vconfig.accesses, 1, __ATOMIC_RELAXED);
+    vcpu::complete_load(f, a, value);
     vcpu::advance(f);
     return vcpu::AbortOutcome::Resume;
 }

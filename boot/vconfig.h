@@ -41,7 +41,12 @@ void vconfig_report(El2Guest& guest);
 // the access again); InjectQuietly for an access that is ours but cannot be
 // emulated (ISV = 0, ...), logged here.
 // A vcpu::TrapHandlers data-abort handler: guest is the El2Guest.
-vcpu::AbortOutcome vconfig_handle_abort(void* guest, TrapFrame& frame);
+vcpu::AbortOutcome vconfig_handle_abort(void* guest, TrapFrame& frame, const vcpu::MmioDecode& abort);
+
+// Gives the ECAMs and the host bridges' windows to handler `owner` (after
+// vconfig_start; nothing when config space is direct). Panics when the
+// table is full.
+void vconfig_routes(const Platform& p, const El2Guest& guest, vcpu::AbortRoutes& routes, u8 owner);
 
 // For an abort the caller reports: whether ipa hits a BAR the guest placed
 // over something else (then why holds a line naming both).

@@ -27,7 +27,7 @@ constinit NoConfigSpace g_no_config_space;
 
 bool valid_access(u16 reg, unsigned size)
 {
-    return (size == 1 || size == 2 || size == 4) && reg % size == 0 && reg + size <= 0x1000;
+    return (size == 1 || size == 2 || size == 4) && (reg & (size - 1)) == 0 && reg + size <= 0x1000;
 }
 
 }  // namespace
@@ -68,6 +68,7 @@ void VirtualConfig::read_hardware()
         FnState& s = state_[i];
         s = FnState{};
         s.acc = &hw(f);
+        s.direct = s.acc->function_base(f.bdf);
         u16 cmd = s.acc->read16(f.bdf, kCommand);
         s.mem_on = CmdMem::get(cmd) != 0;
         s.io_on = CmdIo::get(cmd) != 0;
@@ -122,6 +123,7 @@ void VirtualConfig::read_hardware()
             state_[usize(p)].hidden_below = true;
     }
     for (usize i = 0; i < count_; ++i) mark_special(i);
+    index_functions();
     trapped_count_ = mem_trapped_count_ = conflict_count_ = 0;
 }
 
@@ -198,17 +200,31 @@ Status VirtualConfig::start()
 // ---------------------------------------------------------------------------
 // lookup
 
-// A guest touches one function many times in a row: the last one found is
-// tried first.
+// Every function by segment and BDF, so a config access finds its function
+// in one or two probes whatever the size of the table.
+void VirtualConfig::index_functions()
+{
+    for (BdfSlot& e : by_bdf_) e = {};
+    for (usize i = 0; i < count_; ++i) {
+        u32 key = bdf_key(table_[i].segment, table_[i].bdf);
+        usize h = bdf_hash(key);
+        while (by_bdf_[h].index != 0) h = (h + 1) & (kBdfSlots - 1);  // count_ <= kBdfSlots / 2: a free one exists
+        by_bdf_[h] = {key, u16(i + 1)};
+    }
+    __atomic_store_n(&page_hint_, u64{0}, __ATOMIC_RELAXED);
+}
+
+// The first function of the table with this segment and BDF (enumeration
+// gives each one index), or -1.
 i32 VirtualConfig::index_of(u16 segment, Bdf bdf) const
 {
-    if (last_ < count_ && table_[last_].bdf == bdf && table_[last_].segment == segment) return i32(last_);
-    for (usize i = 0; i < count_; ++i)
-        if (table_[i].bdf == bdf && table_[i].segment == segment) {
-            last_ = i;
-            return i32(i);
-        }
-    return -1;
+    if (bdf.dev > 31 || bdf.fn > 7) return -1;  // no such function (the key keeps 5 and 3 bits)
+    const u32 key = bdf_key(segment, bdf);
+    for (usize h = bdf_hash(key);; h = (h + 1) & (kBdfSlots - 1)) {
+        const BdfSlot& e = by_bdf_[h];
+        if (e.index == 0) return -1;
+        if (e.key == key) return i32(e.index - 1);
+    }
 }
 
 const PciHostBridge* VirtualConfig::host_of(const PciFunction& f) const
@@ -380,6 +396,41 @@ bool VirtualConfig::claims(u64 ipa) const
     for (const PciHostBridge& h : hosts_)
         if (ipa >= h.ecam_base && ipa - h.ecam_base < h.ecam_size) return true;
     return false;
+}
+
+bool VirtualConfig::read_plain(u64 ipa, unsigned size, u64& value) const
+{
+    const u16 reg = u16(ipa & 0xfff);
+    if (!valid_access(reg, size)) return false;
+    usize i = 0;
+    u64 hint = __atomic_load_n(&page_hint_, __ATOMIC_RELAXED);
+    if (hint != 0 && (hint ^ ipa) >> 12 == 0) {
+        i = usize(hint & 0xfff) - 1;
+    } else {
+        EcamHit h = locate(hosts_, ipa);
+        if (!h.ok) return false;
+        i32 idx = index_of(h.segment, h.bdf);
+        if (idx < 0 || !visible(usize(idx))) return false;
+        i = usize(idx);
+        __atomic_store_n(&page_hint_, (ipa & ~u64{0xfff}) | u64(i + 1), __ATOMIC_RELAXED);
+    }
+    const FnState& s = state_[i];
+    if (!plain(s, reg)) return false;
+    if (const std::uintptr_t a = s.direct + reg; s.direct != 0) {  // the ECAM itself: what acc would do, inline
+        switch (size) {
+        case 1: value = *reinterpret_cast<volatile const u8*>(a); break;
+        case 2: value = *reinterpret_cast<volatile const u16*>(a); break;
+        default: value = *reinterpret_cast<volatile const u32*>(a); break;
+        }
+        return true;
+    }
+    const Bdf bdf = table_[i].bdf;
+    switch (size) {
+    case 1: value = s.acc->read8(bdf, reg); break;
+    case 2: value = s.acc->read16(bdf, reg); break;
+    default: value = s.acc->read32(bdf, reg); break;
+    }
+    return true;
 }
 
 u64 VirtualConfig::read_at(const EcamHit& h, unsigned size)

@@ -8,13 +8,11 @@ namespace passage::vcpu {
 namespace {
 
 using FnV = Bit<10>;            // ESR data abort ISS: FAR not valid
-using HpfarFipa = Field<43, 4>;  // HPFAR_EL2.FIPA: IPA[55:12] of the fault
 
 constexpr u64 kAarch32LastUserReg = 14;  // R14_usr is X14; X15 and up are other modes' banked registers
 
-constexpr u64 size_mask(unsigned bytes) { return bytes >= 8 ? ~u64{0} : (u64{1} << (8 * bytes)) - 1; }
-static_assert(size_mask(2) == 0xffff);
-static_assert(size_mask(8) == ~u64{0});
+static_assert(mmio_size_mask(2) == 0xffff);
+static_assert(mmio_size_mask(8) == ~u64{0});
 
 }  // namespace
 
@@ -32,11 +30,11 @@ const char* mmio_decode_error_name(MmioDecodeError e)
     return "?";
 }
 
-u64 fault_ipa(u64 hpfar, u64 far) { return HpfarFipa::get(hpfar) << 12 | (far & 0xfff); }
 
-MmioDecode decode_mmio(u64 esr, u64 hpfar, u64 far, u64 spsr)
+MmioDecode decode_mmio_checked(u64 esr, u64 hpfar, u64 far, u64 spsr)
 {
     MmioDecode d;
+    d.access.ipa = fault_ipa(hpfar, far);  // for the caller's routing and messages, even when not ok
     if (esr::EC::get(esr) != esr::kEcDataAbortLower) {
         d.error = MmioDecodeError::NotDataAbort;
         return d;
@@ -63,38 +61,12 @@ MmioDecode decode_mmio(u64 esr, u64 hpfar, u64 far, u64 spsr)
         return d;
     }
     MmioAccess& a = d.access;
-    a.ipa = fault_ipa(hpfar, far);
     a.size = u8(1u << esr::SAS::get(esr));
     a.write = esr::WnR::get(esr) != 0;
     a.reg = u8(esr::SRT::get(esr));
     a.sign_extend = !a.write && esr::SSE::get(esr) != 0;
     a.dest64 = !from_aarch32(spsr) && esr::SF::get(esr) != 0;
     return d;
-}
-
-u64 read_source(const TrapFrame& frame, const MmioAccess& a)
-{
-    if (a.reg == kZeroRegister) return 0;
-    return frame.x[a.reg] & size_mask(a.size);
-}
-
-void complete_load(TrapFrame& frame, const MmioAccess& a, u64 value)
-{
-    if (a.reg == kZeroRegister) return;
-    unsigned bits = 8u * a.size;
-    u64 v = value & size_mask(a.size);
-    if (a.sign_extend && bits < 64 && (v >> (bits - 1) & 1) != 0) v |= ~size_mask(a.size);
-    if (!a.dest64) v &= 0xffffffffu;
-    frame.x[a.reg] = v;
-}
-
-void advance(TrapFrame& frame)
-{
-    frame.elr += esr::IL::get(frame.esr) != 0 ? 4 : 2;
-    if (from_aarch32(frame.spsr)) {
-        frame.elr &= 0xffffffffu;
-        frame.spsr = it_advance(frame.spsr);
-    }
 }
 
 }  // namespace passage::vcpu

@@ -97,6 +97,12 @@ extern "C" int LLVMFuzzerTestOneInput(const u8* data, usize size)
     const bool accept = ec_ok && bits(esr, 24, 24) == 1 && bits(esr, 8, 8) == 0 && bits(esr, 7, 7) == 0 &&
                         bits(esr, 10, 10) == 0 && a32_ok;
     if (d.ok() != accept) violated("decode_mmio accepted the wrong syndromes", esr, u64(d.error));
+    // The inline test of the usual case and the full checks agree on everything.
+    const MmioDecode full = decode_mmio_checked(esr, hpfar, far, frame.spsr);
+    const MmioAccess &x = d.access, &y = full.access;
+    if (d.error != full.error || x.ipa != y.ipa || (d.ok() && (x.size != y.size || x.write != y.write || x.reg != y.reg ||
+                                                                x.sign_extend != y.sign_extend || x.dest64 != y.dest64)))
+        violated("decode_mmio's inline path differs from decode_mmio_checked", esr, u64(d.error));
     if (!ec_ok && d.error != MmioDecodeError::NotDataAbort) violated("another class is not NotDataAbort", esr);
     if (!d.ok()) {
         if (mmio_decode_error_name(d.error)[0] == '\0') violated("an unnamed decode error", esr, u64(d.error));

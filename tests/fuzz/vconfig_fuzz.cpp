@@ -122,7 +122,16 @@ extern "C" int LLVMFuzzerTestOneInput(const u8* data, usize size)
         unsigned sz = sizes[width % 5];
         switch (op % 6) {
         case 0: v->write(f.segment, f.bdf, reg, sz, value); break;
-        case 1: (void)v->read(f.segment, f.bdf, reg, sz); break;
+        case 1: {
+            u32 want = sz == 8 ? 0 : v->read(f.segment, f.bdf, reg, sz);
+            // The trap path's lock-free read answers as read() does, or not at all.
+            u64 ecam_ipa = host.ecam_base + (u64(f.bdf.bus - host.bus_start) << 20) + (u64(f.bdf.dev) << 15) +
+                           (u64(f.bdf.fn) << 12) + reg;
+            u64 got = 0;
+            if (f.segment == host.segment && v->read_plain(ecam_ipa, sz, got) && (sz == 8 || got != want))
+                violated("read_plain differs from read", u64(reg) << 8 | sz, step);
+            break;
+        }
         case 2: v->write(f.segment, f.bdf, u16(0x10 + 4 * (reg % 11)), 4, value); break;  // BARs, windows, ROM
         case 3: v->mmio_write(host.ecam_base + (u64(value) & 0xfffffff), sz, u64(value) * 0x100000001ull); break;
         case 4: {

@@ -122,8 +122,11 @@ void handle_abort(GuestContext& g, TrapFrame& f, bool instruction)
     using vcpu::AbortOutcome;
     const vcpu::TrapHandlers& h = g.handlers;
     AbortOutcome outcome = AbortOutcome::NotMine;
-    for (usize i = 0; !instruction && i < h.kMaxAbortHandlers && outcome == AbortOutcome::NotMine; ++i)
-        if (h.data_abort[i] != nullptr) outcome = h.data_abort[i](h.context, f);
+    // One range look-up picks the handler before any call; an abort outside
+    // every range (a hole in the guest's address space) is injected at once.
+    if (u8 owner = h.routes.owner_of(vcpu::fault_ipa(f.hpfar, f.far));
+        !instruction && owner < h.kMaxAbortHandlers && h.data_abort[owner] != nullptr)
+        outcome = h.data_abort[owner](h.context, f, vcpu::decode_mmio(f.esr, f.hpfar, f.far, f.spsr));
     if (outcome == AbortOutcome::Resume) return;
     bool write = !instruction && esr::WnR::get(f.esr) != 0;
     LogBudget::Slot slot = outcome == AbortOutcome::NotMine ? g_abort_log.take() : LogBudget::Slot::None;

@@ -30,6 +30,9 @@ public:
     virtual void write8(Bdf f, u16 reg, u8 value) = 0;
     virtual void write16(Bdf f, u16 reg, u16 value) = 0;
     virtual void write32(Bdf f, u16 reg, u32 value) = 0;
+    // Where function f's 4 KiB of config space can be read directly, with
+    // loads of the access's own width; 0 when only the methods reach it.
+    virtual std::uintptr_t function_base(Bdf) { return 0; }
 
 protected:
     ConfigAccess() = default;
@@ -61,6 +64,7 @@ public:
     void write8(Bdf f, u16 reg, u8 value) override;
     void write16(Bdf f, u16 reg, u16 value) override;
     void write32(Bdf f, u16 reg, u32 value) override;
+    std::uintptr_t function_base(Bdf f) override { return address(f, 0, 4); }
 
     u8 bus_start() const { return bus_start_; }
     u8 bus_end() const { return bus_end_; }

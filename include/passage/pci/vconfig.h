@@ -145,6 +145,13 @@ public:
     EcamHit find_ecam(u64 ipa) const { return locate(hosts_, ipa); }
     u64 read_at(const EcamHit& h, unsigned size);  // h.ok; else all-ones
     void write_at(const EcamHit& h, unsigned size, u64 value);
+    // The trap path's config read before any lock: true when ipa names a
+    // register of a visible function that passes to the hardware as it is
+    // (value: what the guest reads, as read(), read_at() and mmio_read()
+    // would give); false when it needs read_at() under the lock. It reads
+    // only what never changes once the guest runs, and the ECAM page last
+    // found (one word, so other CPUs may race on it harmlessly).
+    bool read_plain(u64 ipa, unsigned size, u64& value) const;
 
     // Whether ipa falls in a page passage forwards: a trapped BAR's page or
     // a host bridge's I/O window.
@@ -217,6 +224,7 @@ private:
         u64 win_limit[kWindowKinds] = {};
         bool hidden_below = false;  // a bridge with a hidden function behind it
         ConfigAccess* acc = nullptr;  // the hardware's config space of this function
+        std::uintptr_t direct = 0;    // ... and where loads reach it directly (0: through acc)
         u64 special = 0;           // header dwords (bit n: offset 4n) that do not simply pass
         u16 acs = 0;               // ACS capability offset, 0 if none
         u16 acs_ctrl = 0;          // what ACS control reads
@@ -235,6 +243,12 @@ private:
     static bool plain(const FnState& s, u16 reg);
     void read_ext_caps(usize i);
     i32 index_of(u16 segment, Bdf bdf) const;
+    static u32 bdf_key(u16 segment, Bdf bdf)
+    {
+        return u32(segment) << 16 | u32(bdf.bus) << 8 | u32(bdf.dev & 0x1f) << 3 | u32(bdf.fn & 7);
+    }
+    static usize bdf_hash(u32 key) { return usize((key * 0x9e3779b1u) >> 16) & (kBdfSlots - 1); }
+    void index_functions();
     const PciHostBridge* host_of(const PciFunction& f) const;
     ConfigAccess& hw(const PciFunction& f) const;
     bool visible(usize i) const { return i < count_ && disp_.visible(i); }
@@ -273,7 +287,17 @@ private:
     DeviceTable& table_;
     const Dispositions& disp_;
     usize count_ = 0;
-    mutable usize last_ = 0;  // index_of's last answer
+    // index_of's map: open addressing on segment:BDF, built once.
+    static constexpr usize kBdfSlots = 2 * kMaxFunctions;
+    static_assert((kBdfSlots & (kBdfSlots - 1)) == 0, "a power of two");
+    struct BdfSlot {
+        u32 key = 0;    // segment << 16 | bus << 8 | dev << 3 | fn
+        u16 index = 0;  // the function's index + 1 (0: empty)
+    };
+    BdfSlot by_bdf_[kBdfSlots] = {};
+    // read_plain's last hit: the ECAM page | its function's index + 1 (0: none).
+    static_assert(kMaxFunctions < 0xfff, "the index fits below the page");
+    mutable u64 page_hint_ = 0;
     ConfigAccess* hw_[kMaxHosts] = {};
     std::span<const PciHostBridge> hosts_;
     Stage2Mover& mover_;

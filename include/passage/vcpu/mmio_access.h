@@ -19,7 +19,9 @@
 // The register is 32 bits (SF = 0): a load writes W<SRT>.
 #pragma once
 
+#include "passage/esr.h"
 #include "passage/types.h"
+#include "passage/vcpu/aarch32.h"
 #include "passage/vcpu/trap_frame.h"
 
 namespace passage::vcpu {
@@ -53,25 +55,69 @@ struct MmioDecode {
     constexpr bool ok() const { return error == MmioDecodeError::None; }
 };
 
-// Decodes ESR_EL2, HPFAR_EL2 and FAR_EL2 of a stage-2 data abort taken from
-// the guest state in `spsr` (SPSR_EL2: AArch64, or AArch32 EL0).
-MmioDecode decode_mmio(u64 esr, u64 hpfar, u64 far, u64 spsr);
-
 // The faulting IPA of a stage-2 abort, byte-exact: HPFAR_EL2.FIPA's page and
 // FAR_EL2's offset within it.
-u64 fault_ipa(u64 hpfar, u64 far);
+inline u64 fault_ipa(u64 hpfar, u64 far) { return (hpfar >> 4 & ((u64{1} << 40) - 1)) << 12 | (far & 0xfff); }
+
+// Every case decode_mmio's inline test does not take (mmio_access.cpp).
+MmioDecode decode_mmio_checked(u64 esr, u64 hpfar, u64 far, u64 spsr);
+
+// Decodes ESR_EL2, HPFAR_EL2 and FAR_EL2 of a stage-2 data abort taken from
+// the guest state in `spsr` (SPSR_EL2: AArch64, or AArch32 EL0). access.ipa
+// is filled whatever the error (HPFAR's page; FAR's offset, which FnV = 1
+// makes meaningless), so the trap path decodes once for every handler.
+// Inline: every emulated access runs it (vpci_cfg_read_insns).
+inline MmioDecode decode_mmio(u64 esr, u64 hpfar, u64 far, u64 spsr)
+{
+    // The usual abort in one test: a data abort from a lower EL with ISV = 1
+    // and FnV, CM and S1PTW clear, from AArch64.
+    constexpr u64 kMask = esr::EC::kMask | esr::ISV::kMask | u64{1} << 10 | esr::CM::kMask | esr::S1PTW::kMask;
+    constexpr u64 kWant = esr::EC::make(esr::kEcDataAbortLower) | esr::ISV::kMask;
+    if ((esr & kMask) != kWant || from_aarch32(spsr)) return decode_mmio_checked(esr, hpfar, far, spsr);
+    MmioDecode d;
+    MmioAccess& a = d.access;
+    a.ipa = fault_ipa(hpfar, far);
+    a.size = u8(1u << esr::SAS::get(esr));
+    a.write = esr::WnR::get(esr) != 0;
+    a.reg = u8(esr::SRT::get(esr));
+    a.sign_extend = !a.write && esr::SSE::get(esr) != 0;
+    a.dest64 = esr::SF::get(esr) != 0;
+    return d;
+}
+
+// Bytes 0 to size - 1 set.
+constexpr u64 mmio_size_mask(unsigned bytes) { return bytes >= 8 ? ~u64{0} : (u64{1} << (8 * bytes)) - 1; }
 
 // The value a store writes, masked to its size (the zero register reads 0).
-u64 read_source(const TrapFrame& frame, const MmioAccess& a);
+inline u64 read_source(const TrapFrame& frame, const MmioAccess& a)
+{
+    if (a.reg == kZeroRegister) return 0;
+    return frame.x[a.reg] & mmio_size_mask(a.size);
+}
 
 // Writes a load's result into its register: sign- or zero-extended per SSE
 // to 64 bits (SF = 1) or 32 bits with the upper half cleared (SF = 0). A load
 // into the zero register is discarded.
-void complete_load(TrapFrame& frame, const MmioAccess& a, u64 value);
+inline void complete_load(TrapFrame& frame, const MmioAccess& a, u64 value)
+{
+    if (a.reg == kZeroRegister) return;
+    unsigned bits = 8u * a.size;
+    u64 v = value & mmio_size_mask(a.size);
+    if (a.sign_extend && bits < 64 && (v >> (bits - 1) & 1) != 0) v |= ~mmio_size_mask(a.size);
+    if (!a.dest64) v &= 0xffffffffu;
+    frame.x[a.reg] = v;
+}
 
 // Steps ELR past the emulated instruction: 4 bytes when ESR.IL = 1, else 2
 // (a 16-bit T32 instruction). From AArch32, ELR stays a 32-bit address and
 // the IT state moves on as the instruction would have moved it.
-void advance(TrapFrame& frame);
+inline void advance(TrapFrame& frame)
+{
+    frame.elr += esr::IL::get(frame.esr) != 0 ? 4 : 2;
+    if (from_aarch32(frame.spsr)) {
+        frame.elr &= 0xffffffffu;
+        frame.spsr = it_advance(frame.spsr);
+    }
+}
 
 }  // namespace passage::vcpu

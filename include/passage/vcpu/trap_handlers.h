@@ -6,6 +6,8 @@
 #pragma once
 
 #include "passage/types.h"
+#include "passage/vcpu/abort_routes.h"
+#include "passage/vcpu/mmio_access.h"
 #include "passage/vcpu/trap_frame.h"
 
 namespace passage::vcpu {
@@ -18,14 +20,15 @@ enum class AbortOutcome : u8 {
 };
 
 struct TrapHandlers {
-    // Few and fixed: the trap path's loop over them unrolls (every stage-2
-    // abort runs it; vpci_cfg_read_insns in docs/performance.md).
     static constexpr usize kMaxAbortHandlers = 2;
 
     void* context = nullptr;
-    // A stage-2 data abort, offered to each in order (null ones skipped)
-    // until one is not NotMine.
-    AbortOutcome (*data_abort[kMaxAbortHandlers])(void* context, TrapFrame& frame) = {};
+    // A stage-2 data abort whose IPA `routes` gives to handler n goes to
+    // data_abort[n] alone, decoded once (`abort.access.ipa` is the IPA
+    // even when the syndrome cannot be decoded); one outside every route,
+    // or whose handler says NotMine, gets an external abort.
+    AbortOutcome (*data_abort[kMaxAbortHandlers])(void* context, TrapFrame& frame, const MmioDecode& abort) = {};
+    AbortRoutes routes;
     // For an abort no handler took: a reason to log instead of "outside its
     // address space" (true and `why` filled), or false.
     bool (*explain_abort)(void* context, u64 ipa, char* why, usize size) = nullptr;

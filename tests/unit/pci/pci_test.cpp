@@ -514,6 +514,12 @@ TEST_CASE("EcamAccess addresses and bounds")
     CHECK(ecam.read32(Bdf{0x20, 0, 0}, 0x2) == 0xffffffff);  // misaligned
     CHECK(ecam.read16(Bdf{0x20, 0, 0}, 0xfff) == 0xffff);
     ecam.write32(Bdf{0x22, 0, 0}, 0, 0);                     // dropped
+    // Where a function's registers can be loaded directly: exactly where
+    // the methods go, nothing outside the ECAM.
+    CHECK(ecam.function_base(Bdf{0x21, 3, 5}) == base.value + (1 << 20 | 3 << 15 | 5 << 12));
+    CHECK(*reinterpret_cast<const u32*>(ecam.function_base(Bdf{0x21, 3, 5}) + 0x10) == ecam.read32(Bdf{0x21, 3, 5}, 0x10));
+    CHECK(ecam.function_base(Bdf{0x22, 0, 0}) == 0);
+    CHECK(ecam.function_base(Bdf{0x1f, 0, 0}) == 0);
 }
 
 // Random hierarchies, each checked against every invariant.

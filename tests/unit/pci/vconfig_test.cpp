@@ -364,6 +364,40 @@ TEST_CASE("vconfig: accesses by ECAM address with 8-byte ones as two and odd siz
     CHECK(r.rd(kDisk, 0x10) == 0x20000000);
 }
 
+TEST_CASE("vconfig: the lock-free config read answers plain registers as read does and no others")
+{
+    Rig r("00:03.0");  // kDisk's neighbour hidden
+    u64 ecam = r.host.ecam_base;
+    u64 disk = ecam + (u64(kDisk.dev) << 15);
+    u64 v = 0;
+    REQUIRE(r.v->read_plain(disk, 4, v));  // vendor/device: passes as it is
+    CHECK(v == r.rd(kDisk, 0));
+    REQUIRE(r.v->read_plain(disk + 2, 2, v));  // the same page again: the remembered function
+    CHECK(v == r.rd(kDisk, 2, 2));
+    REQUIRE(r.v->read_plain(disk + 8, 1, v));
+    CHECK(v == r.rd(kDisk, 8, 1));
+    CHECK_FALSE(r.v->read_plain(disk + 0x10, 4, v));  // a BAR: virtual, under the lock
+    CHECK_FALSE(r.v->read_plain(disk + 0x04, 2, v));  // Command: stage 2 follows it
+    CHECK_FALSE(r.v->read_plain(disk + 0x02, 4, v));  // misaligned
+    CHECK_FALSE(r.v->read_plain(disk, 8, v));         // two reads, under the lock
+    CHECK_FALSE(r.v->read_plain(ecam + (u64(3) << 15), 4, v));  // hidden: all-ones through read_at
+    CHECK_FALSE(r.v->read_plain(ecam + (u64(31) << 15), 4, v));  // nothing there
+    CHECK_FALSE(r.v->read_plain(ecam + r.host.ecam_size, 4, v));  // outside the ECAM
+    REQUIRE(r.v->read_plain(disk, 4, v));  // after misses, the disk still
+    CHECK(v == r.rd(kDisk, 0));
+}
+
+TEST_CASE("vconfig: functions are found by exact segment and BDF")
+{
+    Rig r;
+    CHECK(r.rd(kNic, 0) != 0xffffffff);
+    CHECK(r.v->read(0, Bdf{kNic.bus, u8(kNic.dev + 32), kNic.fn}, 0, 4) == 0xffffffff);  // no device 33
+    CHECK(r.v->read(0, Bdf{kNic.bus, kNic.dev, u8(kNic.fn + 8)}, 0, 4) == 0xffffffff);   // no function 8
+    CHECK(r.v->read(1, kNic, 0, 4) == 0xffffffff);  // another segment
+    CHECK(r.rd(kBehind2b, 0) != 0xffffffff);  // every function of the table, by its own key
+    CHECK(r.rd(kBehindFn1, 0) != 0xffffffff);
+}
+
 // DMA isolation: ACS Source Validation, Request and Completion Redirect and
 // Upstream Forwarding on wherever the capability register offers them
 // (Translation Blocking and the rest left as they were), and the guest

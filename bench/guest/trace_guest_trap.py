@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""Where the instructions of passage's abort paths go: one steady-state round of
+the bench guest's measured loops, from a TCG trace, charged to functions.
+
+    bench/guest/trace_guest_trap.py        # after cmake --build --preset cross
+
+Runs the machine of bench_guest_trap.sh under `-singlestep -d exec,nochain`
+(about a minute), keeps round 500 of the injected-abort loop, of the config
+read loop and round 300 of the BAR-move loop (each round starts at the loop's
+first instruction), and prints for each the instructions per function
+(passage.elf's symbols, relocated to where the vector table was found; the
+guest's own loop instructions are "guest"). docs/performance.md, "Guest trap
+path", has the figures this gave.
+"""
+import bisect, collections, os, subprocess, sys
+
+root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+build = os.path.join(root, 'build', 'cross')
+
+
+def symbols(elf):
+    out = subprocess.run(['nm', '-n', '-C', elf], capture_output=True, text=True, check=True).stdout
+    syms = []
+    for line in out.splitlines():
+        p = line.split(' ', 2)
+        if len(p) == 3 and p[1] in 'tTwW' and not p[2].startswith('$'):
+            syms.append((int(p[0], 16), p[2]))
+    return syms
+
+
+def main():
+    guest = {n: a for a, n in symbols(os.path.join(build, 'test_guest.elf'))}
+    # The loop heads (tests/guests/bench.S): `mov x0, x22` of the load loop, the first store of the BAR move.
+    load_head, bar_head = guest['bench_loop_load'] + 0x18, guest['bench_loop_bar_move'] + 0x14
+    # The load loop runs twice, 16 + 1000 rounds each: first the injected abort, then the config read.
+    want = {load_head: {500: 'injected abort', 1016 + 516: 'config read'}, bar_head: {300: 'BAR move (two)'}}
+    bench = subprocess.run([os.path.join(root, 'bench/guest/bench_guest_trap.sh'), '--no-build', '--runs', '1'],
+                           cwd=root, capture_output=True, text=True)
+    cmd = next(l[2:] for l in bench.stderr.splitlines() if l.startswith('+ ')).split()
+    qemu = subprocess.Popen(cmd + ['-singlestep', '-d', 'exec,nochain', '-D', '/dev/stdout'], cwd=root,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, text=True)
+    hits = collections.Counter()
+    rounds, cur, buf = {}, None, []
+    for line in qemu.stdout:
+        if not line.startswith('Trace'):
+            continue
+        pc = int(line.split('/', 2)[1], 16)
+        if pc in want:
+            if cur is not None:
+                rounds[cur], cur = buf, None
+                if len(rounds) == sum(len(v) for v in want.values()):
+                    break
+            cur = want[pc].get(hits[pc])
+            hits[pc] += 1
+            buf = []
+        if cur is not None:
+            buf.append(pc)
+    qemu.kill()
+    syms = symbols(os.path.join(build, 'passage.elf'))
+    addrs = [a for a, _ in syms]
+    vectors = next(a for a, n in syms if n == 'el2_vectors')
+    for name, pcs in rounds.items():
+        # The first EL2 instruction is el2_vectors + 0x400 (synchronous, lower EL, AArch64).
+        base = next(p for p in pcs if not guest['bench_loop_nop'] <= p < guest['bench_loop_bar_move'] + 0x40) - vectors - 0x400
+        count = collections.Counter()
+        for p in pcs:
+            if not base <= p < base + addrs[-1]:
+                count['guest'] += 1
+                continue
+            i = bisect.bisect_right(addrs, p - base) - 1
+            count[syms[i][1] if i >= 0 else '?'] += 1
+        print('%s: %d instructions in the round' % (name, len(pcs)))
+        for fn, n in count.most_common(25):
+            print('  %6d  %s' % (n, fn[:100]))
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,69 @@
+// Stage-2 abort routing by IPA: which handler owns an address, decided
+// before any handler runs.
+#include <catch2/catch.hpp>
+
+#include "passage/vcpu/abort_routes.h"
+
+using namespace passage;
+using namespace passage::vcpu;
+
+TEST_CASE("abort routes: an address belongs to the range holding it")
+{
+    AbortRoutes r;
+    CHECK(r.owner_of(0x1000) == AbortRoutes::kNone);
+    REQUIRE(r.add(0x080a0000, 0x10000, 0));  // a redistributor's RD_base frame
+    REQUIRE(r.add(0x4010000000, 0x10000000, 1));  // an ECAM
+    CHECK(r.owner_of(0x080a0000) == 0);
+    CHECK(r.owner_of(0x080affff) == 0);
+    CHECK(r.owner_of(0x080b0000) == AbortRoutes::kNone);
+    CHECK(r.owner_of(0x0809ffff) == AbortRoutes::kNone);
+    CHECK(r.owner_of(0x4010000000) == 1);
+    CHECK(r.owner_of(0x401fffffff) == 1);
+    CHECK(r.owner_of(0x4020000000) == AbortRoutes::kNone);
+    CHECK(r.owner_of(0) == AbortRoutes::kNone);
+    CHECK(r.owner_of(~u64{0}) == AbortRoutes::kNone);
+}
+
+TEST_CASE("abort routes: the first range added wins where two overlap")
+{
+    AbortRoutes r;
+    REQUIRE(r.add(0x10000, 0x10000, 0));
+    REQUIRE(r.add(0x0, 0x100000, 1));
+    CHECK(r.owner_of(0x18000) == 0);
+    CHECK(r.owner_of(0x8000) == 1);
+    CHECK(r.owner_of(0x20000) == 1);
+}
+
+TEST_CASE("abort routes: empty wrapping and unowned ranges are refused")
+{
+    AbortRoutes r;
+    CHECK_FALSE(r.add(0x1000, 0, 0));
+    CHECK_FALSE(r.add(~u64{0} - 0xfff, 0x2000, 0));
+    CHECK_FALSE(r.add(0x1000, 0x1000, AbortRoutes::kNone));
+    CHECK(r.size() == 0);
+    CHECK(r.add(~u64{0} - 0xfff, 0x1000, 0));  // up to the last byte
+    CHECK(r.owner_of(~u64{0}) == 0);
+}
+
+TEST_CASE("abort routes: a full table refuses more")
+{
+    AbortRoutes r;
+    for (usize i = 0; i < AbortRoutes::kMax; ++i) REQUIRE(r.add(0x10000 * (i + 1), 0x1000, 0));
+    CHECK_FALSE(r.add(0x10000000, 0x1000, 1));
+    CHECK(r.owner_of(0x10000000) == AbortRoutes::kNone);
+    CHECK(r.owner_of(0x10000 * AbortRoutes::kMax) == 0);
+}
+
+TEST_CASE("abort routes: the GIC's frames merge into one run")
+{
+    AbortRoutes r;
+    REQUIRE(r.add(0x080a0000, 0x10000, 0));
+    CHECK(r.extend_last(0x080c0000, 0x10000, 0, 0x30000));  // the next RD_base, 128 KiB on
+    CHECK(r.owner_of(0x080cfff0) == 0);
+    CHECK(r.owner_of(0x080b0000) == 0);  // the SGI frame between (mapped: never aborts)
+    CHECK_FALSE(r.extend_last(0x08200000, 0x10000, 0, 0x30000));  // too far: a range of its own
+    CHECK_FALSE(r.extend_last(0x080d0000, 0x10000, 1, 0x30000));  // another owner's
+    CHECK_FALSE(r.extend_last(0x080a0000, 0x10000, 0, 0x30000));  // behind the end
+    CHECK(r.size() == 1);
+    CHECK(r.owner_of(0x080d0000) == AbortRoutes::kNone);
+}
