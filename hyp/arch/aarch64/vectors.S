@@ -11,8 +11,8 @@
  */
 #include "asm_defs.h"
 
-.macro save_frame el
-    stp     x2, x3, [sp, #16]
+/* x4-x17, in their TrapFrame slots: caller-saved registers every path into C++ saves. */
+.macro save_x4_x17
     stp     x4, x5, [sp, #32]
     stp     x6, x7, [sp, #48]
     stp     x8, x9, [sp, #64]
@@ -20,6 +20,21 @@
     stp     x12, x13, [sp, #96]
     stp     x14, x15, [sp, #112]
     stp     x16, x17, [sp, #128]
+.endm
+
+.macro restore_x4_x17
+    ldp     x4, x5, [sp, #32]
+    ldp     x6, x7, [sp, #48]
+    ldp     x8, x9, [sp, #64]
+    ldp     x10, x11, [sp, #80]
+    ldp     x12, x13, [sp, #96]
+    ldp     x14, x15, [sp, #112]
+    ldp     x16, x17, [sp, #128]
+.endm
+
+.macro save_frame el
+    stp     x2, x3, [sp, #16]
+    save_x4_x17
     stp     x18, x19, [sp, #144]
     stp     x20, x21, [sp, #160]
     stp     x22, x23, [sp, #176]
@@ -41,13 +56,7 @@
     msr     elr_\el, x2
     msr     spsr_\el, x3
     ldp     x2, x3, [sp, #16]
-    ldp     x4, x5, [sp, #32]
-    ldp     x6, x7, [sp, #48]
-    ldp     x8, x9, [sp, #64]
-    ldp     x10, x11, [sp, #80]
-    ldp     x12, x13, [sp, #96]
-    ldp     x14, x15, [sp, #112]
-    ldp     x16, x17, [sp, #128]
+    restore_x4_x17
     ldp     x18, x19, [sp, #144]
     ldp     x20, x21, [sp, #160]
     ldp     x22, x23, [sp, #176]
@@ -193,23 +202,11 @@ call_return:
  * exception taken at EL2 never returns). x19's slot holds x30 here.
  */
 call_cpp:
-    stp     x4, x5, [sp, #32]
-    stp     x6, x7, [sp, #48]
-    stp     x8, x9, [sp, #64]
-    stp     x10, x11, [sp, #80]
-    stp     x12, x13, [sp, #96]
-    stp     x14, x15, [sp, #112]
-    stp     x16, x17, [sp, #128]
+    save_x4_x17
     stp     x18, x30, [sp, #144]
     mov     x0, sp
     bl      el2_guest_call
-    ldp     x4, x5, [sp, #32]
-    ldp     x6, x7, [sp, #48]
-    ldp     x8, x9, [sp, #64]
-    ldp     x10, x11, [sp, #80]
-    ldp     x12, x13, [sp, #96]
-    ldp     x14, x15, [sp, #112]
-    ldp     x16, x17, [sp, #128]
+    restore_x4_x17
     ldp     x18, x30, [sp, #144]
     ldp     x0, x1, [sp, #0]
     ldp     x2, x3, [sp, #16]
