@@ -26,12 +26,12 @@
 #   linux_boot_el2_insns                             (of passage's, those in passage's own code)
 #   linux_boot_el2_insns_vs_bare                     (those over bare's total: passage's own share)
 #   linux_boot_el2_boot_insns, _after_boot_insns     (those before the guest's first instruction, and after)
-# Counts are means over --runs, the virtual time a median (one idle skip
-# can double a run's).
+# Every figure is the median over --runs: a run whose clock jumped far
+# (an idle skip) polls longer in init.sh's waits and counts up to 3 % more.
 #
 #   bench/linux/bench_linux_insns.sh [--configs "flat switch qemu10_iommu_switch"]
 #                                    [--runs N] [--image build/cross/passage.bin]
-# --runs N repeats each pair N times; the figures are the means, and
+# --runs N repeats each pair N times; the figures are the medians, and
 # linux_boot_insns_run_spread the largest (max - min) / mean of the counts.
 # -icount alone does not make a Linux boot repeat exactly (QEMU's device
 # back ends and the random seeds in its device tree: KASLR, the kernel's
@@ -118,8 +118,8 @@ for config in $configs; do
         wait $p || status=1
     done
     [[ $status -eq 0 ]] || break
-    # Per mode: every run's count and uptime, their means, and the spread
-    # of the counts ((max - min) / mean).
+    # Per mode: every run's count and uptime, their medians, and the
+    # spread of the counts ((max - min) / mean).
     for mode in bare passage; do
         counts=() uptimes=()
         el2=() boot=()
@@ -133,9 +133,9 @@ for config in $configs; do
              "uptime at the marker ${uptimes[*]} s" >&2
         declare "el2_$mode=$(printf '%s\n' "${el2[@]}" | awk '{ s += $1 } END { printf "%.0f", s / NR }')"
         declare "boot_$mode=$(printf '%s\n' "${boot[@]}" | awk '{ s += $1 } END { printf "%.0f", s / NR }')"
-        read -r mean spread < <(printf '%s\n' "${counts[@]}" | awk 'NR == 1 || $1 < lo { lo = $1 } $1 > hi { hi = $1 }
-            { s += $1 } END { printf "%.0f %.6f\n", s / NR, (hi - lo) / (s / NR) }')
-        declare "insns_$mode=$mean" "spread_$mode=$spread"
+        spread=$(printf '%s\n' "${counts[@]}" | awk 'NR == 1 || $1 < lo { lo = $1 } $1 > hi { hi = $1 }
+            { s += $1 } END { printf "%.6f\n", (hi - lo) / (s / NR) }')
+        declare "insns_$mode=$(median "${counts[@]}")" "spread_$mode=$spread"
         declare "uptime_$mode=$(median "${uptimes[@]}")"
     done
     echo "linux_boot_insns_bare$suffix: $insns_bare"
