@@ -57,7 +57,8 @@ PY
 done < <(find "$build/bench" -type f -name 'bench_*' -perm -u+x | sort)
 
 # Benchmarks of the real image under QEMU: scripts named bench/*/bench_*.sh
-# (the guest trap path with -icount, Linux boot time passage vs bare). Each
+# (the guest trap path with -icount, Linux boot time passage vs bare, and
+# the Linux boot in instructions under -icount, passage vs bare). Each
 # builds what it needs and prints `name: value` lines.
 while IFS= read -r script; do
     name=$(basename "$script" .sh)

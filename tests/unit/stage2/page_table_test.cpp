@@ -227,3 +227,15 @@ TEST_CASE("destroy frees every table", "[stage2][ops]")
     pt.destroy();
     CHECK(env.pages_in_use() == 0);
 }
+
+TEST_CASE("a fresh level-3 table of pages is written in one run", "[stage2][ops]")
+{
+    // fill_run: 512 pages continuing each other, every entry written,
+    // none past the table.
+    u64 t[kEntriesPerTable + 1];
+    for (u64& e : t) e = 0xdead;
+    const u64 first = encode_leaf(PhysAddr(4 * GiB + kPageSize), kLeafLevel, kRam, kNoFwb).value();
+    fill_run(t, first);
+    for (usize i = 0; i < kEntriesPerTable; ++i) CHECK(t[i] == first + i * kPageSize);
+    CHECK(t[kEntriesPerTable] == 0xdead);
+}
