@@ -148,7 +148,8 @@ void handle_abort(GuestContext& g, TrapFrame& f, bool instruction)
     if (outcome == AbortOutcome::NotMine)
         if (LogBudget::Slot slot = g_abort_log.take(); slot != LogBudget::Slot::None)
             log_abort(h, f, instruction, write, slot);
-    apply(f, vcpu::inject_external_abort(f.elr, f.spsr, f.far, instruction, write, el1_state(g)));
+    apply(f, vcpu::inject_external_abort(f.elr, f.spsr, f.far, instruction, write, read_vbar_el1(),
+                                         g.hw.entry_rules(read_sctlr_el1())));
 }
 
 // A memory copy/set exception from the guest's EL1 (HCRX_EL2.MCE2): the

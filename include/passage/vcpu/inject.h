@@ -68,23 +68,49 @@ constexpr u64 sync_vector_offset(u64 spsr)
     return m == 0b00000 ? 0x400 : m == 0b00100 ? 0x000 : 0x200;
 }
 
+// entry_rule for each value of the only SCTLR_EL1 bits it reads (SPAN,
+// DSSBS, SPINTMASK), worked out once per guest: the features are fixed.
+class EntryRules {
+public:
+    constexpr EntryRules(bool mte = false, bool nmi = false)
+    {
+        for (usize i = 0; i < 8; ++i) {
+            u64 sctlr = (u64(i & 1) << 23) | (u64(i >> 1 & 1) << 44) | (u64(i >> 2 & 1) << 62);
+            rules_[i] = entry_rule(El1State{0, sctlr, mte, nmi});
+        }
+    }
+    constexpr const EntryRule& operator()(u64 sctlr) const
+    {
+        return rules_[(sctlr >> 23 & 1) | (sctlr >> 43 & 2) | (sctlr >> 60 & 4)];
+    }
+
+private:
+    EntryRule rules_[8] = {};
+};
+
 // A synchronous external abort on a data access (instruction == false) or an
-// instruction fetch, at `far`, taken from the state in elr/spsr. Inline: it
-// is the whole of an abort outside the guest's address space.
-constexpr Injection inject_external_abort(u64 elr, u64 spsr, u64 far, bool instruction, bool write, const El1State& el1)
+// instruction fetch, at `far`, taken from the state in elr/spsr, entering
+// EL1 at vbar with rule r. Inline: it is the whole of an abort outside the
+// guest's address space.
+constexpr Injection inject_external_abort(u64 elr, u64 spsr, u64 far, bool instruction, bool write, u64 vbar,
+                                          const EntryRule& r)
 {
     const bool from_el0 = (spsr & 0x1f) == 0 || (spsr >> 4 & 1) != 0;  // AArch32 is only ever EL0
     const u64 ec = instruction ? (from_el0 ? 0x20 : 0x21) : (from_el0 ? 0x24 : 0x25);
-    const EntryRule r = entry_rule(el1);
     Injection in;
     in.esr_el1 = (ec << 26) | (u64{1} << 25) | 0x10 | (!instruction && write ? u64{1} << 6 : 0);  // IL, FSC 0x10, WnR
     in.far_el1 = far;
     in.set_far = true;
     in.elr_el1 = elr;
     in.spsr_el1 = spsr;
-    in.elr_el2 = el1.vbar + sync_vector_offset(spsr);
+    in.elr_el2 = vbar + sync_vector_offset(spsr);
     in.spsr_el2 = (spsr & r.keep) | r.set;
     return in;
+}
+
+constexpr Injection inject_external_abort(u64 elr, u64 spsr, u64 far, bool instruction, bool write, const El1State& el1)
+{
+    return inject_external_abort(elr, spsr, far, instruction, write, el1.vbar, entry_rule(el1));
 }
 
 // An undefined instruction (ESR EC 0, IL 1) at elr.

@@ -168,3 +168,27 @@ TEST_CASE("inject: the folded entry rule gives the PSTATE of each rule applied i
         REQUIRE(u.elr_el2 == a.elr_el2);
     }
 }
+
+TEST_CASE("inject: the per-guest rule table answers as the rule worked out per abort")
+{
+    u64 x = 0x5851f42d4c957f2d;
+    for (int f = 0; f < 4; ++f) {
+        const bool mte = (f & 1) != 0, nmi = (f & 2) != 0;
+        const EntryRules rules(mte, nmi);
+        for (int i = 0; i < 4000; ++i) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            const u64 sctlr = x, spsr = x * 0x9e3779b97f4a7c15;
+            const El1State el1{0x1000, sctlr, mte, nmi};
+            const EntryRule want = entry_rule(el1);
+            REQUIRE(rules(sctlr).keep == want.keep);
+            REQUIRE(rules(sctlr).set == want.set);
+            const Injection a = inject_external_abort(0x8000, spsr, 0x1234, false, (i & 1) != 0, 0x1000, rules(sctlr));
+            const Injection b = inject_external_abort(0x8000, spsr, 0x1234, false, (i & 1) != 0, el1);
+            REQUIRE(a.spsr_el2 == b.spsr_el2);
+            REQUIRE(a.elr_el2 == b.elr_el2);
+            REQUIRE(a.esr_el1 == b.esr_el1);
+        }
+    }
+}
