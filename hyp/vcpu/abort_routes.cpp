@@ -7,6 +7,7 @@ bool AbortRoutes::add(u64 base, u64 size, u8 owner)
 {
     if (count_ == kMax || size == 0 || owner == kNone || base + size - 1 < base) return false;
     routes_[count_++] = {base, size, owner};
+    rebuild();
     return true;
 }
 
@@ -17,7 +18,43 @@ bool AbortRoutes::extend_last(u64 base, u64 size, u8 owner, u64 gap)
     u64 end = r.base + r.size;
     if (r.owner != owner || base < end || base - end > gap) return false;
     r.size = base + size - r.base;
+    rebuild();
     return true;
+}
+
+void AbortRoutes::rebuild()
+{
+    // Every start and end (an end at the top of the address space wraps to
+    // 0, which is always a cut anyway), sorted by insertion: a few dozen.
+    u64 cuts[kMaxSegments];
+    usize n = 0;
+    auto insert = [&](u64 v) {
+        usize i = n;
+        while (i > 0 && cuts[i - 1] > v) {
+            cuts[i] = cuts[i - 1];
+            --i;
+        }
+        if (i > 0 && cuts[i - 1] == v) {  // already there: undo the shift
+            for (usize j = i; j < n; ++j) cuts[j] = cuts[j + 1];
+            return;
+        }
+        cuts[i] = v;
+        ++n;
+    };
+    insert(0);
+    for (usize i = 0; i < count_; ++i) {
+        insert(routes_[i].base);
+        insert(routes_[i].base + routes_[i].size);
+    }
+    segment_count_ = 0;
+    for (usize c = 0; c < n; ++c) {
+        u8 owner = kNone;
+        for (usize i = 0; i < count_ && owner == kNone; ++i)
+            if (cuts[c] - routes_[i].base < routes_[i].size) owner = routes_[i].owner;
+        if (segment_count_ > 0 && owners_[segment_count_ - 1] == owner) continue;
+        starts_[segment_count_] = cuts[c];
+        owners_[segment_count_++] = owner;
+    }
 }
 
 }  // namespace passage::vcpu

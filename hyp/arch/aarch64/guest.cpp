@@ -107,6 +107,7 @@ GuestHw make_guest_hw(const CpuFeaturesEl2& f, GicVersion gic, u64 vtcr, u64 vtt
     GuestHw hw;
     hw.el2 = vcpu::el2_config_for(f.id);
     hw.entry = vcpu::entry_features_for(f.id);
+    hw.entry_rules = vcpu::EntryRules(hw.entry.mte, hw.entry.nmi);
     // VM: stage 2 on. SWIO: set/way invalidates become clean+invalidate.
     // TSC: the guest's SMCs (PSCI) come to passage. RW: EL1 is AArch64.
     // IMO/FMO/AMO clear: the guest owns the physical GIC and takes its own

@@ -9,6 +9,7 @@
 #include "passage/platform.h"
 #include "passage/stage2/descriptor.h"
 #include "passage/vcpu/el2_features.h"
+#include "passage/vcpu/inject.h"
 #include "passage/vcpu/psci.h"
 #include "passage/vcpu/trap_frame.h"
 #include "passage/vcpu/trap_handlers.h"
@@ -25,6 +26,7 @@ struct GuestHw {
     bool gicv3 = false;
     vcpu::El2Config el2;  // every feature's EL2 setting (el2_features.h)
     vcpu::EntryFeatures entry;  // what injecting an exception sets in PSTATE
+    vcpu::EntryRules entry_rules;  // the same, folded per SCTLR_EL1 (inject.h)
     stage2::Encoding encoding;
 };
 

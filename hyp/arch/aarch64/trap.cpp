@@ -117,6 +117,22 @@ void handle_psci_call(GuestContext& g, CallFrame& f)
     }
 }
 
+// Out of line and cold: the message needs a buffer and a call the abort
+// path itself does not, and is printed only a few times (g_abort_log).
+[[gnu::noinline, gnu::cold]] void log_abort(const vcpu::TrapHandlers& h, const TrapFrame& f, bool instruction,
+                                            bool write, LogBudget::Slot slot)
+{
+    u64 ipa = vcpu::fault_ipa(f.hpfar, f.far);
+    char why[128];
+    if (!instruction && h.explain_abort != nullptr && h.explain_abort(h.context, ipa, why, sizeof why))
+        log_warn("guest %s at IPA 0x%llx (PC 0x%llx): PCI %s; external abort injected%s", write ? "write" : "read",
+                 (ull)ipa, (ull)f.elr, why, slot == LogBudget::Slot::Last ? " (further aborts are not logged)" : "");
+    else
+        log_warn("guest %s at IPA 0x%llx (VA 0x%llx, PC 0x%llx) is outside its address space: external abort injected%s",
+                 instruction ? "instruction fetch" : write ? "write" : "read", (ull)ipa, (ull)f.far, (ull)f.elr,
+                 slot == LogBudget::Slot::Last ? " (further aborts are not logged)" : "");
+}
+
 void handle_abort(GuestContext& g, TrapFrame& f, bool instruction)
 {
     using vcpu::AbortOutcome;
@@ -129,19 +145,11 @@ void handle_abort(GuestContext& g, TrapFrame& f, bool instruction)
         outcome = h.data_abort[owner](h.context, f, vcpu::decode_mmio(f.esr, f.hpfar, f.far, f.spsr));
     if (outcome == AbortOutcome::Resume) return;
     bool write = !instruction && esr::WnR::get(f.esr) != 0;
-    LogBudget::Slot slot = outcome == AbortOutcome::NotMine ? g_abort_log.take() : LogBudget::Slot::None;
-    if (slot != LogBudget::Slot::None) {
-        u64 ipa = vcpu::fault_ipa(f.hpfar, f.far);  // only for the message
-        char why[128];
-        if (!instruction && h.explain_abort != nullptr && h.explain_abort(h.context, ipa, why, sizeof why))
-            log_warn("guest %s at IPA 0x%llx (PC 0x%llx): PCI %s; external abort injected%s", write ? "write" : "read",
-                     (ull)ipa, (ull)f.elr, why, slot == LogBudget::Slot::Last ? " (further aborts are not logged)" : "");
-        else
-            log_warn("guest %s at IPA 0x%llx (VA 0x%llx, PC 0x%llx) is outside its address space: external abort injected%s",
-                 instruction ? "instruction fetch" : write ? "write" : "read", (ull)ipa, (ull)f.far, (ull)f.elr,
-                 slot == LogBudget::Slot::Last ? " (further aborts are not logged)" : "");
-    }
-    apply(f, vcpu::inject_external_abort(f.elr, f.spsr, f.far, instruction, write, el1_state(g)));
+    if (outcome == AbortOutcome::NotMine)
+        if (LogBudget::Slot slot = g_abort_log.take(); slot != LogBudget::Slot::None)
+            log_abort(h, f, instruction, write, slot);
+    apply(f, vcpu::inject_external_abort(f.elr, f.spsr, f.far, instruction, write, read_vbar_el1(),
+                                         g.hw.entry_rules(read_sctlr_el1())));
 }
 
 // A memory copy/set exception from the guest's EL1 (HCRX_EL2.MCE2): the

@@ -28,12 +28,20 @@ public:
     // GIC's frames come every 128 or 256 KiB. False when it did not.
     bool extend_last(u64 base, u64 size, u8 owner, u64 gap);
 
-    // The owner of ipa, or kNone.
+    // The owner of ipa, or kNone. The first range added (the ECAM: config
+    // accesses are the hot ones) is tried first; everything else is found
+    // by halves in the segments `rebuild` sorted, so an abort outside every
+    // range costs a few steps however many ranges there are.
     u8 owner_of(u64 ipa) const
     {
-        for (usize i = 0; i < count_; ++i)
-            if (ipa - routes_[i].base < routes_[i].size) return routes_[i].owner;
-        return kNone;
+        if (ipa - routes_[0].base < routes_[0].size) return routes_[0].owner;
+        const u64* at = starts_;
+        for (usize n = segment_count_; n > 1;) {
+            usize half = n / 2;
+            if (at[half] <= ipa) at += half;
+            n -= half;
+        }
+        return owners_[at - starts_];
     }
 
     usize size() const { return count_; }
@@ -44,8 +52,19 @@ private:
         u64 size = 0;
         u8 owner = kNone;
     };
+    // Cuts the address space at every range's start and end into segments
+    // of one owner each (the first range added that holds it), sorted, with
+    // neighbours of the same owner merged. At boot, after each change.
+    void rebuild();
+
+    static constexpr usize kMaxSegments = 2 * kMax + 1;
     Route routes_[kMax] = {};
     usize count_ = 0;
+    // Segment i is [starts_[i], starts_[i + 1]) (the last one runs to the
+    // top of the address space); starts_[0] is 0.
+    u64 starts_[kMaxSegments] = {};
+    u8 owners_[kMaxSegments] = {kNone};
+    usize segment_count_ = 1;
 };
 
 }  // namespace passage::vcpu

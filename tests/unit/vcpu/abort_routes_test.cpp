@@ -67,3 +67,49 @@ TEST_CASE("abort routes: the GIC's frames merge into one run")
     CHECK(r.size() == 1);
     CHECK(r.owner_of(0x080d0000) == AbortRoutes::kNone);
 }
+
+TEST_CASE("abort routes: the search by halves answers as a scan in the order added")
+{
+    u64 x = 0x2545f4914f6cdd1d;
+    auto next = [&] {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        return x;
+    };
+    for (int round = 0; round < 200; ++round) {
+        AbortRoutes r;
+        struct Added {
+            u64 base, size;
+            u8 owner;
+        } added[AbortRoutes::kMax];
+        usize count = 0;
+        usize want = 1 + next() % AbortRoutes::kMax;
+        while (count < want) {
+            // Small addresses so ranges overlap and touch; now and then one at the top.
+            u64 base = (round % 7 == 0 && count == 0) ? ~u64{0} - 0xfff : (next() % 64) * 0x1000;
+            u64 size = (1 + next() % 8) * 0x1000;
+            u8 owner = static_cast<u8>(next() % 4);
+            if (base + size - 1 < base) size = ~u64{0} - base + 1;
+            if (count > 0 && next() % 4 == 0 && r.extend_last(base, size, added[count - 1].owner, 0x2000)) {
+                added[count - 1].size = base + size - added[count - 1].base;
+                continue;
+            }
+            REQUIRE(r.add(base, size, owner));
+            added[count++] = {base, size, owner};
+        }
+        auto scan = [&](u64 ipa) {
+            for (usize i = 0; i < count; ++i)
+                if (ipa - added[i].base < added[i].size) return added[i].owner;
+            return AbortRoutes::kNone;
+        };
+        for (u64 ipa = 0; ipa < 0x50000; ipa += 0x800) REQUIRE(r.owner_of(ipa) == scan(ipa));
+        for (u64 ipa : {u64{0x47fff}, ~u64{0}, ~u64{0} - 0x1000, ~u64{0} - 0xfff, u64{1} << 40})
+            REQUIRE(r.owner_of(ipa) == scan(ipa));
+        for (usize i = 0; i < count; ++i) {
+            REQUIRE(r.owner_of(added[i].base) == scan(added[i].base));
+            REQUIRE(r.owner_of(added[i].base + added[i].size - 1) == scan(added[i].base + added[i].size - 1));
+            REQUIRE(r.owner_of(added[i].base + added[i].size) == scan(added[i].base + added[i].size));
+        }
+    }
+}

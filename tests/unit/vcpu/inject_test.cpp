@@ -125,3 +125,70 @@ TEST_CASE("inject: ALLINT on entry follows SCTLR_EL1.SPINTMASK when the CPU has 
     CHECK(allint(El1State{0x1000, nmi_enable | spintmask, false, true}) == 0);
     CHECK(allint(El1State{0x1000, 0, false, false}) == 0);
 }
+
+namespace {
+
+// The entry rules one at a time, as Arm ARM AArch64.TakeException writes
+// them: the folded EntryRule must give the same PSTATE for every input.
+u64 reference_entry_pstate(u64 spsr, const El1State& el1)
+{
+    auto bit = [](u64 v, unsigned n) { return (v >> n) & 1; };
+    u64 p = spsr & ((u64{0xf} << 28) | (u64{1} << 24));  // NZCV, DIT
+    p |= 0b00101;                                         // EL1h
+    p |= u64{0xf} << 6;                                   // DAIF
+    u64 pan = bit(el1.sctlr, 23) == 0 ? 1 : bit(spsr, 22);
+    p |= pan << 22;
+    p |= bit(el1.sctlr, 44) << 12;  // SSBS = DSSBS
+    if (el1.mte) p |= u64{1} << 25;  // TCO
+    if (el1.nmi) p |= (bit(el1.sctlr, 62) == 0 ? u64{1} : 0) << 13;  // ALLINT
+    return p;
+}
+
+}  // namespace
+
+TEST_CASE("inject: the folded entry rule gives the PSTATE of each rule applied in turn")
+{
+    u64 x = 0x9e3779b97f4a7c15;
+    auto next = [&] {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        return x;
+    };
+    const u64 modes[] = {0b00000, 0b00100, 0b00101, 0b10000, 0b10011};
+    for (int i = 0; i < 20000; ++i) {
+        u64 spsr = (next() & ~u64{0x1f}) | modes[i % 5];
+        u64 sctlr = next();
+        El1State el1{next() & ~u64{0x7ff}, sctlr, (i & 8) != 0, (i & 16) != 0};
+        Injection a = inject_external_abort(0x8000, spsr, 0x1234, (i & 32) != 0, (i & 64) != 0, el1);
+        Injection u = inject_undefined(0x8000, spsr, el1);
+        REQUIRE(a.spsr_el2 == reference_entry_pstate(spsr, el1));
+        REQUIRE(u.spsr_el2 == a.spsr_el2);
+        REQUIRE(a.elr_el2 == el1.vbar + sync_vector_offset(spsr));
+        REQUIRE(u.elr_el2 == a.elr_el2);
+    }
+}
+
+TEST_CASE("inject: the per-guest rule table answers as the rule worked out per abort")
+{
+    u64 x = 0x5851f42d4c957f2d;
+    for (int f = 0; f < 4; ++f) {
+        const bool mte = (f & 1) != 0, nmi = (f & 2) != 0;
+        const EntryRules rules(mte, nmi);
+        for (int i = 0; i < 4000; ++i) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            const u64 sctlr = x, spsr = x * 0x9e3779b97f4a7c15;
+            const El1State el1{0x1000, sctlr, mte, nmi};
+            const EntryRule want = entry_rule(el1);
+            REQUIRE(rules(sctlr).keep == want.keep);
+            REQUIRE(rules(sctlr).set == want.set);
+            const Injection a = inject_external_abort(0x8000, spsr, 0x1234, false, (i & 1) != 0, 0x1000, rules(sctlr));
+            const Injection b = inject_external_abort(0x8000, spsr, 0x1234, false, (i & 1) != 0, el1);
+            REQUIRE(a.spsr_el2 == b.spsr_el2);
+            REQUIRE(a.elr_el2 == b.elr_el2);
+            REQUIRE(a.esr_el1 == b.esr_el1);
+        }
+    }
+}
