@@ -114,16 +114,26 @@ TEST_CASE("guest object: each guest has its own vCPUs")
     a.cpus_lock.unlock();
 }
 
+// One PCI fabric for two guests: a 1b36:0005 at 00:01.0 with a 4 KiB
+// BAR0, enumerated.
+struct OneDevice {
+    pci::test::FakeEcam ecam;
+    PciHostBridge host = pci::test::qemu_virt_host();
+    pci::PciDeviceTable<8> devices;
+    OneDevice()
+    {
+        ecam.add(1, 0).ids(0x1b36, 0x0005).bar32(0, 4 * KiB);
+        REQUIRE(pci::enumerate(host, ecam, devices).ok());
+    }
+};
+
 // One PCI fabric, two guests' config-space views: a BAR the first guest
 // moves is followed in the first guest's stage 2 only.
 TEST_CASE("guest object: a BAR move in one guest's config space changes only that guest's table")
 {
     set_log_level(LogLevel::Warn);
-    pci::test::FakeEcam ecam;
-    ecam.add(1, 0).ids(0x1b36, 0x0005).bar32(0, 4 * KiB);
-    const PciHostBridge host = pci::test::qemu_virt_host();
-    pci::PciDeviceTable<8> devices;
-    REQUIRE(pci::enumerate(host, ecam, devices).ok());
+    OneDevice fabric;
+    auto& [ecam, host, devices] = fabric;
     const pci::Bdf dev{0, 1, 0};
     REQUIRE(devices.size() == 1);
     const u64 bar = devices[0].bars[0].cpu_addr;
@@ -163,11 +173,8 @@ TEST_CASE("guest object: a BAR move in one guest's config space changes only tha
 TEST_CASE("guest object: a function hidden from one guest stays visible to the other")
 {
     set_log_level(LogLevel::Warn);
-    pci::test::FakeEcam ecam;
-    ecam.add(1, 0).ids(0x1b36, 0x0005).bar32(0, 4 * KiB);
-    const PciHostBridge host = pci::test::qemu_virt_host();
-    pci::PciDeviceTable<8> devices;
-    REQUIRE(pci::enumerate(host, ecam, devices).ok());
+    OneDevice fabric;
+    auto& [ecam, host, devices] = fabric;
     const pci::Bdf dev{0, 1, 0};
     pci::DispositionOptions deny;
     deny.deny[deny.deny_count++] = {0, dev};
