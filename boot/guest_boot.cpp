@@ -92,6 +92,7 @@ vcpu::TrapHandlers trap_handlers(const Platform& p, El2Guest& guest)
     vcpu::TrapHandlers h;
     h.context = &guest;
     h.data_abort[0] = vconfig_handle_abort;
+    h.word_read[0] = vconfig_read_word;
     h.data_abort[1] = gic_tables_handle_abort;
     // The ECAMs first (the hot ones), and no range of one handler overlaps
     // the other's: the order of the look-up is the only cost.

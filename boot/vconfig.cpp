@@ -204,9 +204,20 @@ vcpu::AbortOutcome vconfig_handle_abort(void* context, TrapFrame& f, const vcpu:
     // without the lock (it changes nothing).
     if (!d.ok() || a.write || !view->read_plain(a.ipa, a.size, value)) return vconfig_abort(guest, view, f, d);
     __atomic_fetch_add(&guest.vconfig.accesses, 1, __ATOMIC_RELAXED);
-    vcpu::complete_load(f, a, value);
+    vcpu::complete_narrow_load(f, a, u32(value));
     vcpu::advance(f);
     return vcpu::AbortOutcome::Resume;
+}
+
+bool vconfig_read_word(void* context, u64 ipa, u32& value)
+{
+    El2Guest& guest = as_guest(context);
+    pci::VirtualConfig* view = guest.vconfig.view;
+    u64 v = 0;
+    if (view == nullptr || !view->read_plain(ipa, 4, v)) return false;
+    __atomic_fetch_add(&guest.vconfig.accesses, 1, __ATOMIC_RELAXED);
+    value = u32(v);
+    return true;
 }
 
 bool vconfig_explain_abort(void* context, u64 ipa, char* why, usize size)

@@ -42,6 +42,9 @@ void vconfig_report(El2Guest& guest);
 // emulated (ISV = 0, ...), logged here.
 // A vcpu::TrapHandlers data-abort handler: guest is the El2Guest.
 vcpu::AbortOutcome vconfig_handle_abort(void* guest, TrapFrame& frame, const vcpu::MmioDecode& abort);
+// The vcpu::TrapHandlers word_read: a plain config read (one that passes
+// to the hardware as it is), answered before vconfig_handle_abort is asked.
+bool vconfig_read_word(void* guest, u64 ipa, u32& value);
 
 // Gives the ECAMs and the host bridges' windows to handler `owner` (after
 // vconfig_start; nothing when config space is direct). Panics when the

@@ -140,9 +140,16 @@ void handle_abort(GuestContext& g, TrapFrame& f, bool instruction)
     AbortOutcome outcome = AbortOutcome::NotMine;
     // One range look-up picks the handler before any call; an abort outside
     // every range (a hole in the guest's address space) is injected at once.
-    if (u8 owner = h.routes.owner_of(vcpu::fault_ipa(f.hpfar, f.far));
-        !instruction && owner < h.kMaxAbortHandlers && h.data_abort[owner] != nullptr)
-        outcome = h.data_abort[owner](h.context, f, vcpu::decode_mmio(f.esr, f.hpfar, f.far, f.spsr));
+    const u64 ipa = vcpu::fault_ipa(f.hpfar, f.far);
+    if (u8 owner = h.routes.owner_of(ipa); !instruction && owner < h.kMaxAbortHandlers) {
+        // The plain 32-bit load first: no decoding, one call.
+        if (int reg = vcpu::plain_word_load_register(f.esr, f.spsr); reg >= 0 && h.word_read[owner] != nullptr) {
+            u32 value = 0;
+            if (h.word_read[owner](h.context, ipa, value)) return vcpu::finish_word_load(f, reg, value);
+        }
+        if (h.data_abort[owner] != nullptr)
+            outcome = h.data_abort[owner](h.context, f, vcpu::decode_mmio(f.esr, f.hpfar, f.far, f.spsr));
+    }
     if (outcome == AbortOutcome::Resume) return;
     bool write = !instruction && esr::WnR::get(f.esr) != 0;
     if (outcome == AbortOutcome::NotMine)

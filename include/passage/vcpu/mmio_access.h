@@ -108,6 +108,36 @@ inline void complete_load(TrapFrame& frame, const MmioAccess& a, u64 value)
     frame.x[a.reg] = v;
 }
 
+// complete_load for a value already zero-extended from the access's size
+// (at most 4 bytes, the way a config read returns it): a zero-extending
+// load then writes it as it is, whatever SF says (vpci_cfg_read_insns).
+inline void complete_narrow_load(TrapFrame& frame, const MmioAccess& a, u32 value)
+{
+    if (a.sign_extend) return complete_load(frame, a, value);
+    if (a.reg != kZeroRegister) frame.x[a.reg] = value;
+}
+
+// The transfer register of the commonest emulated access, a zero-extending
+// 32-bit load from AArch64 with a full syndrome (Linux's readl, a config
+// read), or -1 for any other abort: the trap path answers it without
+// decoding the rest (vpci_cfg_read_insns). 31 is the zero register.
+inline int plain_word_load_register(u64 esr, u64 spsr)
+{
+    constexpr u64 kMask = esr::EC::kMask | esr::IL::kMask | esr::ISV::kMask | esr::SAS::kMask | esr::SSE::kMask |
+                          u64{1} << 10 | esr::CM::kMask | esr::S1PTW::kMask | esr::WnR::kMask;
+    constexpr u64 kWant = esr::EC::make(esr::kEcDataAbortLower) | esr::IL::kMask | esr::ISV::kMask | esr::SAS::make(2);
+    if ((esr & kMask) != kWant || from_aarch32(spsr)) return -1;
+    return int(esr::SRT::get(esr));
+}
+
+// Completes the load plain_word_load_register found: what complete_load and
+// advance do for it, without looking at the syndrome again.
+inline void finish_word_load(TrapFrame& frame, int reg, u32 value)
+{
+    if (reg != kZeroRegister) frame.x[reg] = value;
+    frame.elr += 4;
+}
+
 // Steps ELR past the emulated instruction: 4 bytes when ESR.IL = 1, else 2
 // (a 16-bit T32 instruction). From AArch32, ELR stays a 32-bit address and
 // the IT state moves on as the instruction would have moved it.

@@ -29,6 +29,10 @@ struct TrapHandlers {
     // or whose handler says NotMine, gets an external abort.
     AbortOutcome (*data_abort[kMaxAbortHandlers])(void* context, TrapFrame& frame, const MmioDecode& abort) = {};
     AbortRoutes routes;
+    // Optional, per handler: answers a plain 32-bit load at ipa routed to
+    // handler n before data_abort[n] is asked (true, value set), or false to
+    // leave it to data_abort[n]. The hot config read (vpci_cfg_read_insns).
+    bool (*word_read[kMaxAbortHandlers])(void* context, u64 ipa, u32& value) = {};
     // For an abort no handler took: a reason to log instead of "outside its
     // address space" (true and `why` filled), or false.
     bool (*explain_abort)(void* context, u64 ipa, char* why, usize size) = nullptr;
