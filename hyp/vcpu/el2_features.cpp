@@ -280,6 +280,23 @@ El2Config el2_config_for(const CpuIdRegs& id)
     return c;
 }
 
+bool id_reg_exists(const CpuIdRegs& id, IdReg r)
+{
+    // An architected PMU: PMUVer 0xf is IMPLEMENTATION DEFINED.
+    constexpr Cond kPmu = {&CpuIdRegs::dfr0, 8, 4, Test::AtLeast, 1, 14};
+    switch (r) {
+    case IdReg::Smfr0:
+    case IdReg::Smidr: return kSme.holds(id);
+    case IdReg::Pmcr: return kPmu.holds(id);
+    case IdReg::Pmbidr: return kSpe.holds(id);
+    case IdReg::Pmsidr: return kSpe.holds(id) && kSpeAtEl2.holds(id);
+    case IdReg::Trbidr: return kTrbe.holds(id);
+    case IdReg::Mpamidr: return kMpam.holds(id) || kMpamFrac.holds(id);
+    case IdReg::Amcgcr: return kAmu.holds(id);
+    }
+    return false;
+}
+
 bool e2h_is_res1(u64 mmfr4) { return (E2h0::get(mmfr4) & 0x8) != 0; }  // a signed field
 
 }  // namespace passage::vcpu

@@ -56,20 +56,17 @@ CpuFeaturesEl2 read_cpu_features()
     id.isar1 = read_id_aa64isar1_el1();
     id.isar2 = read_id_aa64isar2_el1();
     id.dfr0 = read_id_aa64dfr0_el1();
-    bool sme = id::PFR1_SME::get(id.pfr1) != 0;
-    // The rest exists only where these say so: UNDEFINED otherwise.
-    if (sme) {
-        id.smfr0 = read_id_aa64smfr0_el1();
-        id.smidr = read_smidr_el1();
-    }
-    u64 pmu = id::DFR0_PMUVer::get(id.dfr0);
-    if (pmu != 0 && pmu != 0xf) id.pmcr = read_pmcr_el0();
-    if (id::DFR0_PMSVer::get(id.dfr0) != 0) id.pmbidr = read_pmbidr_el1();
-    if (id::DFR0_PMSVer::get(id.dfr0) != 0 && id::PMBIDR_P::get(id.pmbidr) == 0)  // P = 1: EL3 owns SPE
-        id.pmsidr = read_pmsidr_el1();
-    if (id::DFR0_TraceBuffer::get(id.dfr0) != 0) id.trbidr = read_trbidr_el1();
-    if (id::PFR0_MPAM::get(id.pfr0) != 0 || id::PFR1_MPAM_frac::get(id.pfr1) != 0) id.mpamidr = read_mpamidr_el1();
-    if (id::PFR0_AMU::get(id.pfr0) != 0) id.amcgcr = read_amcgcr_el0();
+    // The rest exists only where these say so (el2_features: UNDEFINED otherwise).
+    using vcpu::IdReg;
+    const auto exists = [&id](IdReg r) { return vcpu::id_reg_exists(id, r); };
+    if (exists(IdReg::Smfr0)) id.smfr0 = read_id_aa64smfr0_el1();
+    if (exists(IdReg::Smidr)) id.smidr = read_smidr_el1();
+    if (exists(IdReg::Pmcr)) id.pmcr = read_pmcr_el0();
+    if (exists(IdReg::Pmbidr)) id.pmbidr = read_pmbidr_el1();
+    if (exists(IdReg::Pmsidr)) id.pmsidr = read_pmsidr_el1();  // after PMBIDR: P = 1, EL3 owns SPE
+    if (exists(IdReg::Trbidr)) id.trbidr = read_trbidr_el1();
+    if (exists(IdReg::Mpamidr)) id.mpamidr = read_mpamidr_el1();
+    if (exists(IdReg::Amcgcr)) id.amcgcr = read_amcgcr_el0();
     f.fwb = id::MMFR2_FWB::get(id.mmfr2) != 0;
     return f;
 }

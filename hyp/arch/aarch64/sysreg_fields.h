@@ -80,14 +80,6 @@ constexpr u64 kBlock = 0b01, kTable = 0b11;
 namespace id {
 using MMFR0_PARange = Field<3, 0>;
 using MMFR2_FWB = Field<43, 40>;
-using PFR0_MPAM = Field<43, 40>;
-using PFR0_AMU = Field<47, 44>;
-using PFR1_MPAM_frac = Field<19, 16>;
-using PFR1_SME = Field<27, 24>;
-using DFR0_PMUVer = Field<11, 8>;
-using DFR0_PMSVer = Field<35, 32>;
-using PMBIDR_P = Bit<4>;  // the profiling buffer is owned by a higher EL
-using DFR0_TraceBuffer = Field<47, 44>;
 }  // namespace id
 
 }  // namespace passage::arch

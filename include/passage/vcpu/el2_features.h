@@ -88,6 +88,13 @@ struct EntryFeatures {
 };
 EntryFeatures entry_features_for(const CpuIdRegs& id);
 
+// The feature identification registers beyond the ID_AA64 ones, each of
+// which exists (and may be read: otherwise it is UNDEFINED) only where the
+// ID_AA64 registers say so. Pmsidr also needs id.pmbidr read first: SPE
+// owned by EL3 (PMBIDR_EL1.P) leaves it alone.
+enum class IdReg : u8 { Smfr0, Smidr, Pmcr, Pmbidr, Pmsidr, Trbidr, Mpamidr, Amcgcr };
+bool id_reg_exists(const CpuIdRegs& id, IdReg r);
+
 // ID_AA64MMFR4_EL1.E2H0 negative: HCR_EL2.E2H is RES1, EL2 is VHE only
 // (passage runs its EL2 with E2H = 0 and refuses such a CPU).
 bool e2h_is_res1(u64 mmfr4);

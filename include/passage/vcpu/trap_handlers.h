@@ -14,7 +14,7 @@ namespace passage::vcpu {
 
 // What a data-abort handler did with the abort.
 enum class AbortOutcome : u8 {
-    NotMine,        // the next handler's, or an abort outside the guest's address space
+    NotMine,        // not one it can answer: the guest gets an external abort
     Resume,         // answered (or stage 2 maps the address now): the guest resumes
     InjectQuietly,  // the handler's, but not emulable; it logged why: inject an external abort
 };

@@ -294,3 +294,30 @@ TEST_CASE("el2 features: MTE and NMI from ID_AA64PFR1_EL1 decide PSTATE on injec
     CHECK_FALSE(entry_features_for(id).mte);
     CHECK(entry_features_for(id).nmi);
 }
+
+// Reading a feature identification register the CPU does not have is
+// UNDEFINED at EL2: the arch layer reads only what id_reg_exists says.
+TEST_CASE("el2 features: only the identification registers a CPU has are read")
+{
+    const CpuIdRegs a72 = cortex_a72();
+    for (IdReg r : {IdReg::Smfr0, IdReg::Smidr, IdReg::Pmbidr, IdReg::Pmsidr, IdReg::Trbidr, IdReg::Mpamidr,
+                    IdReg::Amcgcr})
+        CHECK_FALSE(id_reg_exists(a72, r));
+    CHECK(id_reg_exists(a72, IdReg::Pmcr));  // PMUv3
+
+    const CpuIdRegs n1 = neoverse_n1();
+    CHECK(id_reg_exists(n1, IdReg::Pmbidr));
+    CHECK(id_reg_exists(n1, IdReg::Pmsidr));  // SPE the guest owns
+    CpuIdRegs el3_spe = n1;
+    el3_spe.pmbidr = u64{1} << 4;  // PMBIDR_EL1.P: EL3 owns the buffer
+    CHECK_FALSE(id_reg_exists(el3_spe, IdReg::Pmsidr));
+
+    const CpuIdRegs all = everything();
+    for (IdReg r : {IdReg::Smfr0, IdReg::Smidr, IdReg::Pmcr, IdReg::Pmbidr, IdReg::Trbidr, IdReg::Mpamidr,
+                    IdReg::Amcgcr})
+        CHECK(id_reg_exists(all, r));
+
+    CpuIdRegs imp_def_pmu = a72;
+    imp_def_pmu.dfr0 = (imp_def_pmu.dfr0 & ~(u64{0xf} << 8)) | (u64{0xf} << 8);
+    CHECK_FALSE(id_reg_exists(imp_def_pmu, IdReg::Pmcr));
+}
