@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""Where passage's boot instructions go: the bench boot of bench_guest_trap.sh,
+from reset to the guest's first instruction, from a TCG trace, charged to
+functions.
+
+    bench/guest/trace_boot.py [--depth N]    # after cmake --build --preset cross
+
+Runs QEMU under `-singlestep -d exec,nochain` (one trace line per executed
+instruction) and prints two tables: instructions per function (self), and
+per function including everything it called (a shadow call stack follows
+`bl` into a symbol's first instruction and returns to a caller still on the
+stack). libfdt is linked into passage.elf, so its functions appear by name
+in the first table and inside their callers in the second.
+"""
+import bisect, collections, os, subprocess, sys
+
+root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+build = os.path.join(root, 'build', 'cross')
+
+
+def symbols(elf):
+    out = subprocess.run(['nm', '-n', '-C', elf], capture_output=True, text=True, check=True).stdout
+    syms = []
+    for line in out.splitlines():
+        p = line.split(' ', 2)
+        if len(p) == 3 and p[1] in 'tTwW' and not p[2].startswith('$'):
+            syms.append((int(p[0], 16), p[2]))
+    return syms
+
+
+def main():
+    depth = int(sys.argv[sys.argv.index('--depth') + 1]) if '--depth' in sys.argv else 40
+    guest_entry = next(a for a, n in symbols(os.path.join(build, 'test_guest.elf')) if n == '_start')
+    bench = subprocess.run([os.path.join(root, 'bench/guest/bench_guest_trap.sh'), '--no-build', '--runs', '1'],
+                           cwd=root, capture_output=True, text=True)
+    cmd = next(l[2:] for l in bench.stderr.splitlines() if l.startswith('+ ')).split()
+    qemu = subprocess.Popen(cmd + ['-singlestep', '-d', 'exec,nochain', '-D', '/dev/stdout'], cwd=root,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, text=True)
+    syms = symbols(os.path.join(build, 'passage.elf'))
+    addrs = [a for a, _ in syms]
+    starts = set(addrs)
+    size = addrs[-1] + 0x1000
+    base = None
+    flat, incl = collections.Counter(), collections.Counter()
+    stack, total = [], 0
+    for line in qemu.stdout:
+        if not line.startswith('Trace'):
+            continue
+        pc = int(line.split('/', 2)[1], 16)
+        total += 1
+        if base is None and pc >= 0x40000100:
+            base = pc  # passage's _start: where QEMU's boot stub (at the start of RAM) jumps
+        if base is None:
+            flat['(QEMU boot stub)'] += 1
+            continue
+        off = pc - base
+        if not 0 <= off < size:
+            if pc == guest_entry:
+                break
+            flat['(outside passage)'] += 1
+            continue
+        i = bisect.bisect_right(addrs, off) - 1
+        fn = syms[i][1]
+        flat[fn] += 1
+        if not stack or stack[-1] != fn:
+            if fn in stack:
+                while stack[-1] != fn:
+                    stack.pop()
+            elif off in starts:
+                stack.append(fn)
+            else:
+                stack[-1:] = [fn]
+        for f in set(stack[:depth]):
+            incl[f] += 1
+    qemu.kill()
+    print('%d instructions from reset to the guest' % total)
+    print('self:')
+    for fn, n in flat.most_common(40):
+        print('  %9d  %s' % (n, fn[:110]))
+    print('including callees:')
+    for fn, n in incl.most_common(70):
+        print('  %9d  %s' % (n, fn[:110]))
+
+
+if __name__ == '__main__':
+    sys.exit(main())
