@@ -5,6 +5,7 @@
 #include <libfdt.h>
 
 #include "passage/fdt/cells.h"
+#include "passage/fdt/tokens.h"
 
 namespace passage {
 
@@ -12,14 +13,14 @@ using fdt::read_cells;
 
 namespace {
 
-// Walks the structure block once with 64-bit arithmetic before libfdt does:
-// every tag known, every name terminated and every property inside the
-// block. libfdt 1.6.1's fdt_next_tag adds a property's length to an int, so
-// a length of 0xfffffff4 brings it back to the same tag and fdt_check_full
-// (and every walk after it) loops forever; dtc fixed it after 1.6.1.
+// Walks the structure block once with 64-bit arithmetic before libfdt does
+// (fdt::TokenReader): every tag known, every name terminated and every
+// property inside the block. libfdt 1.6.1's fdt_next_tag adds a property's
+// length to an int, so a length of 0xfffffff4 brings it back to the same tag
+// and fdt_check_full (and every walk after it) loops forever; dtc fixed it
+// after 1.6.1.
 Status check_structure_block(const void* fdt, Diagnostic& diag)
 {
-    const u8* base = static_cast<const u8*>(fdt);
     const u64 start = fdt_off_dt_struct(fdt);
     if (start % 4 != 0 || fdt_off_mem_rsvmap(fdt) % 8 != 0)
         return fail(diag, Error::BadDeviceTree, start, "device tree structure block at 0x%llx or reservation map at 0x%x misaligned",
@@ -27,40 +28,12 @@ Status check_structure_block(const void* fdt, Diagnostic& diag)
     const u64 end = fdt_version(fdt) >= 17 ? start + fdt_size_dt_struct(fdt) : u64(fdt_totalsize(fdt));
     if (end > fdt_totalsize(fdt) || end < start)
         return fail(diag, Error::BadDeviceTree, end, "device tree structure block ends at 0x%llx, past the blob", (unsigned long long)end);
-    for (u64 off = start; off + 4 <= end;) {
-        const u64 tag_at = off - start;
-        const u32 tag = u32(read_cells(base + off, 1));
-        off += 4;
-        switch (tag) {
-        case FDT_BEGIN_NODE:
-            while (off < end && base[off] != '\0') ++off;
-            if (off == end)
-                return fail(diag, Error::BadDeviceTree, tag_at, "device tree: node name at structure offset 0x%llx is not terminated",
-                            (unsigned long long)tag_at);
-            off = align_up(off + 1, 4);
-            break;
-        case FDT_PROP: {
-            if (end - off < 8)
-                return fail(diag, Error::BadDeviceTree, tag_at, "device tree: property at structure offset 0x%llx is truncated",
-                            (unsigned long long)tag_at);
-            const u64 len = read_cells(base + off, 1);
-            off += 8;
-            if (len > end - off)
-                return fail(diag, Error::BadDeviceTree, tag_at,
-                            "device tree: property at structure offset 0x%llx is 0x%llx bytes long, past the structure block",
-                            (unsigned long long)tag_at, (unsigned long long)len);
-            off = align_up(off + len, 4);
-            break;
-        }
-        case FDT_END_NODE:
-        case FDT_NOP: break;
-        case FDT_END: return {};
-        default:
-            return fail(diag, Error::BadDeviceTree, tag, "device tree: unknown tag 0x%x at structure offset 0x%llx", tag,
-                        (unsigned long long)tag_at);
-        }
-    }
-    return fail(diag, Error::BadDeviceTree, end, "device tree: structure block has no end tag");
+    fdt::TokenReader tokens(fdt);
+    fdt::Token t;
+    while (tokens.next(t))
+        if (t.kind == fdt::TokenKind::End) return {};
+    return fail(diag, Error::BadDeviceTree, tokens.problem_offset(), "device tree: %s (structure offset 0x%x)", tokens.problem(),
+                tokens.problem_offset());
 }
 
 }  // namespace
