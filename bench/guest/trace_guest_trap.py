@@ -2,7 +2,7 @@
 """Where the instructions of passage's abort paths go: one steady-state round of
 the bench guest's measured loops, from a TCG trace, charged to functions.
 
-    bench/guest/trace_guest_trap.py        # after cmake --build --preset cross
+    bench/guest/trace_guest_trap.py [--list ROUND]   # after cmake --build --preset cross
 
 Runs the machine of bench_guest_trap.sh under `-singlestep -d exec,nochain`
 (about a minute), keeps round 500 of the injected-abort loop, of the config
@@ -10,7 +10,8 @@ read loop and round 300 of the BAR-move loop (each round starts at the loop's
 first instruction), and prints for each the instructions per function
 (passage.elf's symbols, relocated to where the vector table was found; the
 guest's own loop instructions are "guest"). docs/performance.md, "Guest trap
-path", has the figures this gave.
+path", has the figures this gave. --list 'config' (or 'injected', 'BAR')
+also prints that round instruction by instruction, disassembled.
 """
 import bisect, collections, os, subprocess, sys
 
@@ -26,6 +27,24 @@ def symbols(elf):
         if len(p) == 3 and p[1] in 'tTwW' and not p[2].startswith('$'):
             syms.append((int(p[0], 16), p[2]))
     return syms
+
+
+def print_listing(pcs, base, addrs, syms):
+    """Each instruction of the round, disassembled (passage's) or marked as the guest's."""
+    dump = subprocess.run(['aarch64-linux-gnu-objdump', '-d', '--no-show-raw-insn', os.path.join(build, 'passage.elf')],
+                          capture_output=True, text=True, check=True).stdout
+    text = {}
+    for line in dump.splitlines():
+        head, _, rest = line.partition(':')
+        if rest and head.strip() and all(c in '0123456789abcdef' for c in head.strip()):
+            text[int(head, 16)] = rest.strip()
+    for p in pcs:
+        off = p - base
+        if off not in text:
+            print('    guest')
+            continue
+        i = bisect.bisect_right(addrs, off) - 1
+        print('    %6x  %-28s %s' % (off, syms[i][1][:28], text[off]))
 
 
 def main():
@@ -59,6 +78,7 @@ def main():
     syms = symbols(os.path.join(build, 'passage.elf'))
     addrs = [a for a, _ in syms]
     vectors = next(a for a, n in syms if n == 'el2_vectors')
+    listing = sys.argv[sys.argv.index('--list') + 1] if '--list' in sys.argv else None
     for name, pcs in rounds.items():
         # The first EL2 instruction is el2_vectors + 0x400 (synchronous, lower EL, AArch64).
         base = next(p for p in pcs if not guest['bench_loop_nop'] <= p < guest['bench_loop_bar_move'] + 0x40) - vectors - 0x400
@@ -70,6 +90,8 @@ def main():
             i = bisect.bisect_right(addrs, p - base) - 1
             count[syms[i][1] if i >= 0 else '?'] += 1
         print('%s: %d instructions in the round' % (name, len(pcs)))
+        if listing is not None and name.startswith(listing):
+            print_listing(pcs, base, addrs, syms)
         for fn, n in count.most_common(25):
             print('  %6d  %s' % (n, fn[:100]))
 

@@ -130,6 +130,10 @@ extern "C" int LLVMFuzzerTestOneInput(const u8* data, usize size)
             u64 got = 0;
             if (f.segment == host.segment && v->read_plain(ecam_ipa, sz, got) && (sz == 8 || got != want))
                 violated("read_plain differs from read", u64(reg) << 8 | sz, step);
+            // Its inline word path (the page last found) answers as read() does, or not at all.
+            u32 word = 0;
+            if (f.segment == host.segment && sz == 4 && v->read_hinted_word(ecam_ipa, word) && word != want)
+                violated("read_hinted_word differs from read", reg, step);
             break;
         }
         case 2: v->write(f.segment, f.bdf, u16(0x10 + 4 * (reg % 11)), 4, value); break;  // BARs, windows, ROM

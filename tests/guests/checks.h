@@ -36,6 +36,7 @@ void check_bar_io(Context& ctx);       // virtio-blk's I/O BAR at another port: 
 void check_bar_chaos(Context& ctx);    // random writes to every BAR, window and Command, then restored
 void check_bbm_race(Context& ctx);     // a BAR read on cpu1 while stage 2 splits and folds around it
 void check_abort_in_hypervisor(Context& ctx);
+void check_loads(Context& ctx);  // a trapped load into each of x0-x28: that register only changes
 void check_flood(Context& ctx);  // thousands of unknown calls and refused reads: right answers, a quiet log
 void check_mops(Context& ctx);  // a MOPS exception restarted by the hypervisor
 void check_cpu_on(Context& ctx);

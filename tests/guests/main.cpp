@@ -60,11 +60,12 @@ extern "C" [[noreturn]] void guest_main(u64 dtb, u64 count_at_entry)
         check_bar_chaos(ctx);
         check_bbm_race(ctx);
         check_abort_in_hypervisor(ctx);
+        check_loads(ctx);
         check_flood(ctx);
         check_mops(ctx);
     } else {
         static constexpr const char* kNeedMmu[] = {"pci-scan", "config-ldp", "ivshmem-nc", "ivshmem-device", "pci-testdev",
-                                                   "bar-move", "abort-in-hypervisor"};
+                                                   "bar-move", "abort-in-hypervisor", "loads"};
         for (const char* name : kNeedMmu) fail(name, "no stage-1 MMU (see the mmu line)");
     }
     check_cpu_on(ctx);

@@ -36,6 +36,9 @@
 #define ESR_EC_SHIFT 26
 #define ESR_EC_HVC64 0x16
 #define ESR_EC_SMC64 0x17
+/* The guest's aborts (from a lower EL): instruction 0x20, data 0x24. */
+#define ESR_EC_IABT_LOW 0x20
+#define ESR_EC_DABT_LOW 0x24
 
 /* FastCallTable (include/passage/vcpu/fast_calls.h), vectors.S's call fast path. */
 #define FAST_CALLS_ENTRIES 256

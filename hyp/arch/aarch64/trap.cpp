@@ -133,6 +133,18 @@ void handle_psci_call(GuestContext& g, CallFrame& f)
                  slot == LogBudget::Slot::Last ? " (further aborts are not logged)" : "");
 }
 
+// An abort no handler resumed becomes an external abort in the guest: its
+// own registers are not needed, only the syndrome, ELR and SPSR.
+void inject_abort(GuestContext& g, TrapFrame& f, bool instruction, vcpu::AbortOutcome outcome)
+{
+    bool write = !instruction && esr::WnR::get(f.esr) != 0;
+    if (outcome == vcpu::AbortOutcome::NotMine)
+        if (LogBudget::Slot slot = g_abort_log.take(); slot != LogBudget::Slot::None)
+            log_abort(g.handlers, f, instruction, write, slot);
+    apply(f, vcpu::inject_external_abort(f.elr, f.spsr, f.far, instruction, write, read_vbar_el1(),
+                                         g.hw.entry_rules(read_sctlr_el1())));
+}
+
 void handle_abort(GuestContext& g, TrapFrame& f, bool instruction)
 {
     using vcpu::AbortOutcome;
@@ -151,12 +163,7 @@ void handle_abort(GuestContext& g, TrapFrame& f, bool instruction)
             outcome = h.data_abort[owner](h.context, f, vcpu::decode_mmio(f.esr, f.hpfar, f.far, f.spsr));
     }
     if (outcome == AbortOutcome::Resume) return;
-    bool write = !instruction && esr::WnR::get(f.esr) != 0;
-    if (outcome == AbortOutcome::NotMine)
-        if (LogBudget::Slot slot = g_abort_log.take(); slot != LogBudget::Slot::None)
-            log_abort(h, f, instruction, write, slot);
-    apply(f, vcpu::inject_external_abort(f.elr, f.spsr, f.far, instruction, write, read_vbar_el1(),
-                                         g.hw.entry_rules(read_sctlr_el1())));
+    inject_abort(g, f, instruction, outcome);
 }
 
 // A memory copy/set exception from the guest's EL1 (HCRX_EL2.MCE2): the
@@ -178,6 +185,33 @@ void handle_guest_call(CallFrame& f)
     GuestContext& g = current_guest();
     if (g.handlers.poll != nullptr) g.handlers.poll(g.handlers.context);
     handle_psci_call(g, f);
+}
+
+// vectors.S's guest_abort: only x0-x18, x30 and the syndrome registers are
+// in the frame (mmio_access.h, in_fast_frame). What needs nothing else is
+// answered here: an abort outside every handler's range is injected, a
+// plain word load a handler answers is finished. Anything else returns
+// false before it has changed anything (no poll, no log, no counter), and
+// takes the full path through handle_guest_sync.
+bool handle_abort_fast(TrapFrame& f)
+{
+    GuestContext& g = current_guest();
+    const vcpu::TrapHandlers& h = g.handlers;
+    const u64 ipa = vcpu::fault_ipa(f.hpfar, f.far);
+    const u8 owner = h.routes.owner_of(ipa);
+    if (owner >= h.kMaxAbortHandlers) {
+        if (h.poll != nullptr) h.poll(h.context);
+        inject_abort(g, f, esr::EC::get(f.esr) == esr::kEcInstAbortLower, vcpu::AbortOutcome::NotMine);
+        return true;
+    }
+    // An instruction abort is not a plain load: it goes on, to its full report.
+    const int reg = vcpu::plain_word_load_register(f.esr, f.spsr);
+    if (reg < 0 || !vcpu::in_fast_frame(reg) || h.word_read[owner] == nullptr) return false;
+    u32 value = 0;
+    if (!h.word_read[owner](h.context, ipa, value)) return false;
+    if (h.poll != nullptr) h.poll(h.context);
+    vcpu::finish_word_load(f, reg, value);
+    return true;
 }
 
 // HVC and SMC never come here: vectors.S sends them to handle_guest_call.

@@ -7,7 +7,9 @@
  *
  * Except the guest's HVC and SMC (guest_call below): answered from a table
  * before any other register is saved when the answer is a constant, else
- * with only the registers a C++ call may clobber saved.
+ * with only the registers a C++ call may clobber saved. And the guest's
+ * aborts (guest_abort below): C++ first sees a frame of those same
+ * registers, and only what it cannot answer from them gets the full save.
  */
 #include "asm_defs.h"
 
@@ -99,7 +101,7 @@
     ventry 15, \common
 .endm
 
-/* Lower EL (AArch64) synchronous: the guest's calls go to guest_call. */
+/* Lower EL (AArch64) synchronous: the guest's calls go to guest_call, its aborts to guest_abort. */
 .macro ventry_lower_sync
     .balign 0x80
     sub     sp, sp, #FRAME_SIZE
@@ -108,6 +110,10 @@
     lsr     w1, w1, #(ESR_EC_SHIFT + 1)  /* EC[5:1]: HVC64 and SMC64 differ in EC[0] only */
     cmp     w1, #(ESR_EC_HVC64 >> 1)
     b.eq    guest_call
+    cmp     w1, #(ESR_EC_DABT_LOW >> 1)  /* EC[0] set is an abort taken from EL2: never here */
+    b.eq    guest_abort
+    cmp     w1, #(ESR_EC_IABT_LOW >> 1)
+    b.eq    guest_abort
     b       el2_guest_sync
 .endm
 
@@ -146,6 +152,54 @@ el2_guest_sync:
     save_frame el2
     mrs     x2, hpfar_el2
     str     x2, [sp, #FRAME_HPFAR]
+    mov     x0, sp
+    bl      el2_guest_exception
+    restore_frame el2
+
+/*
+ * The guest's data or instruction abort. el2_guest_abort (trap.cpp) gets a
+ * TrapFrame in which only x0-x18, x30, ELR, SPSR, ESR, FAR and HPFAR are
+ * filled: the registers a C++ call may clobber and the syndrome. It answers
+ * what needs no other register (a plain word load into one of those, an
+ * abort to inject) and returns true; ELR and SPSR come back from the frame,
+ * since an injection changes both. It returns false, having changed
+ * nothing, for anything else: then x19-x29, which C++ preserved, and SP
+ * complete the frame for the full path, as if the fast one had not run.
+ */
+guest_abort:
+    stp     x2, x3, [sp, #16]
+    save_x4_x17
+    str     x18, [sp, #144]
+    str     x30, [sp, #FRAME_X30]
+    mrs     x2, elr_el2
+    mrs     x3, spsr_el2
+    stp     x2, x3, [sp, #FRAME_ELR]
+    mrs     x2, esr_el2
+    mrs     x3, far_el2
+    stp     x2, x3, [sp, #FRAME_ESR]
+    mrs     x2, hpfar_el2
+    str     x2, [sp, #FRAME_HPFAR]
+    mov     x0, sp
+    bl      el2_guest_abort
+    cbz     w0, 1f
+    ldp     x2, x3, [sp, #FRAME_ELR]
+    msr     elr_el2, x2
+    msr     spsr_el2, x3
+    ldp     x2, x3, [sp, #16]
+    restore_x4_x17
+    ldr     x18, [sp, #144]
+    ldr     x30, [sp, #FRAME_X30]
+    ldp     x0, x1, [sp, #0]
+    add     sp, sp, #FRAME_SIZE
+    eret
+1:  str     x19, [sp, #152]
+    stp     x20, x21, [sp, #160]
+    stp     x22, x23, [sp, #176]
+    stp     x24, x25, [sp, #192]
+    stp     x26, x27, [sp, #208]
+    stp     x28, x29, [sp, #224]
+    add     x2, sp, #FRAME_SIZE    /* sp before the exception */
+    str     x2, [sp, #FRAME_SP]
     mov     x0, sp
     bl      el2_guest_exception
     restore_frame el2

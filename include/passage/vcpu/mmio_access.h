@@ -130,6 +130,12 @@ inline int plain_word_load_register(u64 esr, u64 spsr)
     return int(esr::SRT::get(esr));
 }
 
+// The registers the trap path's first, cheap frame holds (vectors.S,
+// guest_abort): x0-x18 and x30, the ones a C++ call may clobber, which
+// must be saved anyway. x19-x29 stay in the CPU then, so a load into one of
+// them takes the full path. The zero register needs no slot.
+inline constexpr bool in_fast_frame(int reg) { return (reg >= 0 && reg <= 18) || reg == 30 || reg == kZeroRegister; }
+
 // Completes the load plain_word_load_register found: what complete_load and
 // advance do for it, without looking at the syndrome again.
 inline void finish_word_load(TrapFrame& frame, int reg, u32 value)

@@ -149,6 +149,16 @@ public:
 
     // Every function's config space, in a fixed order, and back: a fuzzer
     // sets the topology up once and restores it for each input.
+    // Loads straight from a function's bytes, as a mapped ECAM gives them
+    // (VirtualConfig's lock-free word reads use them): off unless a test
+    // turns it on before the view is built, so the methods' path is tested too.
+    bool direct = false;
+    std::uintptr_t function_base(Bdf f) override
+    {
+        FakeFunction* fn = direct ? route(f) : nullptr;
+        return fn != nullptr ? reinterpret_cast<std::uintptr_t>(fn->cfg_.data()) : 0;
+    }
+
     std::vector<std::array<u8, 4096>> save() const;
     void restore(const std::vector<std::array<u8, 4096>>& state);
 

@@ -387,6 +387,44 @@ TEST_CASE("vconfig: the lock-free config read answers plain registers as read do
     CHECK(v == r.rd(kDisk, 0));
 }
 
+TEST_CASE("vconfig: the inline word read answers only in the page last found and as read_plain does")
+{
+    Rig r("00:03.0", nullptr, [](FakeEcam& e) {
+        standard_topology(e);
+        e.direct = true;  // as the real ECAM: plain registers by a load
+    });
+    u64 ecam = r.host.ecam_base;
+    u64 disk = ecam + (u64(kDisk.dev) << 15);
+    u64 nic = ecam + (u64(kNic.bus) << 20) + (u64(kNic.dev) << 15) + (u64(kNic.fn) << 12);
+    u32 w = 0;
+    u64 v = 0;
+    CHECK_FALSE(r.v->read_hinted_word(disk, w));  // nothing found yet
+    REQUIRE(r.v->read_plain(disk, 4, v));
+    REQUIRE(r.v->read_hinted_word(disk, w));  // now the disk's page is remembered
+    CHECK(w == r.rd(kDisk, 0));
+    REQUIRE(r.v->read_hinted_word(disk + 0x2c, w));  // any plain register of it
+    CHECK(w == r.rd(kDisk, 0x2c));
+    CHECK_FALSE(r.v->read_hinted_word(disk + 0x10, w));  // a BAR: virtual
+    CHECK_FALSE(r.v->read_hinted_word(disk + 0x04, w));  // Command
+    CHECK_FALSE(r.v->read_hinted_word(disk + 0x02, w));  // misaligned
+    CHECK_FALSE(r.v->read_hinted_word(nic, w));          // another page: read_plain's to find
+    CHECK_FALSE(r.v->read_hinted_word(ecam + (u64(3) << 15), w));  // hidden
+    REQUIRE(r.v->read_plain(nic, 4, v));
+    REQUIRE(r.v->read_hinted_word(nic, w));
+    CHECK(w == r.rd(kNic, 0));
+    CHECK_FALSE(r.v->read_hinted_word(disk, w));  // the hint moved on
+}
+
+TEST_CASE("vconfig: without direct loads the inline word read never answers")
+{
+    Rig r;
+    u64 disk = r.host.ecam_base + (u64(kDisk.dev) << 15);
+    u32 w = 0;
+    u64 v = 0;
+    REQUIRE(r.v->read_plain(disk, 4, v));
+    CHECK_FALSE(r.v->read_hinted_word(disk, w));  // the methods only: read_plain's path
+}
+
 TEST_CASE("vconfig: functions are found by exact segment and BDF")
 {
     Rig r;

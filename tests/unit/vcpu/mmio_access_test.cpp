@@ -444,3 +444,15 @@ TEST_CASE("mmio plain_word_load_register agrees with decode_mmio")
     }
     CHECK(taken > 1000);
 }
+
+// vectors.S's guest_abort saves x0-x18 and x30 before C++ runs: only loads
+// into those (or the zero register) may be finished from that frame.
+TEST_CASE("mmio access: the fast abort frame holds exactly the caller-saved registers")
+{
+    for (int reg = 0; reg <= 31; ++reg) {
+        INFO("x" << reg);
+        const bool saved = reg <= 18 || reg == 30;
+        CHECK(vcpu::in_fast_frame(reg) == (saved || reg == 31));
+    }
+    CHECK_FALSE(vcpu::in_fast_frame(-1));  // not a plain load at all
+}
