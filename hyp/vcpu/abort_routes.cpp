@@ -46,6 +46,12 @@ void AbortRoutes::rebuild()
         insert(routes_[i].base);
         insert(routes_[i].base + routes_[i].size);
     }
+    for (u64& word : busy_) word = 0;
+    for (usize i = 0; i < count_; ++i) {
+        const u64 first = routes_[i].base >> kGranuleShift;
+        const u64 last = (routes_[i].base + routes_[i].size - 1) >> kGranuleShift;  // add() refused wrapping ranges
+        for (u64 g = first; g <= last && g < kGranules; ++g) busy_[g / 64] |= u64{1} << (g % 64);
+    }
     segment_count_ = 0;
     for (usize c = 0; c < n; ++c) {
         u8 owner = kNone;

@@ -36,6 +36,9 @@ public:
         unsigned n = __atomic_fetch_add(&used_, 1, __ATOMIC_RELAXED);
         return n + 1 < limit_ ? Slot::Some : n + 1 == limit_ ? Slot::Last : Slot::None;
     }
+    // False once take() can only answer None: a hot path checks this before
+    // it prepares a message.
+    bool open() const { return __atomic_load_n(&used_, __ATOMIC_RELAXED) < limit_; }
 
 private:
     unsigned limit_;

@@ -88,13 +88,6 @@ extern "C" void el2_guest_exception(passage::TrapFrame* frame)
     passage::arch::handle_guest_sync(*frame);
 }
 
-// vectors.S: the guest's aborts, with a frame of the caller-saved registers
-// only; false sends them on to el2_guest_exception with the full frame.
-extern "C" bool el2_guest_abort(passage::TrapFrame* frame)
-{
-    return passage::arch::handle_abort_fast(*frame);
-}
-
 // vectors.S: the guest's HVC or SMC that needs C++.
 extern "C" void el2_guest_call(passage::CallFrame* frame)
 {

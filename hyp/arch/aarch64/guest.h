@@ -76,9 +76,7 @@ i64 start_cpu(GuestContext& guest, usize cpu, u64 entry, u64 context);
 
 // Handles a synchronous exception from the guest (trap.cpp); returns to resume it.
 void handle_guest_sync(TrapFrame& frame);
-// The guest's aborts, first, from a frame of the caller-saved registers
-// (vectors.S, guest_abort): true if answered, false to take the full path.
-bool handle_abort_fast(TrapFrame& frame);
+
 
 // Handles a guest's HVC or SMC that its fast path left to C++ (trap.cpp).
 void handle_guest_call(CallFrame& frame);

@@ -133,16 +133,24 @@ void handle_psci_call(GuestContext& g, CallFrame& f)
                  slot == LogBudget::Slot::Last ? " (further aborts are not logged)" : "");
 }
 
-// An abort no handler resumed becomes an external abort in the guest: its
-// own registers are not needed, only the syndrome, ELR and SPSR.
-void inject_abort(GuestContext& g, TrapFrame& f, bool instruction, vcpu::AbortOutcome outcome)
+// An external abort in the guest for the abort in f: only the syndrome,
+// ELR and SPSR are needed, not the guest's registers. No call: the fast
+// path's common end needs no stack frame.
+[[gnu::always_inline]] inline void inject_now(const GuestContext& g, TrapFrame& f, bool instruction)
 {
-    bool write = !instruction && esr::WnR::get(f.esr) != 0;
-    if (outcome == vcpu::AbortOutcome::NotMine)
-        if (LogBudget::Slot slot = g_abort_log.take(); slot != LogBudget::Slot::None)
-            log_abort(g.handlers, f, instruction, write, slot);
+    const bool write = !instruction && esr::WnR::get(f.esr) != 0;
     apply(f, vcpu::inject_external_abort(f.elr, f.spsr, f.far, instruction, write, read_vbar_el1(),
                                          g.hw.entry_rules(read_sctlr_el1())));
+}
+
+// An abort no handler resumed becomes an external abort in the guest, and
+// one the guest did not aim at a handler's range is logged (rate limited).
+void inject_abort(GuestContext& g, TrapFrame& f, bool instruction, vcpu::AbortOutcome outcome)
+{
+    if (outcome == vcpu::AbortOutcome::NotMine)
+        if (LogBudget::Slot slot = g_abort_log.take(); slot != LogBudget::Slot::None)
+            log_abort(g.handlers, f, instruction, !instruction && esr::WnR::get(f.esr) != 0, slot);
+    inject_now(g, f, instruction);
 }
 
 void handle_abort(GuestContext& g, TrapFrame& f, bool instruction)
@@ -187,32 +195,64 @@ void handle_guest_call(CallFrame& f)
     handle_psci_call(g, f);
 }
 
-// vectors.S's guest_abort: only x0-x18, x30 and the syndrome registers are
-// in the frame (mmio_access.h, in_fast_frame). What needs nothing else is
-// answered here: an abort outside every handler's range is injected, a
-// plain word load a handler answers is finished. Anything else returns
-// false before it has changed anything (no poll, no log, no counter), and
-// takes the full path through handle_guest_sync.
-bool handle_abort_fast(TrapFrame& f)
+namespace {
+
+// The fast path's calls, out of line so that its common ends need no stack
+// frame: an injection that polls the SMMUs or logs, and a plain word load
+// offered to its owner.
+[[gnu::noinline, gnu::cold]] bool inject_with_calls(GuestContext& g, TrapFrame& f, bool instruction)
 {
-    GuestContext& g = current_guest();
+    if (g.handlers.poll != nullptr) g.handlers.poll(g.handlers.context);
+    inject_abort(g, f, instruction, vcpu::AbortOutcome::NotMine);
+    return true;
+}
+
+// An abort outside every handler's range, injected. A guest that keeps
+// poking where it must not, once the log has said so, costs no call here.
+[[gnu::noinline]] bool inject_fast(GuestContext& g, TrapFrame& f)
+{
+    const bool instruction = esr::EC::get(f.esr) == esr::kEcInstAbortLower;
+    if (g.handlers.poll != nullptr || g_abort_log.open()) return inject_with_calls(g, f, instruction);
+    inject_now(g, f, instruction);
+    return true;
+}
+
+[[gnu::noinline]] bool word_read_fast(GuestContext& g, TrapFrame& f, u8 owner, u64 ipa)
+{
     const vcpu::TrapHandlers& h = g.handlers;
-    const u64 ipa = vcpu::fault_ipa(f.hpfar, f.far);
-    const u8 owner = h.routes.owner_of(ipa);
-    if (owner >= h.kMaxAbortHandlers) {
-        if (h.poll != nullptr) h.poll(h.context);
-        inject_abort(g, f, esr::EC::get(f.esr) == esr::kEcInstAbortLower, vcpu::AbortOutcome::NotMine);
-        return true;
-    }
     // An instruction abort is not a plain load: it goes on, to its full report.
     const int reg = vcpu::plain_word_load_register(f.esr, f.spsr);
     if (reg < 0 || !vcpu::in_fast_frame(reg) || h.word_read[owner] == nullptr) return false;
+    if (h.poll != nullptr) h.poll(h.context);  // first: nothing of g is needed after the read
     u32 value = 0;
     if (!h.word_read[owner](h.context, ipa, value)) return false;
-    if (h.poll != nullptr) h.poll(h.context);
     vcpu::finish_word_load(f, reg, value);
     return true;
 }
+
+}  // namespace
+
+}  // namespace passage::arch
+
+// vectors.S's guest_abort (extern "C": no wrapper on this path). Only
+// x0-x18, x30 and the syndrome registers are in the frame (mmio_access.h,
+// in_fast_frame). What needs nothing else is answered here: an abort
+// outside every handler's range is injected, a plain word load a handler
+// answers is finished. Anything else returns false having changed nothing
+// the guest can see (the SMMUs' event queues may have been polled: that
+// only reports) and takes the full path through handle_guest_sync.
+extern "C" bool el2_guest_abort(passage::TrapFrame& f)
+{
+    using namespace passage;
+    using namespace passage::arch;
+    GuestContext& g = current_guest();
+    const u64 ipa = vcpu::fault_ipa(f.hpfar, f.far);
+    const u8 owner = g.handlers.routes.owner_of(ipa);
+    if (owner >= g.handlers.kMaxAbortHandlers) return inject_fast(g, f);
+    return word_read_fast(g, f, owner, ipa);
+}
+
+namespace passage::arch {
 
 // HVC and SMC never come here: vectors.S sends them to handle_guest_call.
 void handle_guest_sync(TrapFrame& f)

@@ -108,10 +108,10 @@
     stp     x0, x1, [sp, #0]
     mrs     x1, esr_el2
     lsr     w1, w1, #(ESR_EC_SHIFT + 1)  /* EC[5:1]: HVC64 and SMC64 differ in EC[0] only */
-    cmp     w1, #(ESR_EC_HVC64 >> 1)
-    b.eq    guest_call
     cmp     w1, #(ESR_EC_DABT_LOW >> 1)  /* EC[0] set is an abort taken from EL2: never here */
     b.eq    guest_abort
+    cmp     w1, #(ESR_EC_HVC64 >> 1)
+    b.eq    guest_call
     cmp     w1, #(ESR_EC_IABT_LOW >> 1)
     b.eq    guest_abort
     b       el2_guest_sync
@@ -180,7 +180,7 @@ guest_abort:
     mrs     x2, hpfar_el2
     str     x2, [sp, #FRAME_HPFAR]
     mov     x0, sp
-    bl      el2_guest_abort
+    bl      el2_guest_abort        /* trap.cpp */
     cbz     w0, 1f
     ldp     x2, x3, [sp, #FRAME_ELR]
     msr     elr_el2, x2

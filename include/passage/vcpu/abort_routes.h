@@ -29,12 +29,15 @@ public:
     bool extend_last(u64 base, u64 size, u8 owner, u64 gap);
 
     // The owner of ipa, or kNone. The first range added (the ECAM: config
-    // accesses are the hot ones) is tried first; everything else is found
-    // by halves in the segments `rebuild` sorted, so an abort outside every
-    // range costs a few steps however many ranges there are.
+    // accesses are the hot ones) is tried first; then an address in a GiB
+    // of the first TiB that no range touches is nobody's at once (a load
+    // from a hole in guest RAM is nowhere near the GIC's frames or the PCI
+    // windows); everything else is found by halves in the segments
+    // `rebuild` sorted, a few steps however many ranges there are.
     u8 owner_of(u64 ipa) const
     {
         if (ipa - routes_[0].base < routes_[0].size) return routes_[0].owner;
+        if (const u64 g = ipa >> kGranuleShift; g < kGranules && (busy_[g / 64] >> (g % 64) & 1) == 0) return kNone;
         const u64* at = starts_;
         for (usize n = segment_count_; n > 1;) {
             usize half = n / 2;
@@ -58,6 +61,10 @@ private:
     void rebuild();
 
     static constexpr usize kMaxSegments = 2 * kMax + 1;
+    // Which GiB of the first TiB any range touches (bit g: [g GiB, g + 1 GiB)).
+    static constexpr unsigned kGranuleShift = 30;
+    static constexpr u64 kGranules = 1024;
+    u64 busy_[kGranules / 64] = {};
     Route routes_[kMax] = {};
     usize count_ = 0;
     // Segment i is [starts_[i], starts_[i + 1]) (the last one runs to the

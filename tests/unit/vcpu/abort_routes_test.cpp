@@ -113,3 +113,51 @@ TEST_CASE("abort routes: the search by halves answers as a scan in the order add
         }
     }
 }
+
+// The same over a TiB and beyond, with ranges of pages to GiBs: the GiB
+// map answers the holes, and nothing it answers differs from the scan.
+TEST_CASE("abort routes: the GiB map answers as a scan in the order added")
+{
+    u64 x = 0x9e3779b97f4a7c15;
+    auto next = [&] {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        return x;
+    };
+    for (int round = 0; round < 300; ++round) {
+        AbortRoutes r;
+        struct Added {
+            u64 base, size;
+            u8 owner;
+        } added[AbortRoutes::kMax];
+        usize count = 0;
+        usize want = 1 + next() % 12;
+        while (count < want) {
+            u64 base = (next() % 2200) << 28;  // up to about 2.1 TiB, 256 MiB steps
+            if (next() % 3 == 0) base += (next() % 4096) << 12;
+            const u64 sizes[] = {0x1000, 0x20000, u64{1} << 28, u64{3} << 29, u64{5} << 30};
+            u64 size = sizes[next() % 5];
+            u8 owner = static_cast<u8>(next() % 3);
+            REQUIRE(r.add(base, size, owner));
+            added[count++] = {base, size, owner};
+        }
+        auto scan = [&](u64 ipa) {
+            for (usize i = 0; i < count; ++i)
+                if (ipa - added[i].base < added[i].size) return added[i].owner;
+            return AbortRoutes::kNone;
+        };
+        for (u64 g = 0; g < 1100; ++g) {
+            const u64 at = g << 30;
+            for (u64 ipa : {at, at + 0x1000, at + (u64{1} << 29), at + (u64{1} << 30) - 1}) REQUIRE(r.owner_of(ipa) == scan(ipa));
+        }
+        for (usize i = 0; i < count; ++i) {
+            for (u64 ipa : {added[i].base - 1, added[i].base, added[i].base + added[i].size - 1, added[i].base + added[i].size})
+                REQUIRE(r.owner_of(ipa) == scan(ipa));
+        }
+        for (int k = 0; k < 200; ++k) {
+            u64 ipa = next() % (u64{2200} << 28);
+            REQUIRE(r.owner_of(ipa) == scan(ipa));
+        }
+    }
+}
