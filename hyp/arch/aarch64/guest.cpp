@@ -187,8 +187,6 @@ void configure_el2_for_guest(const GuestHw& hw)
     isb();
 }
 
-usize this_cpu() { return static_cast<usize>(read_tpidr_el2()); }
-void set_this_cpu(usize index) { write_tpidr_el2(index); }
 
 i64 start_cpu(GuestContext& guest, usize cpu, u64 entry, u64 context)
 {

@@ -45,9 +45,9 @@ GuestHw make_guest_hw(const CpuFeaturesEl2& f, GicVersion gic, u64 vtcr, u64 vtt
 // Writes every EL2 register the guest depends on, on this CPU.
 void configure_el2_for_guest(const GuestHw& hw);
 
-// This CPU's index (TPIDR_EL2).
-usize this_cpu();
-void set_this_cpu(usize index);
+// This CPU's index (TPIDR_EL2). Inline: the trap path asks it.
+inline usize this_cpu() { return static_cast<usize>(read_tpidr_el2()); }
+inline void set_this_cpu(usize index) { write_tpidr_el2(index); }
 
 class Spinlock;
 
