@@ -3,14 +3,16 @@
 from reset to the guest's first instruction, from a TCG trace, charged to
 functions.
 
-    bench/guest/trace_boot.py [--depth N]    # after cmake --build --preset cross
+    bench/guest/trace_boot.py [--depth N] [--callers NAME]   # after cmake --build --preset cross
 
 Runs QEMU under `-singlestep -d exec,nochain` (one trace line per executed
 instruction) and prints two tables: instructions per function (self), and
 per function including everything it called (a shadow call stack follows
 `bl` into a symbol's first instruction and returns to a caller still on the
 stack). libfdt is linked into passage.elf, so its functions appear by name
-in the first table and inside their callers in the second.
+in the first table and inside their callers in the second. --callers NAME
+adds a third: the instructions of every function whose name starts with
+NAME (memset, say), charged to the function that called it.
 """
 import bisect, collections, os, subprocess, sys
 
@@ -30,6 +32,8 @@ def symbols(elf):
 
 def main():
     depth = int(sys.argv[sys.argv.index('--depth') + 1]) if '--depth' in sys.argv else 40
+    callee = sys.argv[sys.argv.index('--callers') + 1] if '--callers' in sys.argv else None
+    by_caller = collections.Counter()
     guest_entry = next(a for a, n in symbols(os.path.join(build, 'test_guest.elf')) if n == '_start')
     bench = subprocess.run([os.path.join(root, 'bench/guest/bench_guest_trap.sh'), '--no-build', '--runs', '1'],
                            cwd=root, capture_output=True, text=True)
@@ -72,6 +76,10 @@ def main():
                 stack[-1:] = [fn]
         for f in set(stack[:depth]):
             incl[f] += 1
+        if callee is not None:
+            at = next((k for k, f in enumerate(stack) if f.startswith(callee)), None)
+            if at is not None:
+                by_caller[stack[at - 1] if at > 0 else '?'] += 1
     qemu.kill()
     print('%d instructions from reset to the guest' % total)
     print('self:')
@@ -80,6 +88,10 @@ def main():
     print('including callees:')
     for fn, n in incl.most_common(70):
         print('  %9d  %s' % (n, fn[:110]))
+    if callee is not None:
+        print('%s, by caller:' % callee)
+        for fn, n in by_caller.most_common(30):
+            print('  %9d  %s' % (n, fn[:110]))
 
 
 if __name__ == '__main__':

@@ -50,7 +50,13 @@ void AbortRoutes::rebuild()
     for (usize i = 0; i < count_; ++i) {
         const u64 first = routes_[i].base >> kGranuleShift;
         const u64 last = (routes_[i].base + routes_[i].size - 1) >> kGranuleShift;  // add() refused wrapping ranges
-        for (u64 g = first; g <= last && g < kGranules; ++g) busy_[g / 64] |= u64{1} << (g % 64);
+        if (first >= kGranules) continue;
+        const u64 end = last < kGranules ? last + 1 : kGranules;  // granules [first, end), a word at a time
+        for (u64 g = first; g < end; g = (g | 63) + 1) {
+            const u64 upto = end < (g | 63) + 1 ? end : (g | 63) + 1;
+            const u64 bits = upto - g;
+            busy_[g / 64] |= (bits == 64 ? ~u64{0} : (u64{1} << bits) - 1) << (g % 64);
+        }
     }
     segment_count_ = 0;
     for (usize c = 0; c < n; ++c) {
