@@ -65,8 +65,7 @@ void VirtualConfig::read_hardware()
         }
     for (usize i = 0; i < count_; ++i) {
         const PciFunction& f = table_[i];
-        FnState& s = state_[i];
-        s = FnState{};
+        FnState& s = state_.construct(i);
         s.acc = &hw(f);
         s.direct = s.acc->function_base(f.bdf);
         u16 cmd = s.acc->read16(f.bdf, kCommand);
@@ -87,8 +86,7 @@ void VirtualConfig::read_hardware()
         // where enumeration put it; start() corrects what must not stay.
         for (unsigned b = 0; b < PciFunction::kBars; ++b) {
             const PciBar& bar = f.bars[b];
-            Slot& sl = slot(i, b);
-            sl = Slot{};
+            Slot& sl = slots_.construct(i * PciFunction::kBars + b);
             if (!visible(i) || !bar.present() || !bar.assigned()) continue;
             sl.size = bar.size;
             sl.phys = bar.cpu_addr;

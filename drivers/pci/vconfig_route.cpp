@@ -356,7 +356,7 @@ bool VirtualConfig::forward_write(u64 ipa, unsigned size, u64 value)
 {
     const Slot* x = trapped_at(ipa, size);
     if (x == nullptr) return false;  // dropped
-    usize s = usize(x - slots_);
+    usize s = usize(x - slots_.data());
     if (s % kB != PciBar::kRomIndex) io_.write(PhysAddr(x->phys + (ipa - x->cpu)), size, value);
     ++forwarded;
     return true;

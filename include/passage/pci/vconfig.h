@@ -41,6 +41,7 @@
 
 #include <span>
 
+#include "passage/lazy_array.h"
 #include "passage/pci/config.h"
 #include "passage/pci/device_table.h"
 #include "passage/pci/disposition.h"
@@ -300,7 +301,6 @@ private:
         u32 key = 0;    // segment << 16 | bus << 8 | dev << 3 | fn
         u16 index = 0;  // the function's index + 1 (0: empty)
     };
-    BdfSlot by_bdf_[kBdfSlots] = {};
     // read_plain's last hit: the ECAM page | its function's index + 1 (0: none).
     static_assert(kMaxFunctions < 0xfff, "the index fits below the page");
     mutable u64 page_hint_ = 0;
@@ -308,8 +308,9 @@ private:
     std::span<const PciHostBridge> hosts_;
     Stage2Mover& mover_;
     PhysIo& io_;
-    FnState state_[kMaxFunctions];
-    Slot slots_[kSlots];
+    LazyArray<FnState, kMaxFunctions> state_;  // [0, count_) constructed by read_hardware
+    LazyArray<Slot, kSlots> slots_;            // [0, count_ * kBars) likewise
+    BdfSlot by_bdf_[kBdfSlots] = {};  // after the trap path's hint and functions: their offsets stay small
     u16 work_[kSlots] = {};
     usize work_count_ = 0;
     u16 live_[kSlots] = {};  // the slots that can decode: BARs with an address of visible functions
