@@ -69,10 +69,10 @@ bool node_enabled(const void* fdt, int node)
     return first_string_is(s, len, "okay") || first_string_is(s, len, "ok");
 }
 
-bool compatible_with_prefix(const void* fdt, int node, const char* prefix)
+namespace {
+
+bool list_has_prefix(const char* s, int len, const char* prefix)
 {
-    int len = 0;
-    const char* s = static_cast<const char*>(fdt_getprop(fdt, node, "compatible", &len));
     if (s == nullptr || len <= 0) return false;
     const char* end = s + len;
     while (s < end) {
@@ -83,18 +83,58 @@ bool compatible_with_prefix(const void* fdt, int node, const char* prefix)
     return false;
 }
 
+const char* first_of(const char* c, int len, const char* fallback)
+{
+    return c != nullptr && len > 0 && c[len - 1] == '\0' ? c : fallback;
+}
+
+bool string_is(const char* s, int len, const char* value)
+{
+    return s != nullptr && len > 0 && s[len - 1] == '\0' && string_equal(s, value);
+}
+
+}  // namespace
+
+bool compatible_with_prefix(const void* fdt, int node, const char* prefix)
+{
+    int len = 0;
+    const char* s = static_cast<const char*>(fdt_getprop(fdt, node, "compatible", &len));
+    return list_has_prefix(s, len, prefix);
+}
+
+bool compatible_with_prefix(const TreeIndex& t, int node, const char* prefix)
+{
+    int len = 0;
+    const char* s = t.compatible(node, &len);
+    return list_has_prefix(s, len, prefix);
+}
+
 const char* first_compatible(const void* fdt, int node, const char* fallback)
 {
     int len = 0;
     const char* c = static_cast<const char*>(fdt_getprop(fdt, node, "compatible", &len));
-    return c != nullptr && len > 0 && c[len - 1] == '\0' ? c : fallback;
+    return first_of(c, len, fallback);
+}
+
+const char* first_compatible(const TreeIndex& t, int node, const char* fallback)
+{
+    int len = 0;
+    const char* c = t.compatible(node, &len);
+    return first_of(c, len, fallback);
 }
 
 bool string_property_is(const void* fdt, int node, const char* name, const char* value)
 {
     int len = 0;
     const char* s = static_cast<const char*>(fdt_getprop(fdt, node, name, &len));
-    return s != nullptr && len > 0 && s[len - 1] == '\0' && string_equal(s, value);
+    return string_is(s, len, value);
+}
+
+bool string_property_is(const TreeIndex& t, int node, Name name, const char* value)
+{
+    int len = 0;
+    const char* s = static_cast<const char*>(t.prop(node, name, &len));
+    return string_is(s, len, value);
 }
 
 void node_path(const void* fdt, int node, char* buf, usize size)

@@ -1,7 +1,5 @@
 // Which devices master DMA and whether the tree says they are coherent:
 // what a board without an SMMU risks by passing them through.
-#include <libfdt.h>
-
 #include "discover_steps.h"
 #include "passage/fdt/node.h"
 
@@ -13,31 +11,15 @@ using fdt::string_property_is;
 
 namespace {
 
-// The DMA properties asked of every node, and whether the tree's strings
-// block holds their names at all: a lookup of a name no property can have
-// is a walk of the node's properties for nothing.
-enum DmaProp { kIommus, kDmaCells, kCoherent, kNoncoherent, kDmaProps };
-constexpr const char* kDmaPropNames[kDmaProps] = {"iommus", "#dma-cells", "dma-coherent", "dma-noncoherent"};
-
-struct DmaNames {
-    bool may_have[kDmaProps];
-    explicit DmaNames(const void* fdt)
-    {
-        for (int i = 0; i < kDmaProps; ++i)
-            may_have[i] = fdt::names_may_contain(fdt, kDmaPropNames[i], __builtin_strlen(kDmaPropNames[i]) + 1);
-    }
-    bool has(const void* fdt, int node, DmaProp prop) const
-    {
-        return may_have[prop] && fdt_getprop(fdt, node, kDmaPropNames[prop], nullptr) != nullptr;
-    }
-};
+// The DMA properties asked of every node (the index knows which it has).
+constexpr fdt::Name kDmaProps[] = {fdt::Name::Iommus, fdt::Name::DmaCells, fdt::Name::DmaCoherent, fdt::Name::DmaNoncoherent};
 
 // of_dma_is_coherent: the nearest statement on the node or an ancestor,
 // given the parent's answer (-1: nothing said yet, which means not).
-int dma_statement(const void* fdt, int node, int parent, const DmaNames& names)
+int dma_statement(const fdt::TreeIndex& t, int node, int parent)
 {
-    if (names.has(fdt, node, kNoncoherent)) return 0;
-    if (names.has(fdt, node, kCoherent)) return 1;
+    if (t.has(node, fdt::Name::DmaNoncoherent)) return 0;
+    if (t.has(node, fdt::Name::DmaCoherent)) return 1;
     return parent;
 }
 
@@ -65,16 +47,16 @@ bool dma_capable_compatible(const char* c, int len)
     return false;
 }
 
-bool dma_master(const void* fdt, int node, const DmaNames& names)
+bool dma_master(const fdt::TreeIndex& t, int node)
 {
     // A bus stating its children's coherency is not a master itself.
-    if (compatible(fdt, node, "simple-bus")) return false;
-    for (int prop = 0; prop < kDmaProps; ++prop)
-        if (names.has(fdt, node, static_cast<DmaProp>(prop))) return true;
-    if (is_host_bridge(fdt, node)) return true;
-    if (string_property_is(fdt, node, "device_type", "network")) return true;
+    if (compatible(t, node, "simple-bus")) return false;
+    for (fdt::Name prop : kDmaProps)
+        if (t.has(node, prop)) return true;
+    if (is_host_bridge(t, node)) return true;
+    if (string_property_is(t, node, fdt::Name::DeviceType, "network")) return true;
     int len = 0;
-    const char* c = static_cast<const char*>(fdt_getprop(fdt, node, "compatible", &len));
+    const char* c = t.compatible(node, &len);
     for (int at = 0; c != nullptr && at < len;) {
         int n = 0;
         while (at + n < len && c[at + n] != '\0') ++n;
@@ -86,26 +68,25 @@ bool dma_master(const void* fdt, int node, const DmaNames& names)
 
 }  // namespace
 
-// One walk, with each depth's inherited coherency and status, so the cost
-// stays linear in the tree (fdt_parent_offset is itself a walk).
-void discover_dma(const void* fdt, Platform& p)
+// One walk in tree order, with each depth's inherited coherency and
+// status: a node's parent is the last node seen one level up.
+void discover_dma(const fdt::TreeIndex& t, Platform& p)
 {
     constexpr int kMaxDepth = 32;
     int coherent[kMaxDepth];
     bool enabled[kMaxDepth];
-    const DmaNames names(fdt);
-    coherent[0] = dma_statement(fdt, 0, -1, names);
+    coherent[0] = dma_statement(t, 0, -1);
     enabled[0] = true;
     DmaMasters& d = p.dma;
-    int depth = 0;
-    for (int node = fdt_next_node(fdt, 0, &depth); node >= 0 && depth > 0; node = fdt_next_node(fdt, node, &depth)) {
+    for (int node = 1; node < t.count(); ++node) {
+        const int depth = t.depth(node);
         if (depth >= kMaxDepth) continue;  // deeper than any real tree: not looked at
-        enabled[depth] = enabled[depth - 1] && fdt::node_enabled(fdt, node);
-        coherent[depth] = dma_statement(fdt, node, coherent[depth - 1], names);
-        if (!enabled[depth] || !dma_master(fdt, node, names)) continue;
+        enabled[depth] = enabled[depth - 1] && t.enabled(node);
+        coherent[depth] = dma_statement(t, node, coherent[depth - 1]);
+        if (!enabled[depth] || !dma_master(t, node)) continue;
         ++d.count;
         if (coherent[depth] == 1) continue;
-        if (d.noncoherent++ == 0) node_path(fdt, node, d.first_noncoherent, sizeof d.first_noncoherent);
+        if (d.noncoherent++ == 0) node_path(t, node, d.first_noncoherent, sizeof d.first_noncoherent);
     }
 }
 

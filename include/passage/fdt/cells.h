@@ -46,4 +46,13 @@ Result<MemRange> reg_entry(const void* fdt, int parent, int node, int index);
 // Translates an address in the bus of `bus_node`'s children up to the root.
 Result<u64> translate_to_cpu(const void* fdt, int bus_node, u64 addr);
 
+// The same over a tree index (node: an index in it), where a node's parent
+// costs nothing to find: the rules and the answers are those above.
+class TreeIndex;
+Result<int> address_cells(const TreeIndex& t, int node);
+Result<int> size_cells(const TreeIndex& t, int node);
+Result<int> reg_count(const TreeIndex& t, int node);
+Result<MemRange> reg_entry(const TreeIndex& t, int node, int index);
+Result<u64> translate_to_cpu(const TreeIndex& t, int bus_node, u64 addr);
+
 }  // namespace passage::fdt

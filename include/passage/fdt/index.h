@@ -131,4 +131,10 @@ private:
     Node nodes_[kMaxNodes] = {};
 };
 
+// An index of `fdt` in one scratch TreeIndex shared by every caller, for
+// the functions that take a blob without an index (tests, fuzzers,
+// passage-inspect): null, with the message, if it cannot be built. The next
+// call reuses it; never in the image, whose index boot/main.cpp owns.
+const TreeIndex* scratch_index(const void* fdt, Diagnostic& diag);
+
 }  // namespace passage::fdt
