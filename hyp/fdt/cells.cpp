@@ -32,6 +32,16 @@ namespace {
 // over either.
 struct BlobTree {
     const void* fdt;
+    // One cell: -1 absent, -2 not 4 bytes, else the value (at most INT_MAX).
+    int cell(int node, Name, const char* name) const
+    {
+        int len = 0;
+        const void* p = fdt_getprop(fdt, node, name, &len);
+        if (p == nullptr) return -1;
+        if (len != 4) return -2;
+        const u32 v = read_be32(p);
+        return v > 0x7fffffff ? 0x7fffffff : int(v);
+    }
     const void* prop(int node, Name, const char* name, int* len) const { return fdt_getprop(fdt, node, name, len); }
     int parent(int node) const { return fdt_parent_offset(fdt, node); }
     u64 where(int node) const { return static_cast<u64>(node); }
@@ -39,6 +49,7 @@ struct BlobTree {
 
 struct IndexTree {
     const TreeIndex& t;
+    int cell(int node, Name n, const char*) const { return node >= 0 ? t.cells(node, n) : -1; }
     const void* prop(int node, Name n, const char*, int* len) const
     {
         if (node >= 0) return t.prop(node, n, len);
@@ -52,13 +63,10 @@ struct IndexTree {
 template <class Tree>
 Result<int> cells_property(const Tree& tree, int node, Name n, const char* name, int fallback)
 {
-    int len = 0;
-    const void* p = tree.prop(node, n, name, &len);
-    if (p == nullptr) return fallback;
-    if (len != 4) return Failure{Error::BadDeviceTree, tree.where(node)};
-    u64 v = read_cells(p, 1);
-    if (v > kMaxCells) return Failure{Error::BadDeviceTree, tree.where(node)};
-    return static_cast<int>(v);
+    const int v = tree.cell(node, n, name);
+    if (v == -1) return fallback;
+    if (v < 0 || v > kMaxCells) return Failure{Error::BadDeviceTree, tree.where(node)};
+    return v;
 }
 
 template <class Tree>

@@ -23,7 +23,7 @@ constexpr const char* kNames[u32(Name::Count)] = {
 };
 static_assert(u32(Name::Count) <= 64, "a node's names are one 64-bit mask");
 
-u32 be32(const u8* p) { return u32(read_cells(p, 1)); }
+u32 be32(const u8* p) { return read_be32(p); }
 
 // The Name a property name stands for, or Count.
 Name classify(const char* s)
@@ -221,6 +221,12 @@ Status TreeIndex::build(const void* fdt, Diagnostic& diag)
                 if (n == Name::Compatible) {
                     d.compat = u32(t.value - block_);
                     d.compat_len = t.len;
+                } else if (n == Name::Reg) {
+                    d.reg = u32(t.value - block_);
+                    d.reg_len = t.len;
+                } else if (n == Name::AddressCells || n == Name::SizeCells) {
+                    const u32 v = t.len == 4 ? be32(t.value) : kCellsMalformed;
+                    (n == Name::AddressCells ? d.address_cells : d.size_cells) = u8(v < kCellsMalformed ? v : kCellsMalformed);
                 } else if (n == Name::Status) {
                     d.enabled = first_string_is(t.value, t.len, "okay") || first_string_is(t.value, t.len, "ok");
                 }
@@ -295,8 +301,13 @@ const void* TreeIndex::prop(int node, Name n, int* len) const
         if (len != nullptr) *len = -FDT_ERR_NOTFOUND;
         return nullptr;
     }
-    // The build read every token here: properties and NOPs, each inside the block.
     const Node& d = nodes_[node];
+    if (n == Name::Reg) {  // kept: asked of nearly every node
+        if (len != nullptr) *len = int(d.reg_len);
+        return block_ + d.reg;
+    }
+    if (n == Name::Compatible) return compatible(node, len);
+    // The build read every token here: properties and NOPs, each inside the block.
     for (u32 off = d.props; off < d.props_end;) {
         const u8* p = block_ + off;
         if (be32(p) != FDT_PROP) {

@@ -21,6 +21,14 @@ inline constexpr int kMaxValueCells = 2;
 // caller has checked that count * 4 bytes are there.
 u64 read_cells(const void* cells, int count);
 
+// One big-endian cell: read_cells(p, 1), inline for the walks that read
+// every token.
+inline u32 read_be32(const void* p)
+{
+    const auto* b = static_cast<const u8*>(p);
+    return u32(b[0]) << 24 | u32(b[1]) << 16 | u32(b[2]) << 8 | u32(b[3]);
+}
+
 // Writes v as `count` (1 or 2) big-endian cells; false if count is out of
 // range or v does not fit.
 bool write_cells(void* cells, int count, u64 v);

@@ -69,6 +69,13 @@ public:
 
     // fdt_get_phandle: phandle, else linux,phandle, when one cell; else 0.
     u32 phandle(int node) const { return nodes_[node].phandle; }
+    // The node's #address-cells (or #size-cells) read as one cell: -1 when
+    // absent, -2 when not 4 bytes or past 253 (no tree's), else the value.
+    int cells(int node, Name n) const
+    {
+        const u8 v = n == Name::AddressCells ? nodes_[node].address_cells : nodes_[node].size_cells;
+        return v == kCellsAbsent ? -1 : v == kCellsMalformed ? -2 : int(v);
+    }
     // Status absent, "okay" or "ok" (fdt::node_enabled).
     bool enabled(int node) const { return nodes_[node].enabled; }
     // The node's compatible list, as fdt_getprop gives it.
@@ -104,11 +111,17 @@ private:
         u32 phandle = 0;
         u32 compat = 0;       // compatible's value, from the structure block's start
         u32 compat_len = 0;
+        u32 reg = 0;          // reg's value, likewise
+        u32 reg_len = 0;
         u64 names = 0;        // bit n: the node has a property called Name n
         u16 depth = 0;
-        u16 name_len = 0;
+        u32 name_len = 0;
         bool enabled = true;
+        u8 address_cells = kCellsAbsent;
+        u8 size_cells = kCellsAbsent;
     };
+    static constexpr u8 kCellsAbsent = 0xff;
+    static constexpr u8 kCellsMalformed = 0xfe;
     struct Slot {
         u32 key = 0;  // nameoff + 1; 0: empty
         u8 name = u8(Name::Count);

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "passage/fdt/cells.h"
 #include "passage/fdt/index.h"
 #include "passage/fdt/node.h"
 #include "passage/fdt/tokens.h"
@@ -137,6 +138,35 @@ TEST_CASE("fdt index: the same answers as libfdt on every test tree")
             CHECK(ix->prop(i, pn, int(std::strlen(pn)), &got) == fdt_getprop(fdt, off, pn, nullptr));
             CHECK(got == want);
             (void)v;
+        }
+        // Cells and reg as fdt/cells.h reads them, through either.
+        for (fdt::Name n : {fdt::Name::AddressCells, fdt::Name::SizeCells}) {
+            int plen = 0;
+            const void* v = fdt_getprop(fdt, off, fdt::name_string(n), &plen);
+            const u32 raw = v != nullptr && plen == 4 ? fdt32_ld(static_cast<const fdt32_t*>(v)) : 0;
+            CHECK(ix->cells(i, n) == (v == nullptr ? -1 : plen != 4 || raw >= 0xfe ? -2 : int(raw)));
+        }
+        auto same = [](const auto& a, const auto& b) {
+            CHECK(a.ok() == b.ok());
+            if (a.ok() && b.ok()) CHECK(*a == *b);
+            if (!a.ok() && !b.ok()) {
+                CHECK(a.error() == b.error());
+                CHECK(a.error_addr() == b.error_addr());
+            }
+        };
+        same(fdt::address_cells(*ix, i), fdt::address_cells(fdt, off));
+        same(fdt::size_cells(*ix, i), fdt::size_cells(fdt, off));
+        if (parent >= 0) {
+            auto count = fdt::reg_count(*ix, i);
+            same(count, fdt::reg_count(fdt, parent, off));
+            for (int r = 0; r < (count ? *count : 0) + 1; ++r) {
+                auto a = fdt::reg_entry(*ix, i, r);
+                auto w = fdt::reg_entry(fdt, parent, off, r);
+                CHECK(a.ok() == w.ok());
+                if (a.ok() && w.ok()) CHECK((a->base == w->base && a->size == w->size));
+                if (!a.ok() && !w.ok()) CHECK(a.error() == w.error());
+            }
+            same(fdt::translate_to_cpu(*ix, i, 0x1000), fdt::translate_to_cpu(fdt, off, 0x1000));
         }
         int clen = 0, want_clen = 0;
         CHECK(ix->compatible(i, &clen) == fdt_getprop(fdt, off, "compatible", &want_clen));
