@@ -25,11 +25,21 @@ static_assert(u32(Name::Count) <= 64, "a node's names are one 64-bit mask");
 
 u32 be32(const u8* p) { return read_be32(p); }
 
+// Each Name's first byte, so that most names are told apart in one compare.
+struct FirstBytes {
+    char of[u32(Name::Count)] = {};
+    constexpr FirstBytes()
+    {
+        for (u32 i = 0; i < u32(Name::Count); ++i) of[i] = kNames[i][0];
+    }
+};
+constexpr FirstBytes kFirst;
+
 // The Name a property name stands for, or Count.
 Name classify(const char* s)
 {
     for (u32 i = 0; i < u32(Name::Count); ++i)
-        if (kNames[i][0] == s[0] && string_equal(kNames[i], s)) return Name(i);
+        if (kFirst.of[i] == s[0] && string_equal(kNames[i], s)) return Name(i);
     return Name::Count;
 }
 
@@ -39,26 +49,6 @@ bool first_string_is(const u8* s, u32 len, const char* want)
     for (u32 i = 0; i < len; ++i) {
         if (char(s[i]) != want[i]) return false;
         if (want[i] == '\0') return true;
-    }
-    return false;
-}
-
-// fdt_stringlist_contains, byte for byte: it compares the string's NUL too,
-// which may be the byte after an unterminated list (inside the block: the
-// end tag follows every value).
-bool stringlist_contains(const char* list, int len, const char* s)
-{
-    int n = 0;
-    while (s[n] != '\0') ++n;
-    while (len >= n) {
-        int k = 0;
-        while (k <= n && list[k] == s[k]) ++k;
-        if (k > n) return true;
-        int at = 0;
-        while (at < len && list[at] != '\0') ++at;
-        if (at == len) return false;
-        len -= at + 1;
-        list += at + 1;
     }
     return false;
 }
@@ -79,6 +69,20 @@ bool node_name_is(const char* node_name, int node_len, const char* name, int len
 }  // namespace
 
 const char* name_string(Name n) { return u32(n) < u32(Name::Count) ? kNames[u32(n)] : "?"; }
+
+bool stringlist_contains(const char* list, int len, const char* s)
+{
+    for (;;) {
+        int k = 0;
+        while (k < len && s[k] != '\0' && list[k] == s[k]) ++k;
+        // s ends inside the list or at its end: libfdt compares the NUL too.
+        if (s[k] == '\0' && list[k] == '\0') return true;
+        while (k < len && list[k] != '\0') ++k;  // to this entry's NUL
+        if (k >= len) return false;
+        list += k + 1;
+        len -= k + 1;
+    }
+}
 
 Name TreeIndex::resolve(u32 nameoff)
 {

@@ -23,28 +23,49 @@ int dma_statement(const fdt::TreeIndex& t, int node, int parent)
     return parent;
 }
 
-bool contains(const char* s, int len, const char* word)
+// True if `word` occurs in s[0, len) at `at`.
+bool occurs_at(const char* s, int len, int at, const char* word)
 {
-    for (int i = 0; i < len; ++i) {
-        int j = 0;
-        while (word[j] != '\0' && i + j < len && s[i + j] == word[j]) ++j;
-        if (word[j] == '\0') return true;
-    }
-    return false;
+    int j = 0;
+    while (word[j] != '\0' && at + j < len && s[at + j] == word[j]) ++j;
+    return word[j] == '\0';
 }
 
-// One entry of a compatible list names a DMA-capable controller: the
-// families whose controllers master DMA, not their PHYs or power helpers.
+// The families whose controllers master DMA, and the words that name their
+// PHYs or power helpers instead.
+constexpr const char* kFamilies[] = {"sdhci", "mmc", "mshc", "usb", "xhci", "ehci", "ohci", "dwc2", "dwc3",
+                                     "ahci", "sata", "gmac", "dwmac", "ethernet", "stmmac", "virtio,mmio", "fw-cfg"};
+constexpr const char* kNot[] = {"phy", "pwrseq", "xceiv", "connector", "regulator", "vbus"};
+
+// Which bytes start one of those words: a position starting none is passed
+// over with one look-up.
+struct FirstBytes {
+    bool starts[256] = {};
+    constexpr FirstBytes()
+    {
+        for (const char* w : kFamilies) starts[u8(w[0])] = true;
+        for (const char* w : kNot) starts[u8(w[0])] = true;
+    }
+};
+constexpr FirstBytes kFirstBytes;
+
+// One entry of a compatible list names a DMA-capable controller: a family
+// word occurs in it and no PHY or helper word does. One pass over the entry.
 bool dma_capable_compatible(const char* c, int len)
 {
-    static constexpr const char* kFamilies[] = {"sdhci", "mmc", "mshc", "usb", "xhci", "ehci", "ohci", "dwc2", "dwc3",
-                                                "ahci", "sata", "gmac", "dwmac", "ethernet", "stmmac", "virtio,mmio", "fw-cfg"};
-    static constexpr const char* kNot[] = {"phy", "pwrseq", "xceiv", "connector", "regulator", "vbus"};
-    for (const char* n : kNot)
-        if (contains(c, len, n)) return false;
-    for (const char* f : kFamilies)
-        if (contains(c, len, f)) return true;
-    return false;
+    bool family = false;
+    for (int at = 0; at < len; ++at) {
+        if (!kFirstBytes.starts[u8(c[at])]) continue;
+        for (const char* n : kNot)
+            if (n[0] == c[at] && occurs_at(c, len, at, n)) return false;
+        if (family) continue;
+        for (const char* f : kFamilies)
+            if (f[0] == c[at] && occurs_at(c, len, at, f)) {
+                family = true;
+                break;
+            }
+    }
+    return family;
 }
 
 bool dma_master(const fdt::TreeIndex& t, int node)

@@ -32,6 +32,12 @@ enum class Name : u8 {
 // The property name a Name stands for ("#address-cells" for AddressCells).
 const char* name_string(Name n);
 
+// fdt_stringlist_contains's answer, without its strlen: whether the string
+// list (len bytes) holds s. Like it, it compares s's NUL with the byte
+// after an unterminated list, which lies inside the structure block (the
+// end tag follows every value).
+bool stringlist_contains(const char* list, int len, const char* s);
+
 class TreeIndex {
 public:
     // Real boards' trees have up to about 2,000 nodes.

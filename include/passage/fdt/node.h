@@ -32,7 +32,7 @@ public:
     {
     }
     CompatibleList(const TreeIndex& t, int node) : list_(t.compatible(node, &len_)) {}
-    bool has(const char* compat) const { return list_ != nullptr && fdt_stringlist_contains(list_, len_, compat) != 0; }
+    bool has(const char* compat) const { return list_ != nullptr && stringlist_contains(list_, len_, compat); }
     // The property as fdt_getprop gave it: null (then size() is the error) or its bytes.
     const char* data() const { return list_; }
     int size() const { return len_; }

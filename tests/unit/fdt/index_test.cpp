@@ -146,12 +146,12 @@ TEST_CASE("fdt index: the same answers as libfdt on every test tree")
             const u32 raw = v != nullptr && plen == 4 ? fdt32_ld(static_cast<const fdt32_t*>(v)) : 0;
             CHECK(ix->cells(i, n) == (v == nullptr ? -1 : plen != 4 || raw >= 0xfe ? -2 : int(raw)));
         }
-        auto same = [](const auto& a, const auto& b) {
-            CHECK(a.ok() == b.ok());
-            if (a.ok() && b.ok()) CHECK(*a == *b);
-            if (!a.ok() && !b.ok()) {
-                CHECK(a.error() == b.error());
-                CHECK(a.error_addr() == b.error_addr());
+        auto same = [](const auto& a, const auto& w) {
+            CHECK(a.ok() == w.ok());
+            if (a.ok() && w.ok()) CHECK(*a == *w);
+            if (!a.ok() && !w.ok()) {
+                CHECK(a.error() == w.error());
+                CHECK(a.error_addr() == w.error_addr());
             }
         };
         same(fdt::address_cells(*ix, i), fdt::address_cells(fdt, off));
@@ -205,6 +205,25 @@ TEST_CASE("fdt index: the same answers as libfdt on every test tree")
         }
     }
     for (u32 ph : {0u, 0xffffffffu, 0xfffeu}) CHECK(ix->by_phandle(ph) == Index::kNone);
+}
+
+// Every way a list can end against every string: terminated or not, empty
+// entries, one string the prefix of another.
+TEST_CASE("fdt index: string lists answer as fdt_stringlist_contains does")
+{
+    const std::string lists[] = {std::string("abc\0def\0", 8), std::string("abc\0de", 6), std::string("abc", 3),
+                                 std::string("\0abc\0", 5), std::string("ab\0\0c\0", 6), std::string(),
+                                 std::string("abcd\0", 5), std::string("\0", 1)};
+    const char* strings[] = {"", "a", "ab", "abc", "abcd", "de", "def", "defg", "c", "d"};
+    for (const std::string& l : lists)
+        for (int after : {0, int('x')})
+            for (const char* s : strings) {
+                std::string buf = l;
+                buf.push_back(char(after));  // the byte after the list, which both read
+                INFO(std::string(l).size() << " bytes, then " << after << ": " << s);
+                CHECK(fdt::stringlist_contains(buf.data(), int(l.size()), s) ==
+                      (fdt_stringlist_contains(buf.data(), int(l.size()), s) != 0));
+            }
 }
 
 // Paths as fdt_path_offset takes them: aliases, unit addresses left out,
