@@ -70,6 +70,17 @@ bool node_name_is(const char* node_name, int node_len, const char* name, int len
 
 const char* name_string(Name n) { return u32(n) < u32(Name::Count) ? kNames[u32(n)] : "?"; }
 
+u64 first_bytes(const char* list, int len)
+{
+    u64 bits = 0;
+    for (int at = 0; at < len;) {
+        bits |= u64(1) << (u8(list[at]) & 63);
+        while (at < len && list[at] != '\0') ++at;
+        ++at;
+    }
+    return bits;
+}
+
 bool stringlist_contains(const char* list, int len, const char* s)
 {
     for (;;) {
@@ -225,6 +236,7 @@ Status TreeIndex::build(const void* fdt, Diagnostic& diag)
                 if (n == Name::Compatible) {
                     d.compat = u32(t.value - block_);
                     d.compat_len = t.len;
+                    d.compat_first = first_bytes(reinterpret_cast<const char*>(t.value), int(t.len));
                 } else if (n == Name::Reg) {
                     d.reg = u32(t.value - block_);
                     d.reg_len = t.len;
@@ -366,7 +378,7 @@ bool TreeIndex::is_compatible(int node, const char* compat) const
 {
     int len = 0;
     const char* list = compatible(node, &len);
-    return list != nullptr && stringlist_contains(list, len, compat);
+    return list != nullptr && may_contain(nodes_[node].compat_first, compat) && stringlist_contains(list, len, compat);
 }
 
 int TreeIndex::next_compatible(int from, const char* compat) const

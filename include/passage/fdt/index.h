@@ -38,6 +38,11 @@ const char* name_string(Name n);
 // end tag follows every value).
 bool stringlist_contains(const char* list, int len, const char* s);
 
+// A string list's entries' first bytes, one bit each (byte & 63): a string
+// whose first byte has no bit set is in none of its entries.
+u64 first_bytes(const char* list, int len);
+inline bool may_contain(u64 first, const char* s) { return s[0] == '\0' || ((first >> (u8(s[0]) & 63)) & 1) != 0; }
+
 class TreeIndex {
 public:
     // Real boards' trees have up to about 2,000 nodes.
@@ -84,8 +89,10 @@ public:
     }
     // Status absent, "okay" or "ok" (fdt::node_enabled).
     bool enabled(int node) const { return nodes_[node].enabled; }
-    // The node's compatible list, as fdt_getprop gives it.
+    // The node's compatible list, as fdt_getprop gives it, and its
+    // entries' first bytes (first_bytes).
     const char* compatible(int node, int* len) const;
+    u64 compatible_first_bytes(int node) const { return nodes_[node].compat_first; }
     // fdt_node_check_compatible(...) == 0.
     bool is_compatible(int node, const char* compat) const;
 
@@ -117,6 +124,7 @@ private:
         u32 phandle = 0;
         u32 compat = 0;       // compatible's value, from the structure block's start
         u32 compat_len = 0;
+        u64 compat_first = 0; // first_bytes of compatible
         u32 reg = 0;          // reg's value, likewise
         u32 reg_len = 0;
         u64 names = 0;        // bit n: the node has a property called Name n

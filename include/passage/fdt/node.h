@@ -31,8 +31,11 @@ public:
         : list_(static_cast<const char*>(fdt_getprop(fdt, node, "compatible", &len_)))
     {
     }
-    CompatibleList(const TreeIndex& t, int node) : list_(t.compatible(node, &len_)) {}
-    bool has(const char* compat) const { return list_ != nullptr && stringlist_contains(list_, len_, compat); }
+    CompatibleList(const TreeIndex& t, int node) : list_(t.compatible(node, &len_)), first_(t.compatible_first_bytes(node)) {}
+    bool has(const char* compat) const
+    {
+        return list_ != nullptr && may_contain(first_, compat) && stringlist_contains(list_, len_, compat);
+    }
     // The property as fdt_getprop gave it: null (then size() is the error) or its bytes.
     const char* data() const { return list_; }
     int size() const { return len_; }
@@ -40,6 +43,7 @@ public:
 private:
     int len_ = 0;
     const char* list_;
+    u64 first_ = ~u64(0);  // first_bytes of the list; all set: not known
 };
 
 // True if one of the node's compatible strings starts with `prefix`.
