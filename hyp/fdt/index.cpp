@@ -25,21 +25,30 @@ static_assert(u32(Name::Count) <= 64, "a node's names are one 64-bit mask");
 
 u32 be32(const u8* p) { return read_be32(p); }
 
-// Each Name's first byte, so that most names are told apart in one compare.
-struct FirstBytes {
-    char of[u32(Name::Count)] = {};
-    constexpr FirstBytes()
+// The Names by first byte: those starting with byte b are
+// names[start[b], start[b + 1]), so a name is compared with a few at most.
+struct ByFirstByte {
+    u8 start[257] = {};
+    u8 names[u32(Name::Count)] = {};
+    constexpr ByFirstByte()
     {
-        for (u32 i = 0; i < u32(Name::Count); ++i) of[i] = kNames[i][0];
+        for (u32 i = 0; i < u32(Name::Count); ++i) ++start[u8(kNames[i][0]) + 1];
+        for (u32 b = 1; b <= 256; ++b) start[b] = u8(start[b] + start[b - 1]);
+        u8 next[256] = {};
+        for (u32 i = 0; i < u32(Name::Count); ++i) {
+            const u8 b = u8(kNames[i][0]);
+            names[start[b] + next[b]++] = u8(i);
+        }
     }
 };
-constexpr FirstBytes kFirst;
+constexpr ByFirstByte kByFirst;
 
 // The Name a property name stands for, or Count.
 Name classify(const char* s)
 {
-    for (u32 i = 0; i < u32(Name::Count); ++i)
-        if (kFirst.of[i] == s[0] && string_equal(kNames[i], s)) return Name(i);
+    const u8 b = u8(s[0]);
+    for (u32 k = kByFirst.start[b]; k < kByFirst.start[b + 1]; ++k)
+        if (string_equal(kNames[kByFirst.names[k]], s)) return Name(kByFirst.names[k]);
     return Name::Count;
 }
 

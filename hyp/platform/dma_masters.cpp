@@ -37,33 +37,41 @@ constexpr const char* kFamilies[] = {"sdhci", "mmc", "mshc", "usb", "xhci", "ehc
                                      "ahci", "sata", "gmac", "dwmac", "ethernet", "stmmac", "virtio,mmio", "fw-cfg"};
 constexpr const char* kNot[] = {"phy", "pwrseq", "xceiv", "connector", "regulator", "vbus"};
 
-// Which bytes start one of those words: a position starting none is passed
-// over with one look-up.
-struct FirstBytes {
-    bool starts[256] = {};
-    constexpr FirstBytes()
+// Both lists' words by first byte: words[start[b], start[b + 1]) start
+// with byte b; an index below kNotCount is a kNot word.
+constexpr u32 kNotCount = sizeof kNot / sizeof kNot[0];
+constexpr u32 kWords = kNotCount + sizeof kFamilies / sizeof kFamilies[0];
+struct WordsByFirstByte {
+    u8 start[257] = {};
+    u8 words[kWords] = {};
+    static constexpr const char* word(u32 i) { return i < kNotCount ? kNot[i] : kFamilies[i - kNotCount]; }
+    constexpr WordsByFirstByte()
     {
-        for (const char* w : kFamilies) starts[u8(w[0])] = true;
-        for (const char* w : kNot) starts[u8(w[0])] = true;
+        for (u32 i = 0; i < kWords; ++i) ++start[u8(word(i)[0]) + 1];
+        for (u32 b = 1; b <= 256; ++b) start[b] = u8(start[b] + start[b - 1]);
+        u8 next[256] = {};
+        for (u32 i = 0; i < kWords; ++i) {
+            const u8 b = u8(word(i)[0]);
+            words[start[b] + next[b]++] = u8(i);
+        }
     }
 };
-constexpr FirstBytes kFirstBytes;
+constexpr WordsByFirstByte kByFirst;
 
 // One entry of a compatible list names a DMA-capable controller: a family
-// word occurs in it and no PHY or helper word does. One pass over the entry.
+// word occurs in it and no PHY or helper word does. One pass over the
+// entry, each position tried against the words starting with its byte.
 bool dma_capable_compatible(const char* c, int len)
 {
     bool family = false;
     for (int at = 0; at < len; ++at) {
-        if (!kFirstBytes.starts[u8(c[at])]) continue;
-        for (const char* n : kNot)
-            if (n[0] == c[at] && occurs_at(c, len, at, n)) return false;
-        if (family) continue;
-        for (const char* f : kFamilies)
-            if (f[0] == c[at] && occurs_at(c, len, at, f)) {
-                family = true;
-                break;
-            }
+        const u8 b = u8(c[at]);
+        for (u32 k = kByFirst.start[b]; k < kByFirst.start[b + 1]; ++k) {
+            const u32 w = kByFirst.words[k];
+            if (!occurs_at(c, len, at, WordsByFirstByte::word(w))) continue;
+            if (w < kNotCount) return false;
+            family = true;
+        }
     }
     return family;
 }
