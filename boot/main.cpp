@@ -32,7 +32,7 @@ constexpr usize kMaxDtbSize = 2 * MiB;  // booting.rst: the DTB must not exceed 
 Platform g_platform;
 BootOptions g_options;
 // The host tree's index, built once by the check and read by every step
-// after it. Kept out of BSS (~200 KiB the BSS clear would zero for nothing):
+// after it. Kept out of BSS (~290 KiB the BSS clear would zero for nothing):
 // the build writes every entry it uses.
 __attribute__((section(".pool.fdt_index"))) fdt::TreeIndex g_tree;
 
