@@ -237,14 +237,15 @@ LoadedGuest load(const void* fdt, const Platform& p, const BootModules& mods, co
 
 }  // namespace
 
-void boot_guest(const void* fdt, const Platform& p, const BootOptions& options)
+void boot_guest(const fdt::TreeIndex& tree, const Platform& p, const BootOptions& options)
 {
+    const void* fdt = tree.blob();
     smmu_takeover(p, options.smmu, options.smmu_2level);  // DMA aborts from here on, until the stream table says otherwise
     enumerate_pci(p);
 
     BootModules mods;
     Diagnostic d;
-    if (!discover_boot_modules(fdt, mods, d)) panic("boot modules: %s", d.text);
+    if (!discover_boot_modules(tree, mods, d)) panic("boot modules: %s", d.text);
 
     El2Guest& guest = g_guest;
     plan::GuestCpus chosen;

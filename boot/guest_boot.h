@@ -3,10 +3,12 @@
 #pragma once
 
 #include "options.h"
+#include "passage/fdt/index.h"
 #include "passage/platform.h"
 
 namespace passage {
 
-[[noreturn]] void boot_guest(const void* fdt, const Platform& platform, const BootOptions& options);
+// `tree`: the host device tree's index (boot/main.cpp built it).
+[[noreturn]] void boot_guest(const fdt::TreeIndex& tree, const Platform& platform, const BootOptions& options);
 
 }  // namespace passage

@@ -7,6 +7,7 @@
 #include "mmu.h"
 #include "options.h"
 #include "passage/discover.h"
+#include "passage/fdt/index.h"
 #include "passage/log.h"
 #include "passage/panic.h"
 #include "passage/size_str.h"
@@ -14,8 +15,6 @@
 #include "psci.h"
 #include "sysreg.h"
 #include "sysreg_fields.h"
-
-#include <libfdt.h>
 
 extern "C" {
 extern char __image_start[], __image_end[], __text_end[], __rodata_end[];
@@ -32,6 +31,10 @@ constexpr usize kMaxDtbSize = 2 * MiB;  // booting.rst: the DTB must not exceed 
 
 Platform g_platform;
 BootOptions g_options;
+// The host tree's index, built once by the check and read by every step
+// after it. Kept out of BSS (~290 KiB the BSS clear would zero for nothing):
+// the build writes every entry it uses.
+__attribute__((section(".pool.fdt_index"))) fdt::TreeIndex g_tree;
 
 void note_early(const char* text)
 {
@@ -44,12 +47,12 @@ void note_early(const char* text)
     arch::system_off(arch::g_machine.psci);
 }
 
-const char* bootargs(const void* fdt)
+const char* bootargs(const fdt::TreeIndex& t)
 {
-    int chosen = fdt_path_offset(fdt, "/chosen");
+    int chosen = t.path("/chosen");
     if (chosen < 0) return nullptr;
     int len = 0;
-    const char* s = static_cast<const char*>(fdt_getprop(fdt, chosen, "bootargs", &len));
+    const char* s = static_cast<const char*>(t.prop(chosen, fdt::Name::Bootargs, &len));
     return s != nullptr && len > 0 && s[len - 1] == '\0' ? s : nullptr;
 }
 
@@ -82,13 +85,13 @@ extern "C" [[noreturn]] void passage_main(u64 dtb, u64 image_base, u64 entry_el)
 
     const void* fdt = reinterpret_cast<const void*>(dtb);
     Diagnostic diag;
-    if (!check_device_tree(fdt, kMaxDtbSize, diag)) early_fatal(diag.text);
-    if (PsciMethod m = discover_psci_method(fdt); m != PsciMethod::None) arch::g_machine.psci = m;
+    if (!check_device_tree(fdt, kMaxDtbSize, g_tree, diag)) early_fatal(diag.text);
+    if (PsciMethod m = discover_psci_method(g_tree); m != PsciMethod::None) arch::g_machine.psci = m;
     // No console passage can drive (or none at all) is a silent boot: the
     // guest still runs. passage_early_error keeps the reason for gdb.
     // Kept for discover_platform, which would otherwise look again.
     ConsoleAnswer console;
-    console.status = discover_console(fdt, console.uart, console.diag);
+    console.status = discover_console(g_tree, console.uart, console.diag);
     const Uart& uart = console.uart;
     if (!console.status) note_early(console.diag.text);
     else if (!uart.usable()) note_early(uart.problem);
@@ -115,10 +118,10 @@ extern "C" [[noreturn]] void passage_main(u64 dtb, u64 image_base, u64 entry_el)
         log_info("passage: powering off");
         arch::system_off(arch::g_machine.psci);
     }
-    if (!parse_boot_options(bootargs(fdt), g_options, diag)) panic("%s", diag.text);
+    if (!parse_boot_options(bootargs(g_tree), g_options, diag)) panic("%s", diag.text);
     set_log_level(g_options.log_level);
 
-    if (!discover_platform(fdt, g_platform, diag, DiscoveryMode::Boot, &console)) panic("device tree: %s", diag.text);
+    if (!discover_platform(g_tree, g_platform, diag, DiscoveryMode::Boot, &console)) panic("device tree: %s", diag.text);
     print_platform_summary(g_platform);
 
     auto mmu = arch::enable_el2_mmu(b, g_platform);
@@ -131,5 +134,5 @@ extern "C" [[noreturn]] void passage_main(u64 dtb, u64 image_base, u64 entry_el)
         log_info("passage: done; powering off");
         arch::system_off(arch::g_machine.psci);
     }
-    boot_guest(fdt, g_platform, g_options);
+    boot_guest(g_tree, g_platform, g_options);
 }

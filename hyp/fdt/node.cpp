@@ -26,16 +26,38 @@ bool first_string_is(const char* s, int len, const char* want)
     return false;
 }
 
-// True if `want` (n > 0 bytes) occurs in [p, p + size).
+// True if want[0, n) occurs at p[i] inside [p, p + size).
+bool occurs_at(const char* p, usize size, usize i, const char* want, usize n)
+{
+    if (i + n > size) return false;
+    usize k = 1;
+    while (k < n && p[i + k] == want[k]) ++k;
+    return k == n;
+}
+
+// True if `want` (n > 0 bytes) occurs in [p, p + size). The first byte is
+// looked for eight at a time in aligned words (a tree's structure block is
+// kilobytes, searched several times per boot; before the MMU is on an
+// unaligned load would fault): a word holds it if word ^ (byte x 8) has a
+// zero byte.
 bool bytes_occur(const char* p, usize size, const char* want, usize n)
 {
     if (n == 0) return true;
-    for (usize i = 0; i + n <= size; ++i) {
-        if (p[i] != want[0]) continue;
-        usize k = 1;
-        while (k < n && p[i + k] == want[k]) ++k;
-        if (k == n) return true;
+    if (n > size) return false;
+    const u64 ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    const u64 pattern = ones * u8(want[0]);
+    usize i = 0;
+    for (; i < size && (reinterpret_cast<u64>(p + i) & 7) != 0; ++i)
+        if (p[i] == want[0] && occurs_at(p, size, i, want, n)) return true;
+    for (; i + 8 <= size; i += 8) {
+        using Word = u64 __attribute__((may_alias));
+        const u64 x = *reinterpret_cast<const Word*>(p + i) ^ pattern;
+        if (((x - ones) & ~x & highs) == 0) continue;
+        for (usize j = i; j < i + 8; ++j)
+            if (p[j] == want[0] && occurs_at(p, size, j, want, n)) return true;
     }
+    for (; i < size; ++i)
+        if (p[i] == want[0] && occurs_at(p, size, i, want, n)) return true;
     return false;
 }
 
@@ -69,10 +91,10 @@ bool node_enabled(const void* fdt, int node)
     return first_string_is(s, len, "okay") || first_string_is(s, len, "ok");
 }
 
-bool compatible_with_prefix(const void* fdt, int node, const char* prefix)
+namespace {
+
+bool list_has_prefix(const char* s, int len, const char* prefix)
 {
-    int len = 0;
-    const char* s = static_cast<const char*>(fdt_getprop(fdt, node, "compatible", &len));
     if (s == nullptr || len <= 0) return false;
     const char* end = s + len;
     while (s < end) {
@@ -83,18 +105,58 @@ bool compatible_with_prefix(const void* fdt, int node, const char* prefix)
     return false;
 }
 
+const char* first_of(const char* c, int len, const char* fallback)
+{
+    return c != nullptr && len > 0 && c[len - 1] == '\0' ? c : fallback;
+}
+
+bool string_is(const char* s, int len, const char* value)
+{
+    return s != nullptr && len > 0 && s[len - 1] == '\0' && string_equal(s, value);
+}
+
+}  // namespace
+
+bool compatible_with_prefix(const void* fdt, int node, const char* prefix)
+{
+    int len = 0;
+    const char* s = static_cast<const char*>(fdt_getprop(fdt, node, "compatible", &len));
+    return list_has_prefix(s, len, prefix);
+}
+
+bool compatible_with_prefix(const TreeIndex& t, int node, const char* prefix)
+{
+    int len = 0;
+    const char* s = t.compatible(node, &len);
+    return list_has_prefix(s, len, prefix);
+}
+
 const char* first_compatible(const void* fdt, int node, const char* fallback)
 {
     int len = 0;
     const char* c = static_cast<const char*>(fdt_getprop(fdt, node, "compatible", &len));
-    return c != nullptr && len > 0 && c[len - 1] == '\0' ? c : fallback;
+    return first_of(c, len, fallback);
+}
+
+const char* first_compatible(const TreeIndex& t, int node, const char* fallback)
+{
+    int len = 0;
+    const char* c = t.compatible(node, &len);
+    return first_of(c, len, fallback);
 }
 
 bool string_property_is(const void* fdt, int node, const char* name, const char* value)
 {
     int len = 0;
     const char* s = static_cast<const char*>(fdt_getprop(fdt, node, name, &len));
-    return s != nullptr && len > 0 && s[len - 1] == '\0' && string_equal(s, value);
+    return string_is(s, len, value);
+}
+
+bool string_property_is(const TreeIndex& t, int node, Name name, const char* value)
+{
+    int len = 0;
+    const char* s = static_cast<const char*>(t.prop(node, name, &len));
+    return string_is(s, len, value);
 }
 
 void node_path(const void* fdt, int node, char* buf, usize size)

@@ -43,7 +43,7 @@ bool TokenReader::next(Token& t)
     for (;;) {
         const u64 at = off_;
         if (size_ < 4 || at > size_ - 4) return stop("the structure block has no end tag", at);
-        const u32 tag = u32(read_cells(block_ + at, 1));
+        const u32 tag = read_be32(block_ + at);
         u64 off = at + 4;
         t.offset = static_cast<u32>(at);
         switch (tag) {
@@ -61,8 +61,8 @@ bool TokenReader::next(Token& t)
         }
         case FDT_PROP: {
             if (size_ - off < 8) return stop("a property is truncated", at);
-            const u64 len = read_cells(block_ + off, 1);
-            const u32 nameoff = u32(read_cells(block_ + off + 4, 1));
+            const u64 len = read_be32(block_ + off);
+            const u32 nameoff = read_be32(block_ + off + 4);
             off += 8;
             if (len > size_ - off) return stop("a property's value runs past the structure block", at);
             if (nameoff >= strings_size_) return stop("a property's name lies outside the strings block", at);

@@ -1,9 +1,8 @@
 // Boot modules in /chosen (the Xen on Arm binding). See passage/guest/modules.h.
 #include "passage/guest/modules.h"
 
-#include <libfdt.h>
-
 #include "passage/fdt/cells.h"
+#include "passage/fdt/index.h"
 #include "passage/fdt/node.h"
 #include "passage/log.h"
 #include "passage/text.h"
@@ -16,29 +15,29 @@ namespace {
 
 unsigned long long ull(u64 v) { return v; }
 
-// A node's path, built the first time a message needs it: fdt_get_path is
-// a walk from the root, and a boot that goes well prints none of them.
+// A node's path, built the first time a message needs it: a boot that
+// goes well prints none of them.
 class LazyPath {
 public:
-    LazyPath(const void* fdt, int node) : fdt_(fdt), node_(node) {}
+    LazyPath(const fdt::TreeIndex& t, int node) : t_(t), node_(node) {}
     const char* get()
     {
-        if (!built_) fdt::node_path(fdt_, node_, buf_, sizeof buf_);
+        if (!built_) fdt::node_path(t_, node_, buf_, sizeof buf_);
         built_ = true;
         return buf_;
     }
 
 private:
-    const void* fdt_;
+    const fdt::TreeIndex& t_;
     int node_;
     bool built_ = false;
     char buf_[96] = {};
 };
 
-Status read_module_reg(const void* fdt, int node, int ac, int sc, LazyPath& path, MemRange& out, Diagnostic& diag)
+Status read_module_reg(const fdt::TreeIndex& t, int node, int ac, int sc, LazyPath& path, MemRange& out, Diagnostic& diag)
 {
     int len = 0;
-    const u8* reg = static_cast<const u8*>(fdt_getprop(fdt, node, "reg", &len));
+    const u8* reg = static_cast<const u8*>(t.prop(node, fdt::Name::Reg, &len));
     if (reg == nullptr) return fail(diag, Error::BadDeviceTree, 0, "boot module %s: no reg property", path.get());
     int entry = (ac + sc) * 4;
     if (len != entry)
@@ -57,23 +56,23 @@ Status read_module_reg(const void* fdt, int node, int ac, int sc, LazyPath& path
 
 }  // namespace
 
-Status discover_boot_modules(const void* fdt, BootModules& out, Diagnostic& diag)
+Status discover_boot_modules(const fdt::TreeIndex& t, BootModules& out, Diagnostic& diag)
 {
     out = BootModules{};
-    int chosen = fdt_path_offset(fdt, "/chosen");
+    int chosen = t.path("/chosen");
     if (chosen < 0) return {};  // no /chosen: no modules
 
     int kernel_node = -1, initrd_node = -1;  // their paths only for messages
     int ac = -2, sc = -2;  // read when the first module needs them
-    for (int node = fdt_first_subnode(fdt, chosen); node >= 0; node = fdt_next_subnode(fdt, node)) {
-        if (!fdt::compatible_with_prefix(fdt, node, "multiboot,")) continue;
-        LazyPath path(fdt, node);
-        if (!fdt::node_enabled(fdt, node)) {
+    for (int node = t.first_child(chosen); node >= 0; node = t.next_sibling(node)) {
+        if (!fdt::compatible_with_prefix(t, node, "multiboot,")) continue;
+        LazyPath path(t, node);
+        if (!t.enabled(node)) {
             log_info("boot module %s is disabled: ignored", path.get());
             continue;
         }
-        bool kernel = fdt_node_check_compatible(fdt, node, "multiboot,kernel") == 0;
-        bool ramdisk = fdt_node_check_compatible(fdt, node, "multiboot,ramdisk") == 0;
+        bool kernel = t.is_compatible(node, "multiboot,kernel");
+        bool ramdisk = t.is_compatible(node, "multiboot,ramdisk");
         if (kernel && ramdisk)
             return fail(diag, Error::BadDeviceTree, 0, "boot module %s: compatible with both multiboot,kernel and multiboot,ramdisk",
                         path.get());
@@ -82,8 +81,8 @@ Status discover_boot_modules(const void* fdt, BootModules& out, Diagnostic& diag
             continue;
         }
         if (ac == -2) {
-            auto chosen_ac = fdt::address_cells(fdt, chosen);
-            auto chosen_sc = fdt::size_cells(fdt, chosen);
+            auto chosen_ac = fdt::address_cells(t, chosen);
+            auto chosen_sc = fdt::size_cells(t, chosen);
             ac = chosen_ac ? *chosen_ac : -1;
             sc = chosen_sc ? *chosen_sc : -1;
             if (ac < 1 || ac > fdt::kMaxValueCells || sc < 1 || sc > fdt::kMaxValueCells)
@@ -91,12 +90,12 @@ Status discover_boot_modules(const void* fdt, BootModules& out, Diagnostic& diag
                             "boot modules: /chosen #address-cells or #size-cells is malformed (each must be 1 or 2)");
         }
         MemRange reg;
-        if (Status s = read_module_reg(fdt, node, ac, sc, path, reg, diag); !s) return s;
+        if (Status s = read_module_reg(t, node, ac, sc, path, reg, diag); !s) return s;
 
         if (ramdisk) {
             if (out.has_initrd)
                 return fail(diag, Error::Exists, reg.base, "boot modules: two multiboot,ramdisk modules, %s and %s",
-                            LazyPath(fdt, initrd_node).get(), path.get());
+                            LazyPath(t, initrd_node).get(), path.get());
             out.has_initrd = true;
             out.initrd = reg;
             initrd_node = node;
@@ -104,12 +103,12 @@ Status discover_boot_modules(const void* fdt, BootModules& out, Diagnostic& diag
         }
         if (out.has_kernel)
             return fail(diag, Error::Exists, reg.base, "boot modules: two multiboot,kernel modules, %s and %s",
-                        LazyPath(fdt, kernel_node).get(), path.get());
+                        LazyPath(t, kernel_node).get(), path.get());
         out.has_kernel = true;
         out.kernel = reg;
         kernel_node = node;
         int len = 0;
-        const char* args = static_cast<const char*>(fdt_getprop(fdt, node, "bootargs", &len));
+        const char* args = static_cast<const char*>(t.prop(node, fdt::Name::Bootargs, &len));
         if (args != nullptr) {
             if (len < 1 || args[len - 1] != '\0')
                 return fail(diag, Error::BadDeviceTree, 0, "boot module %s: bootargs is not a NUL-terminated string", path.get());
@@ -119,7 +118,7 @@ Status discover_boot_modules(const void* fdt, BootModules& out, Diagnostic& diag
     if (out.has_initrd && !out.has_kernel)
         return fail(diag, Error::BadDeviceTree, out.initrd.base,
                     "boot modules: %s is a multiboot,ramdisk but there is no multiboot,kernel module",
-                    LazyPath(fdt, initrd_node).get());
+                    LazyPath(t, initrd_node).get());
     if (out.has_initrd && ranges_overlap(out.kernel.base, out.kernel.size, out.initrd.base, out.initrd.size))
         return fail(diag, Error::Overlap, out.initrd.base,
                     "boot modules: the kernel at 0x%llx size 0x%llx and the ramdisk at 0x%llx size 0x%llx overlap",

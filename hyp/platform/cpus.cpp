@@ -1,7 +1,5 @@
 // The CPUs: /cpus, their enable methods (PSCI or a spin table), the PSCI
 // node and the architected timer's interrupts.
-#include <libfdt.h>
-
 #include "discover_steps.h"
 #include "passage/fdt/cells.h"
 #include "passage/fdt/node.h"
@@ -16,13 +14,13 @@ using fdt::string_property_is;
 namespace {
 
 // The page of a spin-table CPU's cpu-release-addr (a 64-bit mailbox).
-Status note_spin_release(const void* fdt, int node, Platform& p, Diagnostic& diag)
+Status note_spin_release(const fdt::TreeIndex& t, int node, Platform& p, Diagnostic& diag)
 {
     int len = 0;
-    const void* prop = fdt_getprop(fdt, node, "cpu-release-addr", &len);
+    const void* prop = t.prop(node, fdt::Name::CpuReleaseAddr, &len);
     if (prop == nullptr || (len != 4 && len != 8)) {
         char path[96];
-        node_path(fdt, node, path, sizeof path);
+        node_path(t, node, path, sizeof path);
         return fail(diag, Error::BadDeviceTree, 0, "cpu node %s: enable-method spin-table without a cpu-release-addr of 1 or 2 cells",
                     path);
     }
@@ -38,26 +36,26 @@ Status note_spin_release(const void* fdt, int node, Platform& p, Diagnostic& dia
 
 }  // namespace
 
-Status discover_cpus(const void* fdt, Platform& p, Diagnostic& diag)
+Status discover_cpus(const fdt::TreeIndex& t, Platform& p, Diagnostic& diag)
 {
-    int cpus = fdt_path_offset(fdt, "/cpus");
+    int cpus = t.path("/cpus");
     if (cpus < 0) return fail(diag, Error::NotFound, 0, "no /cpus node");
-    auto ac = fdt::address_cells(fdt, cpus);
+    auto ac = fdt::address_cells(t, cpus);
     if (!ac || *ac < 1 || *ac > 2) return fail(diag, Error::BadDeviceTree, 0, "/cpus: #address-cells must be 1 or 2");
-    for (int node = fdt_first_subnode(fdt, cpus); node >= 0; node = fdt_next_subnode(fdt, node)) {
-        if (!string_property_is(fdt, node, "device_type", "cpu") || !fdt::node_enabled(fdt, node)) continue;
+    for (int node = t.first_child(cpus); node >= 0; node = t.next_sibling(node)) {
+        if (!string_property_is(t, node, fdt::Name::DeviceType, "cpu") || !t.enabled(node)) continue;
         int len = 0;
-        const void* reg = fdt_getprop(fdt, node, "reg", &len);
+        const void* reg = t.prop(node, fdt::Name::Reg, &len);
         if (reg == nullptr || len != *ac * 4) {
             char path[96];
-            node_path(fdt, node, path, sizeof path);
+            node_path(t, node, path, sizeof path);
             return fail(diag, Error::BadDeviceTree, 0, "cpu node %s: reg must be %d cell(s)", path, *ac);
         }
-        CpuEnable enable = string_property_is(fdt, node, "enable-method", "psci")         ? CpuEnable::Psci
-                           : string_property_is(fdt, node, "enable-method", "spin-table") ? CpuEnable::SpinTable
+        CpuEnable enable = string_property_is(t, node, fdt::Name::EnableMethod, "psci")         ? CpuEnable::Psci
+                           : string_property_is(t, node, fdt::Name::EnableMethod, "spin-table") ? CpuEnable::SpinTable
                                                                                        : CpuEnable::Other;
         if (enable == CpuEnable::SpinTable)
-            if (auto s = note_spin_release(fdt, node, p, diag); !s) return s;
+            if (auto s = note_spin_release(t, node, p, diag); !s) return s;
         if (p.cpu_count == Platform::kMaxCpus) {
             ++p.cpus_ignored;
             continue;
@@ -70,25 +68,25 @@ Status discover_cpus(const void* fdt, Platform& p, Diagnostic& diag)
     return {};
 }
 
-int find_psci(const void* fdt)
+int find_psci(const fdt::TreeIndex& t)
 {
     const char* compats[] = {"arm,psci-1.0", "arm,psci-0.2", "arm,psci"};
     for (const char* c : compats) {
-        int node = fdt_node_offset_by_compatible(fdt, -1, c);
+        int node = t.next_compatible(fdt::TreeIndex::kNone, c);
         if (node >= 0) return node;
     }
     return -1;
 }
 
-void discover_timer(const void* fdt, Platform& p)
+void discover_timer(const fdt::TreeIndex& t, Platform& p)
 {
-    int node = fdt_node_offset_by_compatible(fdt, -1, "arm,armv8-timer");
+    int node = t.next_compatible(fdt::TreeIndex::kNone, "arm,armv8-timer");
     if (node < 0) {
         log_warn("no arm,armv8-timer node: the guest gets no timer interrupts described");
         return;
     }
     int len = 0;
-    const auto* irq = static_cast<const u8*>(fdt_getprop(fdt, node, "interrupts", &len));
+    const auto* irq = static_cast<const u8*>(t.prop(node, fdt::Name::Interrupts, &len));
     if (irq == nullptr || len < 4 * 12) {
         log_warn("arm,armv8-timer: interrupts property is not 4 three-cell entries");
         return;
@@ -103,12 +101,12 @@ namespace passage {
 
 using namespace discovery;
 
-PsciMethod discover_psci_method(const void* fdt)
+PsciMethod discover_psci_method(const fdt::TreeIndex& t)
 {
-    int node = find_psci(fdt);
+    int node = find_psci(t);
     if (node < 0) return PsciMethod::None;
-    if (string_property_is(fdt, node, "method", "smc")) return PsciMethod::Smc;
-    if (string_property_is(fdt, node, "method", "hvc")) return PsciMethod::Hvc;
+    if (string_property_is(t, node, fdt::Name::Method, "smc")) return PsciMethod::Smc;
+    if (string_property_is(t, node, fdt::Name::Method, "hvc")) return PsciMethod::Hvc;
     return PsciMethod::None;
 }
 

@@ -1,7 +1,5 @@
 // Which devices master DMA and whether the tree says they are coherent:
 // what a board without an SMMU risks by passing them through.
-#include <libfdt.h>
-
 #include "discover_steps.h"
 #include "passage/fdt/node.h"
 
@@ -13,68 +11,81 @@ using fdt::string_property_is;
 
 namespace {
 
-// The DMA properties asked of every node, and whether the tree's strings
-// block holds their names at all: a lookup of a name no property can have
-// is a walk of the node's properties for nothing.
-enum DmaProp { kIommus, kDmaCells, kCoherent, kNoncoherent, kDmaProps };
-constexpr const char* kDmaPropNames[kDmaProps] = {"iommus", "#dma-cells", "dma-coherent", "dma-noncoherent"};
-
-struct DmaNames {
-    bool may_have[kDmaProps];
-    explicit DmaNames(const void* fdt)
-    {
-        for (int i = 0; i < kDmaProps; ++i)
-            may_have[i] = fdt::names_may_contain(fdt, kDmaPropNames[i], __builtin_strlen(kDmaPropNames[i]) + 1);
-    }
-    bool has(const void* fdt, int node, DmaProp prop) const
-    {
-        return may_have[prop] && fdt_getprop(fdt, node, kDmaPropNames[prop], nullptr) != nullptr;
-    }
-};
+// The DMA properties asked of every node (the index knows which it has).
+constexpr fdt::Name kDmaProps[] = {fdt::Name::Iommus, fdt::Name::DmaCells, fdt::Name::DmaCoherent, fdt::Name::DmaNoncoherent};
 
 // of_dma_is_coherent: the nearest statement on the node or an ancestor,
 // given the parent's answer (-1: nothing said yet, which means not).
-int dma_statement(const void* fdt, int node, int parent, const DmaNames& names)
+int dma_statement(const fdt::TreeIndex& t, int node, int parent)
 {
-    if (names.has(fdt, node, kNoncoherent)) return 0;
-    if (names.has(fdt, node, kCoherent)) return 1;
+    if (t.has(node, fdt::Name::DmaNoncoherent)) return 0;
+    if (t.has(node, fdt::Name::DmaCoherent)) return 1;
     return parent;
 }
 
-bool contains(const char* s, int len, const char* word)
+// True if `word` occurs in s[0, len) at `at`.
+bool occurs_at(const char* s, int len, int at, const char* word)
 {
-    for (int i = 0; i < len; ++i) {
-        int j = 0;
-        while (word[j] != '\0' && i + j < len && s[i + j] == word[j]) ++j;
-        if (word[j] == '\0') return true;
-    }
-    return false;
+    int j = 0;
+    while (word[j] != '\0' && at + j < len && s[at + j] == word[j]) ++j;
+    return word[j] == '\0';
 }
 
-// One entry of a compatible list names a DMA-capable controller: the
-// families whose controllers master DMA, not their PHYs or power helpers.
+// The families whose controllers master DMA, and the words that name their
+// PHYs or power helpers instead.
+constexpr const char* kFamilies[] = {"sdhci", "mmc", "mshc", "usb", "xhci", "ehci", "ohci", "dwc2", "dwc3",
+                                     "ahci", "sata", "gmac", "dwmac", "ethernet", "stmmac", "virtio,mmio", "fw-cfg"};
+constexpr const char* kNot[] = {"phy", "pwrseq", "xceiv", "connector", "regulator", "vbus"};
+
+// Both lists' words by first byte: words[start[b], start[b + 1]) start
+// with byte b; an index below kNotCount is a kNot word.
+constexpr u32 kNotCount = sizeof kNot / sizeof kNot[0];
+constexpr u32 kWords = kNotCount + sizeof kFamilies / sizeof kFamilies[0];
+struct WordsByFirstByte {
+    u8 start[257] = {};
+    u8 words[kWords] = {};
+    static constexpr const char* word(u32 i) { return i < kNotCount ? kNot[i] : kFamilies[i - kNotCount]; }
+    constexpr WordsByFirstByte()
+    {
+        for (u32 i = 0; i < kWords; ++i) ++start[u8(word(i)[0]) + 1];
+        for (u32 b = 1; b <= 256; ++b) start[b] = u8(start[b] + start[b - 1]);
+        u8 next[256] = {};
+        for (u32 i = 0; i < kWords; ++i) {
+            const u8 b = u8(word(i)[0]);
+            words[start[b] + next[b]++] = u8(i);
+        }
+    }
+};
+constexpr WordsByFirstByte kByFirst;
+
+// One entry of a compatible list names a DMA-capable controller: a family
+// word occurs in it and no PHY or helper word does. One pass over the
+// entry, each position tried against the words starting with its byte.
 bool dma_capable_compatible(const char* c, int len)
 {
-    static constexpr const char* kFamilies[] = {"sdhci", "mmc", "mshc", "usb", "xhci", "ehci", "ohci", "dwc2", "dwc3",
-                                                "ahci", "sata", "gmac", "dwmac", "ethernet", "stmmac", "virtio,mmio", "fw-cfg"};
-    static constexpr const char* kNot[] = {"phy", "pwrseq", "xceiv", "connector", "regulator", "vbus"};
-    for (const char* n : kNot)
-        if (contains(c, len, n)) return false;
-    for (const char* f : kFamilies)
-        if (contains(c, len, f)) return true;
-    return false;
+    bool family = false;
+    for (int at = 0; at < len; ++at) {
+        const u8 b = u8(c[at]);
+        for (u32 k = kByFirst.start[b]; k < kByFirst.start[b + 1]; ++k) {
+            const u32 w = kByFirst.words[k];
+            if (!occurs_at(c, len, at, WordsByFirstByte::word(w))) continue;
+            if (w < kNotCount) return false;
+            family = true;
+        }
+    }
+    return family;
 }
 
-bool dma_master(const void* fdt, int node, const DmaNames& names)
+bool dma_master(const fdt::TreeIndex& t, int node)
 {
     // A bus stating its children's coherency is not a master itself.
-    if (compatible(fdt, node, "simple-bus")) return false;
-    for (int prop = 0; prop < kDmaProps; ++prop)
-        if (names.has(fdt, node, static_cast<DmaProp>(prop))) return true;
-    if (is_host_bridge(fdt, node)) return true;
-    if (string_property_is(fdt, node, "device_type", "network")) return true;
+    if (compatible(t, node, "simple-bus")) return false;
+    for (fdt::Name prop : kDmaProps)
+        if (t.has(node, prop)) return true;
+    if (is_host_bridge(t, node)) return true;
+    if (string_property_is(t, node, fdt::Name::DeviceType, "network")) return true;
     int len = 0;
-    const char* c = static_cast<const char*>(fdt_getprop(fdt, node, "compatible", &len));
+    const char* c = t.compatible(node, &len);
     for (int at = 0; c != nullptr && at < len;) {
         int n = 0;
         while (at + n < len && c[at + n] != '\0') ++n;
@@ -86,26 +97,25 @@ bool dma_master(const void* fdt, int node, const DmaNames& names)
 
 }  // namespace
 
-// One walk, with each depth's inherited coherency and status, so the cost
-// stays linear in the tree (fdt_parent_offset is itself a walk).
-void discover_dma(const void* fdt, Platform& p)
+// One walk in tree order, with each depth's inherited coherency and
+// status: a node's parent is the last node seen one level up.
+void discover_dma(const fdt::TreeIndex& t, Platform& p)
 {
     constexpr int kMaxDepth = 32;
     int coherent[kMaxDepth];
     bool enabled[kMaxDepth];
-    const DmaNames names(fdt);
-    coherent[0] = dma_statement(fdt, 0, -1, names);
+    coherent[0] = dma_statement(t, 0, -1);
     enabled[0] = true;
     DmaMasters& d = p.dma;
-    int depth = 0;
-    for (int node = fdt_next_node(fdt, 0, &depth); node >= 0 && depth > 0; node = fdt_next_node(fdt, node, &depth)) {
+    for (int node = 1; node < t.count(); ++node) {
+        const int depth = t.depth(node);
         if (depth >= kMaxDepth) continue;  // deeper than any real tree: not looked at
-        enabled[depth] = enabled[depth - 1] && fdt::node_enabled(fdt, node);
-        coherent[depth] = dma_statement(fdt, node, coherent[depth - 1], names);
-        if (!enabled[depth] || !dma_master(fdt, node, names)) continue;
+        enabled[depth] = enabled[depth - 1] && t.enabled(node);
+        coherent[depth] = dma_statement(t, node, coherent[depth - 1]);
+        if (!enabled[depth] || !dma_master(t, node)) continue;
         ++d.count;
         if (coherent[depth] == 1) continue;
-        if (d.noncoherent++ == 0) node_path(fdt, node, d.first_noncoherent, sizeof d.first_noncoherent);
+        if (d.noncoherent++ == 0) node_path(t, node, d.first_noncoherent, sizeof d.first_noncoherent);
     }
 }
 

@@ -1,7 +1,5 @@
 // The root interrupt controller (GICv2 or GICv3), its frames and the
 // interfaces a hypervisor uses.
-#include <libfdt.h>
-
 #include "discover_steps.h"
 #include "passage/fdt/cells.h"
 #include "passage/fdt/node.h"
@@ -24,9 +22,9 @@ constexpr const char* kGicV2Compatibles[] = {
 constexpr const char* kGicV3Compatibles[] = {"arm,gic-v3"};
 
 // The GIC version `node` is, and the compatible that says so.
-GicVersion gic_version(const void* fdt, int node, const char** which)
+GicVersion gic_version(const fdt::TreeIndex& t, int node, const char** which)
 {
-    return gic_version(fdt::CompatibleList(fdt, node), which);
+    return gic_version(fdt::CompatibleList(t, node), which);
 }
 
 GicVersion gic_version(const fdt::CompatibleList& compat, const char** which)
@@ -46,22 +44,22 @@ GicVersion gic_version(const fdt::CompatibleList& compat, const char** which)
 
 namespace {
 
-int interrupt_parent(const void* fdt, int node)
+int interrupt_parent(const fdt::TreeIndex& t, int node)
 {
     int len = 0;
-    const void* ph = fdt_getprop(fdt, node, "interrupt-parent", &len);
+    const void* ph = t.prop(node, fdt::Name::InterruptParent, &len);
     if (ph == nullptr || len != 4) return -1;
-    return fdt_node_offset_by_phandle(fdt, u32(read_cells(ph, 1)));
+    return t.by_phandle(u32(read_cells(ph, 1)));
 }
 
 // A node's interrupt parent as Linux finds it: its own interrupt-parent or
 // the nearest ancestor's (bounded: a malformed tree is not walked forever).
-int effective_interrupt_parent(const void* fdt, int node)
+int effective_interrupt_parent(const fdt::TreeIndex& t, int node)
 {
     for (int depth = 0; node >= 0 && depth < 32; ++depth) {
-        if (fdt_getprop(fdt, node, "interrupt-parent", nullptr) != nullptr) return interrupt_parent(fdt, node);
+        if (t.has(node, fdt::Name::InterruptParent)) return interrupt_parent(t, node);
         if (node == 0) break;
-        node = fdt_parent_offset(fdt, node);
+        node = t.parent(node);
     }
     return -1;
 }
@@ -72,13 +70,13 @@ int effective_interrupt_parent(const void* fdt, int node)
 // or has none (a cascaded GIC's parent is another controller); else none.
 // `root_other` is the controller the chain ends at when it is not a GIC,
 // for the message.
-int find_root_gic(const void* fdt, int& root_other)
+int find_root_gic(const fdt::TreeIndex& t, int& root_other)
 {
     root_other = -1;
-    int n = interrupt_parent(fdt, 0);
+    int n = interrupt_parent(t, 0);
     for (int depth = 0; n >= 0 && depth < 8; ++depth) {
-        if (gic_version(fdt, n) != GicVersion::None && fdt::node_enabled(fdt, n)) return n;
-        int up = interrupt_parent(fdt, n);
+        if (gic_version(t, n) != GicVersion::None && t.enabled(n)) return n;
+        int up = interrupt_parent(t, n);
         if (up < 0 || up == n) {
             root_other = n;
             break;
@@ -86,9 +84,9 @@ int find_root_gic(const void* fdt, int& root_other)
         n = up;
     }
     int cascaded = -1;
-    for (int node = fdt_next_node(fdt, -1, nullptr); node >= 0; node = fdt_next_node(fdt, node, nullptr)) {
-        if (gic_version(fdt, node) == GicVersion::None || !fdt::node_enabled(fdt, node)) continue;
-        int parent = effective_interrupt_parent(fdt, node);
+    for (int node = 0; node < t.count(); ++node) {
+        if (gic_version(t, node) == GicVersion::None || !t.enabled(node)) continue;
+        int parent = effective_interrupt_parent(t, node);
         if (parent < 0 || parent == node) return node;
         if (cascaded < 0) cascaded = node;
     }
@@ -97,16 +95,16 @@ int find_root_gic(const void* fdt, int& root_other)
 
 // The frames of one kind (ITS or GICv2m) under the GIC node: the first
 // Gic::kMaxIts kept, the rest counted so the summary can say so.
-Status gic_frames(const void* fdt, int gic, const char* compat, const char* what, MemRange* out, usize& count, usize& unused,
+Status gic_frames(const fdt::TreeIndex& t, int gic, const char* compat, const char* what, MemRange* out, usize& count, usize& unused,
                   Diagnostic& diag)
 {
-    for (int c = fdt_first_subnode(fdt, gic); c >= 0; c = fdt_next_subnode(fdt, c)) {
-        if (!compatible(fdt, c, compat) || !fdt::node_enabled(fdt, c)) continue;
+    for (int c = t.first_child(gic); c >= 0; c = t.next_sibling(c)) {
+        if (!compatible(t, c, compat) || !t.enabled(c)) continue;
         if (count == Gic::kMaxIts) {
             ++unused;
             continue;
         }
-        if (auto s = reg_or_fail(fdt, gic, c, 0, out[count], diag, what); !s) return s;
+        if (auto s = reg_or_fail(t, c, 0, out[count], diag, what); !s) return s;
         ++count;
     }
     if (unused > 0) log_warn("%s: %zu beyond the first %zu are not mapped for the guest", what, unused, Gic::kMaxIts);
@@ -115,51 +113,50 @@ Status gic_frames(const void* fdt, int gic, const char* compat, const char* what
 
 }  // namespace
 
-Status discover_gic(const void* fdt, Platform& p, Diagnostic& diag)
+Status discover_gic(const fdt::TreeIndex& t, Platform& p, Diagnostic& diag)
 {
     Gic& g = p.gic;
     int root_other = -1;
-    int node = find_root_gic(fdt, root_other);
+    int node = find_root_gic(t, root_other);
     if (node < 0) {
         if (root_other >= 0) {
             char path[kPathMax];
-            node_path(fdt, root_other, path, sizeof path);
+            node_path(t, root_other, path, sizeof path);
             return fail(diag, Error::NotFound, 0, "no supported interrupt controller: the root one is %s (%s), not a GICv2 or GICv3",
-                        path, fdt::first_compatible(fdt, root_other, "no compatible"));
+                        path, fdt::first_compatible(t, root_other, "no compatible"));
         }
         return fail(diag, Error::NotFound, 0, "no supported interrupt controller (arm,gic-v3 or a GICv2)");
     }
     const char* which = "?";
-    g.version = gic_version(fdt, node, &which);
+    g.version = gic_version(t, node, &which);
     copy_string(g.compatible, sizeof g.compatible, which);
-    int parent = fdt_parent_offset(fdt, node);
     if (g.version == GicVersion::V3) {
-        if (auto s = reg_or_fail(fdt, parent, node, 0, g.dist, diag, "GICv3"); !s) return s;
+        if (auto s = reg_or_fail(t, node, 0, g.dist, diag, "GICv3"); !s) return s;
         u64 nredist = 1;
         int len = 0;
-        if (const void* rr = fdt_getprop(fdt, node, "#redistributor-regions", &len); rr != nullptr && len == 4)
+        if (const void* rr = t.prop(node, fdt::Name::RedistributorRegions, &len); rr != nullptr && len == 4)
             nredist = read_cells(rr, 1);
         if (nredist == 0 || nredist > Gic::kMaxRedist)
             return fail(diag, Error::Unsupported, nredist, "GICv3: %llu redistributor regions (at most %zu supported)",
                         (unsigned long long)nredist, Gic::kMaxRedist);
         for (u64 i = 0; i < nredist; ++i) {
-            if (auto s = reg_or_fail(fdt, parent, node, int(1 + i), g.redist[g.redist_count], diag, "GICv3 redistributor"); !s)
+            if (auto s = reg_or_fail(t, node, int(1 + i), g.redist[g.redist_count], diag, "GICv3 redistributor"); !s)
                 return s;
             ++g.redist_count;
         }
-        auto count = fdt::reg_count(fdt, parent, node);
+        auto count = fdt::reg_count(t, node);
         int next = int(1 + nredist);
-        if (count && *count > next) (void)reg_or_fail(fdt, parent, node, next, g.cpu_if, diag, "GICv3 GICC");
-        if (count && *count > next + 1) (void)reg_or_fail(fdt, parent, node, next + 1, g.hyp_if, diag, "GICv3 GICH");
-        if (count && *count > next + 2) (void)reg_or_fail(fdt, parent, node, next + 2, g.vcpu_if, diag, "GICv3 GICV");
-        return gic_frames(fdt, node, "arm,gic-v3-its", "GICv3 ITS", g.its, g.its_count, g.its_unused, diag);
+        if (count && *count > next) (void)reg_or_fail(t, node, next, g.cpu_if, diag, "GICv3 GICC");
+        if (count && *count > next + 1) (void)reg_or_fail(t, node, next + 1, g.hyp_if, diag, "GICv3 GICH");
+        if (count && *count > next + 2) (void)reg_or_fail(t, node, next + 2, g.vcpu_if, diag, "GICv3 GICV");
+        return gic_frames(t, node, "arm,gic-v3-its", "GICv3 ITS", g.its, g.its_count, g.its_unused, diag);
     }
-    if (auto s = reg_or_fail(fdt, parent, node, 0, g.dist, diag, "GICv2 distributor"); !s) return s;
-    if (auto s = reg_or_fail(fdt, parent, node, 1, g.cpu_if, diag, "GICv2 CPU interface"); !s) return s;
-    auto count = fdt::reg_count(fdt, parent, node);
-    if (count && *count > 2) (void)reg_or_fail(fdt, parent, node, 2, g.hyp_if, diag, "GICv2 GICH");
-    if (count && *count > 3) (void)reg_or_fail(fdt, parent, node, 3, g.vcpu_if, diag, "GICv2 GICV");
-    return gic_frames(fdt, node, "arm,gic-v2m-frame", "GICv2m frame", g.v2m, g.v2m_count, g.v2m_unused, diag);
+    if (auto s = reg_or_fail(t, node, 0, g.dist, diag, "GICv2 distributor"); !s) return s;
+    if (auto s = reg_or_fail(t, node, 1, g.cpu_if, diag, "GICv2 CPU interface"); !s) return s;
+    auto count = fdt::reg_count(t, node);
+    if (count && *count > 2) (void)reg_or_fail(t, node, 2, g.hyp_if, diag, "GICv2 GICH");
+    if (count && *count > 3) (void)reg_or_fail(t, node, 3, g.vcpu_if, diag, "GICv2 GICV");
+    return gic_frames(t, node, "arm,gic-v2m-frame", "GICv2m frame", g.v2m, g.v2m_count, g.v2m_unused, diag);
 }
 
 }  // namespace passage::discovery

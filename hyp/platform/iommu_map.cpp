@@ -5,8 +5,6 @@
 // StreamID specifier + (rid - rid-base).
 #include "iommu_map.h"
 
-#include <libfdt.h>
-
 #include "passage/fdt/cells.h"
 #include "passage/fdt/node.h"
 #include "passage/format.h"
@@ -30,45 +28,42 @@ u8 smmu_by_phandle(const Platform& p, u32 phandle)
 
 }  // namespace
 
-Status discover_smmus(const void* fdt, Platform& p, Diagnostic& diag)
+Status discover_smmus(const fdt::TreeIndex& t, Platform& p, Diagnostic& diag)
 {
-    // Most boards have none: a byte search of the values rules the whole-tree
-    // search out (a compatible "arm,smmu-v3" holds those bytes and a NUL).
-    if (!fdt::values_may_contain(fdt, "arm,smmu-v3", sizeof "arm,smmu-v3")) return {};
-    for (int node = fdt_node_offset_by_compatible(fdt, -1, "arm,smmu-v3"); node >= 0;
-         node = fdt_node_offset_by_compatible(fdt, node, "arm,smmu-v3")) {
-        if (!fdt::node_enabled(fdt, node)) continue;
+    for (int node = t.next_compatible(fdt::TreeIndex::kNone, "arm,smmu-v3"); node >= 0;
+         node = t.next_compatible(node, "arm,smmu-v3")) {
+        if (!t.enabled(node)) continue;
         char path[64];
-        fdt::node_path(fdt, node, path, sizeof path);
+        fdt::node_path(t, node, path, sizeof path);
         if (p.smmu_count == Platform::kMaxSmmus)
             return fail(diag, Error::BadDeviceTree, 0, "SMMUv3 %s: more than %zu SMMUs; passage cannot confine the DMA behind it", path,
                         Platform::kMaxSmmus);
         SmmuV3& s = p.smmus[p.smmu_count];
         s = SmmuV3{};
         copy_string(s.path, sizeof s.path, path);
-        auto r = fdt::reg_entry(fdt, fdt_parent_offset(fdt, node), node, 0);
+        auto r = fdt::reg_entry(t, node, 0);
         if (!r) return fail(diag, Error::BadDeviceTree, r.error_addr(), "SMMUv3 %s: reg is missing or malformed (%s)", path, error_name(r.error()));
         if (r->size < kSmmuMinRegSize || !is_aligned(r->base, 0x10000))
             return fail(diag, Error::BadDeviceTree, r->base, "SMMUv3 %s: reg 0x%llx size 0x%llx is not 64 KiB aligned or smaller than its two register pages",
                         path, ull(r->base), ull(r->size));
         s.reg = *r;
-        s.dma_coherent = fdt_getprop(fdt, node, "dma-coherent", nullptr) != nullptr;
-        s.phandle = fdt_get_phandle(fdt, node);
+        s.dma_coherent = t.has(node, fdt::Name::DmaCoherent);
+        s.phandle = t.phandle(node);
         ++p.smmu_count;
     }
     return {};
 }
 
-Status discover_iommu_map(const void* fdt, int node, const Platform& p, PciHostBridge& b, Diagnostic& diag)
+Status discover_iommu_map(const fdt::TreeIndex& t, int node, const Platform& p, PciHostBridge& b, Diagnostic& diag)
 {
     b.iommu_map_count = 0;
     b.iommu_map_mask = 0xffff;
     int len = 0;
-    if (const void* m = fdt_getprop(fdt, node, "iommu-map-mask", &len); m != nullptr) {
+    if (const void* m = t.prop(node, fdt::Name::IommuMapMask, &len); m != nullptr) {
         if (len != 4) return fail(diag, Error::BadDeviceTree, 0, "PCI host bridge %s: iommu-map-mask must be one cell", b.path);
         b.iommu_map_mask = u32(fdt::read_cells(m, 1));
     }
-    const auto* map = static_cast<const u8*>(fdt_getprop(fdt, node, "iommu-map", &len));
+    const auto* map = static_cast<const u8*>(t.prop(node, fdt::Name::IommuMap, &len));
     if (map == nullptr) return {};
     if (len <= 0 || len % 4 != 0) return fail(diag, Error::BadDeviceTree, 0, "PCI host bridge %s: iommu-map is %d bytes, not whole cells", b.path, len);
     for (int off = 0; off < len;) {
@@ -76,10 +71,10 @@ Status discover_iommu_map(const void* fdt, int node, const Platform& p, PciHostB
             return fail(diag, Error::BadDeviceTree, u64(off), "PCI host bridge %s: iommu-map entry at byte %d is truncated", b.path, off);
         u32 rid = u32(fdt::read_cells(map + off, 1));
         u32 phandle = u32(fdt::read_cells(map + off + 4, 1));
-        int target = fdt_node_offset_by_phandle(fdt, phandle);
+        int target = t.by_phandle(phandle);
         if (target < 0) return fail(diag, Error::BadDeviceTree, phandle, "PCI host bridge %s: iommu-map names phandle 0x%x, which is no node", b.path, phandle);
         int cells_len = 0;
-        const void* c = fdt_getprop(fdt, target, "#iommu-cells", &cells_len);
+        const void* c = t.prop(target, fdt::Name::IommuCells, &cells_len);
         u64 cells = c != nullptr && cells_len == 4 ? fdt::read_cells(c, 1) : 99;
         if (cells > 2)
             return fail(diag, Error::BadDeviceTree, phandle, "PCI host bridge %s: iommu-map names an IOMMU without a usable #iommu-cells", b.path);
@@ -109,7 +104,7 @@ Status discover_iommu_map(const void* fdt, int node, const Platform& p, PciHostB
         e.smmu = smmu_by_phandle(p, phandle);
         if (e.smmu == IommuMapEntry::kNotSmmuV3) {
             char path[64];
-            fdt::node_path(fdt, target, path, sizeof path);
+            fdt::node_path(t, target, path, sizeof path);
             log_warn("PCI host bridge %s: RIDs 0x%x-0x%x go to IOMMU %s, which is not an enabled arm,smmu-v3: passage does not "
                      "confine their DMA", b.path, rid, rid + length - 1, path);
         }

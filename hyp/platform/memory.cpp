@@ -31,19 +31,19 @@ void add_reserved(Platform& p, MemRange r)
 // only empty ones, is how a tree looks before the bootloader fills it in
 // (U-Boot does before booti): a board check says so and goes on, a boot
 // cannot.
-Status discover_memory(const void* fdt, Platform& p, Diagnostic& diag, DiscoveryMode mode)
+Status discover_memory(const fdt::TreeIndex& t, Platform& p, Diagnostic& diag, DiscoveryMode mode)
 {
-    for (int node = fdt_first_subnode(fdt, 0); node >= 0; node = fdt_next_subnode(fdt, node)) {
-        if (!string_property_is(fdt, node, "device_type", "memory") || !fdt::node_enabled(fdt, node)) continue;
-        auto count = fdt::reg_count(fdt, 0, node);
+    for (int node = t.first_child(0); node >= 0; node = t.next_sibling(node)) {
+        if (!string_property_is(t, node, fdt::Name::DeviceType, "memory") || !t.enabled(node)) continue;
+        auto count = fdt::reg_count(t, node);
         if (!count) {
             char path[96];
-            node_path(fdt, node, path, sizeof path);
+            node_path(t, node, path, sizeof path);
             return fail(diag, Error::BadDeviceTree, 0, "memory node %s: reg does not match #address-cells/#size-cells", path);
         }
         for (int i = 0; i < *count; ++i) {
             MemRange r;
-            if (auto s = reg_or_fail(fdt, 0, node, i, r, diag, "memory node"); !s) return s;
+            if (auto s = reg_or_fail(t, node, i, r, diag, "memory node"); !s) return s;
             if (r.size == 0) continue;
             if (p.memory_count == Platform::kMaxMemory) {
                 log_warn("more than %zu memory ranges; ignoring 0x%llx (+0x%llx)", Platform::kMaxMemory,
@@ -63,23 +63,24 @@ Status discover_memory(const void* fdt, Platform& p, Diagnostic& diag, Discovery
                 "no memory: the device tree has no /memory node with a size (the bootloader must fill it in)");
 }
 
-Status discover_reserved(const void* fdt, Platform& p, Diagnostic& diag)
+Status discover_reserved(const fdt::TreeIndex& t, Platform& p, Diagnostic& diag)
 {
+    const void* fdt = t.blob();
     int n = fdt_num_mem_rsv(fdt);
     for (int i = 0; i < n; ++i) {
         uint64_t base = 0, size = 0;
         if (fdt_get_mem_rsv(fdt, i, &base, &size) == 0) add_reserved(p, {base, size});
     }
-    int rm = fdt_path_offset(fdt, "/reserved-memory");
+    int rm = t.path("/reserved-memory");
     if (rm < 0) return {};
-    for (int node = fdt_first_subnode(fdt, rm); node >= 0; node = fdt_next_subnode(fdt, node)) {
-        if (!fdt::node_enabled(fdt, node)) continue;
-        auto count = fdt::reg_count(fdt, rm, node);
+    for (int node = t.first_child(rm); node >= 0; node = t.next_sibling(node)) {
+        if (!t.enabled(node)) continue;
+        auto count = fdt::reg_count(t, node);
         if (!count) return fail(diag, Error::BadDeviceTree, 0, "/reserved-memory: malformed reg in a child node");
-        bool no_map = fdt_getprop(fdt, node, "no-map", nullptr) != nullptr;
+        bool no_map = t.has(node, fdt::Name::NoMap);
         for (int i = 0; i < *count; ++i) {
             MemRange r;
-            if (auto s = reg_or_fail(fdt, rm, node, i, r, diag, "reserved-memory node"); !s) return s;
+            if (auto s = reg_or_fail(t, node, i, r, diag, "reserved-memory node"); !s) return s;
             add_reserved(p, r);
             if (!no_map || r.size == 0) continue;
             // Dropping one would map a carve-out: refuse rather than guess.

@@ -1,7 +1,5 @@
 // Plain MMIO devices for the guest: every enabled node with a reg at the
 // root or under a simple-bus that no other part of discovery handles.
-#include <libfdt.h>
-
 #include "discover_steps.h"
 #include "passage/fdt/cells.h"
 #include "passage/fdt/node.h"
@@ -17,30 +15,30 @@ namespace {
 
 // Nodes whose registers passage handles itself; every other enabled node
 // with a reg at the root (or under a simple-bus) is plain MMIO for the guest.
-bool handled_elsewhere(const void* fdt, int node, const fdt::CompatibleList& compat)
+bool handled_elsewhere(const fdt::TreeIndex& t, int node, const fdt::CompatibleList& compat)
 {
-    return string_property_is(fdt, node, "device_type", "memory") || compat.has("pci-host-ecam-generic") ||
+    return string_property_is(t, node, fdt::Name::DeviceType, "memory") || compat.has("pci-host-ecam-generic") ||
            gic_version(compat) != GicVersion::None || compat.has("arm,smmu-v3");
 }
 
 }  // namespace
 
-void collect_mmio(const void* fdt, int bus, Platform& p, int depth)
+void collect_mmio(const fdt::TreeIndex& t, int bus, Platform& p, int depth)
 {
-    for (int node = fdt_first_subnode(fdt, bus); node >= 0; node = fdt_next_subnode(fdt, node)) {
-        if (!fdt::node_enabled(fdt, node)) continue;
-        fdt::CompatibleList compat_list(fdt, node);
-        if (handled_elsewhere(fdt, node, compat_list)) continue;
+    for (int node = t.first_child(bus); node >= 0; node = t.next_sibling(node)) {
+        if (!t.enabled(node)) continue;
+        fdt::CompatibleList compat_list(t, node);
+        if (handled_elsewhere(t, node, compat_list)) continue;
         if (depth < 4 && compat_list.has("simple-bus")) {
-            collect_mmio(fdt, node, p, depth + 1);
+            collect_mmio(t, node, p, depth + 1);
             continue;
         }
         const char* compat = compat_list.data();
         if (compat == nullptr || compat_list.size() <= 0) continue;
-        auto count = fdt::reg_count(fdt, bus, node);
+        auto count = fdt::reg_count(t, node);
         if (!count) continue;
         for (int i = 0; i < *count; ++i) {
-            auto r = fdt::reg_entry(fdt, bus, node, i);
+            auto r = fdt::reg_entry(t, node, i);
             if (!r || r->size == 0) continue;
             if (p.mmio_count == Platform::kMaxMmio) {
                 if (p.mmio_unused++ == 0)

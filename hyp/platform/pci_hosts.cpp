@@ -1,7 +1,5 @@
 // PCI host bridges: the generic ECAM ones passage drives (ECAM, bus range,
 // windows, iommu-map) and the others, listed for a board check.
-#include <libfdt.h>
-
 #include "discover_steps.h"
 #include "iommu_map.h"
 #include "passage/fdt/cells.h"
@@ -18,7 +16,7 @@ using fdt::string_property_is;
 
 namespace {
 
-Status discover_pci_bridge(const void* fdt, int node, Platform& p, Diagnostic& diag)
+Status discover_pci_bridge(const fdt::TreeIndex& t, int node, Platform& p, Diagnostic& diag)
 {
     if (p.bridge_count == Platform::kMaxBridges) {
         log_warn("more than %zu PCI host bridges; the rest are ignored", Platform::kMaxBridges);
@@ -27,16 +25,16 @@ Status discover_pci_bridge(const void* fdt, int node, Platform& p, Diagnostic& d
     }
     PciHostBridge& b = p.bridges[p.bridge_count];
     b = PciHostBridge{};
-    node_path(fdt, node, b.path, sizeof b.path);
-    int parent = fdt_parent_offset(fdt, node);
+    node_path(t, node, b.path, sizeof b.path);
+    int parent = t.parent(node);
     MemRange ecam;
-    if (auto s = reg_or_fail(fdt, parent, node, 0, ecam, diag, "PCI host bridge"); !s) return s;
+    if (auto s = reg_or_fail(t, node, 0, ecam, diag, "PCI host bridge"); !s) return s;
     b.ecam_base = ecam.base;
     b.ecam_size = ecam.size;
     b.bus_start = 0;
     b.bus_end = 255;
     int len = 0;
-    if (const void* br = fdt_getprop(fdt, node, "bus-range", &len); br != nullptr) {
+    if (const void* br = t.prop(node, fdt::Name::BusRange, &len); br != nullptr) {
         if (len != 8) return fail(diag, Error::BadDeviceTree, 0, "PCI host bridge %s: bus-range must be 2 cells", b.path);
         u64 first = read_cells(br, 1), last = read_cells(static_cast<const u8*>(br) + 4, 1);
         if (first > last || last > 255)
@@ -54,17 +52,17 @@ Status discover_pci_bridge(const void* fdt, int node, Platform& p, Diagnostic& d
                  (unsigned long long)fit);
         b.bus_end = u8(b.bus_start + fit - 1);
     }
-    if (const void* dom = fdt_getprop(fdt, node, "linux,pci-domain", &len); dom != nullptr && len == 4)
+    if (const void* dom = t.prop(node, fdt::Name::LinuxPciDomain, &len); dom != nullptr && len == 4)
         b.segment = u16(read_cells(dom, 1));
     else b.segment = u16(p.bridge_count);
-    b.dma_coherent = fdt_getprop(fdt, node, "dma-coherent", nullptr) != nullptr;
+    b.dma_coherent = t.has(node, fdt::Name::DmaCoherent);
 
-    auto ac = fdt::address_cells(fdt, node);
-    auto sc = fdt::size_cells(fdt, node);
-    auto pac = fdt::address_cells(fdt, parent);
+    auto ac = fdt::address_cells(t, node);
+    auto sc = fdt::size_cells(t, node);
+    auto pac = parent >= 0 ? fdt::address_cells(t, parent) : Result<int>(2);
     if (!ac || !sc || !pac || *ac != 3 || *sc < 1 || *sc > 2 || *pac < 1 || *pac > 2)
         return fail(diag, Error::BadDeviceTree, 0, "PCI host bridge %s: needs #address-cells = 3 and #size-cells 1 or 2", b.path);
-    const auto* ranges = static_cast<const u8*>(fdt_getprop(fdt, node, "ranges", &len));
+    const auto* ranges = static_cast<const u8*>(t.prop(node, fdt::Name::Ranges, &len));
     int entry = (3 + *pac + *sc) * 4;
     if (ranges == nullptr || len == 0 || len % entry != 0)
         return fail(diag, Error::BadDeviceTree, 0, "PCI host bridge %s: ranges is %s (%d bytes, entries of %d)", b.path,
@@ -76,7 +74,7 @@ Status discover_pci_bridge(const void* fdt, int node, Platform& p, Diagnostic& d
         u64 size = read_cells(ranges + off + 12 + *pac * 4, *sc);
         unsigned space = (hi >> 24) & 3;
         if (space == 0 || size == 0) continue;  // config space, or empty
-        auto cpu = fdt::translate_to_cpu(fdt, parent, cpu_local);
+        auto cpu = fdt::translate_to_cpu(t, parent, cpu_local);
         if (!cpu)
             return fail(diag, Error::BadDeviceTree, cpu_local, "PCI host bridge %s: window at 0x%llx is not reachable from the CPU",
                         b.path, (unsigned long long)cpu_local);
@@ -102,41 +100,41 @@ Status discover_pci_bridge(const void* fdt, int node, Platform& p, Diagnostic& d
     }
     if (b.window_count == 0)
         return fail(diag, Error::BadDeviceTree, 0, "PCI host bridge %s: ranges has no I/O or memory window", b.path);
-    if (auto s = discover_iommu_map(fdt, node, p, b, diag); !s) return s;
+    if (auto s = discover_iommu_map(t, node, p, b, diag); !s) return s;
     ++p.bridge_count;
     return {};
 }
 
-void note_other_bridge(const void* fdt, int node, Platform& p)
+void note_other_bridge(const fdt::TreeIndex& t, int node, Platform& p)
 {
     if (p.other_bridge_count == Platform::kMaxOtherBridges) {
         ++p.other_bridges_unlisted;
         return;
     }
     OtherPciBridge& o = p.other_bridges[p.other_bridge_count++];
-    node_path(fdt, node, o.path, sizeof o.path);
-    copy_string(o.compatible, sizeof o.compatible, fdt::first_compatible(fdt, node, "(no compatible)"));
-    o.enabled = fdt::node_enabled(fdt, node);
+    node_path(t, node, o.path, sizeof o.path);
+    copy_string(o.compatible, sizeof o.compatible, fdt::first_compatible(t, node, "(no compatible)"));
+    o.enabled = t.enabled(node);
 }
 
 }  // namespace
 
 // A host bridge: a device_type = "pci" node whose parent is not a PCI bus.
-bool is_host_bridge(const void* fdt, int node)
+bool is_host_bridge(const fdt::TreeIndex& t, int node)
 {
-    if (!string_property_is(fdt, node, "device_type", "pci")) return false;
-    int parent = fdt_parent_offset(fdt, node);
-    return parent < 0 || !string_property_is(fdt, parent, "device_type", "pci");
+    if (!string_property_is(t, node, fdt::Name::DeviceType, "pci")) return false;
+    int parent = t.parent(node);
+    return parent < 0 || !string_property_is(t, parent, fdt::Name::DeviceType, "pci");
 }
 
-Status discover_pci(const void* fdt, Platform& p, Diagnostic& diag)
+Status discover_pci(const fdt::TreeIndex& t, Platform& p, Diagnostic& diag)
 {
-    for (int node = fdt_next_node(fdt, -1, nullptr); node >= 0; node = fdt_next_node(fdt, node, nullptr)) {
-        if (compatible(fdt, node, "pci-host-ecam-generic")) {
-            if (!fdt::node_enabled(fdt, node)) continue;
-            if (auto s = discover_pci_bridge(fdt, node, p, diag); !s) return s;
-        } else if (is_host_bridge(fdt, node)) {
-            note_other_bridge(fdt, node, p);
+    for (int node = 0; node < t.count(); ++node) {
+        if (compatible(t, node, "pci-host-ecam-generic")) {
+            if (!t.enabled(node)) continue;
+            if (auto s = discover_pci_bridge(t, node, p, diag); !s) return s;
+        } else if (is_host_bridge(t, node)) {
+            note_other_bridge(t, node, p);
         }
     }
     return {};

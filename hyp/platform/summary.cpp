@@ -170,13 +170,4 @@ void print_board_needs(const Platform& p)
              p.bridge_count, p.other_bridge_count, enabled_other);
 }
 
-Status inspect_device_tree(const void* fdt, usize size, Platform& out, Diagnostic& diag)
-{
-    if (Status s = check_device_tree(fdt, size, diag); !s) return s;
-    if (Status s = discover_platform(fdt, out, diag, DiscoveryMode::Inspect); !s) return s;
-    print_platform_summary(out);
-    print_board_needs(out);
-    return {};
-}
-
 }  // namespace passage

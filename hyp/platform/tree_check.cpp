@@ -5,6 +5,7 @@
 #include <libfdt.h>
 
 #include "passage/fdt/cells.h"
+#include "passage/fdt/index.h"
 #include "passage/fdt/tokens.h"
 
 namespace passage {
@@ -12,6 +13,19 @@ namespace passage {
 using fdt::read_cells;
 
 namespace {
+
+// Where the blocks lie: aligned, and the structure block inside the blob.
+Status check_layout(const void* fdt, Diagnostic& diag)
+{
+    const u64 start = fdt_off_dt_struct(fdt);
+    if (start % 4 != 0 || fdt_off_mem_rsvmap(fdt) % 8 != 0)
+        return fail(diag, Error::BadDeviceTree, start, "device tree structure block at 0x%llx or reservation map at 0x%x misaligned",
+                    (unsigned long long)start, fdt_off_mem_rsvmap(fdt));
+    const u64 end = fdt_version(fdt) >= 17 ? start + fdt_size_dt_struct(fdt) : u64(fdt_totalsize(fdt));
+    if (end > fdt_totalsize(fdt) || end < start)
+        return fail(diag, Error::BadDeviceTree, end, "device tree structure block ends at 0x%llx, past the blob", (unsigned long long)end);
+    return {};
+}
 
 // Walks the structure block once with 64-bit arithmetic before libfdt does
 // (fdt::TokenReader): every tag known, every name terminated and every
@@ -21,13 +35,7 @@ namespace {
 // after 1.6.1.
 Status check_structure_block(const void* fdt, Diagnostic& diag)
 {
-    const u64 start = fdt_off_dt_struct(fdt);
-    if (start % 4 != 0 || fdt_off_mem_rsvmap(fdt) % 8 != 0)
-        return fail(diag, Error::BadDeviceTree, start, "device tree structure block at 0x%llx or reservation map at 0x%x misaligned",
-                    (unsigned long long)start, fdt_off_mem_rsvmap(fdt));
-    const u64 end = fdt_version(fdt) >= 17 ? start + fdt_size_dt_struct(fdt) : u64(fdt_totalsize(fdt));
-    if (end > fdt_totalsize(fdt) || end < start)
-        return fail(diag, Error::BadDeviceTree, end, "device tree structure block ends at 0x%llx, past the blob", (unsigned long long)end);
+    if (Status s = check_layout(fdt, diag); !s) return s;
     fdt::TokenReader tokens(fdt);
     fdt::Token t;
     while (tokens.next(t))
@@ -36,9 +44,8 @@ Status check_structure_block(const void* fdt, Diagnostic& diag)
                 tokens.problem_offset());
 }
 
-}  // namespace
-
-Status check_device_tree(const void* fdt, usize max_size, Diagnostic& diag)
+// The header, and that the blob is all there.
+Status check_header(const void* fdt, usize max_size, Diagnostic& diag)
 {
     if (fdt == nullptr) return fail(diag, Error::BadDeviceTree, 0, "no device tree (x0 was 0)");
     if (max_size >= 4 && read_cells(fdt, 1) != FDT_MAGIC)
@@ -61,10 +68,28 @@ Status check_device_tree(const void* fdt, usize max_size, Diagnostic& diag)
     if (fdt_totalsize(fdt) > max_size)
         return fail(diag, Error::BadDeviceTree, fdt_totalsize(fdt), "device tree truncated: header says %u bytes, only %zu present",
                     fdt_totalsize(fdt), max_size);
+    return {};
+}
+
+}  // namespace
+
+Status check_device_tree(const void* fdt, usize max_size, Diagnostic& diag)
+{
+    if (Status s = check_header(fdt, max_size, diag); !s) return s;
     if (Status s = check_structure_block(fdt, diag); !s) return s;
-    err = fdt_check_full(fdt, fdt_totalsize(fdt));
+    int err = fdt_check_full(fdt, fdt_totalsize(fdt));
     if (err != 0) return fail(diag, Error::BadDeviceTree, 0, "device tree structure invalid: %s", fdt_strerror(err));
     return {};
+}
+
+// One pass instead of two: the index's build reads every token as
+// check_structure_block does and checks what fdt_check_full checks, with
+// the same messages.
+Status check_device_tree(const void* fdt, usize max_size, fdt::TreeIndex& index, Diagnostic& diag)
+{
+    if (Status s = check_header(fdt, max_size, diag); !s) return s;
+    if (Status s = check_layout(fdt, diag); !s) return s;
+    return index.build(fdt, diag);
 }
 
 }  // namespace passage

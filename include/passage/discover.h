@@ -1,9 +1,15 @@
-// Platform discovery: reads the flattened device tree with libfdt and fills
-// a Platform. Bad input is refused with a message naming the node and what
-// is wrong; nothing here trusts the blob.
+// Platform discovery: reads the flattened device tree through its index
+// (fdt::TreeIndex, built once by the check) and fills a Platform. Bad input
+// is refused with a message naming the node and what is wrong; nothing
+// here trusts the blob.
+//
+// Each function that takes the blob itself (`const void* fdt`) indexes it
+// first, every call: for tests, fuzzers and one-off questions. A boot
+// checks and indexes once and asks the index.
 #pragma once
 
 #include "passage/diagnostic.h"
+#include "passage/fdt/index.h"
 #include "passage/platform.h"
 #include "passage/result.h"
 
@@ -12,14 +18,20 @@ namespace passage {
 // Checks the blob's header and structure against at most max_size bytes.
 Status check_device_tree(const void* fdt, usize max_size, Diagnostic& diag);
 
+// The same checks of the header, then the index built, which checks the
+// structure as the above does (fdt::TreeIndex::build) in the same pass.
+Status check_device_tree(const void* fdt, usize max_size, fdt::TreeIndex& index, Diagnostic& diag);
+
 // Finds only the console, so a boot can start printing before the rest: the
 // node /chosen/stdout-path names (an alias or a path, ":115200n8" ignored),
 // else the first arm,pl011. It fails only when there is no console node or
 // its registers cannot be read; a console of a kind passage has no driver for
 // comes back with kind None and `problem` saying so (a silent boot).
+Status discover_console(const fdt::TreeIndex& tree, Uart& uart, Diagnostic& diag);
 Status discover_console(const void* fdt, Uart& uart, Diagnostic& diag);
 
 // Finds the PSCI conduit (needed to power off even when the rest fails).
+PsciMethod discover_psci_method(const fdt::TreeIndex& tree);
 PsciMethod discover_psci_method(const void* fdt);
 
 // What full discovery insists on. A boot needs memory; a board check
@@ -39,6 +51,8 @@ struct ConsoleAnswer {
 // Full discovery. The blob must have passed check_device_tree. Warnings about
 // things passage can live without go to the log. `console`, if given, is
 // discover_console's answer for this same, unchanged tree.
+Status discover_platform(const fdt::TreeIndex& tree, Platform& out, Diagnostic& diag, DiscoveryMode mode = DiscoveryMode::Boot,
+                         const ConsoleAnswer* console = nullptr);
 Status discover_platform(const void* fdt, Platform& out, Diagnostic& diag, DiscoveryMode mode = DiscoveryMode::Boot,
                          const ConsoleAnswer* console = nullptr);
 

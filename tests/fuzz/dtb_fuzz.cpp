@@ -1,5 +1,6 @@
 // Fuzzer 1: a device tree from outside, read the way passage reads it at
-// boot (check_device_tree, then the PSCI conduit, the console and the whole
+// boot (check_device_tree, both the two-pass check and the boot's one
+// that builds the tree index, then the PSCI conduit, the console and the whole
 // platform, with the console required and with it only reported, and the
 // summary) and the way passage-inspect reads a board's tree. What must hold:
 // a bad blob is refused with a message, never a crash, a hang or a read
@@ -7,6 +8,7 @@
 // found is within Platform's fixed tables.
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 #include "passage/discover.h"
 #include "passage/log.h"
@@ -62,7 +64,19 @@ extern "C" int LLVMFuzzerTestOneInput(const u8* data, usize size)
 {
     set_log_sink(quiet);
     Diagnostic diag;
-    if (!check_device_tree(data, size, diag)) return 0;
+    // The boot's check is one pass that also indexes the tree: it refuses
+    // whatever the two-pass check refuses, in the same words.
+    static fdt::TreeIndex tree;  // ~290 KiB: kept off the stack
+    Diagnostic tree_diag;
+    const bool indexed = check_device_tree(data, size, tree, tree_diag).ok();
+    if (!check_device_tree(data, size, diag)) {
+        if (indexed) violated("the index accepted a blob check_device_tree refuses", size, 0);
+        if (std::strcmp(diag.text, tree_diag.text) != 0) {
+            std::fprintf(stderr, "dtb fuzz: \"%s\" against \"%s\"\n", diag.text, tree_diag.text);
+            violated("the index refused a blob in other words", size, 0);
+        }
+        return 0;
+    }
 
     (void)discover_psci_method(data);
     Uart uart;

@@ -21,6 +21,14 @@ inline constexpr int kMaxValueCells = 2;
 // caller has checked that count * 4 bytes are there.
 u64 read_cells(const void* cells, int count);
 
+// One big-endian cell: read_cells(p, 1), inline for the walks that read
+// every token.
+inline u32 read_be32(const void* p)
+{
+    const auto* b = static_cast<const u8*>(p);
+    return u32(b[0]) << 24 | u32(b[1]) << 16 | u32(b[2]) << 8 | u32(b[3]);
+}
+
 // Writes v as `count` (1 or 2) big-endian cells; false if count is out of
 // range or v does not fit.
 bool write_cells(void* cells, int count, u64 v);
@@ -45,5 +53,14 @@ Result<MemRange> reg_entry(const void* fdt, int parent, int node, int index);
 
 // Translates an address in the bus of `bus_node`'s children up to the root.
 Result<u64> translate_to_cpu(const void* fdt, int bus_node, u64 addr);
+
+// The same over a tree index (node: an index in it), where a node's parent
+// costs nothing to find: the rules and the answers are those above.
+class TreeIndex;
+Result<int> address_cells(const TreeIndex& t, int node);
+Result<int> size_cells(const TreeIndex& t, int node);
+Result<int> reg_count(const TreeIndex& t, int node);
+Result<MemRange> reg_entry(const TreeIndex& t, int node, int index);
+Result<u64> translate_to_cpu(const TreeIndex& t, int bus_node, u64 addr);
 
 }  // namespace passage::fdt

@@ -5,6 +5,7 @@
 
 #include <libfdt.h>
 
+#include "passage/fdt/index.h"
 #include "passage/types.h"
 
 namespace passage::fdt {
@@ -30,7 +31,11 @@ public:
         : list_(static_cast<const char*>(fdt_getprop(fdt, node, "compatible", &len_)))
     {
     }
-    bool has(const char* compat) const { return list_ != nullptr && fdt_stringlist_contains(list_, len_, compat) != 0; }
+    CompatibleList(const TreeIndex& t, int node) : list_(t.compatible(node, &len_)), first_(t.compatible_first_bytes(node)) {}
+    bool has(const char* compat) const
+    {
+        return list_ != nullptr && may_contain(first_, compat) && stringlist_contains(list_, len_, compat);
+    }
     // The property as fdt_getprop gave it: null (then size() is the error) or its bytes.
     const char* data() const { return list_; }
     int size() const { return len_; }
@@ -38,6 +43,7 @@ public:
 private:
     int len_ = 0;
     const char* list_;
+    u64 first_ = ~u64(0);  // first_bytes of the list; all set: not known
 };
 
 // True if one of the node's compatible strings starts with `prefix`.
@@ -64,5 +70,14 @@ bool values_may_contain(const void* fdt, const char* bytes, usize n);
 // The same for property names and the strings block: a property called
 // "x" needs the bytes "x" and its NUL there.
 bool names_may_contain(const void* fdt, const char* bytes, usize n);
+
+// The same questions of a node of a tree index (node: an index in it),
+// with the same answers; status and compatible were read when it was built.
+inline bool node_enabled(const TreeIndex& t, int node) { return t.enabled(node); }
+inline bool compatible(const TreeIndex& t, int node, const char* compat) { return t.is_compatible(node, compat); }
+bool compatible_with_prefix(const TreeIndex& t, int node, const char* prefix);
+const char* first_compatible(const TreeIndex& t, int node, const char* fallback);
+bool string_property_is(const TreeIndex& t, int node, Name name, const char* value);
+inline void node_path(const TreeIndex& t, int node, char* buf, usize size) { t.path_of(node, buf, size); }
 
 }  // namespace passage::fdt

@@ -19,6 +19,7 @@
 #pragma once
 
 #include "passage/diagnostic.h"
+#include "passage/fdt/index.h"
 #include "passage/platform.h"
 #include "passage/result.h"
 
@@ -39,6 +40,8 @@ struct BootModules {
 // ramdisk without a kernel, a malformed reg or bootargs are errors with a
 // message naming the node. Module kinds passage does not use (a Xen XSM
 // policy, a device-tree overlay) are logged and ignored.
+Status discover_boot_modules(const fdt::TreeIndex& tree, BootModules& out, Diagnostic& diag);
+// The same of a blob, indexed afresh (fdt::scratch_index).
 Status discover_boot_modules(const void* fdt, BootModules& out, Diagnostic& diag);
 
 }  // namespace passage
