@@ -44,8 +44,12 @@ devices=(
     -device e1000e,netdev=n0 -netdev user,id=n0,restrict=on
     -device pci-testdev
     -device ivshmem-plain,memdev=shm -object memory-backend-ram,id=shm,size=1G)
+# dtb-randomness=off: QEMU writes fresh random bytes into /chosen
+# (kaslr-seed, rng-seed) at every boot, and how far a search of the tree
+# runs through them moved the boot figure by up to a few hundred
+# instructions from one run to the next.
 mapfile -t cmd < <(scripts/qemu-cmd.sh "$build/passage.bin" --kernel "$build/test_guest.elf" \
-                       --kernel-args passage-bench --smp 1 -- -icount shift=0,sleep=off "${devices[@]}")
+                       --kernel-args passage-bench --smp 1 -- -icount shift=0,sleep=off -machine dtb-randomness=off "${devices[@]}")
 echo "+ ${cmd[*]}" >&2
 
 tmp=$(mktemp -d)
