@@ -7,60 +7,8 @@
 
 extern "C" {
 
-// Copies go 16 bytes at a time when source and destination share their
-// alignment (guest kernels are tens of MiB), byte by byte otherwise: passage
-// is built with -mstrict-align, so no unaligned wide access is allowed.
-namespace {
-
-using word = unsigned long;
-
-bool co_aligned(const void* a, const void* b) { return ((reinterpret_cast<word>(a) ^ reinterpret_cast<word>(b)) & 7) == 0; }
-
-void copy_forward(unsigned char* d, const unsigned char* s, size_t n)
-{
-    if (co_aligned(d, s)) {
-        while (n > 0 && (reinterpret_cast<word>(d) & 7) != 0) {
-            *d++ = *s++;
-            --n;
-        }
-        auto* dw = reinterpret_cast<word*>(d);
-        const auto* sw = reinterpret_cast<const word*>(s);
-        for (; n >= 16; n -= 16, dw += 2, sw += 2) {
-            word a = sw[0], b = sw[1];
-            dw[0] = a;
-            dw[1] = b;
-        }
-        d = reinterpret_cast<unsigned char*>(dw);
-        s = reinterpret_cast<const unsigned char*>(sw);
-    }
-    while (n-- > 0) *d++ = *s++;
-}
-
-void copy_backward(unsigned char* d, const unsigned char* s, size_t n)
-{
-    d += n;
-    s += n;
-    if (co_aligned(d, s)) {
-        while (n > 0 && (reinterpret_cast<word>(d) & 7) != 0) {
-            *--d = *--s;
-            --n;
-        }
-        auto* dw = reinterpret_cast<word*>(d);
-        const auto* sw = reinterpret_cast<const word*>(s);
-        for (; n >= 16; n -= 16) {
-            dw -= 2;
-            sw -= 2;
-            word a = sw[0], b = sw[1];
-            dw[0] = a;
-            dw[1] = b;
-        }
-        d = reinterpret_cast<unsigned char*>(dw);
-        s = reinterpret_cast<const unsigned char*>(sw);
-    }
-    while (n-- > 0) *--d = *--s;
-}
-
-}  // namespace
+using passage::words::copy_backward;
+using passage::words::copy_forward;
 
 void* memcpy(void* dst, const void* src, size_t n)
 {

@@ -1,6 +1,6 @@
-// Word-at-a-time cores of memchr, strlen and memset (hyp/lib/string.cpp is
-// the C interface on the target; the host tests check these against a byte
-// model at every alignment and length).
+// Word-at-a-time cores of memchr, strlen, memset, memcpy and memmove
+// (hyp/lib/string.cpp is the C interface on the target; the host tests
+// check these against a byte model at every alignment and length).
 //
 // Every access is an aligned 8-byte word: passage runs part of its boot
 // with the MMU off, where all memory is Device and an unaligned access
@@ -91,6 +91,84 @@ inline void fill_bytes(void* dst, unsigned char c, usize n)
     for (; n >= 8; n -= 8) *w++ = v;
     d = reinterpret_cast<u8*>(w);
     while (n-- > 0) *d++ = c;
+}
+
+// Copies go 64 bytes a round (then 16) when source and destination share
+// their alignment (guest kernels are tens of MiB), byte by byte otherwise:
+// passage is built with -mstrict-align, so no unaligned wide access is
+// allowed. copy_forward is right for an overlap with d below s,
+// copy_backward for one with d above s (memmove picks).
+inline bool co_aligned(const void* a, const void* b)
+{
+    return ((reinterpret_cast<std::uintptr_t>(a) ^ reinterpret_cast<std::uintptr_t>(b)) & 7) == 0;
+}
+
+inline void copy_forward(u8* d, const u8* s, usize n)
+{
+    if (co_aligned(d, s)) {
+        while (n > 0 && (reinterpret_cast<std::uintptr_t>(d) & 7) != 0) {
+            *d++ = *s++;
+            --n;
+        }
+        auto* dw = reinterpret_cast<Word*>(d);
+        const auto* sw = reinterpret_cast<const Word*>(s);
+        for (; n >= 64; n -= 64, dw += 8, sw += 8) {
+            u64 a = sw[0], b = sw[1], c = sw[2], e = sw[3], f = sw[4], g = sw[5], h = sw[6], i = sw[7];
+            dw[0] = a;
+            dw[1] = b;
+            dw[2] = c;
+            dw[3] = e;
+            dw[4] = f;
+            dw[5] = g;
+            dw[6] = h;
+            dw[7] = i;
+        }
+        for (; n >= 16; n -= 16, dw += 2, sw += 2) {
+            u64 a = sw[0], b = sw[1];
+            dw[0] = a;
+            dw[1] = b;
+        }
+        d = reinterpret_cast<u8*>(dw);
+        s = reinterpret_cast<const u8*>(sw);
+    }
+    while (n-- > 0) *d++ = *s++;
+}
+
+inline void copy_backward(u8* d, const u8* s, usize n)
+{
+    d += n;
+    s += n;
+    if (co_aligned(d, s)) {
+        while (n > 0 && (reinterpret_cast<std::uintptr_t>(d) & 7) != 0) {
+            *--d = *--s;
+            --n;
+        }
+        auto* dw = reinterpret_cast<Word*>(d);
+        const auto* sw = reinterpret_cast<const Word*>(s);
+        for (; n >= 64; n -= 64) {
+            dw -= 8;
+            sw -= 8;
+            u64 a = sw[7], b = sw[6], c = sw[5], e = sw[4], f = sw[3], g = sw[2], h = sw[1], i = sw[0];
+            dw[7] = a;
+            dw[6] = b;
+            dw[5] = c;
+            dw[4] = e;
+            dw[3] = f;
+            dw[2] = g;
+            dw[1] = h;
+            dw[0] = i;
+        }
+        for (; n >= 16; n -= 16) {
+            dw -= 2;
+            sw -= 2;
+            u64 a = sw[0], b = sw[1];
+            dw[0] = a;
+            dw[1] = b;
+        }
+        d = reinterpret_cast<u8*>(dw);
+        s = reinterpret_cast<const u8*>(sw);
+    }
+    while (n-- > 0) *--d = *--s;
 }
 
 }  // namespace passage::words

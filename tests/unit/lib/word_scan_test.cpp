@@ -1,8 +1,10 @@
-// The word-at-a-time memchr, strlen and memset cores against a byte model,
+// The word-at-a-time memchr, strlen, memset and copy cores against a byte model,
 // at every alignment of the start, every length and every position of the
 // byte looked for. The buffer is one aligned array, so the aligned words the
 // scans read around the range stay inside it.
 #include <catch2/catch.hpp>
+
+#include <cstring>
 
 #include "passage/word_scan.h"
 
@@ -80,4 +82,37 @@ TEST_CASE("word scan: fill_bytes writes exactly the range at every alignment and
             for (usize i = 0; i < start + n + 8 && i < kBuf; ++i)
                 REQUIRE(buf.b[i] == (i >= start && i < start + n ? 0xc3 : 0x5a));
         }
+}
+
+// memcpy and memmove's cores: every alignment of both ends, lengths across
+// the 64- and 16-byte rounds, and overlaps in both directions by every
+// distance up to past a round.
+TEST_CASE("word scan: copy_forward and copy_backward match memmove at every alignment length and overlap")
+{
+    constexpr usize kArea = 256;
+    alignas(16) unsigned char area[kArea];
+    alignas(16) unsigned char model[kArea];
+    auto reset = [&] {
+        for (usize i = 0; i < kArea; ++i) area[i] = model[i] = static_cast<unsigned char>(i * 7 + 3);
+    };
+    for (usize from = 0; from < 16; ++from)
+        for (usize to = 0; to < 16; ++to)
+            for (usize n = 0; n <= 150; n += (n < 20 ? 1 : 13)) {
+                // Apart: both directions are a plain copy.
+                reset();
+                words::copy_forward(area + 100 + to, area + from, n < 84 ? n : 84);
+                std::memmove(model + 100 + to, model + from, n < 84 ? n : 84);
+                INFO("from " << from << " to " << to << " n " << n);
+                REQUIRE(std::memcmp(area, model, kArea) == 0);
+                // Overlapping: destination below the source goes forward,
+                // above it backward, as memmove chooses.
+                reset();
+                words::copy_forward(area + to, area + 16 + from, n);
+                std::memmove(model + to, model + 16 + from, n);
+                REQUIRE(std::memcmp(area, model, kArea) == 0);
+                reset();
+                words::copy_backward(area + 16 + from + to, area + from, n);
+                std::memmove(model + 16 + from + to, model + from, n);
+                REQUIRE(std::memcmp(area, model, kArea) == 0);
+            }
 }
