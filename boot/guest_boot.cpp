@@ -37,10 +37,14 @@ constexpr u64 kSelftestScratch = 128 * KiB;
 
 constinit pci::PciDeviceTable<> g_pci;
 
+// The guest's stage-2 table pages (El2Stage2Env: not zeroed, not in the
+// file), 64 KiB aligned for a concatenated first level.
+alignas(16 * kPageSize) __attribute__((section(".pool.stage2"))) El2Stage2Pool g_stage2_pool;
+
 // The one guest, and what the arch layer sees of it. Static: the boot
-// CPU's stack is reused for traps once the guest runs; in BSS: the table
-// pool's allocator bitmap must start zeroed.
-constinit El2Guest g_guest{kGuestVmid};
+// CPU's stack is reused for traps once the guest runs; constinit: the
+// table pool's allocator bitmap must start zeroed.
+constinit El2Guest g_guest{kGuestVmid, g_stage2_pool};
 constinit arch::GuestContext g_guest_arch;
 
 void enumerate_pci(const Platform& p)
