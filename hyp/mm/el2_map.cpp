@@ -66,17 +66,20 @@ Status El2PageTable::map(u64 base, u64 size, El2Attr attr)
         auto table = table_at(va, leaf);
         if (!table) return table.failure();
         // The walk is done once per table: the entries that follow in it take
-        // the same size of block until the range's alignment or end changes it
-        // (a page by page walk from the root was most of the map's cost).
+        // the same size of block up to the table's end or the last whole
+        // block of the range (a page by page walk from the root was most of
+        // the map's cost). A larger block can only start at the table's end:
+        // the table spans exactly one block of the level above.
         const u64 block = u64{1} << shift(leaf);
-        const u64 type = leaf == 3 ? kPage : kBlock;
-        usize i = index(va, leaf);
-        do {
-            u64& e = (*table)[i];
-            if (e != 0) return Failure{Error::Overlap, va};
-            e = va | attrs | type;
-            va += block;
-        } while (++i < 512 && va < end && leaf_level(va, end - va) == leaf);
+        const u64 table_end = align_down(va, block * 512) + block * 512;
+        const u64 run_end = va + align_down(end - va, block);
+        const u64 stop = run_end < table_end ? run_end : table_end;
+        const u64 bits = attrs | (leaf == 3 ? kPage : kBlock);
+        u64* e = *table + index(va, leaf);
+        for (; va < stop; va += block, ++e) {
+            if (*e != 0) return Failure{Error::Overlap, va};
+            *e = va | bits;
+        }
     }
     return {};
 }
