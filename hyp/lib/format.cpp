@@ -27,6 +27,19 @@ struct Out {
         len += n;
     }
 
+    // A NUL-terminated string: copied while it fits as it is measured.
+    void put_string(const char* s)
+    {
+        const usize r = room();
+        usize i = 0;
+        if (r > 0) {
+            char* d = buf + len;
+            for (char c; i < r && (c = s[i]) != '\0'; ++i) d[i] = c;
+        }
+        while (s[i] != '\0') ++i;
+        len += i;
+    }
+
     void fill(char c, usize n)
     {
         const usize k = n < room() ? n : room();
@@ -45,6 +58,10 @@ struct Spec {
 
 void emit(Out& out, const Spec& spec, const char* s, usize n, const char* prefix = "")
 {
+    if (spec.width == 0 && prefix[0] == '\0') {  // most conversions: no padding, no prefix
+        out.put(s, n);
+        return;
+    }
     usize plen = 0;
     while (prefix[plen] != '\0') ++plen;
     usize total = n + plen;
@@ -133,6 +150,10 @@ usize vformat(char* buf, usize size, const char* fmt, va_list args)
         case 's': {
             const char* s = va_arg(args, const char*);
             if (s == nullptr) s = "(null)";
+            if (spec.width == 0 && spec.precision < 0) {
+                out.put_string(s);
+                break;
+            }
             usize n = 0;
             while (s[n] != '\0' && (spec.precision < 0 || n < usize(spec.precision))) ++n;
             spec.zero = false;
