@@ -82,9 +82,10 @@ Result<usize> enable_el2_mmu(const BootInfo& b, const Platform& p)
     // arm64 boot protocol (booting.rst) has the loader clean the loaded
     // image to the PoC, so cached lines of it are clean and equal to memory.
     // Nothing else was written: the device tree and the boot modules were
-    // only read, and the stage-2 pool, the other CPUs' stacks and the EL2
-    // table pages not used are first written with the MMU on. Nor can a line
-    // come back before the MMU is on: Device accesses allocate none.
+    // only read, and the stage-2 and SMMU pools, the other CPUs' stacks
+    // and the EL2 table pages not used are first written with the MMU on.
+    // Nor can a line come back before the MMU is on: Device accesses
+    // allocate none.
     dcache_clean_inval_poc(reinterpret_cast<u64>(__relro_start),
                            reinterpret_cast<u64>(__bss_end) - reinterpret_cast<u64>(__relro_start));
     dcache_clean_inval_poc(reinterpret_cast<u64>(passage_stacks[0]), sizeof passage_stacks[0]);
