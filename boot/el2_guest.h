@@ -9,6 +9,7 @@
 namespace passage {
 
 constexpr usize kStage2Pages = 512;  // 2 MiB of stage-2 tables per guest
+using El2Stage2Pool = arch::El2Stage2Env<kStage2Pages>::Pool;
 using El2Guest = Guest<arch::El2Stage2Env<kStage2Pages>, arch::Spinlock>;
 using GuestTable = El2Guest::Table;
 

@@ -40,5 +40,17 @@ done < <("$readelf" -SW "$elf" | sed -n 's/^ *\[ *[0-9]*\] *//p' | awk '$7 ~ /A/
 
 bad=$("$readelf" -rW "$elf" | awk '/^[0-9a-f]+ +[0-9a-f]+ R_/ && $3 != "R_AARCH64_RELATIVE" {print $3}' | sort -u)
 [[ -z $bad ]] || fail "$elf has relocations head.S cannot apply: $bad"
+# Relocation targets are written with the MMU off: enable_el2_mmu cleans
+# them from the caches only from __relro_start to __bss_end.
+# (awk reads to the end: an early exit would leave readelf writing into a
+# closed pipe, and pipefail would fail the check at random.)
+relro_start=$("$readelf" -sW "$elf" | awk '$8 == "__relro_start" && !v { v = $2 } END { print v }')
+bss_end=$("$readelf" -sW "$elf" | awk '$8 == "__bss_end" && !v { v = $2 } END { print v }')
+[[ -n $relro_start && -n $bss_end ]] || fail "$elf: no __relro_start or __bss_end symbol"
+outside=$("$readelf" -rW "$elf" | awk -v lo=$((0x$relro_start)) -v hi=$((0x$bss_end)) \
+    '/^[0-9a-f]+ +[0-9a-f]+ R_/ { a = 0; h = "0123456789abcdef"; s = tolower($1)
+        for (i = 1; i <= length(s); ++i) a = a * 16 + index(h, substr(s, i, 1)) - 1
+        if ((a < lo || a + 8 > hi) && n++ < 3) print $1 }')
+[[ -z $outside ]] || fail "$elf has relocations outside __relro_start..__bss_end (not cleaned at MMU on): $outside"
 "$readelf" -SW "$elf" | grep -qE '\.init_array' && fail "$elf has static constructors (.init_array); passage runs none"
 echo "check-image: $bin ok: image_size $image_size, sections up to $mem_end, file $file_size bytes, flags 0x$(printf %x "$flags")"

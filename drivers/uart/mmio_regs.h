@@ -39,14 +39,17 @@ inline constexpr u32 kUartSpinLimit = 1u << 20;
 class TxWait {
 public:
     // Whether to send the byte now; has_room() reads the status register.
+    // The first look is the same whether wedged or not, and is nearly
+    // always the answer: one status read and one store a byte.
     template <class HasRoom>
     bool ready(HasRoom has_room) const
     {
-        if (wedged_) {
-            wedged_ = !has_room();
-            return !wedged_;
+        if (has_room()) {
+            wedged_ = false;
+            return true;
         }
-        for (u32 i = 0; i < kUartSpinLimit; ++i)
+        if (wedged_) return false;
+        for (u32 i = 1; i < kUartSpinLimit; ++i)
             if (has_room()) return true;
         wedged_ = true;
         return false;

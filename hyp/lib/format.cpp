@@ -3,15 +3,49 @@
 namespace passage {
 namespace {
 
+// The output: what fits in buf (one byte kept for the NUL) is stored, and
+// len counts everything, stored or not (snprintf's return value).
 struct Out {
     char* buf;
     usize size;
     usize len = 0;
 
+    usize room() const { return len + 1 < size ? size - 1 - len : 0; }
+
     void put(char c)
     {
         if (len + 1 < size) buf[len] = c;
         ++len;
+    }
+
+    // A run at once: one bound check for the run, not one per character.
+    void put(const char* s, usize n)
+    {
+        const usize k = n < room() ? n : room();
+        char* d = k > 0 ? buf + len : nullptr;  // buf may be null when size is 0
+        for (usize i = 0; i < k; ++i) d[i] = s[i];
+        len += n;
+    }
+
+    // A NUL-terminated string: copied while it fits as it is measured.
+    void put_string(const char* s)
+    {
+        const usize r = room();
+        usize i = 0;
+        if (r > 0) {
+            char* d = buf + len;
+            for (char c; i < r && (c = s[i]) != '\0'; ++i) d[i] = c;
+        }
+        while (s[i] != '\0') ++i;
+        len += i;
+    }
+
+    void fill(char c, usize n)
+    {
+        const usize k = n < room() ? n : room();
+        char* d = k > 0 ? buf + len : nullptr;
+        for (usize i = 0; i < k; ++i) d[i] = c;
+        len += n;
     }
 };
 
@@ -22,36 +56,42 @@ struct Spec {
     int precision = -1;
 };
 
-void pad(Out& out, usize n, char c)
-{
-    for (usize i = 0; i < n; ++i) out.put(c);
-}
-
 void emit(Out& out, const Spec& spec, const char* s, usize n, const char* prefix = "")
 {
+    if (spec.width == 0 && prefix[0] == '\0') {  // most conversions: no padding, no prefix
+        out.put(s, n);
+        return;
+    }
     usize plen = 0;
     while (prefix[plen] != '\0') ++plen;
     usize total = n + plen;
     usize fill = spec.width > total ? spec.width - total : 0;
-    if (!spec.left && !spec.zero) pad(out, fill, ' ');
-    for (usize i = 0; i < plen; ++i) out.put(prefix[i]);
-    if (!spec.left && spec.zero) pad(out, fill, '0');
-    for (usize i = 0; i < n; ++i) out.put(s[i]);
-    if (spec.left) pad(out, fill, ' ');
+    if (!spec.left && !spec.zero) out.fill(' ', fill);
+    out.put(prefix, plen);
+    if (!spec.left && spec.zero) out.fill('0', fill);
+    out.put(s, n);
+    if (spec.left) out.fill(' ', fill);
 }
 
+// Digits from the last, into the end of a buffer; a shift for hex and a
+// constant divisor for decimal, not a division by a variable base.
 void emit_unsigned(Out& out, Spec spec, u64 v, unsigned base, bool upper, const char* prefix = "")
 {
     const char* digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
     char tmp[24];
-    usize n = 0;
-    do {
-        tmp[n++] = digits[v % base];
-        v /= base;
-    } while (v != 0);
-    char rev[24];
-    for (usize i = 0; i < n; ++i) rev[i] = tmp[n - 1 - i];
-    emit(out, spec, rev, n, prefix);
+    usize n = sizeof tmp;
+    if (base == 16) {
+        do {
+            tmp[--n] = digits[v & 15];
+            v >>= 4;
+        } while (v != 0);
+    } else {
+        do {
+            tmp[--n] = digits[v % 10];
+            v /= 10;
+        } while (v != 0);
+    }
+    emit(out, spec, tmp + n, sizeof tmp - n, prefix);
 }
 
 }  // namespace
@@ -61,7 +101,10 @@ usize vformat(char* buf, usize size, const char* fmt, va_list args)
     Out out{buf, size};
     for (const char* p = fmt; *p != '\0'; ++p) {
         if (*p != '%') {
-            out.put(*p);
+            // Plain text up to the next conversion, as one run.
+            const char* run = p;
+            while (p[1] != '\0' && p[1] != '%') ++p;
+            out.put(run, usize(p - run) + 1);
             continue;
         }
         ++p;
@@ -107,6 +150,10 @@ usize vformat(char* buf, usize size, const char* fmt, va_list args)
         case 's': {
             const char* s = va_arg(args, const char*);
             if (s == nullptr) s = "(null)";
+            if (spec.width == 0 && spec.precision < 0) {
+                out.put_string(s);
+                break;
+            }
             usize n = 0;
             while (s[n] != '\0' && (spec.precision < 0 || n < usize(spec.precision))) ++n;
             spec.zero = false;

@@ -3,62 +3,12 @@
 // GCC does not turn these loops back into calls to themselves.
 #include <cstddef>
 
+#include "passage/word_scan.h"
+
 extern "C" {
 
-// Copies go 16 bytes at a time when source and destination share their
-// alignment (guest kernels are tens of MiB), byte by byte otherwise: passage
-// is built with -mstrict-align, so no unaligned wide access is allowed.
-namespace {
-
-using word = unsigned long;
-
-bool co_aligned(const void* a, const void* b) { return ((reinterpret_cast<word>(a) ^ reinterpret_cast<word>(b)) & 7) == 0; }
-
-void copy_forward(unsigned char* d, const unsigned char* s, size_t n)
-{
-    if (co_aligned(d, s)) {
-        while (n > 0 && (reinterpret_cast<word>(d) & 7) != 0) {
-            *d++ = *s++;
-            --n;
-        }
-        auto* dw = reinterpret_cast<word*>(d);
-        const auto* sw = reinterpret_cast<const word*>(s);
-        for (; n >= 16; n -= 16, dw += 2, sw += 2) {
-            word a = sw[0], b = sw[1];
-            dw[0] = a;
-            dw[1] = b;
-        }
-        d = reinterpret_cast<unsigned char*>(dw);
-        s = reinterpret_cast<const unsigned char*>(sw);
-    }
-    while (n-- > 0) *d++ = *s++;
-}
-
-void copy_backward(unsigned char* d, const unsigned char* s, size_t n)
-{
-    d += n;
-    s += n;
-    if (co_aligned(d, s)) {
-        while (n > 0 && (reinterpret_cast<word>(d) & 7) != 0) {
-            *--d = *--s;
-            --n;
-        }
-        auto* dw = reinterpret_cast<word*>(d);
-        const auto* sw = reinterpret_cast<const word*>(s);
-        for (; n >= 16; n -= 16) {
-            dw -= 2;
-            sw -= 2;
-            word a = sw[0], b = sw[1];
-            dw[0] = a;
-            dw[1] = b;
-        }
-        d = reinterpret_cast<unsigned char*>(dw);
-        s = reinterpret_cast<const unsigned char*>(sw);
-    }
-    while (n-- > 0) *--d = *--s;
-}
-
-}  // namespace
+using passage::words::copy_backward;
+using passage::words::copy_forward;
 
 void* memcpy(void* dst, const void* src, size_t n)
 {
@@ -77,17 +27,7 @@ void* memmove(void* dst, const void* src, size_t n)
 
 void* memset(void* dst, int c, size_t n)
 {
-    auto* d = static_cast<unsigned char*>(dst);
-    auto b = static_cast<unsigned char>(c);
-    while (n > 0 && (reinterpret_cast<word>(d) & 7) != 0) {
-        *d++ = b;
-        --n;
-    }
-    word w = b * 0x0101010101010101ul;
-    auto* dw = reinterpret_cast<word*>(d);
-    for (; n >= 8; n -= 8) *dw++ = w;
-    d = reinterpret_cast<unsigned char*>(dw);
-    while (n-- > 0) *d++ = b;
+    passage::words::fill_bytes(dst, static_cast<unsigned char>(c), n);
     return dst;
 }
 
@@ -100,20 +40,14 @@ int memcmp(const void* a, const void* b, size_t n)
     return 0;
 }
 
+// libfdt's fdt_get_string looks for a name's NUL with memchr, over the rest
+// of the strings block: word by word (passage/word_scan.h).
 void* memchr(const void* s, int c, size_t n)
 {
-    const auto* p = static_cast<const unsigned char*>(s);
-    for (size_t i = 0; i < n; ++i)
-        if (p[i] == static_cast<unsigned char>(c)) return const_cast<unsigned char*>(p + i);
-    return nullptr;
+    return const_cast<void*>(passage::words::find_byte(s, static_cast<unsigned char>(c), n));
 }
 
-size_t strlen(const char* s)
-{
-    size_t n = 0;
-    while (s[n] != '\0') ++n;
-    return n;
-}
+size_t strlen(const char* s) { return passage::words::string_length(s); }
 
 size_t strnlen(const char* s, size_t max)
 {

@@ -48,8 +48,31 @@ RangePrinter::RangePrinter(const char* title, const Geometry& geo, Encoding enc)
                                                  : "FWB (RAM as guest's stage 1)");
 }
 
+namespace {
+
+// The descriptor of the leaf that continues a run after `desc`: the same
+// bits with the output address one leaf on; 0 (never a valid leaf) if the
+// address would carry out of its field.
+constexpr u64 following(u64 desc, u64 size)
+{
+    const u64 oa = (desc & kOutputAddrMask) + size;
+    return (oa & ~kOutputAddrMask) != 0 ? 0 : (desc & ~kOutputAddrMask) | oa;
+}
+
+}  // namespace
+
 void RangePrinter::add(u64 desc, u64 ipa, unsigned level)
 {
+    const u64 size = level_span(level);
+    // The next leaf of the run, bit for bit: it decodes to the same
+    // attributes and the next output address, so it joins the run without
+    // being decoded (most leaves of a dump are such).
+    if (pending_ && desc == next_desc_ && level == cur_.level && ipa == cur_.ipa.value + cur_.size) {
+        cur_.size += size;
+        mapped_ += size;
+        next_desc_ = following(desc, size);
+        return;
+    }
     Result<Leaf> leaf = decode_leaf(desc, level, enc_);
     if (!leaf) {
         flush();
@@ -57,8 +80,8 @@ void RangePrinter::add(u64 desc, u64 ipa, unsigned level)
                  static_cast<unsigned long long>(ipa), level, static_cast<unsigned long long>(desc));
         return;
     }
-    const u64 size = level_span(level);
     mapped_ += size;
+    next_desc_ = following(desc, size);
     if (pending_ && cur_.level == level && cur_.attrs == leaf->attrs &&
         cur_.ipa.value + cur_.size == ipa && cur_.pa.value + cur_.size == leaf->oa.value) {
         cur_.size += size;

@@ -1,9 +1,15 @@
 #include "mmu.h"
 
+#include "asm_defs.h"
 #include "passage/log.h"
 #include "passage/mm/el2_layout.h"
 #include "sysreg.h"
 #include "sysreg_fields.h"
+
+extern "C" {
+extern char __relro_start[], __bss_end[];
+extern unsigned char passage_stacks[][STACK_SIZE];
+}
 
 namespace passage::arch {
 namespace {
@@ -61,9 +67,29 @@ Result<usize> enable_el2_mmu(const BootInfo& b, const Platform& p)
     u64 tcr = tcr::kEl2Res1 | tcr::T0SZ::make(16) | tcr::IRGN0::make(tcr::kWriteBack) | tcr::ORGN0::make(tcr::kWriteBack) |
               tcr::SH0::make(tcr::kInnerShare) | tcr::TG0::make(tcr::kGranule4K) | tcr::PS::make(ps);
 
-    // Everything written with the MMU off went straight to memory; drop any
-    // stale lines before the caches come on.
-    dcache_clean_inval_poc(b.image_base, b.image_end - b.image_base);
+    // With the MMU off every data access is Device-nGnRnE: passage's writes
+    // so far went straight to memory, past any line the cache may still hold
+    // for the address. Once the MMU is on, a read that hits such a line sees
+    // the value from before the write, so those lines must go (clean and
+    // invalidate: it never throws away data that is only in the cache).
+    // Only what was written with the MMU off can be stale:
+    //  - the relocation targets (head.S) and .data: from __relro_start on;
+    //    scripts/check-image.sh fails the build if a relocation lies lower;
+    //  - BSS (cleared by head.S, then written);
+    //  - the boot CPU's stack, the first of passage_stacks;
+    //  - the table pages build_el2_map wrote.
+    // The rest of the image, code and read-only data, was only read. The
+    // arm64 boot protocol (booting.rst) has the loader clean the loaded
+    // image to the PoC, so cached lines of it are clean and equal to memory.
+    // Nothing else was written: the device tree and the boot modules were
+    // only read, and the stage-2 and SMMU pools, the other CPUs' stacks
+    // and the EL2 table pages not used are first written with the MMU on.
+    // Nor can a line come back before the MMU is on: Device accesses
+    // allocate none.
+    dcache_clean_inval_poc(reinterpret_cast<u64>(__relro_start),
+                           reinterpret_cast<u64>(__bss_end) - reinterpret_cast<u64>(__relro_start));
+    dcache_clean_inval_poc(reinterpret_cast<u64>(passage_stacks[0]), sizeof passage_stacks[0]);
+    dcache_clean_inval_poc(t.root(), t.pages_used() * kPageSize);
     g_mmu = {mm::kMairEl2, tcr, t.root(),
              sctlr::kEl2Res1 | sctlr::M::kMask | sctlr::C::kMask | sctlr::SA::kMask | sctlr::I::kMask | sctlr::WXN::kMask};
     mmu_on(g_mmu);

@@ -23,6 +23,14 @@ class El2Stage2Env {
 public:
     static_assert(Pages >= 16 && Pages % 16 == 0, "the pool holds a 16-page first level");
 
+    // The table pages: aligned to 64 KiB (a 16-page concatenated first
+    // level), and not zeroed: the engine initialises every table it takes
+    // (Stage2Env's contract), so the pool can live outside the image file
+    // and outside BSS (a .pool section), costing neither a loader's copy
+    // nor a clear, nor cache maintenance before the MMU is on.
+    using Pool = u64[Pages][512];
+    constexpr explicit El2Stage2Env(Pool& pool) : pool_(pool) {}
+
     Result<PhysAddr> alloc_pages(usize count)
     {
         if (count == 0 || count > 16 || (count & (count - 1)) != 0) return Failure{Error::InvalidArgument, count};
@@ -103,7 +111,7 @@ private:
         used_[i / 64] = v ? (used_[i / 64] | bit) : (used_[i / 64] & ~bit);
     }
 
-    alignas(16 * 4096) u64 pool_[Pages][512] = {};  // zero-initialised: the object lives in BSS
+    Pool& pool_;
     u64 used_[(Pages + 63) / 64] = {};
     usize next_ = 0;
     bool clean_for_dma_ = false;

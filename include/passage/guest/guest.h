@@ -124,7 +124,7 @@ private:
     Table table_;
     TableMover mover_;
     alignas(pci::VirtualConfig) unsigned char vconfig_storage_[sizeof(pci::VirtualConfig)] = {};
-    Env env_;  // last: a 2 MiB pool on the target
+    Env env_;
 };
 
 }  // namespace passage

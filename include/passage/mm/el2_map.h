@@ -71,7 +71,9 @@ public:
 
 private:
     u64* alloc_table();
-    Status map_one(u64 va, u64 block, u64 attrs);
+    // The table that holds va's entry at level `leaf`, the tables above it
+    // created on the way down.
+    Result<u64*> table_at(u64 va, int leaf);
 
     u64* pool_;
     usize pages_;

@@ -29,6 +29,7 @@ private:
 
     Encoding enc_;
     MapRange cur_{};
+    u64 next_desc_ = 0;  // the raw descriptor that would continue cur_
     bool pending_ = false;
     usize ranges_ = 0;
     u64 mapped_ = 0;

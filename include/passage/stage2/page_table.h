@@ -106,12 +106,14 @@ public:
                            level_span(v.level)};
     }
 
-    // Calls fn(const EntryRef&) for each valid leaf, in IPA order.
+    // Calls fn(const EntryRef&) for each valid leaf, in IPA order; returns
+    // the tables below the first level (table_pages() less the first level).
     template <typename Fn>
-    void for_each_leaf(Fn&& fn) const
+    usize for_each_leaf(Fn&& fn) const
     {
         LeafVisitor<Fn> v{fn};
         walk_root(0, geo_.ipa_limit(), true, v);
+        return v.tables;
     }
 
     // Table pages in use, the first level (all its concatenated pages) included.
@@ -172,9 +174,11 @@ private:
 template <Stage2Env Env>
 void PageTable<Env>::dump(const char* title) const
 {
+    // One walk for the leaves and the table count (table_pages() would be
+    // a second walk of the whole table).
     RangePrinter printer(title, geo_, enc_);
-    for_each_leaf([&](const EntryRef& e) { printer.add(e.desc, e.ipa, e.level); });
-    printer.finish(table_pages());
+    const usize tables = for_each_leaf([&](const EntryRef& e) { printer.add(e.desc, e.ipa, e.level); });
+    printer.finish(geo_.concat + tables);
 }
 
 }  // namespace passage::stage2

@@ -231,6 +231,7 @@ struct FindVisitor {
 
 // Counts the tables below the first level.
 struct TableCountVisitor {
+    static constexpr bool kIgnoresInvalid = true;
     usize tables = 0;
     Step leaf(const EntryRef&, PhysAddr&) { return Step::Continue; }
     Step table_pre(const EntryRef&)
@@ -241,16 +242,23 @@ struct TableCountVisitor {
     void table_post(const EntryRef&, PhysAddr, bool) {}
 };
 
-// Calls fn(const EntryRef&) for every valid leaf, in address order.
+// Calls fn(const EntryRef&) for every valid leaf, in address order, and
+// counts the tables it passes through (the dump's last line).
 template <typename Fn>
 struct LeafVisitor {
+    static constexpr bool kIgnoresInvalid = true;
     Fn& fn;
+    usize tables = 0;
     Step leaf(const EntryRef& e, PhysAddr&)
     {
         if (is_valid(e.desc)) fn(e);
         return Step::Continue;
     }
-    Step table_pre(const EntryRef&) { return Step::Continue; }
+    Step table_pre(const EntryRef&)
+    {
+        ++tables;
+        return Step::Continue;
+    }
     void table_post(const EntryRef&, PhysAddr, bool) {}
 };
 

@@ -38,6 +38,14 @@ concept Visitor = requires(V& v, const EntryRef& e, PhysAddr& out, PhysAddr chil
     { v.table_post(e, child, fresh) } -> std::same_as<void>;
 };
 
+// A visitor with `static constexpr bool kIgnoresInvalid = true` does
+// nothing for an invalid entry (leaf() would only return Continue): the
+// walker passes over invalid entries without calling it. Most entries of
+// a sparse table are invalid, and a whole-table walk (counting tables,
+// the dump) spent most of its time on them.
+template <typename V>
+concept IgnoresInvalid = requires { requires V::kIgnoresInvalid; };
+
 // Walks `entries` entries of the table at `table` (level `level`, mapping
 // from `base`) that overlap [start, end). Returns false if a visitor stopped.
 template <Stage2Env Env, Visitor V>
@@ -51,6 +59,10 @@ bool walk_table(Env& env, PhysAddr table, unsigned level, u64 base, usize entrie
     if (last >= entries) last = entries - 1;
     u64* t = env.table(table);
     for (usize i = first; i <= last; ++i) {
+        if constexpr (IgnoresInvalid<V>) {
+            while (i < last && !is_valid(t[i])) ++i;
+            if (!is_valid(t[i])) break;  // i == last: nothing valid left
+        }
         const u64 ipa = base + i * span;
         const EntryRef e{&t[i], t[i], ipa, level, live};
         const u64 s = start > ipa ? start : ipa;

@@ -1,6 +1,8 @@
 // The freestanding formatter against the cases the boot log relies on.
 #include <catch2/catch.hpp>
 
+#include <cstdio>
+#include <cstring>
 #include <string>
 
 #include "passage/format.h"
@@ -50,4 +52,24 @@ TEST_CASE("format: truncates but reports the full length")
     CHECK(format(buf, sizeof buf, "%s", "abcdefgh") == 8);
     CHECK(std::string(buf) == "abcd");
     CHECK(format(nullptr, 0, "%d", 12345) == 5);
+}
+
+// Plain text, padding and plain strings are stored as runs: at every buffer size the
+// stored prefix, the NUL and the reported length must be snprintf's.
+TEST_CASE("format: every truncation point of runs and padding is snprintf's")
+{
+    const char* f = "ab %-6s|%5u|%08x and %c%%, %.3s end %s.";
+    char want[128];
+    const int full = std::snprintf(want, sizeof want, f, "xy", 42u, 0xbeefu, 'q', "abcdef", "plain");
+    REQUIRE(full > 0);
+    for (usize size = 1; size <= usize(full) + 2; ++size) {
+        char got[128];
+        char model[128];
+        std::memset(got, '#', sizeof got);
+        std::snprintf(model, size, f, "xy", 42u, 0xbeefu, 'q', "abcdef", "plain");
+        INFO("size " << size);
+        CHECK(format(got, size, f, "xy", 42u, 0xbeefu, 'q', "abcdef", "plain") == usize(full));
+        CHECK(std::string(got) == std::string(model));
+        CHECK(got[size] == '#');  // nothing past the buffer
+    }
 }

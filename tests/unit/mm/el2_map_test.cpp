@@ -70,3 +70,47 @@ TEST_CASE("el2 map: running out of table pages is an error naming the address")
     CHECK(s.error() == Error::NoMemory);
     CHECK(s.error_addr() == 0x40001000);
 }
+
+// The map fills runs of entries per table: every page of a range with
+// ragged edges around 2 MiB and 1 GiB boundaries must come out identity
+// mapped at the level its alignment allows, and nothing beside it.
+TEST_CASE("el2 map: a range with ragged edges is mapped page by page as a model says")
+{
+    Pool pool;
+    El2PageTable t(pool.mem, Pool::kPages);
+    const u64 base = 0x3fdff000;                 // 1 page below a 2 MiB boundary, 2 MiB + 1 page below 1 GiB
+    const u64 end = 0x80000000 + 0x400000 + 0x3000;  // 1 GiB, then 2 MiB blocks, then 3 pages
+    REQUIRE(t.map(base, end - base, El2Attr::ReadWrite));
+    auto expected_level = [](u64 va) {
+        if (va >= 0x40000000 && va < 0x80000000) return 1;
+        if (va >= 0x3fe00000 && va < 0x40000000) return 2;
+        if (va >= 0x80000000 && va < 0x80400000) return 2;
+        return 3;
+    };
+    for (u64 va = base - 0x2000; va < end + 0x2000; va += 0x1000) {
+        auto m = t.lookup(va + 8);
+        INFO("va 0x" << std::hex << va);
+        if (va < base || va >= end) {
+            CHECK_FALSE(m);
+            continue;
+        }
+        REQUIRE(m);
+        CHECK(m->pa == va + 8);
+        CHECK(m->level == expected_level(va));
+        CHECK(m->attrs == encode_el2(El2Attr::ReadWrite));
+    }
+}
+
+// An entry already there in the middle of a run stops the map at that
+// address, as it did for the first entry of a table.
+TEST_CASE("el2 map: an overlap in the middle of a run names its address")
+{
+    Pool pool;
+    El2PageTable t(pool.mem, Pool::kPages);
+    REQUIRE(t.map(0x40005000, 0x1000, El2Attr::ReadOnly));
+    auto s = t.map(0x40001000, 0x8000, El2Attr::ReadWrite);
+    CHECK(s.error() == Error::Overlap);
+    CHECK(s.error_addr() == 0x40005000);
+    CHECK(t.lookup(0x40004000)->attrs == encode_el2(El2Attr::ReadWrite));
+    CHECK(t.lookup(0x40005000)->attrs == encode_el2(El2Attr::ReadOnly));
+}

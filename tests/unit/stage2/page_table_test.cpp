@@ -1,6 +1,9 @@
 // Page-table operations, one behaviour per test case.
 #include <catch2/catch.hpp>
 
+#include <utility>
+#include <vector>
+
 #include "fixture.h"
 
 using namespace passage;
@@ -238,4 +241,54 @@ TEST_CASE("a fresh level-3 table of pages is written in one run", "[stage2][ops]
     fill_run(t, first);
     for (usize i = 0; i < kEntriesPerTable; ++i) CHECK(t[i] == first + i * kPageSize);
     CHECK(t[kEntriesPerTable] == 0xdead);
+}
+
+namespace {
+
+// Sees every entry, invalid ones too: the reference for the walks that
+// pass over invalid entries.
+struct EveryEntryVisitor {
+    std::vector<std::pair<u64, unsigned>> leaves;  // ipa, level of each valid leaf
+    usize tables = 0;
+    u64* slot_of_0x5000 = nullptr;
+    Step leaf(const EntryRef& e, PhysAddr&)
+    {
+        if (e.level == 3 && e.ipa == 0x5000) slot_of_0x5000 = e.slot;
+        if (is_valid(e.desc)) leaves.emplace_back(e.ipa, e.level);
+        return Step::Continue;
+    }
+    Step table_pre(const EntryRef&)
+    {
+        ++tables;
+        return Step::Continue;
+    }
+    void table_post(const EntryRef&, PhysAddr, bool) {}
+};
+
+}  // namespace
+
+TEST_CASE("walks that pass over invalid entries still see every valid leaf and table", "[stage2][walk]")
+{
+    // Valid entries first and last in their tables (a run of invalid ones
+    // up to a table's end must stop there), and an invalid entry with
+    // other bits set, which is still invalid.
+    const unsigned bits = GENERATE(32u, 40u, 48u);
+    Fixture f(bits);
+    const u64 top = u64{1} << bits;
+    REQUIRE(f.pt.map(IpaAddr(0), PhysAddr(0x1000'0000), kPageSize, kRam).ok());
+    REQUIRE(f.pt.map(IpaAddr(0x1ff000), PhysAddr(0x1000'1000), kPageSize, kMmio).ok());
+    REQUIRE(f.pt.map(IpaAddr(0x4000'0000), PhysAddr(0x4000'0000), 2 * MiB, kRam).ok());
+    REQUIRE(f.pt.map(IpaAddr(top - kPageSize), PhysAddr(0x5000), kPageSize, kMmio).ok());
+    EveryEntryVisitor every;
+    walk_table(f.env, f.pt.root(), f.geo.start_level, 0, f.geo.root_entries, 0, f.geo.ipa_limit(), true, every);
+    REQUIRE(every.slot_of_0x5000 != nullptr);
+    *every.slot_of_0x5000 = 0xffff'ffff'ffff'fffe;  // every bit but the valid bit
+
+    std::vector<std::pair<u64, unsigned>> seen;
+    const usize tables = f.pt.for_each_leaf([&](const EntryRef& e) { seen.emplace_back(e.ipa, e.level); });
+    CHECK(seen == every.leaves);
+    CHECK(seen.size() == 4);
+    CHECK(tables == every.tables);
+    CHECK(f.pt.table_pages() == f.geo.concat + every.tables);
+    *every.slot_of_0x5000 = 0;  // destroy() must not follow it
 }
