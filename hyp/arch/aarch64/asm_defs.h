@@ -22,6 +22,12 @@
 #define HCR_EL2_RW (ASM_U64(1) << 31)
 #define HCR_EL2_E2H (ASM_U64(1) << 34)
 
+/* The EL2 MMU settings every CPU loads (mmu.cpp, MmuRegs; guest_entry.S, el2_mmu_enable). */
+#define MMU_REGS_MAIR 0
+#define MMU_REGS_TCR 8
+#define MMU_REGS_TTBR 16
+#define MMU_REGS_SCTLR 24
+
 /* TrapFrame layout (include/passage/vcpu/trap_frame.h). */
 #define FRAME_X30 (30 * 8)
 #define FRAME_SP (31 * 8)

@@ -219,8 +219,7 @@ using namespace passage;
 
 extern "C" [[noreturn]] void secondary_main(u64 cpu)
 {
-    arch::write_hcr_el2(arch::hcr::RW::kMask);
-    arch::el2_mmu_on_secondary();
+    // secondary_entry turned the MMU on before the first store.
     const arch::BootRecord& b = arch::g_shared.boot[cpu];
     log_info("cpu%llu: online at EL2, entering the guest at 0x%llx", (unsigned long long)cpu, (unsigned long long)b.entry);
     arch::run_guest(*arch::g_cpu_guest[cpu], cpu, b.entry, b.context);

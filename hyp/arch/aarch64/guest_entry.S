@@ -50,9 +50,35 @@ enter_guest:
     eret
 
 /*
+ * el2_mmu_enable(const MmuRegs* regs): the EL2 MMU and caches on, from the
+ * settings at x0. A leaf that touches no memory but *regs, so a secondary
+ * can call it before its first stack access.
+ */
+    .global el2_mmu_enable
+el2_mmu_enable:
+    ldp     x1, x2, [x0, #MMU_REGS_MAIR]
+    msr     mair_el2, x1
+    msr     tcr_el2, x2
+    ldp     x1, x2, [x0, #MMU_REGS_TTBR]
+    msr     ttbr0_el2, x1
+    isb
+    tlbi    alle2
+    dsb     sy
+    ic      iallu
+    dsb     sy
+    isb
+    msr     sctlr_el2, x2
+    isb
+    ret
+
+/*
  * secondary_entry: where the real firmware's PSCI CPU_ON starts a CPU for
- * the guest: EL2, MMU off, x0 = the CPU's index. Takes the CPU's own stack,
- * passage's vectors, and continues in secondary_main(index).
+ * the guest: EL2, MMU off, x0 = the CPU's index. Turns its MMU on before
+ * anything is written: a store with the MMU off goes around the caches,
+ * and another CPU's cache may hold a stale copy of the line (any Normal
+ * memory may be fetched speculatively), which the first cached load after
+ * would see. Then the CPU's own stack, passage's vectors, and
+ * secondary_main(index).
  */
     .global secondary_entry
 secondary_entry:
@@ -61,6 +87,12 @@ secondary_entry:
     mov     x19, x0
     cmp     x19, #MAX_CPUS
     b.hs    2f
+    mov     x1, #HCR_EL2_RW        /* E2H = 0: the EL2 regime passage's settings are for */
+    msr     hcr_el2, x1
+    isb
+    adrp    x0, passage_el2_mmu
+    add     x0, x0, :lo12:passage_el2_mmu
+    bl      el2_mmu_enable
     adrp    x1, passage_stacks
     add     x1, x1, :lo12:passage_stacks
     add     x2, x19, #1

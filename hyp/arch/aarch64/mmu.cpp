@@ -11,6 +11,13 @@ extern char __relro_start[], __bss_end[];
 extern unsigned char passage_stacks[][STACK_SIZE];
 }
 
+// Every CPU turns its MMU on from these (guest_entry.S: the boot CPU here,
+// a secondary before it touches its stack). Cleaned to memory for the
+// secondaries by el2_mmu_publish.
+extern "C" {
+passage::arch::MmuRegs passage_el2_mmu;
+}
+
 namespace passage::arch {
 namespace {
 
@@ -19,25 +26,8 @@ using ull = unsigned long long;
 alignas(4096) __attribute__((section(".pool.el2"))) u64 g_el2_tables[mm::kEl2TablePages * 512];
 
 
-struct MmuRegs {
-    u64 mair, tcr, ttbr, sctlr;
-};
-MmuRegs g_mmu;
-
-void mmu_on(const MmuRegs& r)
-{
-    write_mair_el2(r.mair);
-    write_tcr_el2(r.tcr);
-    write_ttbr0_el2(r.ttbr);
-    isb();
-    tlbi_alle2();
-    dsb_sy();
-    ic_iallu();
-    dsb_sy();
-    isb();
-    write_sctlr_el2(r.sctlr);
-    isb();
-}
+static_assert(__builtin_offsetof(MmuRegs, mair) == MMU_REGS_MAIR && __builtin_offsetof(MmuRegs, tcr) == MMU_REGS_TCR);
+static_assert(__builtin_offsetof(MmuRegs, ttbr) == MMU_REGS_TTBR && __builtin_offsetof(MmuRegs, sctlr) == MMU_REGS_SCTLR);
 
 unsigned parange_bits(u64 parange)
 {
@@ -90,18 +80,18 @@ Result<usize> enable_el2_mmu(const BootInfo& b, const Platform& p)
                            reinterpret_cast<u64>(__bss_end) - reinterpret_cast<u64>(__relro_start));
     dcache_clean_inval_poc(reinterpret_cast<u64>(passage_stacks[0]), sizeof passage_stacks[0]);
     dcache_clean_inval_poc(t.root(), t.pages_used() * kPageSize);
-    g_mmu = {mm::kMairEl2, tcr, t.root(),
-             sctlr::kEl2Res1 | sctlr::M::kMask | sctlr::C::kMask | sctlr::SA::kMask | sctlr::I::kMask | sctlr::WXN::kMask};
-    mmu_on(g_mmu);
+    passage_el2_mmu = {mm::kMairEl2, tcr, t.root(),
+                       sctlr::kEl2Res1 | sctlr::M::kMask | sctlr::C::kMask | sctlr::SA::kMask | sctlr::I::kMask |
+                           sctlr::WXN::kMask};
+    el2_mmu_enable(&passage_el2_mmu);
     return t.pages_used();
 }
 
 void el2_mmu_publish()
 {
-    dcache_clean_inval_poc(reinterpret_cast<u64>(&g_mmu), sizeof g_mmu);
+    dcache_clean_inval_poc(reinterpret_cast<u64>(&passage_el2_mmu), sizeof passage_el2_mmu);
     dcache_clean_inval_poc(reinterpret_cast<u64>(g_el2_tables), sizeof g_el2_tables);
 }
 
-void el2_mmu_on_secondary() { mmu_on(g_mmu); }
 
 }  // namespace passage::arch
