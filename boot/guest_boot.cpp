@@ -81,6 +81,8 @@ void decide_dispositions(const Platform& p, const BootOptions& boot, bool fwb, E
 }
 
 void* identity(void*, u64 phys, u64) { return reinterpret_cast<void*>(phys); }
+// Guest RAM is Normal in the EL2 map and the MMU is on: DC ZVA may clear it.
+void zero_guest_ram(void*, u8* p, usize n) { arch::zero_normal_memory(reinterpret_cast<u64>(p), n); }
 
 // What the trap path (arch/aarch64/trap.cpp) hands on, the guest as the
 // context.
@@ -197,7 +199,7 @@ LoadedGuest load(const void* fdt, const Platform& p, const BootModules& mods, co
     const char* what = r.what;
     LoadedGuest g;
     if (!plan_guest_layout(req, g.layout, d)) panic("%s", d.text);
-    if (!load_guest(req, g.layout, r.payload, PhysAccess{identity, nullptr}, d)) panic("%s", d.text);
+    if (!load_guest(req, g.layout, r.payload, PhysAccess{identity, nullptr, zero_guest_ram}, d)) panic("%s", d.text);
 
     GuestDtbConfig cfg;
     cfg.ram = {guest.plan.ram, guest.plan.ram_count};

@@ -446,7 +446,8 @@ Status load_guest(const LayoutRequest& req, const GuestLayout& layout, const Gue
         auto dst = map_or_fail(phys, s.paddr, s.memsz, diag, "ELF segment");
         if (!dst) return dst.failure();
         __builtin_memmove(*dst, payload.image + s.offset, s.filesz);
-        __builtin_memset(*dst + s.filesz, 0, s.memsz - s.filesz);
+        if (phys.zero != nullptr) phys.zero(phys.ctx, *dst + s.filesz, s.memsz - s.filesz);
+        else __builtin_memset(*dst + s.filesz, 0, s.memsz - s.filesz);
     }
     return {};
 }

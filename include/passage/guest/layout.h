@@ -84,9 +84,13 @@ Status find_free_ram(const LayoutRequest& req, u64 size, u64 align, MemRange& ou
 // pointer through which [phys, phys + size) can be read and written as one
 // contiguous range, or nullptr. On the target it is the EL2 identity map; in
 // host tests an arena.
+// zero(ctx, p, n), if given, clears n bytes at a pointer map gave (an ELF
+// segment's tail): the target zeroes RAM by cache blocks (DC ZVA), which
+// portable code cannot; without it, memset.
 struct PhysAccess {
     void* (*map)(void* ctx, u64 phys, u64 size) = nullptr;
     void* ctx = nullptr;
+    void (*zero)(void* ctx, u8* p, usize n) = nullptr;
 };
 
 // The bytes to load: the kernel file (an Image or ELF, as parsed into the

@@ -632,6 +632,33 @@ TEST_CASE("layout: ELF segments load at their own addresses with BSS zeroed")
     CHECK(*arena.at(kRam + 0x7ffff) == 0xaa);
 }
 
+// The target clears tails by cache blocks: load_guest hands each tail to
+// PhysAccess::zero, exactly it, and does not memset it as well.
+TEST_CASE("layout: ELF tails go to the zero function the caller gives")
+{
+    std::vector<u8> file = pattern(0x4000, 5);
+    ElfImage elf;
+    elf.entry = elf.entry_phys = kRam + 0x80000;
+    elf.segments[0] = {kRam + 0x80000, kRam + 0x80000, 0x1000, 0x1000, 0x1000};
+    elf.segments[1] = {kRam + 0x90000, kRam + 0x90000, 0x2000, 0x800, 0x3800};
+    elf.segment_count = 2;
+    MemRange ram[] = {{kRam, 16 * MiB}};
+    LayoutRequest req;
+    req.ram = ram;
+    req.elf = &elf;
+    auto p = plan(req);
+    REQUIRE(p.ok);
+    Arena arena(kRam, 16 * MiB, 0xaa);
+    PhysAccess access = arena.access();
+    access.zero = [](void*, u8* at, usize n) { std::fill(at, at + n, u8(0x5a)); };  // marks what it was given
+    GuestPayload payload{file.data(), file.size(), nullptr, 0};
+    Diagnostic diag;
+    REQUIRE(load_guest(req, p.layout, payload, access, diag).ok());
+    for (u64 a = kRam + 0x90800; a < kRam + 0x93800; ++a) REQUIRE(*arena.at(a) == 0x5a);  // the tail, by zero()
+    CHECK(*arena.at(kRam + 0x907ff) == file[0x2000 + 0x7ff]);  // the file bytes before it
+    CHECK(*arena.at(kRam + 0x93800) == 0xaa);                 // nothing past memsz
+}
+
 TEST_CASE("layout: an ELF segment outside guest RAM or over kept memory is refused")
 {
     ElfImage elf;
