@@ -1,0 +1,500 @@
+// The one-pass guest DTB against the step-by-step libfdt build it replaced
+// (reference_guest_dtb.cpp): on every fixture and a set of configs, and on
+// trees edited here to fail in each way, the two say the same thing, node by
+// node and property by property, or fail with the same message.
+#include <catch2/catch.hpp>
+
+#include <libfdt.h>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "blob.h"
+#include "passage/guest/guest_dtb.h"
+#include "reference_guest_dtb.h"
+
+using namespace passage;
+using guest_test::Blob;
+using guest_test::buffer;
+using guest_test::load_dtb;
+
+namespace {
+
+struct Outcome {
+    Blob out;
+    bool ok = false;
+    usize size = 0;
+    Failure failure{Error::BadDeviceTree, 0};
+    std::string msg;
+};
+
+constexpr u8 kGuard = 0x5a;
+
+Outcome run(bool reference, const Blob& host, const GuestDtbConfig& cfg, usize out_size)
+{
+    Outcome o;
+    o.out = buffer(out_size + 64);
+    std::memset(o.out.bytes(), kGuard, out_size + 64);
+    Diagnostic diag;
+    auto r = reference ? build_guest_dtb_reference(host.data(), o.out.data(), out_size, cfg, diag)
+                       : build_guest_dtb(host.data(), o.out.data(), out_size, cfg, diag);
+    o.ok = r.ok();
+    if (o.ok) o.size = *r;
+    else o.failure = r.failure();
+    o.msg = diag.text;
+    if (!reference)
+        for (usize i = 0; i < 64; ++i) REQUIRE(o.out.bytes()[out_size + i] == kGuard);
+    return o;
+}
+
+std::string hex(const void* p, int len)
+{
+    static const char* d = "0123456789abcdef";
+    std::string s;
+    for (int i = 0; i < len; ++i) {
+        u8 b = static_cast<const u8*>(p)[i];
+        s += d[b >> 4];
+        s += d[b & 15];
+    }
+    return s;
+}
+
+// Empty if the trees say the same: header's boot CPU, reservations, then
+// every node in order with its name and depth and its properties in order.
+std::string difference(const void* a, const void* b)
+{
+    if (fdt_boot_cpuid_phys(a) != fdt_boot_cpuid_phys(b)) return "boot_cpuid_phys";
+    if (fdt_num_mem_rsv(a) != fdt_num_mem_rsv(b)) return "number of /memreserve/ entries";
+    for (int i = 0; i < fdt_num_mem_rsv(a); ++i) {
+        u64 aa = 0, as = 0, ba = 0, bs = 0;
+        fdt_get_mem_rsv(a, i, &aa, &as);
+        fdt_get_mem_rsv(b, i, &ba, &bs);
+        if (aa != ba || as != bs) return "/memreserve/ entry " + std::to_string(i);
+    }
+    int da = 0, db = 0;
+    int na = 0, nb = 0;
+    for (;;) {
+        std::string where = na >= 0 ? fdt_get_name(a, na, nullptr) : "<end>";
+        if ((na < 0) != (nb < 0)) return "one tree has more nodes, at " + where;
+        if (na < 0) return "";
+        if (da != db) return "depth at " + where;
+        if (std::string(fdt_get_name(b, nb, nullptr)) != where)
+            return "node " + where + " against " + fdt_get_name(b, nb, nullptr);
+        int pa = fdt_first_property_offset(a, na), pb = fdt_first_property_offset(b, nb);
+        for (;;) {
+            if ((pa < 0) != (pb < 0)) return "property count in " + where;
+            if (pa < 0) break;
+            const char *an = nullptr, *bn = nullptr;
+            int al = 0, bl = 0;
+            const void* av = fdt_getprop_by_offset(a, pa, &an, &al);
+            const void* bv = fdt_getprop_by_offset(b, pb, &bn, &bl);
+            if (std::string(an) != bn) return "property " + std::string(an) + " against " + bn + " in " + where;
+            if (al != bl || std::memcmp(av, bv, usize(al)) != 0)
+                return "value of " + std::string(an) + " in " + where + ": " + hex(av, al) + " against " + hex(bv, bl);
+            pa = fdt_next_property_offset(a, pa);
+            pb = fdt_next_property_offset(b, pb);
+        }
+        // Past the root's end, fdt_next_node gives a negative depth.
+        na = fdt_next_node(a, na, &da);
+        nb = fdt_next_node(b, nb, &db);
+        if (da < 0) na = -1;
+        if (db < 0) nb = -1;
+    }
+}
+
+// Both builds on one tree and config: the same tree or the same failure.
+void same(const Blob& host, const GuestDtbConfig& cfg, usize out_size = 2 * MiB)
+{
+    Outcome want = run(true, host, cfg, out_size);
+    Outcome got = run(false, host, cfg, out_size);
+    INFO("reference: " << (want.ok ? "ok" : want.msg));
+    INFO("one pass: " << (got.ok ? "ok" : got.msg));
+    REQUIRE(got.ok == want.ok);
+    if (!want.ok) {
+        CHECK(got.msg == want.msg);
+        CHECK(got.failure.code == want.failure.code);
+        CHECK(got.failure.addr == want.failure.addr);
+        return;
+    }
+    REQUIRE(fdt_check_full(got.out.data(), got.size) == 0);
+    CHECK(fdt_totalsize(got.out.data()) == got.size);
+    CHECK(difference(want.out.data(), got.out.data()) == "");
+    // Packed the same way: only the order of names in the strings block
+    // could differ, and it does not.
+    CHECK(got.size == want.size);
+}
+
+const MemRange kRam[] = {{0x100000000, 0x40000000}, {0x40000000, 0x200000}, {0x40600000, 0x3fa00000}};
+const MemRange kLowRam[] = {{0x80000000, 0x1fe00000}};
+const u64 kTwoCpus[] = {0x0, 0x3};
+const u64 kEightCpus[] = {0x0, 0x1, 0x2, 0x3, 0x4, 0x5, 0x100, 0x101};
+const u64 kOneCpu[] = {0x1};
+const MemRange kUnmapped[] = {{0x7e000000, 0x1000}, {0x7f000000, 0}, {0x7d000000, 0x2000}};
+
+std::vector<GuestDtbConfig> configs()
+{
+    std::vector<GuestDtbConfig> all;
+    GuestDtbConfig board;
+    board.ram = kRam;
+    board.bootargs = "console=ttyAMA0 root=/dev/vda";
+    board.has_initrd = true;
+    board.initrd_start = 0x47000000;
+    board.initrd_end = 0x47800000;
+    board.pci_probe_only = true;
+    all.push_back(board);
+
+    GuestDtbConfig bare;
+    bare.ram = kLowRam;
+    all.push_back(bare);
+
+    GuestDtbConfig cpus = board;
+    cpus.cpus = kTwoCpus;
+    cpus.unmapped = kUnmapped;
+    cpus.bootargs = "";
+    all.push_back(cpus);
+
+    GuestDtbConfig eight;
+    eight.ram = kLowRam;
+    eight.cpus = kEightCpus;
+    eight.has_initrd = true;
+    eight.initrd_start = 0x48000000;
+    eight.initrd_end = 0x48000000;
+    all.push_back(eight);
+
+    GuestDtbConfig one = board;
+    one.cpus = kOneCpu;
+    one.pci_probe_only = false;
+    one.bootargs = nullptr;
+    all.push_back(one);
+
+    GuestDtbConfig bad_initrd = board;
+    bad_initrd.initrd_end = 0x46000000;
+    all.push_back(bad_initrd);
+    return all;
+}
+
+std::vector<std::string> every_fixture()
+{
+    std::vector<std::string> names;
+    for (const char* dir : {"", "guest/"})
+        for (auto& e : std::filesystem::directory_iterator(std::string(PASSAGE_TEST_DATA_DIR) + "/" + dir))
+            if (e.path().extension() == ".dtb") names.push_back(dir + e.path().filename().string());
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+// A fixture edited with libfdt before the build.
+Blob edited(const std::string& name, const std::function<void(void*)>& edit)
+{
+    Blob in = load_dtb(name);
+    Blob out = buffer(fdt_totalsize(in.data()) + 8192);
+    REQUIRE(fdt_open_into(in.data(), out.data(), int(out.size)) == 0);
+    edit(out.data());
+    REQUIRE(fdt_pack(out.data()) == 0);
+    REQUIRE(fdt_check_full(out.data(), fdt_totalsize(out.data())) == 0);
+    out.size = fdt_totalsize(out.data());
+    return out;
+}
+
+int path(void* fdt, const char* p)
+{
+    int n = fdt_path_offset(fdt, p);
+    REQUIRE(n >= 0);
+    return n;
+}
+
+int gic3(void* fdt)
+{
+    int n = fdt_node_offset_by_compatible(fdt, -1, "arm,gic-v3");
+    REQUIRE(n >= 0);
+    return n;
+}
+
+void set_u32(void* fdt, int node, const char* name, u32 v) { REQUIRE(fdt_setprop_u32(fdt, node, name, v) == 0); }
+
+GuestDtbConfig board_with_cpus()
+{
+    GuestDtbConfig cfg = configs()[0];
+    cfg.cpus = kTwoCpus;
+    return cfg;
+}
+
+}  // namespace
+
+TEST_CASE("guest DTB one pass: the same tree as the libfdt build on every fixture and config")
+{
+    auto fixtures = every_fixture();
+    REQUIRE(fixtures.size() > 20);
+    auto cfgs = configs();
+    for (const std::string& name : fixtures) {
+        Blob host = load_dtb(name);
+        for (usize i = 0; i < cfgs.size(); ++i) {
+            INFO(name << " config " << i);
+            same(host, cfgs[i]);
+        }
+    }
+}
+
+// A buffer the reference fits in fits the one pass too, and the one pass
+// never writes past the buffer it is given.
+TEST_CASE("guest DTB one pass: tight buffers")
+{
+    auto name = GENERATE(as<std::string>{}, "guest/guest-board.dtb", "qemu-virt-gicv3.dtb", "guest/guest-cells1.dtb",
+                         "spin-table.dtb", "qemu-virt-smmuv3.dtb");
+    INFO(name);
+    Blob host = load_dtb(name);
+    GuestDtbConfig cfg = configs()[2];
+    if (name == "guest/guest-cells1.dtb") cfg.ram = kLowRam;
+    Outcome full = run(false, host, cfg, 2 * MiB);
+    REQUIRE(full.ok);
+    const usize host_size = fdt_totalsize(host.data());
+    const usize top = std::max(host_size, full.size) + 600;
+    for (usize size = host_size - 16; size <= top; size += 4) {
+        INFO("out_size " << size);
+        Outcome want = run(true, host, cfg, size);
+        Outcome got = run(false, host, cfg, size);
+        if (want.ok) REQUIRE(got.ok);
+        if (got.ok) {
+            CHECK(got.size == full.size);
+            CHECK(std::memcmp(got.out.data(), full.out.data(), got.size) == 0);
+        } else {
+            CHECK(got.failure.code == Error::NoMemory);
+            CHECK((got.msg.find("out of room in the output buffer") != std::string::npos ||
+                   got.msg.find("does not fit in") != std::string::npos));
+        }
+    }
+}
+
+TEST_CASE("guest DTB one pass: the same failures on malformed trees")
+{
+    GuestDtbConfig cfg = board_with_cpus();
+    SECTION("a GICv3 reg of part of an entry")
+    {
+        same(edited("qemu-virt-gicv3.dtb", [](void* f) {
+                 u8 reg[20] = {};
+                 REQUIRE(fdt_setprop(f, gic3(f), "reg", reg, 20) == 0);
+             }),
+             cfg);
+    }
+    SECTION("a GICv3 without reg")
+    {
+        same(edited("qemu-virt-gicv3.dtb", [](void* f) { REQUIRE(fdt_delprop(f, gic3(f), "reg") == 0); }), cfg);
+    }
+    SECTION("a GICv3 with too few entries and #redistributor-regions out of range")
+    {
+        same(edited("guest/guest-board.dtb", [](void* f) { set_u32(f, gic3(f), "#redistributor-regions", 5); }), cfg);
+        same(edited("guest/guest-board.dtb", [](void* f) { set_u32(f, gic3(f), "#redistributor-regions", 0); }), cfg);
+        same(edited("guest/guest-board.dtb", [](void* f) {
+                 REQUIRE(fdt_setprop(f, gic3(f), "#redistributor-regions", "\0\0", 2) == 0);
+             }),
+             cfg);
+    }
+    SECTION("the GIC's parent has malformed cells")
+    {
+        same(edited("qemu-virt-gicv2.dtb", [](void* f) { set_u32(f, 0, "#size-cells", 3); }), cfg);
+        same(edited("qemu-virt-gicv2.dtb", [](void* f) { set_u32(f, 0, "#address-cells", 7); }), cfg);
+    }
+    SECTION("the root is a GIC")
+    {
+        same(edited("qemu-virt-gicv3.dtb", [](void* f) { REQUIRE(fdt_setprop_string(f, 0, "compatible", "arm,gic-400") == 0); }),
+             cfg);
+    }
+    SECTION("a node both GICv2 and GICv3")
+    {
+        same(edited("guest/guest-board.dtb", [](void* f) {
+                 REQUIRE(fdt_appendprop_string(f, gic3(f), "compatible", "arm,cortex-a15-gic") == 0);
+             }),
+             cfg);
+        same(edited("qemu-virt-gicv2.dtb", [](void* f) {
+                 int g = fdt_node_offset_by_compatible(f, -1, "arm,cortex-a15-gic");
+                 REQUIRE(fdt_appendprop_string(f, g, "compatible", "arm,gic-v3") == 0);
+             }),
+             cfg);
+    }
+    SECTION("two faulty GICs: the old build's order decides")
+    {
+        auto two = [](const char* first, const char* second) {
+            return edited("qemu-virt-gicv3.dtb", [=](void* f) {
+                int a = fdt_add_subnode(f, 0, "gic-a@1000");
+                REQUIRE(a >= 0);
+                REQUIRE(fdt_setprop_string(f, a, "compatible", first) == 0);
+                REQUIRE(fdt_setprop(f, a, "reg", "\0\0\0\0", 4) == 0);
+                int b = fdt_add_subnode(f, 0, "gic-b@2000");
+                REQUIRE(b >= 0);
+                REQUIRE(fdt_setprop_string(f, b, "compatible", second) == 0);
+            });
+        };
+        same(two("arm,gic-v3", "arm,gic-400"), cfg);
+        same(two("arm,cortex-a7-gic", "arm,cortex-a15-gic"), cfg);
+        same(two("arm,gic-400", "arm,gic-400"), cfg);
+    }
+    SECTION("a faulty GIC inside a node a later step removes is still refused")
+    {
+        for (const char* compat : {"passage,thing", "arm,smmu-v3"})
+            same(edited("qemu-virt-gicv3.dtb", [=](void* f) {
+                     int p = fdt_add_subnode(f, 0, "outer@0");
+                     REQUIRE(fdt_setprop_string(f, p, "compatible", compat) == 0);
+                     int g = fdt_add_subnode(f, p, "gic@0");
+                     REQUIRE(fdt_setprop_string(f, g, "compatible", "arm,gic-400") == 0);
+                 }),
+                 cfg);
+        same(edited("spin-table.dtb", [](void* f) {
+                 int g = fdt_add_subnode(f, path(f, "/cpus/cpu@2"), "gic@0");
+                 REQUIRE(fdt_setprop_string(f, g, "compatible", "arm,gic-400") == 0);
+             }),
+             cfg);
+    }
+    SECTION("a faulty GIC inside a memory node or a module node is not looked at")
+    {
+        same(edited("qemu-virt-gicv3.dtb", [](void* f) {
+                 int m = fdt_add_subnode(f, 0, "memory@7000000000");
+                 REQUIRE(fdt_setprop_string(f, m, "device_type", "memory") == 0);
+                 int g = fdt_add_subnode(f, m, "gic@0");
+                 REQUIRE(fdt_setprop_string(f, g, "compatible", "arm,gic-400") == 0);
+             }),
+             cfg);
+        same(edited("guest/guest-board.dtb", [](void* f) {
+                 int m = fdt_add_subnode(f, path(f, "/chosen"), "module@1");
+                 REQUIRE(fdt_setprop_string(f, m, "compatible", "multiboot,module") == 0);
+                 int g = fdt_add_subnode(f, m, "gic@0");
+                 REQUIRE(fdt_setprop_string(f, g, "compatible", "arm,gic-v3") == 0);
+             }),
+             cfg);
+    }
+    SECTION("a root child already named as the memory node")
+    {
+        same(edited("guest/guest-board.dtb", [](void* f) { REQUIRE(fdt_delprop(f, path(f, "/memory@40000000"), "device_type") == 0); }), cfg);
+        // Together with a bad GIC: the memory node's step came first.
+        same(edited("guest/guest-board.dtb", [](void* f) {
+                 REQUIRE(fdt_delprop(f, gic3(f), "reg") == 0);
+                 REQUIRE(fdt_delprop(f, path(f, "/memory@40000000"), "device_type") == 0);
+             }),
+             cfg);
+    }
+    SECTION("root cells the memory node cannot use")
+    {
+        same(edited("qemu-virt-gicv3.dtb", [](void* f) { set_u32(f, 0, "#address-cells", 3); }), cfg);
+        same(edited("qemu-virt-gicv3.dtb", [](void* f) { set_u32(f, 0, "#size-cells", 0); }), cfg);
+        same(edited("qemu-virt-gicv3.dtb", [](void* f) { REQUIRE(fdt_setprop(f, 0, "#size-cells", "", 0) == 0); }), cfg);
+    }
+    SECTION("/cpus with #address-cells the guest's CPUs cannot be matched against")
+    {
+        same(edited("spin-table.dtb", [](void* f) { set_u32(f, path(f, "/cpus"), "#address-cells", 3); }), cfg);
+        // A bad GIC is reported first: its step came before.
+        same(edited("spin-table.dtb", [](void* f) {
+                 set_u32(f, path(f, "/cpus"), "#address-cells", 0);
+                 int g = fdt_add_subnode(f, 0, "gic@0");
+                 REQUIRE(fdt_setprop_string(f, g, "compatible", "arm,gic-v3") == 0);
+             }),
+             cfg);
+    }
+    SECTION("guest RAM the config gets wrong")
+    {
+        Blob host = load_dtb("guest/guest-cells1.dtb");
+        GuestDtbConfig c = cfg;
+        const MemRange wraps[] = {{0x40000000, 0x1000}, {~u64{0} - 0xfff, 0x2000}};
+        c.ram = wraps;
+        same(host, c);
+        const MemRange empty[] = {{0x40000000, 0}};
+        c.ram = empty;
+        same(host, c);
+        const MemRange many[kMaxLayoutRanges + 1] = {};
+        c.ram = many;
+        same(host, c);
+        c.ram = {};
+        same(host, c);
+    }
+}
+
+TEST_CASE("guest DTB one pass: odd trees say the same as the libfdt build")
+{
+    GuestDtbConfig cfg = board_with_cpus();
+    SECTION("/chosen that is a memory node, and chosen@1")
+    {
+        same(edited("guest/guest-board.dtb", [](void* f) {
+                 REQUIRE(fdt_setprop_string(f, path(f, "/chosen"), "device_type", "memory") == 0);
+             }),
+             cfg);
+        same(edited("guest/guest-board.dtb", [](void* f) { REQUIRE(fdt_set_name(f, path(f, "/chosen"), "chosen@1") == 0); }), cfg);
+        same(edited("qemu-virt-gicv3.dtb", [](void* f) {
+                 REQUIRE(fdt_del_node(f, path(f, "/chosen")) == 0);
+                 REQUIRE(fdt_add_subnode(f, 0, "chosen@2") >= 0);
+             }),
+             cfg);
+    }
+    SECTION("/chosen that is a bridge, an SMMU, or passage's")
+    {
+        for (const char* compat : {"pci-host-ecam-generic", "arm,smmu-v3", "passage,chosen"})
+            same(edited("guest/guest-board.dtb", [=](void* f) {
+                     REQUIRE(fdt_setprop_string(f, path(f, "/chosen"), "compatible", compat) == 0);
+                 }),
+                 cfg);
+    }
+    SECTION("edited properties with odd values and on odd nodes")
+    {
+        same(edited("guest/guest-board.dtb", [](void* f) {
+                 int c = path(f, "/chosen");
+                 REQUIRE(fdt_setprop_string(f, c, "linux,initrd-start", "x") == 0);
+                 REQUIRE(fdt_setprop_u32(f, 0, "iommus", 1) == 0);
+                 REQUIRE(fdt_setprop_u32(f, gic3(f), "iommu-map-mask", 1) == 0);
+             }),
+             cfg);
+    }
+    SECTION("cpu-map before the CPUs, a CPU with a malformed reg, a second cpu-map")
+    {
+        same(edited("spin-table.dtb", [](void* f) {
+                 int cpus = path(f, "/cpus");
+                 int first = fdt_add_subnode(f, cpus, "cpu-map@0");  // right after /cpus's properties
+                 REQUIRE(first >= 0);
+                 REQUIRE(fdt_setprop_u32(f, first, "x", 1) == 0);
+                 REQUIRE(fdt_setprop(f, path(f, "/cpus/cpu@1"), "reg", "\0\0", 2) == 0);
+             }),
+             cfg);
+        same(edited("spin-table.dtb", [](void* f) {
+                 REQUIRE(fdt_setprop(f, path(f, "/cpus/cpu@1"), "reg", "\0\0", 2) == 0);
+                 REQUIRE(fdt_setprop(f, path(f, "/cpus/cpu@2"), "reg", "\0\0\0\0\0\0\0\0", 8) == 0);
+             }),
+             cfg);
+        same(edited("many-cpus.dtb", [](void* f) {
+                 int cpus = path(f, "/cpus");
+                 REQUIRE(fdt_add_subnode(f, cpus, "cpu-map@1") >= 0);
+             }),
+             cfg);
+    }
+    SECTION("SMMU nodes nested and passage nodes at every depth")
+    {
+        same(edited("qemu-virt-smmuv3.dtb", [](void* f) {
+                 int a = fdt_add_subnode(f, 0, "bus@0");
+                 int b = fdt_add_subnode(f, a, "iommu@1");
+                 REQUIRE(fdt_setprop_string(f, b, "compatible", "arm,smmu-v3") == 0);
+                 int c = fdt_add_subnode(f, a, "hv@2");
+                 REQUIRE(fdt_setprop_string(f, c, "compatible", "passage,x") == 0);
+                 REQUIRE(fdt_setprop_u32(f, a, "iommus", 3) == 0);
+                 REQUIRE(fdt_setprop_string(f, 0, "compatible", "passage,root") == 0);
+             }),
+             cfg);
+    }
+    SECTION("a bridge that already says probe-only, and the root a bridge")
+    {
+        same(edited("qemu-virt-gicv3.dtb", [](void* f) {
+                 int b = fdt_node_offset_by_compatible(f, -1, "pci-host-ecam-generic");
+                 REQUIRE(fdt_setprop_u64(f, b, "linux,pci-probe-only", 0) == 0);
+                 REQUIRE(fdt_appendprop_string(f, 0, "compatible", "pci-host-ecam-generic") == 0);
+             }),
+             cfg);
+    }
+    SECTION("long paths in messages")
+    {
+        same(edited("qemu-virt-gicv3.dtb", [](void* f) {
+                 int n = 0;
+                 for (int i = 0; i < 6; ++i) n = fdt_add_subnode(f, n, "a-rather-long-bus-name@12345678");
+                 REQUIRE(n >= 0);
+                 REQUIRE(fdt_setprop_string(f, n, "compatible", "arm,gic-400") == 0);
+             }),
+             cfg);
+    }
+}
