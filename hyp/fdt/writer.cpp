@@ -86,6 +86,13 @@ void StructWriter::end()
     size_ += 4;
 }
 
+void StructWriter::copy(const void* tokens, u32 bytes)
+{
+    if (!room(bytes)) return;
+    __builtin_memcpy(base_ + size_, tokens, bytes);
+    size_ += bytes;
+}
+
 bool StructWriter::open(u32 at, u32 bytes)
 {
     if (!room(bytes)) return false;

@@ -174,44 +174,51 @@ AddedNames place_names(const char* strings, u32 size, const bool (&needed)[kAdde
     return a;
 }
 
-// libfdt's reading of a string list (fdt_stringlist_contains), byte for
-// byte: it compares strlen(str) + 1 bytes while strlen(str) remain, so an
-// unterminated last string matches when the padding after it is a NUL.
-bool list_contains(const u8* list, u32 len, const char* str)
+// The compatible strings the build acts on, as bits.
+constexpr u32 kGic400 = 1u << 0;  // the GICv2 ones first, in the order the old build trimmed them
+constexpr u32 kCortexA15Gic = 1u << 1;
+constexpr u32 kCortexA7Gic = 1u << 2;
+constexpr u32 kGicV3 = 1u << 3;
+constexpr u32 kSmmuV3 = 1u << 4;
+constexpr u32 kEcam = 1u << 5;
+constexpr u32 kPassagePrefix = 1u << 6;    // any string starting "passage,"
+constexpr u32 kMultibootPrefix = 1u << 7;  // any string starting "multiboot,"
+
+bool bytes_are(const char* p, const char* s, u32 n) { return __builtin_memcmp(p, s, n) == 0; }
+
+// A compatible list read once for every question. Exact matches as libfdt's
+// fdt_stringlist_contains finds them, byte for byte: it compares
+// strlen(str) + 1 bytes while that many remain, so an unterminated last
+// string matches when the byte after the value is a NUL. Prefixes as
+// fdt::compatible_with_prefix: inside the value.
+u32 compat_bits(const u8* list, u32 len)
 {
-    if (list == nullptr) return false;
-    const u32 n = string_length(str);
     const char* p = reinterpret_cast<const char*>(list);
     u32 left = len;
-    while (left >= n) {
-        if (__builtin_memcmp(str, p, n + 1) == 0) return true;
-        const void* nul = __builtin_memchr(p, '\0', left);
-        if (nul == nullptr) return false;
-        const u32 skip = static_cast<u32>(static_cast<const char*>(nul) - p) + 1;
-        left -= skip;
-        p += skip;
-    }
-    return false;
-}
-
-// fdt::compatible_with_prefix on a compatible property's bytes.
-bool has_prefix(const u8* list, u32 len, const char* prefix)
-{
-    if (list == nullptr || len == 0) return false;
-    const char* s = reinterpret_cast<const char*>(list);
-    const char* end = s + len;
-    while (s < end) {
-        const char* q = prefix;
-        const char* p = s;
-        while (*q != '\0' && p < end && *p == *q) {
-            ++p;
-            ++q;
+    u32 bits = 0;
+    while (left > 0) {
+        u32 n = 0;
+        while (n < left && p[n] != '\0') ++n;
+        if (p[n] == '\0') {
+            switch (n) {
+            case 10: bits |= bytes_are(p, "arm,gic-v3", 10) ? kGicV3 : 0; break;
+            case 11:
+                bits |= bytes_are(p, "arm,gic-400", 11) ? kGic400 : 0;
+                bits |= bytes_are(p, "arm,smmu-v3", 11) ? kSmmuV3 : 0;
+                break;
+            case 17: bits |= bytes_are(p, "arm,cortex-a7-gic", 17) ? kCortexA7Gic : 0; break;
+            case 18: bits |= bytes_are(p, "arm,cortex-a15-gic", 18) ? kCortexA15Gic : 0; break;
+            case 21: bits |= bytes_are(p, "pci-host-ecam-generic", 21) ? kEcam : 0; break;
+            default: break;
+            }
         }
-        if (*q == '\0') return true;
-        while (s < end && *s != '\0') ++s;
-        ++s;
+        if (n >= 8 && bytes_are(p, "passage,", 8)) bits |= kPassagePrefix;
+        if (n >= 10 && bytes_are(p, "multiboot,", 10)) bits |= kMultibootPrefix;
+        if (n == left) break;  // no NUL: libfdt stops here
+        p += n + 1;
+        left -= n + 1;
     }
-    return false;
+    return bits;
 }
 
 // One open node of the host tree.
@@ -244,7 +251,8 @@ u64 rank(u64 step, u64 sub, u64 order) { return (step << 40) | (sub << 32) | ord
 class Builder {
 public:
     Builder(const void* host, const GuestDtbConfig& cfg, StructWriter& w, const AddedNames& names, Diagnostic& diag)
-        : host_(host), cfg_(cfg), w_(w), names_(names), diag_(diag)
+        : host_(host), cfg_(cfg), w_(w), names_(names), diag_(diag),
+          block_(static_cast<const u8*>(host) + fdt_off_dt_struct(host))
     {
     }
 
@@ -265,6 +273,26 @@ private:
     Status malformed(const char* why, u32 at)
     {
         return fail(diag_, Error::BadDeviceTree, at, "guest DTB: the host device tree: %s (structure offset 0x%x)", why, at);
+    }
+
+    // The run's bytes will be written at w_.size(); pending() of them wait.
+    u32 pending() const { return run_ ? run_end_ - run_start_ : 0; }
+    void copy(const Token& t, u32 end)
+    {
+        w_.set_context(kCopying);
+        if (run_ && t.offset == run_end_) {
+            run_end_ = end;
+            return;
+        }
+        flush();
+        run_ = true;
+        run_start_ = t.offset;
+        run_end_ = end;
+    }
+    void flush()
+    {
+        if (run_) w_.copy(block_ + run_start_, run_end_ - run_start_);
+        run_ = false;
     }
 
     Status end_of_props();
@@ -291,14 +319,6 @@ private:
     {
         return props_.has(kDeviceType) && props_.len[kDeviceType] == len && __builtin_memcmp(props_.value[kDeviceType], want, len) == 0;
     }
-    bool compatible(const char* c) const
-    {
-        return props_.has(kCompatible) && list_contains(props_.value[kCompatible], props_.len[kCompatible], c);
-    }
-    bool compatible_prefix(const char* p) const
-    {
-        return props_.has(kCompatible) && has_prefix(props_.value[kCompatible], props_.len[kCompatible], p);
-    }
     // libfdt's lookup by path component: "name" or "name@...".
     static bool named(const Frame& f, const char* want)
     {
@@ -315,6 +335,12 @@ private:
     Frame frames_[kMaxDepth];
     int depth_ = 0;
     Props props_;
+    u32 compat_ = 0;
+    // Host tokens copied as they are wait here as one run of the host's
+    // structure block and go out in one copy.
+    const u8* block_;
+    u32 run_start_ = 0, run_end_ = 0;
+    bool run_ = false;  // the current node's CompatBits
 
     char mem_name_[32] = {};
     u32 mem_name_len_ = 0;
@@ -390,14 +416,12 @@ Status Builder::walk()
             f.name = t.name;
             f.name_len = t.name_len;
             f.host_offset = t.offset;
+            flush();
             f.out_start = w_.size();
             f.emit = up == nullptr || up->emit;
             f.checked = up == nullptr || up->checked;
             props_.seen = 0;
-            if (f.emit) {
-                w_.set_context(kCopying);
-                w_.begin_node(t.name, t.name_len);
-            }
+            if (f.emit) copy(t, reader.offset());
             break;
         }
         case TokenKind::Prop: {
@@ -411,16 +435,13 @@ Status Builder::walk()
                     props_.seen |= 1u << n;
                     props_.value[n] = t.value;
                     props_.len[n] = t.len;
-                    props_.out[n] = w_.size();
+                    props_.out[n] = w_.size() + pending();
                     // The SMMU is hidden: the first of each reference to it
                     // goes (the old build deleted that one).
                     if (n == kIommuMap || n == kIommuMapMask || n == kIommus) break;
                 }
             }
-            if (f.emit) {
-                w_.set_context(kCopying);
-                w_.prop(t.nameoff, t.value, t.len);
-            }
+            if (f.emit) copy(t, reader.offset());
             break;
         }
         case TokenKind::EndNode:
@@ -432,6 +453,7 @@ Status Builder::walk()
             break;
         case TokenKind::End:
             if (!root_done || depth_ != 0) return malformed("the structure block ends inside a node", t.offset);
+            flush();
             w_.set_context(kCopying);
             w_.end();
             return {};
@@ -440,8 +462,11 @@ Status Builder::walk()
     return malformed(reader.problem() ? reader.problem() : "no end tag", reader.problem_offset());
 }
 
+// Takes the node back: what waits in the run is its own (its parent's went
+// out when its properties ended), the rest was written from out_start on.
 void Builder::drop(Frame& f)
 {
+    run_ = false;
     if (f.emit) w_.truncate(f.out_start);
     f.emit = false;
 }
@@ -455,6 +480,7 @@ Status Builder::end_of_props()
     f.ac = cells(kAddressCells, 2);
     f.sc = cells(kSizeCells, 1);
     if (!f.checked) return {};  // below a memory or module node: gone before anything looked
+    compat_ = props_.has(kCompatible) ? compat_bits(props_.value[kCompatible], props_.len[kCompatible]) : 0;
 
     // Steps 2 and 4: memory nodes and /chosen's module nodes go first.
     if (up != nullptr && type_is("memory", 7)) {
@@ -462,7 +488,7 @@ Status Builder::end_of_props()
         drop(f);
         return {};
     }
-    if (up != nullptr && up->is_chosen && compatible_prefix("multiboot,")) {
+    if (up != nullptr && up->is_chosen && (compat_ & kMultibootPrefix)) {
         f.checked = false;
         drop(f);
         return {};
@@ -497,13 +523,14 @@ Status Builder::end_of_props()
     }
     if (!goes && up != nullptr && up->is_cpus && !cpu_map_found_ && named(f, "cpu-map")) f.is_cpu_map = cpu_map_found_ = true;
     // Steps 8 and 9: the SMMU and passage's own nodes.
-    if (up != nullptr && (compatible("arm,smmu-v3") || compatible_prefix("passage,"))) goes = true;
+    if (up != nullptr && (compat_ & (kSmmuV3 | kPassagePrefix))) goes = true;
     if (goes) drop(f);
     if (!f.emit) return {};
+    flush();
 
     // The edits, on the properties just written, in the old build's order.
     if (f.is_chosen) edit_chosen();
-    if (cfg_.pci_probe_only && compatible("pci-host-ecam-generic")) {
+    if (cfg_.pci_probe_only && (compat_ & kEcam)) {
         static constexpr u8 kOne[4] = {0, 0, 0, 1};
         set_prop(kProbeOnly, kOne, 4, "linux,pci-probe-only on a host bridge");
     }
@@ -551,12 +578,10 @@ bool Builder::reg_has(const Frame* up, int keep, int trimmed, const char* what, 
 // #redistributor-regions redistributor regions, then GICC, GICH, GICV.
 int Builder::gic_keep(const Frame& f, const Frame* up)
 {
-    static constexpr const char* kGicV2[] = {"arm,gic-400", "arm,cortex-a15-gic", "arm,cortex-a7-gic"};
-    if (!props_.has(kCompatible)) return -1;
     int v2 = -1;
     for (int i = 0; i < 3 && v2 < 0; ++i)
-        if (compatible(kGicV2[i])) v2 = i;
-    const bool v3 = compatible("arm,gic-v3");
+        if (compat_ & (kGic400 << i)) v2 = i;
+    const bool v3 = compat_ & kGicV3;
     if (v2 < 0 && !v3) return -1;
     int count = 0;
     int keep = -1;
@@ -673,6 +698,7 @@ void Builder::insert_chosen()
 
 void Builder::end_of_node()
 {
+    flush();
     Frame& f = top();
     if (f.is_cpus && f.emit && cpus_removed_ && cpu_map_start_ != kNone) w_.cut(cpu_map_start_, cpu_map_end_ - cpu_map_start_);
     if (depth_ == 1 && !chosen_found_) insert_chosen();

@@ -27,6 +27,8 @@ public:
     void prop(u32 nameoff, const void* value, u32 len);
     void end_node();
     void end();
+    // Tokens copied as they are from another structure block.
+    void copy(const void* tokens, u32 bytes);
 
     // Replaces the property token at `at` (written by prop()) with one of
     // the same name and `len` bytes of value, moving what follows it.
