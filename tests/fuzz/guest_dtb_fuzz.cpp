@@ -9,9 +9,12 @@
 //   u64 initrd_start, u64 initrd_end
 //   the rest     bootargs (up to a NUL)
 // What must hold: build_guest_dtb writes only inside its buffer (ASan, and
-// guard bytes after it for libfdt, which is not instrumented), a success is
-// a tree fdt_check_full accepts with exactly the memory, /chosen and
-// probe-only edits asked for, and a failure is a message.
+// guard bytes after it), a success is a tree fdt_check_full accepts with
+// exactly the memory, /chosen and probe-only edits asked for, and a failure
+// is a message. And it says what the step-by-step libfdt build it replaced
+// says (guest/reference_guest_dtb.cpp): the same tree, node by node and
+// property by property, or the same failure; only where the old build ran
+// out of room in a tight buffer may the one pass succeed.
 #include <libfdt.h>
 
 #include <cstdio>
@@ -20,6 +23,7 @@
 #include <string>
 
 #include "fuzz_input.h"
+#include "guest/reference_guest_dtb.h"
 #include "passage/discover.h"
 #include "passage/guest/guest_dtb.h"
 #include "passage/guest/layout.h"
@@ -83,6 +87,59 @@ void check_output(const void* out, usize size, const GuestDtbConfig& cfg)
     if (has_prop(out, chosen, "linux,pci-probe-only") != cfg.pci_probe_only) violated("probe-only not as asked", cfg.pci_probe_only, 0);
 }
 
+// True if a node's name holds a '/': libfdt's fdt_get_path, which the old
+// build's messages used, then drops only the part after it when it climbs
+// back, and names later nodes wrongly; the one pass names them by their
+// ancestors.
+bool slash_in_a_name(const void* fdt)
+{
+    int depth = 0;
+    for (int n = 0; n >= 0 && depth >= 0; n = fdt_next_node(fdt, n, &depth)) {
+        int len = 0;
+        const char* name = fdt_get_name(fdt, n, &len);
+        if (name != nullptr && len > 0 && std::memchr(name, '/', usize(len)) != nullptr) return true;
+    }
+    return false;
+}
+
+// The two trees say the same: boot CPU, reservations, and every node in
+// order with its depth, name and properties in order.
+void check_same_tree(const void* a, const void* b)
+{
+    if (fdt_boot_cpuid_phys(a) != fdt_boot_cpuid_phys(b)) violated("boot_cpuid_phys differs", 0, 0);
+    if (fdt_num_mem_rsv(a) != fdt_num_mem_rsv(b)) violated("reservation count differs", u64(fdt_num_mem_rsv(a)), u64(fdt_num_mem_rsv(b)));
+    for (int i = 0; i < fdt_num_mem_rsv(a); ++i) {
+        uint64_t aa = 0, as = 0, ba = 0, bs = 0;
+        fdt_get_mem_rsv(a, i, &aa, &as);
+        fdt_get_mem_rsv(b, i, &ba, &bs);
+        if (aa != ba || as != bs) violated("a reservation differs", u64(i), aa);
+    }
+    int da = 0, db = 0;
+    for (int na = 0, nb = 0;;) {
+        if ((na < 0) != (nb < 0)) violated("one tree has more nodes", u64(na), u64(nb));
+        if (na < 0) return;
+        int la = 0, lb = 0;
+        const char* an = fdt_get_name(a, na, &la);
+        const char* bn = fdt_get_name(b, nb, &lb);
+        if (da != db || an == nullptr || bn == nullptr || la != lb || std::memcmp(an, bn, usize(la)) != 0)
+            violated("a node differs", u64(na), u64(nb));
+        int pa = fdt_first_property_offset(a, na), pb = fdt_first_property_offset(b, nb);
+        for (; pa >= 0 && pb >= 0; pa = fdt_next_property_offset(a, pa), pb = fdt_next_property_offset(b, pb)) {
+            const char *pan = nullptr, *pbn = nullptr;
+            int al = 0, bl = 0;
+            const void* av = fdt_getprop_by_offset(a, pa, &pan, &al);
+            const void* bv = fdt_getprop_by_offset(b, pb, &pbn, &bl);
+            if (av == nullptr || bv == nullptr || std::strcmp(pan, pbn) != 0 || al != bl || std::memcmp(av, bv, usize(al)) != 0)
+                violated("a property differs", u64(pa), u64(pb));
+        }
+        if ((pa < 0) != (pb < 0)) violated("a node has more properties", u64(na), u64(nb));
+        na = fdt_next_node(a, na, &da);
+        nb = fdt_next_node(b, nb, &db);
+        if (da < 0) na = -1;  // past the root's end
+        if (db < 0) nb = -1;
+    }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const u8* data, usize size)
@@ -120,10 +177,30 @@ extern "C" int LLVMFuzzerTestOneInput(const u8* data, usize size)
     auto built = build_guest_dtb(data, buffer, out_size, cfg, diag);
     for (usize i = 0; i < kGuard; ++i)
         if (buffer[out_size + i] != kGuardByte) violated("build_guest_dtb wrote past its buffer", out_size, i);
+    alignas(8) static u8 reference[kBufSize];
+    Diagnostic ref_diag;
+    auto want = build_guest_dtb_reference(data, reference, out_size, cfg, ref_diag);
+    const bool ref_out_of_room = !want && std::strstr(ref_diag.text, "out of room") != nullptr;
+    const bool ref_edit_limit = !want && std::strstr(ref_diag.text, "too many") != nullptr;
     if (!built) {
         if (diag.text[0] == '\0') violated("a failure without a message", u64(built.error()), 0);
+        // The one pass keeps a stack of open nodes: deeper trees are refused.
+        if (want && std::strstr(diag.text, "nests deeper than") == nullptr)
+            violated("the one pass fails where the libfdt build succeeds", u64(built.error()), 0);
+        if (want) return 0;
+        if (!ref_out_of_room && !ref_edit_limit &&
+            (built.error() != want.error() || built.error_addr() != want.error_addr() ||
+             (std::strcmp(diag.text, ref_diag.text) != 0 && !slash_in_a_name(data)))) {
+            std::fprintf(stderr, "one pass: %s\nlibfdt:   %s\n", diag.text, ref_diag.text);
+            violated("a different failure", u64(built.error()), u64(want.error()));
+        }
         return 0;
     }
+    if (!want && !ref_out_of_room && !ref_edit_limit) {
+        std::fprintf(stderr, "libfdt: %s\n", ref_diag.text);
+        violated("the one pass succeeds where the libfdt build fails", 0, u64(want.error()));
+    }
+    if (want) check_same_tree(reference, buffer);
     if (*built > out_size) violated("the packed size exceeds the buffer", *built, out_size);
     check_output(buffer, *built, cfg);
     return 0;

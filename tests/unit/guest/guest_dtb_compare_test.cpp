@@ -328,8 +328,13 @@ TEST_CASE("guest DTB one pass: the same failures on malformed trees")
                 REQUIRE(fdt_setprop_string(f, b, "compatible", second) == 0);
             });
         };
+        // fdt_add_subnode puts each new node first: the second comes first
+        // in the tree, but a GICv2 is reported before a GICv3 and a
+        // cortex-a15-gic before a cortex-a7-gic.
         same(two("arm,gic-v3", "arm,gic-400"), cfg);
+        same(two("arm,gic-400", "arm,gic-v3"), cfg);
         same(two("arm,cortex-a7-gic", "arm,cortex-a15-gic"), cfg);
+        same(two("arm,cortex-a15-gic", "arm,cortex-a7-gic"), cfg);
         same(two("arm,gic-400", "arm,gic-400"), cfg);
     }
     SECTION("a faulty GIC inside a node a later step removes is still refused")
