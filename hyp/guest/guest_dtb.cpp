@@ -765,6 +765,25 @@ Status Builder::add_memory_node(const Frame& root)
     return {};
 }
 
+// What fdt_open_into needs to copy the host tree: its totalsize if the
+// reservation map, structure and strings blocks follow the header in that
+// order without overlapping, else the four packed.
+u64 copy_room(const void* fdt, u64 rsv_bytes)
+{
+    u64 struct_size = fdt_size_dt_struct(fdt);
+    if (fdt_version(fdt) < 17) {  // no size in the header: up to the end tag
+        fdt::TokenReader reader(fdt);
+        Token t;
+        while (reader.next(t) && t.kind != TokenKind::End) {
+        }
+        struct_size = reader.offset();
+    }
+    const u64 total = fdt_totalsize(fdt), rsv = fdt_off_mem_rsvmap(fdt), st = fdt_off_dt_struct(fdt);
+    const u64 str = fdt_off_dt_strings(fdt), str_size = fdt_size_dt_strings(fdt);
+    const bool misordered = rsv < kHeaderBytes || st < rsv + rsv_bytes || str < st + struct_size || total < str + str_size;
+    return misordered ? kHeaderBytes + rsv_bytes + struct_size + str_size : total;
+}
+
 }  // namespace
 
 Result<usize> build_guest_dtb(const void* host_fdt, void* out, usize out_size, const GuestDtbConfig& cfg, Diagnostic& diag)
@@ -782,7 +801,16 @@ Result<usize> build_guest_dtb(const void* host_fdt, void* out, usize out_size, c
     if (fdt_version(host_fdt) < 16)
         return fail(diag, Error::BadDeviceTree, static_cast<u64>(FDT_ERR_BADVERSION), "guest DTB: copying the host device tree: %s",
                     fdt_strerror(-FDT_ERR_BADVERSION));
-    if (host_size > out_size)
+    const u8* host = static_cast<const u8*>(host_fdt);
+    const u64 rsv_off = fdt_off_mem_rsvmap(host_fdt);
+    u64 host_rsv = 0;
+    while (rsv_off + (host_rsv + 1) * kRsvEntryBytes <= host_size &&
+           read_cells(host + rsv_off + host_rsv * kRsvEntryBytes + 8, 2) != 0)
+        ++host_rsv;
+    // The room the old build's copy (fdt_open_into) asked for, kept as the
+    // rule: the whole blob when its blocks are in order, else the blocks
+    // packed.
+    if (copy_room(host_fdt, (host_rsv + 1) * kRsvEntryBytes) > out_size)
         return fail(diag, Error::NoMemory, host_size, "guest DTB: the host device tree (%zu bytes) does not fit in %zu bytes", host_size,
                     out_size);
     if (cfg.ram.empty()) return fail(diag, Error::InvalidArgument, 0, "guest DTB: no guest RAM to describe");
@@ -790,16 +818,10 @@ Result<usize> build_guest_dtb(const void* host_fdt, void* out, usize out_size, c
         return fail(diag, Error::Unsupported, cfg.ram.size(), "guest DTB: %zu guest RAM ranges (at most %zu)", cfg.ram.size(),
                     kMaxLayoutRanges);
 
-    const u8* host = static_cast<const u8*>(host_fdt);
     u8* o = static_cast<u8*>(out);
 
     // The reservation map: the host's entries, then the unmapped ranges.
     // (An entry of size 0 ends the map, so none is written for one.)
-    const u64 rsv_off = fdt_off_mem_rsvmap(host_fdt);
-    u64 host_rsv = 0;
-    while (rsv_off + (host_rsv + 1) * kRsvEntryBytes <= host_size &&
-           read_cells(host + rsv_off + host_rsv * kRsvEntryBytes + 8, 2) != 0)
-        ++host_rsv;
     usize extra_rsv = 0;
     for (const MemRange& r : cfg.unmapped) extra_rsv += r.size != 0;
     const u64 struct_off = kHeaderBytes + (host_rsv + extra_rsv + 1) * kRsvEntryBytes;

@@ -503,3 +503,59 @@ TEST_CASE("guest DTB one pass: odd trees say the same as the libfdt build")
              cfg);
     }
 }
+
+namespace {
+
+void put32(u8* p, u32 v)
+{
+    for (int i = 3; i >= 0; --i, v >>= 8) p[i] = u8(v);
+}
+
+// A fixture with its strings block moved before its structure block and
+// `pad` bytes of slack at the end: blocks out of fdt_pack's order.
+Blob misordered(const std::string& name, u32 pad)
+{
+    Blob in = load_dtb(name);
+    const u8* b = static_cast<const u8*>(in.data());
+    const u32 rsv = fdt_off_mem_rsvmap(in.data()), st = fdt_off_dt_struct(in.data()), str = fdt_off_dt_strings(in.data());
+    const u32 st_size = fdt_size_dt_struct(in.data()), str_size = fdt_size_dt_strings(in.data());
+    const u32 rsv_bytes = st - rsv;
+    const u32 new_str = rsv + rsv_bytes, new_st = u32(align_up(new_str + str_size, 8));
+    const u32 total = new_st + st_size + pad;
+    Blob out = buffer(total);
+    u8* o = out.bytes();
+    std::memcpy(o, b, 40);
+    std::memcpy(o + rsv, b + rsv, rsv_bytes);
+    std::memcpy(o + new_str, b + str, str_size);
+    std::memcpy(o + new_st, b + st, st_size);
+    put32(o + 4, total);
+    put32(o + 8, new_st);
+    put32(o + 12, new_str);
+    REQUIRE(fdt_check_full(out.data(), total) == 0);
+    return out;
+}
+
+}  // namespace
+
+// The old build's copy needed the whole blob when its blocks are in order
+// and only the blocks otherwise: the same buffers are refused, with the
+// same message.
+TEST_CASE("guest DTB one pass: the room a padded or misordered host tree asks for")
+{
+    GuestDtbConfig cfg = configs()[1];
+    Blob ordered = edited("qemu-virt-gicv3.dtb", [](void*) {});
+    Blob padded = buffer(ordered.size + 4096);
+    std::memcpy(padded.bytes(), ordered.bytes(), ordered.size);
+    fdt_set_totalsize(padded.data(), u32(ordered.size + 4096));
+    Blob odd = misordered("qemu-virt-gicv3.dtb", 4096);
+    for (const Blob* host : {&padded, &odd}) {
+        const usize total = fdt_totalsize(host->data());
+        for (usize size : {total - 4096 - 64, total - 4096, total - 4096 + 512, total - 8, total, total + 8}) {
+            INFO("totalsize " << total << " out_size " << size << (host == &odd ? " misordered" : " padded"));
+            same(*host, cfg, size);
+        }
+    }
+    // The misordered tree fits where the padded one does not.
+    CHECK(run(false, odd, cfg, fdt_totalsize(odd.data()) - 8).ok);
+    CHECK_FALSE(run(false, padded, cfg, fdt_totalsize(padded.data()) - 8).ok);
+}
