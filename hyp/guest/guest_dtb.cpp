@@ -135,9 +135,21 @@ public:
 
 private:
     static constexpr u32 kBits = 7;
+    // Only the names starting with the same character are compared.
     static u8 classify(const char* name)
     {
-        for (u8 i = 1; i < kNameCount; ++i)
+        u8 first = kOther, last = kOther;
+        switch (name[0]) {
+        case 'd': first = last = kDeviceType; break;
+        case 'r': first = last = kReg; break;
+        case 'b': first = last = kBootargs; break;
+        case 'l': first = kInitrdStart, last = kProbeOnly; break;
+        case 'c': first = last = kCompatible; break;
+        case '#': first = kAddressCells, last = kRedistRegions; break;
+        case 'i': first = kIommuMap, last = kIommus; break;
+        default: return kOther;
+        }
+        for (u8 i = first; i <= last; ++i)
             if (string_equal(name, kNames[i])) return i;
         return kOther;
     }
@@ -168,7 +180,8 @@ AddedNames place_names(const char* strings, u32 size, const bool (&needed)[kAdde
     for (u32 e = 0; e < size && missing > 0; ++e) {
         if (strings[e] != '\0') continue;
         for (int i = 1; i < kAddedNames; ++i)
-            if (needed[i] && !found[i] && len[i] <= e && __builtin_memcmp(strings + e - len[i], kNames[i], len[i]) == 0) {
+            if (needed[i] && !found[i] && len[i] <= e && strings[e - 1] == kNames[i][len[i] - 1] &&
+                __builtin_memcmp(strings + e - len[i], kNames[i], len[i]) == 0) {
                 found[i] = true;
                 a.off[i] = e - len[i];
                 --missing;
