@@ -256,6 +256,7 @@ struct Frame {
     bool checked = true;  // the old build's step 5 saw it: no memory or module node above or at it
     bool props_done = false;
     bool is_chosen = false, is_cpus = false, is_cpu_map = false;
+    bool chosen_candidate = false;  // /chosen unless it is a memory node, which goes
 };
 
 // The current node's properties, the first of each name (the one libfdt's
@@ -285,7 +286,8 @@ public:
     Status walk();
     void later(u64 r, Error code, u64 addr, const char* fmt, ...) __attribute__((format(printf, 5, 6)));
     bool failed_later() const { return first_set_; }
-    Failure first_failure() const
+    // The earliest of them, its message into the caller's diagnostic.
+    Failure report_first_failure()
     {
         diag_ = first_diag_;
         return first_;
@@ -329,7 +331,7 @@ private:
     void insert_chosen();
     void set_prop(Name n, const void* value, u32 len, const char* what);
     void delete_prop(Name n);
-    void shift(u32 at, i64 delta);
+    void shift(u32 from, i64 delta);
     void path(char* buf, usize size) const;
 
     int cells(Name n, int fallback) const
@@ -344,10 +346,12 @@ private:
         return props_.has(kDeviceType) && props_.len[kDeviceType] == len && __builtin_memcmp(props_.value[kDeviceType], want, len) == 0;
     }
     // libfdt's lookup by path component: "name" or "name@...".
-    static bool named(const Frame& f, const char* want)
+    template <u32 N>
+    static bool named(const Frame& f, const char (&want)[N])
     {
-        const u32 n = string_length(want);
-        return f.name_len >= n && __builtin_memcmp(f.name, want, n) == 0 && (f.name_len == n || f.name[n] == '@');
+        constexpr u32 n = N - 1;
+        return f.name_len >= n && f.name[0] == want[0] && __builtin_memcmp(f.name, want, n) == 0 &&
+               (f.name_len == n || f.name[n] == '@');
     }
 
     const void* host_;
@@ -359,12 +363,12 @@ private:
     Frame frames_[kMaxDepth];
     int depth_ = 0;
     Props props_;
-    u32 compat_ = 0;
+    u32 compat_ = 0;  // the current node's compatible bits
     // Host tokens copied as they are wait here as one run of the host's
     // structure block and go out in one copy.
     const u8* block_;
     u32 run_start_ = 0, run_end_ = 0;
-    bool run_ = false;  // the current node's CompatBits
+    bool run_ = false;
 
     char mem_name_[32] = {};
     u32 mem_name_len_ = 0;
@@ -444,6 +448,7 @@ Status Builder::walk()
             f.out_start = w_.size();
             f.emit = up == nullptr || up->emit;
             f.checked = up == nullptr || up->checked;
+            f.chosen_candidate = depth_ == 2 && !chosen_found_ && named(f, "chosen");
             props_.seen = 0;
             if (f.emit) copy(t, reader.offset());
             break;
@@ -452,17 +457,21 @@ Status Builder::walk()
             if (depth_ == 0) return malformed("a property outside the root node", t.offset);
             const Frame& f = top();
             // Properties after a child are copied as they are: libfdt never
-            // found them, so the old build never looked at them either.
+            // finds them (nor does Linux), so nothing looks at them.
             if (!f.props_done) {
                 const Name n = name_cache_.of(t);
+                // The SMMU is hidden: every reference to it goes.
+                if (n == kIommuMap || n == kIommuMapMask || n == kIommus) break;
                 if (n != kOther && !props_.has(n)) {
                     props_.seen |= 1u << n;
                     props_.value[n] = t.value;
                     props_.len[n] = t.len;
                     props_.out[n] = w_.size() + pending();
-                    // The SMMU is hidden: the first of each reference to it
-                    // goes (the old build deleted that one).
-                    if (n == kIommuMap || n == kIommuMapMask || n == kIommus) break;
+                } else if (n >= kBootargs && n <= kProbeOnly && f.chosen_candidate) {
+                    // A second /chosen property of a name the build sets or
+                    // removes would outlive the edit of the first and come
+                    // to light where that one was removed.
+                    break;
                 }
             }
             if (f.emit) copy(t, reader.offset());
@@ -872,7 +881,7 @@ Result<usize> build_guest_dtb(const void* host_fdt, void* out, usize out_size, c
         b.later(rank(4, 0, 0), Error::InvalidArgument, cfg.initrd_start, "guest DTB: initrd end 0x%llx is below its start 0x%llx",
                 ull(cfg.initrd_end), ull(cfg.initrd_start));
     if (Status s = b.walk(); !s) return s.failure();
-    if (b.failed_later()) return b.first_failure();
+    if (b.failed_later()) return b.report_first_failure();
     if (w.full())
         return fail(diag, Error::NoMemory, static_cast<u64>(FDT_ERR_NOSPACE), "guest DTB: %s: out of room in the output buffer",
                     w.full_what());

@@ -13,6 +13,9 @@
 //   node compatible with "passage,*". /psci stays as it is.
 // - The SMMUv3 is passage's: every arm,smmu-v3 node goes, and every
 //   iommu-map, iommu-map-mask and iommus property with it (msi-map stays).
+// - A host tree with a property name twice in a node: the edits above
+//   leave no second bootargs, initrd or probe-only in /chosen, nor any
+//   iommu reference, behind.
 #pragma once
 
 #include <span>
