@@ -19,7 +19,7 @@
 // is the one the earliest step meets first.
 //
 // The result is not run through fdt_check_full here (on the bench tree it
-// costs 158 k instructions, more than this whole build's 99 k): the host
+// costs 158 k instructions, more than this whole build's 97 k): the host
 // tree passed check_device_tree (TokenReader's walk and fdt_check_full), and
 // the writer only frames what that tree held: nodes are written whole or
 // taken back whole, so the nesting is the host's; every name offset is one
