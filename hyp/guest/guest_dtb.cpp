@@ -275,11 +275,16 @@ u64 rank(u64 step, u64 sub, u64 order) { return (step << 40) | (sub << 32) | ord
 
 class Builder {
 public:
-    Builder(const void* host, const GuestDtbConfig& cfg, StructWriter& w, const AddedNames& names, Diagnostic& diag)
+    Builder(const void* host, const GuestDtbConfig& cfg, StructWriter& w, const AddedNames& names, u32 strings_size,
+            Diagnostic& diag)
         : host_(host), cfg_(cfg), w_(w), names_(names), diag_(diag),
-          block_(static_cast<const u8*>(host) + fdt_off_dt_struct(host))
+          block_(static_cast<const u8*>(host) + fdt_off_dt_struct(host)), strings_size_(strings_size),
+          bounded_names_(fdt_version(host) < 17)
     {
     }
+
+    // A version 16 host had a property name outside its size_dt_strings.
+    bool names_outside() const { return names_outside_; }
 
     // Immediate failures (step 3's and a malformed host tree) come back
     // here; the others wait in first_failure().
@@ -321,6 +326,7 @@ private:
         run_ = false;
     }
 
+    Name bounded_name(const Token& t, bool& outside);
     Status end_of_props();
     void end_of_node();
     void drop(Frame& f);
@@ -369,6 +375,9 @@ private:
     const u8* block_;
     u32 run_start_ = 0, run_end_ = 0;
     bool run_ = false;
+    const u32 strings_size_;
+    const bool bounded_names_;
+    bool names_outside_ = false;
 
     char mem_name_[32] = {};
     u32 mem_name_len_ = 0;
@@ -458,8 +467,15 @@ Status Builder::walk()
             const Frame& f = top();
             // Properties after a child are copied as they are: libfdt never
             // finds them (nor does Linux), so nothing looks at them.
+            Name n = kOther;
+            if (__builtin_expect(bounded_names_, 0)) {
+                bool outside = false;
+                n = bounded_name(t, outside);
+                names_outside_ |= outside && f.emit;
+            } else if (!f.props_done) {
+                n = name_cache_.of(t);
+            }
             if (!f.props_done) {
-                const Name n = name_cache_.of(t);
                 // The SMMU is hidden: every reference to it goes.
                 if (n == kIommuMap || n == kIommuMapMask || n == kIommus) break;
                 if (n != kOther && !props_.has(n)) {
@@ -493,6 +509,19 @@ Status Builder::walk()
         }
     }
     return malformed(reader.problem() ? reader.problem() : "no end tag", reader.problem_offset());
+}
+
+// A version 16 tree's names as the old build read them: fdt_open_into made
+// its copy version 17, whose names libfdt reads inside size_dt_strings only
+// (one that starts or ends past it is no name at all).
+Name Builder::bounded_name(const Token& t, bool& outside)
+{
+    const u32 room = t.nameoff < strings_size_ ? strings_size_ - t.nameoff : 0;
+    u32 len = 0;
+    while (len < room && t.name[len] != '\0') ++len;
+    if (len < room) return name_cache_.of(t);
+    outside = true;
+    return kOther;
 }
 
 // Takes the node back: what waits in the run is its own (its parent's went
@@ -876,7 +905,7 @@ Result<usize> build_guest_dtb(const void* host_fdt, void* out, usize out_size, c
     const AddedNames names = place_names(strings, static_cast<u32>(strings_size), needed);
 
     StructWriter w(o + struct_off, out_size - struct_off);
-    Builder b(host_fdt, cfg, w, names, diag);
+    Builder b(host_fdt, cfg, w, names, static_cast<u32>(strings_size), diag);
     if (cfg.has_initrd && cfg.initrd_end < cfg.initrd_start)
         b.later(rank(4, 0, 0), Error::InvalidArgument, cfg.initrd_start, "guest DTB: initrd end 0x%llx is below its start 0x%llx",
                 ull(cfg.initrd_end), ull(cfg.initrd_start));
@@ -908,6 +937,12 @@ Result<usize> build_guest_dtb(const void* host_fdt, void* out, usize out_size, c
     put_be(o + 28, 4, fdt_boot_cpuid_phys(host_fdt));
     put_be(o + 32, 4, new_strings_size);
     put_be(o + 36, 4, w.size());
+    // The old build's last step, fdt_check_full on its result, can only fail
+    // where a version 16 host's names lie outside its strings block.
+    if (b.names_outside())
+        if (int err = fdt_check_full(out, total); err != 0)
+            return fail(diag, err == -FDT_ERR_NOSPACE ? Error::NoMemory : Error::BadDeviceTree, static_cast<u64>(-err),
+                        "guest DTB: checking the result: %s", fdt_strerror(err));
     return static_cast<usize>(total);
 }
 

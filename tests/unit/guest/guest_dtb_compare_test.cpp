@@ -661,3 +661,24 @@ TEST_CASE("guest DTB one pass: a property named twice does not outlive its edit"
         CHECK(count_named(got.out.data(), "/uart@9000000", "iommus") == 0);
     }
 }
+
+// A version 16 tree's size_dt_strings bounds nothing for libfdt, but the
+// old build's copy was version 17, whose names libfdt reads inside it: a
+// name past it was no name (the guest_dtb fuzzer's fourth finding: a root
+// #size-cells the old build never saw). The one pass reads such a tree the
+// same way, and fails where the old build's final fdt_check_full did.
+TEST_CASE("guest DTB one pass: a version 16 tree whose names run past its strings block")
+{
+    for (const char* name : {"qemu-virt-gicv3.dtb", "guest/guest-smmu.dtb", "spin-table.dtb"}) {
+        Blob host = load_dtb(name);
+        u8* b = host.bytes();
+        const u32 strings = fdt_size_dt_strings(host.data());
+        put32(b + 20, 16);
+        put32(b + 24, 16);
+        for (u32 cut : {strings, strings - 1, strings / 2, 30u, 10u, 0u}) {
+            INFO(name << " size_dt_strings " << cut << " of " << strings);
+            put32(b + 32, cut);
+            for (const GuestDtbConfig& cfg : configs()) same(host, cfg);
+        }
+    }
+}
