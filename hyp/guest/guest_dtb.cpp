@@ -16,7 +16,12 @@
 // past the guest's out, 7 reservations, 8 SMMU hidden, 9 passage's nodes
 // out. A node a later step removes was still there for the earlier ones, so
 // its GIC is still checked; when a tree has several faults the one reported
-// is the one the earliest step meets first.
+// is the one the earliest step meets first. Where they part, on trees no
+// dtc writes: a property after a child node is copied where it is, unseen
+// (the old build let it join its node when its deletions left no child in
+// between); a node's path in a message is built from its ancestors (libfdt
+// misnamed nodes after one with a '/' in its name); a second property of a
+// name the build edits goes (the old build left it to outlive the edit).
 //
 // The result is not run through fdt_check_full here (on the bench tree it
 // costs 158 k instructions, more than this whole build's 97 k): the host
