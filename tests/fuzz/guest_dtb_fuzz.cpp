@@ -9,9 +9,13 @@
 //   u64 initrd_start, u64 initrd_end
 //   the rest     bootargs (up to a NUL)
 // What must hold: build_guest_dtb writes only inside its buffer (ASan, and
-// guard bytes after it for libfdt, which is not instrumented), a success is
-// a tree fdt_check_full accepts with exactly the memory, /chosen and
-// probe-only edits asked for, and a failure is a message.
+// guard bytes after it), a success is a tree fdt_check_full accepts with
+// exactly the memory, /chosen and probe-only edits asked for, and a failure
+// is a message. And it says what the step-by-step libfdt build it replaced
+// says (guest/reference_guest_dtb.cpp): the same tree, node by node and
+// property by property, or the same failure; only where the old build ran
+// out of room in a tight buffer may the one pass succeed. Not compared: a
+// tree with a property after a child node (property_after_a_child).
 #include <libfdt.h>
 
 #include <cstdio>
@@ -20,6 +24,7 @@
 #include <string>
 
 #include "fuzz_input.h"
+#include "guest/reference_guest_dtb.h"
 #include "passage/discover.h"
 #include "passage/guest/guest_dtb.h"
 #include "passage/guest/layout.h"
@@ -83,6 +88,110 @@ void check_output(const void* out, usize size, const GuestDtbConfig& cfg)
     if (has_prop(out, chosen, "linux,pci-probe-only") != cfg.pci_probe_only) violated("probe-only not as asked", cfg.pci_probe_only, 0);
 }
 
+// True if a node's name holds a '/': libfdt's fdt_get_path, which the old
+// build's messages used, then drops only the part after it when it climbs
+// back, and names later nodes wrongly; the one pass names them by their
+// ancestors.
+bool slash_in_a_name(const void* fdt)
+{
+    int depth = 0;
+    for (int n = 0; n >= 0 && depth >= 0; n = fdt_next_node(fdt, n, &depth)) {
+        int len = 0;
+        const char* name = fdt_get_name(fdt, n, &len);
+        if (name != nullptr && len > 0 && std::memchr(name, '/', usize(len)) != nullptr) return true;
+    }
+    return false;
+}
+
+// A property of the old build's tree the one pass leaves out: the old build
+// deleted or set only the first property of a name, so a second one
+// outlived the edit. Every iommu-map, iommu-map-mask and iommus, and in
+// /chosen every bootargs, linux,initrd-start and linux,initrd-end the
+// config removes and the second of each it sets, and a second
+// linux,pci-probe-only.
+bool kept_by_the_old_build_only(const void* fdt, int node, int prop, const GuestDtbConfig& cfg, const char* (&seen)[4],
+                                int& seen_count)
+{
+    const char* name = nullptr;
+    if (fdt_getprop_by_offset(fdt, prop, &name, nullptr) == nullptr) return false;
+    for (const char* n : {"iommu-map", "iommu-map-mask", "iommus"})
+        if (std::strcmp(name, n) == 0) return true;
+    if (node != fdt_path_offset(fdt, "/chosen")) return false;
+    const bool removed[] = {cfg.bootargs == nullptr, !cfg.has_initrd, !cfg.has_initrd, false};
+    const char* names[] = {"bootargs", "linux,initrd-start", "linux,initrd-end", "linux,pci-probe-only"};
+    for (int k = 0; k < 4; ++k) {
+        if (std::strcmp(name, names[k]) != 0) continue;
+        if (removed[k]) return true;
+        for (int i = 0; i < seen_count; ++i)
+            if (std::strcmp(seen[i], names[k]) == 0) return true;
+        seen[seen_count++] = names[k];
+        return false;
+    }
+    return false;
+}
+
+// True if a property follows a child node: libfdt (and Linux) never see
+// it, until every node between it and its node's properties is deleted.
+// The old build deleted nodes step by step, so such a property joined its
+// node's at one step or another and counted in the steps after; the one
+// pass copies it as it is. Trees like this are not compared.
+bool property_after_a_child(const void* fdt)
+{
+    int next = 0;
+    bool after_end = false;
+    for (;;) {
+        const int at = next;
+        const u32 tag = fdt_next_tag(fdt, at, &next);
+        if (next < 0 || tag == FDT_END) return false;
+        if (tag == FDT_PROP && after_end) return true;
+        if (tag == FDT_END_NODE) after_end = true;
+        else if (tag == FDT_BEGIN_NODE) after_end = false;
+    }
+}
+
+// The two trees say the same: boot CPU, reservations, and every node in
+// order with its depth, name and properties in order.
+void check_same_tree(const void* a, const void* b, const GuestDtbConfig& cfg)
+{
+    if (fdt_boot_cpuid_phys(a) != fdt_boot_cpuid_phys(b)) violated("boot_cpuid_phys differs", 0, 0);
+    if (fdt_num_mem_rsv(a) != fdt_num_mem_rsv(b)) violated("reservation count differs", u64(fdt_num_mem_rsv(a)), u64(fdt_num_mem_rsv(b)));
+    for (int i = 0; i < fdt_num_mem_rsv(a); ++i) {
+        uint64_t aa = 0, as = 0, ba = 0, bs = 0;
+        fdt_get_mem_rsv(a, i, &aa, &as);
+        fdt_get_mem_rsv(b, i, &ba, &bs);
+        if (aa != ba || as != bs) violated("a reservation differs", u64(i), aa);
+    }
+    int da = 0, db = 0;
+    for (int na = 0, nb = 0;;) {
+        if ((na < 0) != (nb < 0)) violated("one tree has more nodes", u64(na), u64(nb));
+        if (na < 0) return;
+        int la = 0, lb = 0;
+        const char* an = fdt_get_name(a, na, &la);
+        const char* bn = fdt_get_name(b, nb, &lb);
+        if (da != db || an == nullptr || bn == nullptr || la != lb || std::memcmp(an, bn, usize(la)) != 0)
+            violated("a node differs", u64(na), u64(nb));
+        int pa = fdt_first_property_offset(a, na), pb = fdt_first_property_offset(b, nb);
+        const char* seen[4] = {};
+        int seen_count = 0;
+        auto skip = [&] {
+            while (pa >= 0 && kept_by_the_old_build_only(a, na, pa, cfg, seen, seen_count)) pa = fdt_next_property_offset(a, pa);
+        };
+        for (skip(); pa >= 0 && pb >= 0; pa = fdt_next_property_offset(a, pa), pb = fdt_next_property_offset(b, pb), skip()) {
+            const char *pan = nullptr, *pbn = nullptr;
+            int al = 0, bl = 0;
+            const void* av = fdt_getprop_by_offset(a, pa, &pan, &al);
+            const void* bv = fdt_getprop_by_offset(b, pb, &pbn, &bl);
+            if (av == nullptr || bv == nullptr || std::strcmp(pan, pbn) != 0 || al != bl || std::memcmp(av, bv, usize(al)) != 0)
+                violated("a property differs", u64(pa), u64(pb));
+        }
+        if ((pa < 0) != (pb < 0)) violated("a node has more properties", u64(na), u64(nb));
+        na = fdt_next_node(a, na, &da);
+        nb = fdt_next_node(b, nb, &db);
+        if (da < 0) na = -1;  // past the root's end
+        if (db < 0) nb = -1;
+    }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const u8* data, usize size)
@@ -120,10 +229,31 @@ extern "C" int LLVMFuzzerTestOneInput(const u8* data, usize size)
     auto built = build_guest_dtb(data, buffer, out_size, cfg, diag);
     for (usize i = 0; i < kGuard; ++i)
         if (buffer[out_size + i] != kGuardByte) violated("build_guest_dtb wrote past its buffer", out_size, i);
+    alignas(8) static u8 reference[kBufSize];
+    Diagnostic ref_diag;
+    auto want = build_guest_dtb_reference(data, reference, out_size, cfg, ref_diag);
+    const bool ref_out_of_room = !want && std::strstr(ref_diag.text, "out of room") != nullptr;
+    const bool ref_edit_limit = !want && std::strstr(ref_diag.text, "too many") != nullptr;
+    const bool compare = !property_after_a_child(data);
     if (!built) {
         if (diag.text[0] == '\0') violated("a failure without a message", u64(built.error()), 0);
+        // The one pass keeps a stack of open nodes: deeper trees are refused.
+        if (compare && want && std::strstr(diag.text, "nests deeper than") == nullptr)
+            violated("the one pass fails where the libfdt build succeeds", u64(built.error()), 0);
+        if (want) return 0;
+        if (compare && !ref_out_of_room && !ref_edit_limit &&
+            (built.error() != want.error() || built.error_addr() != want.error_addr() ||
+             (std::strcmp(diag.text, ref_diag.text) != 0 && !slash_in_a_name(data)))) {
+            std::fprintf(stderr, "one pass: %s\nlibfdt:   %s\n", diag.text, ref_diag.text);
+            violated("a different failure", u64(built.error()), u64(want.error()));
+        }
         return 0;
     }
+    if (compare && !want && !ref_out_of_room && !ref_edit_limit) {
+        std::fprintf(stderr, "libfdt: %s\n", ref_diag.text);
+        violated("the one pass succeeds where the libfdt build fails", 0, u64(want.error()));
+    }
+    if (compare && want) check_same_tree(reference, buffer, cfg);
     if (*built > out_size) violated("the packed size exceeds the buffer", *built, out_size);
     check_output(buffer, *built, cfg);
     return 0;

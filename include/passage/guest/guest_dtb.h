@@ -1,4 +1,5 @@
-// The device tree the guest boots with: the host's, edited with libfdt.
+// The device tree the guest boots with: the host's, edited, written in one
+// pass over it (hyp/guest/guest_dtb.cpp).
 //
 // - Every device_type = "memory" node goes; one /memory@<base> lists guest
 //   RAM in the root's #address-cells/#size-cells. The /memreserve/ block and
@@ -12,6 +13,9 @@
 //   node compatible with "passage,*". /psci stays as it is.
 // - The SMMUv3 is passage's: every arm,smmu-v3 node goes, and every
 //   iommu-map, iommu-map-mask and iommus property with it (msi-map stays).
+// - A host tree with a property name twice in a node: the edits above
+//   leave no second bootargs, initrd or probe-only in /chosen, nor any
+//   iommu reference, behind.
 #pragma once
 
 #include <span>
@@ -40,8 +44,10 @@ struct GuestDtbConfig {
 
 // Builds the guest DTB from host_fdt (which must have passed
 // check_device_tree) into out[0, out_size), 8-byte aligned and not
-// overlapping host_fdt. Returns the packed size. libfdt runs here: call it
-// before the first guest entry only.
+// overlapping host_fdt. Returns the packed size: header, reservation map,
+// structure and strings blocks back to back, as fdt_pack leaves a tree.
+// Nothing is written past out[out_size). libfdt runs here (the header
+// checks): call it before the first guest entry only.
 Result<usize> build_guest_dtb(const void* host_fdt, void* out, usize out_size, const GuestDtbConfig& cfg,
                               Diagnostic& diag);
 
