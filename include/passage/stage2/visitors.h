@@ -10,8 +10,11 @@
 
 namespace passage::stage2 {
 
-// Prepare: counts the table pages `op` may need (an upper bound: a fresh
-// table that folds back into a block is counted too).
+// The reference count of the table pages `op` may need (an upper bound: a
+// fresh table that folds back into a block is counted too), deciding every
+// entry in the op's range. PageTable::pages_needed() counts the same
+// reading only the entries that can need a page; the host tests and the
+// stage2 fuzzer check the two agree.
 struct CountVisitor {
     const Op& op;
     usize pages = 0;
@@ -19,7 +22,7 @@ struct CountVisitor {
     Step leaf(const EntryRef& e, PhysAddr&)
     {
         if (decide_entry(op, e.desc, e.ipa, e.level).action == Action::Split)
-            pages += split_cost(op, e.desc, e.ipa, e.level);
+            pages += split_cost_each(op, e.desc, e.ipa, e.level);
         return Step::Continue;
     }
     Step table_pre(const EntryRef& e)
@@ -141,6 +144,25 @@ struct ChangeVisitor {
         }
     }
 
+    // A run of entries the op covers whole, from t[i] (mapping `ipa`) to
+    // at most t[last]: each gets covered_leaf() with no decision, up to the
+    // first table (left to the walk) or entry the op does not cover whole.
+    // Returns how many it did; none where a map cannot put a leaf here.
+    usize run(u64* t, usize i, usize last, u64 ipa, unsigned level, bool live)
+    {
+        const u64 span = level_span(level);
+        if (ipa < op.start || ipa + span > op.end) return 0;
+        if (op.kind == OpKind::Map && !map_leaf_fits(op, ipa, level)) return 0;
+        usize j = i;
+        for (; j <= last && ipa + span <= op.end; ++j, ipa += span) {
+            const u64 old = t[j];
+            if (is_table(old, level)) break;
+            const u64 desc = covered_leaf(op, old, ipa, level);
+            if (desc != old) set(EntryRef{&t[j], old, ipa, level, live}, desc);
+        }
+        return j - i;
+    }
+
     Step leaf(const EntryRef& e, PhysAddr& child)
     {
         const Decision d = decide_entry(op, e.desc, e.ipa, e.level);
@@ -166,26 +188,21 @@ struct ChangeVisitor {
             fill_run(t, make_leaf_desc(PhysAddr(e.ipa + op.delta), kLeafLevel, op.attr_bits));
             return;
         }
+        // Every page of the op's part gets covered_leaf(); the rest stays
+        // the split block's (or empty).
+        const u64 lo = op.start > e.ipa ? op.start : e.ipa;
+        const u64 hi = op.end < e.ipa + e.size() ? op.end : e.ipa + e.size();
+        const usize i_lo = static_cast<usize>((lo - e.ipa) / kPageSize);
+        const usize i_hi = static_cast<usize>((hi - e.ipa) / kPageSize);
         if (!is_valid(e.desc)) {
             // Nothing to split: empty but for the op's own pages, which
             // are all a map can set here (an unmap or protect of nothing
             // never splits).
             for (usize i = 0; i < kEntriesPerTable; ++i) t[i] = 0;
-            const u64 lo = op.start > e.ipa ? op.start : e.ipa;
-            const u64 hi = op.end < e.ipa + e.size() ? op.end : e.ipa + e.size();
-            for (u64 ipa = lo; ipa < hi; ipa += kPageSize) {
-                const Decision d = decide_entry(op, 0, ipa, kLeafLevel);
-                if (d.action == Action::SetLeaf) t[(ipa - e.ipa) / kPageSize] = d.desc;
-            }
-            return;
+        } else {
+            for (usize i = 0; i < kEntriesPerTable; ++i) t[i] = split_piece(e.desc, e.level, i);
         }
-        for (usize i = 0; i < kEntriesPerTable; ++i) {
-            const u64 piece = split_piece(e.desc, e.level, i);
-            const u64 ipa = e.ipa + i * kPageSize;
-            const Decision d = ipa >= op.start && ipa < op.end ? decide_entry(op, piece, ipa, kLeafLevel)
-                                                               : Decision{Action::Keep};
-            t[i] = d.action == Action::SetLeaf ? d.desc : piece;
-        }
+        for (usize i = i_lo; i < i_hi; ++i) t[i] = covered_leaf(op, t[i], e.ipa + i * kPageSize, kLeafLevel);
     }
 
     Step table_pre(const EntryRef& e)
