@@ -219,11 +219,12 @@ private:
 template <Stage2Env Env>
 void PageTable<Env>::dump(const char* title) const
 {
-    // One walk for the leaves and the table count (table_pages() would be
-    // a second walk of the whole table).
+    // One walk for the leaves, in runs, and the table count (table_pages()
+    // would be a second walk of the whole table).
     RangePrinter printer(title, geo_, enc_);
-    const usize tables = for_each_leaf([&](const EntryRef& e) { printer.add(e.desc, e.ipa, e.level); });
-    printer.finish(geo_.concat + tables);
+    RunLeafVisitor<RangePrinter> v{printer};
+    walk_root(0, geo_.ipa_limit(), true, v);
+    printer.finish(geo_.concat + v.tables);
 }
 
 }  // namespace passage::stage2

@@ -246,15 +246,15 @@ struct FindVisitor {
     void table_post(const EntryRef&, PhysAddr, bool) {}
 };
 
-// Counts the tables below the first level.
+// Counts the tables below the first level (a level-3 table holds none).
 struct TableCountVisitor {
     static constexpr bool kIgnoresInvalid = true;
     usize tables = 0;
     Step leaf(const EntryRef&, PhysAddr&) { return Step::Continue; }
-    Step table_pre(const EntryRef&)
+    Step table_pre(const EntryRef& e)
     {
         ++tables;
-        return Step::Continue;
+        return e.level + 1 == kLeafLevel ? Step::Skip : Step::Continue;
     }
     void table_post(const EntryRef&, PhysAddr, bool) {}
 };
@@ -271,6 +271,34 @@ struct LeafVisitor {
         if (is_valid(e.desc)) fn(e);
         return Step::Continue;
     }
+    Step table_pre(const EntryRef&)
+    {
+        ++tables;
+        return Step::Continue;
+    }
+    void table_post(const EntryRef&, PhysAddr, bool) {}
+};
+
+// The dump's walk: runs of leaves that continue each other bit for bit go
+// to `Printer::add_run` whole (most leaves of a dump are such); counts the
+// tables it passes through (the dump's last line).
+template <typename Printer>
+struct RunLeafVisitor {
+    static constexpr bool kIgnoresInvalid = true;
+    Printer& printer;
+    usize tables = 0;
+    usize run(u64* t, usize i, usize last, u64 ipa, unsigned level, bool)
+    {
+        const u64 first = t[i];
+        if (is_table(first, level)) return 0;
+        const u64 span = level_span(level);
+        usize j = i + 1;
+        for (u64 next = leaf_following(first, span); j <= last && t[j] == next; ++j)
+            next = leaf_following(next, span);
+        printer.add_run(first, ipa, level, j - i);
+        return j - i;
+    }
+    Step leaf(const EntryRef&, PhysAddr&) { return Step::Continue; }  // run() takes every leaf
     Step table_pre(const EntryRef&)
     {
         ++tables;
