@@ -153,14 +153,43 @@ struct ChangeVisitor {
         const u64 span = level_span(level);
         if (ipa < op.start || ipa + span > op.end) return 0;
         if (op.kind == OpKind::Map && !map_leaf_fits(op, ipa, level)) return 0;
+        const u64 whole = (op.end - ipa) >> level_shift(level);  // entries covered whole from t[i]
+        const usize end = whole < last + 1 - i ? i + static_cast<usize>(whole) : last + 1;
         usize j = i;
-        for (; j <= last && ipa + span <= op.end; ++j, ipa += span) {
-            const u64 old = t[j];
-            if (is_table(old, level)) break;
-            const u64 desc = covered_leaf(op, old, ipa, level);
-            if (desc != old) set(EntryRef{&t[j], old, ipa, level, live}, desc);
+        if (op.kind == OpKind::Map) {
+            // map() checked pa + size against the PA limit (at most 2^48):
+            // the output address never carries out of its field here.
+            u64 want = make_leaf_desc(PhysAddr(ipa + op.delta), level, op.attr_bits);
+            for (; j < end; ++j, ipa += span, want += span) {
+                const u64 old = t[j];
+                if (is_table(old, level)) break;
+                if (want != old) put(&t[j], old, ipa, level, live, want);
+            }
+        } else {
+            for (; j < end; ++j, ipa += span) {
+                const u64 old = t[j];
+                if (is_table(old, level)) break;
+                const u64 desc = covered_leaf(op, old, ipa, level);
+                if (desc != old) put(&t[j], old, ipa, level, live, desc);
+            }
         }
         return j - i;
+    }
+
+    // set() for a run's entry, its common cases inline: a store into an
+    // unlinked table, or into a live invalid entry.
+    void put(u64* slot, u64 old, u64 ipa, unsigned level, bool live, u64 desc)
+    {
+        if (!live) {
+            ++writes[level];
+            *slot = desc;
+        } else if (!is_valid(old)) {
+            ++writes[level];
+            env.write_entry(slot, desc);
+            published = true;
+        } else {
+            set(EntryRef{slot, old, ipa, level, live}, desc);
+        }
     }
 
     Step leaf(const EntryRef& e, PhysAddr& child)
@@ -293,8 +322,14 @@ struct RunLeafVisitor {
         if (is_table(first, level)) return 0;
         const u64 span = level_span(level);
         usize j = i + 1;
-        for (u64 next = leaf_following(first, span); j <= last && t[j] == next; ++j)
-            next = leaf_following(next, span);
+        const u64 room = (kOutputAddrMask | (kPageSize - 1)) - (first & kOutputAddrMask);  // to the field's top
+        if ((last - i) * span <= room) {
+            // No address of the run can carry: leaf_following() is a plain add.
+            for (u64 next = first + span; j <= last && t[j] == next; ++j) next += span;
+        } else {
+            for (u64 next = leaf_following(first, span); j <= last && t[j] == next; ++j)
+                next = leaf_following(next, span);
+        }
         printer.add_run(first, ipa, level, j - i);
         return j - i;
     }

@@ -69,6 +69,8 @@ bool walk_table(Env& env, PhysAddr table, unsigned level, u64 base, usize entrie
     u64* t = env.table(table);
     for (usize i = first; i <= last; ++i) {
         if constexpr (IgnoresInvalid<V>) {
+            static_assert(DescValid::kMask == 1);
+            while (i + 4 <= last && ((t[i] | t[i + 1] | t[i + 2] | t[i + 3]) & 1) == 0) i += 4;
             while (i < last && !is_valid(t[i])) ++i;
             if (!is_valid(t[i])) break;  // i == last: nothing valid left
         }
