@@ -78,6 +78,17 @@ inline void fill_run(u64* t, u64 first)
     }
 }
 
+// Empties a fresh table, four entries a step.
+inline void zero_table(u64* t)
+{
+    for (usize i = 0; i < kEntriesPerTable; i += 4) {
+        t[i] = 0;
+        t[i + 1] = 0;
+        t[i + 2] = 0;
+        t[i + 3] = 0;
+    }
+}
+
 // What the table `t` (at `table`, mapping from `base`) below an entry at
 // `parent_level` can become after `op`: nothing (all invalid), one block
 // (512 leaves continuing each other with the same attributes, aligned for a
@@ -206,7 +217,11 @@ struct ChangeVisitor {
             table_post(e, child, true);
             return Step::Continue;
         }
-        for (usize i = 0; i < kEntriesPerTable; ++i) t[i] = split_piece(e.desc, e.level, i);
+        if (!is_valid(e.desc)) {
+            zero_table(t);
+        } else {
+            for (usize i = 0; i < kEntriesPerTable; ++i) t[i] = split_piece(e.desc, e.level, i);
+        }
         return Step::Descend;
     }
 
@@ -227,7 +242,7 @@ struct ChangeVisitor {
             // Nothing to split: empty but for the op's own pages, which
             // are all a map can set here (an unmap or protect of nothing
             // never splits).
-            for (usize i = 0; i < kEntriesPerTable; ++i) t[i] = 0;
+            zero_table(t);
         } else {
             for (usize i = 0; i < kEntriesPerTable; ++i) t[i] = split_piece(e.desc, e.level, i);
         }
@@ -279,6 +294,13 @@ struct FindVisitor {
 struct TableCountVisitor {
     static constexpr bool kIgnoresInvalid = true;
     usize tables = 0;
+    // Leaves count for nothing: a run of them is passed over in one go.
+    usize run(u64* t, usize i, usize last, u64, unsigned level, bool)
+    {
+        usize j = i;
+        while (j <= last && !is_table(t[j], level)) ++j;
+        return j - i;
+    }
     Step leaf(const EntryRef&, PhysAddr&) { return Step::Continue; }
     Step table_pre(const EntryRef& e)
     {
