@@ -3,6 +3,9 @@
 // entry, output addresses block-congruent or not, bad arguments too) on
 // the page-table engine over the unit tests' fake environment, with a
 // table pool small enough to run dry. After every operation:
+//   - before a good request, the table pages counted from its shape
+//     (PageTable::pages_needed) equal the count of the walk that decides
+//     every entry;
 //   - it failed exactly when its arguments were bad (then with the error
 //     they call for) or, with good ones, only for want of table pages;
 //   - a failed operation wrote no entry and issued no barrier (only the
@@ -188,6 +191,14 @@ extern "C" int LLVMFuzzerTestOneInput(const u8* data, usize size)
             continue;
         }
         const std::optional<Error> want = expected_error(s, *geo);
+        if (!want) {
+            const u64 bits = s.kind == 1 ? 0 : encode_attrs(s.attrs, pt.encoding()).value();
+            const Op op{s.kind == 0 ? OpKind::Map : s.kind == 1 ? OpKind::Unmap : OpKind::Protect, s.ipa,
+                        s.ipa + s.size, s.kind == 0 ? s.pa - s.ipa : 0, bits};
+            const usize shape = fuzz::pages_needed(pt, op);
+            const usize each = fuzz::pages_needed_by_walk(pt, op);
+            if (shape != each) violated("the shape count differs from the per-entry count", shape, each);
+        }
         const usize in_use = env.pages_in_use();
         const Model before = m;
         env.events.clear();
