@@ -11,5 +11,6 @@ Result<Translation> lookup(const Table& pt, u64 ipa) { return pt.lookup(IpaAddr(
 void destroy(Table& pt) { pt.destroy(); }
 usize pages_needed(const Table& pt, const Op& op) { return pt.pages_needed(op); }
 usize pages_needed_by_walk(const Table& pt, const Op& op) { return pt.pages_needed_by_walk(op); }
+usize table_pages_by_walk(const Table& pt) { return pt.table_pages_by_walk(); }
 
 }  // namespace passage::stage2::fuzz

@@ -20,5 +20,6 @@ void destroy(Table& pt);
 // PageTable::pages_needed() and its reference, the walk deciding every entry.
 usize pages_needed(const Table& pt, const Op& op);
 usize pages_needed_by_walk(const Table& pt, const Op& op);
+usize table_pages_by_walk(const Table& pt);
 
 }  // namespace passage::stage2::fuzz

@@ -12,6 +12,7 @@
 //     partial reservation was handed back), and left the map as it was;
 //   - the engine's map equals the reference model's (tests/unit/stage2),
 //     lookups at the operation's edges and at a random IPA agree with it;
+//   - the table count the engine keeps equals a walk's count;
 //   - the table pages in use are the pages the tables hold (no leak) and
 //     the minimum the mapping needs; every break-before-make the fake
 //     environment saw was in order, and the last new entry was followed
@@ -156,6 +157,7 @@ void check_map(const fuzz::Table& pt, const Model& m, const FakeEnv& env, const 
         violated("the engine's map is not the model's");
     }
     const usize pages = pt.table_pages();
+    if (pages != fuzz::table_pages_by_walk(pt)) violated("the kept table count differs from the walk's", pages, fuzz::table_pages_by_walk(pt));
     if (pages != env.pages_in_use()) violated("table pages leaked", pages, env.pages_in_use());
     if (pages != m.min_table_pages(geo)) violated("more table pages than the mapping needs", pages, m.min_table_pages(geo));
     if (!env.violations().empty()) {

@@ -37,17 +37,24 @@ struct CountVisitor {
 template <Stage2Env Env>
 struct FreeVisitor {
     Env& env;
+    usize freed = 0;
     Step leaf(const EntryRef&, PhysAddr&) { return Step::Continue; }
     Step table_pre(const EntryRef&) { return Step::Continue; }
-    void table_post(const EntryRef&, PhysAddr child, bool) { env.free_pages(child, 1); }
+    void table_post(const EntryRef&, PhysAddr child, bool)
+    {
+        env.free_pages(child, 1);
+        ++freed;
+    }
 };
 
+// Frees a detached table and every table below it; returns how many.
 template <Stage2Env Env>
-void free_subtree(Env& env, PhysAddr table, unsigned level, u64 base)
+usize free_subtree(Env& env, PhysAddr table, unsigned level, u64 base)
 {
     FreeVisitor<Env> v{env};
     walk_table(env, table, level, base, kEntriesPerTable, base, base + level_span(level - 1), false, v);
     env.free_pages(table, 1);
+    return v.freed + 1;
 }
 
 // Whether an entry of t[lo, hi) is valid: four at a time, since an empty
@@ -129,6 +136,8 @@ struct ChangeVisitor {
     Reserve<Env>& reserve;
     const Op& op;
     bool published = false;  // a live entry went from invalid to valid (a make included)
+    usize taken = 0;         // table pages taken from the reserve
+    usize freed = 0;         // table pages handed back (folded, emptied, replaced)
     // Entries changed so far, by level; and the count at the child's level
     // when the walk went below a table entry of each level.
     u64 writes[kLeafLevel + 1] = {};
@@ -209,6 +218,7 @@ struct ChangeVisitor {
         if (d.action == Action::SetLeaf) set(e, d.desc);
         if (d.action != Action::Split) return Step::Continue;
         child = reserve.take();
+        ++taken;
         u64* t = env.table(child);
         if (e.level + 1 == kLeafLevel) {
             // A fresh table of pages is written in one pass, each entry
@@ -255,7 +265,7 @@ struct ChangeVisitor {
         if (e.level < kLeafLevel) writes_before[e.level] = writes[e.level + 1];
         if (d.action != Action::ReplaceTable) return Step::Continue;
         set(e, d.desc);  // removes a table: the whole VMID is invalidated first
-        free_subtree(env, desc_output(e.desc), e.level + 1, e.ipa);
+        freed += free_subtree(env, desc_output(e.desc), e.level + 1, e.ipa);
         return Step::Skip;
     }
 
@@ -271,6 +281,7 @@ struct ChangeVisitor {
         }
         set(e, next);  // a table (linked or not) gives way to a block or nothing
         env.free_pages(child, 1);
+        ++freed;
     }
 };
 
@@ -331,13 +342,11 @@ struct LeafVisitor {
 };
 
 // The dump's walk: runs of leaves that continue each other bit for bit go
-// to `Printer::add_run` whole (most leaves of a dump are such); counts the
-// tables it passes through (the dump's last line).
+// to `Printer::add_run` whole (most leaves of a dump are such).
 template <typename Printer>
 struct RunLeafVisitor {
     static constexpr bool kIgnoresInvalid = true;
     Printer& printer;
-    usize tables = 0;
     usize run(u64* t, usize i, usize last, u64 ipa, unsigned level, bool)
     {
         const u64 first = t[i];
@@ -356,11 +365,7 @@ struct RunLeafVisitor {
         return j - i;
     }
     Step leaf(const EntryRef&, PhysAddr&) { return Step::Continue; }  // run() takes every leaf
-    Step table_pre(const EntryRef&)
-    {
-        ++tables;
-        return Step::Continue;
-    }
+    Step table_pre(const EntryRef&) { return Step::Continue; }
     void table_post(const EntryRef&, PhysAddr, bool) {}
 };
 
