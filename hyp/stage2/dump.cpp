@@ -48,19 +48,6 @@ RangePrinter::RangePrinter(const char* title, const Geometry& geo, Encoding enc)
                                                  : "FWB (RAM as guest's stage 1)");
 }
 
-namespace {
-
-// The descriptor of the leaf that continues a run after `desc`: the same
-// bits with the output address one leaf on; 0 (never a valid leaf) if the
-// address would carry out of its field.
-constexpr u64 following(u64 desc, u64 size)
-{
-    const u64 oa = (desc & kOutputAddrMask) + size;
-    return (oa & ~kOutputAddrMask) != 0 ? 0 : (desc & ~kOutputAddrMask) | oa;
-}
-
-}  // namespace
-
 void RangePrinter::add(u64 desc, u64 ipa, unsigned level)
 {
     const u64 size = level_span(level);
@@ -70,7 +57,7 @@ void RangePrinter::add(u64 desc, u64 ipa, unsigned level)
     if (pending_ && desc == next_desc_ && level == cur_.level && ipa == cur_.ipa.value + cur_.size) {
         cur_.size += size;
         mapped_ += size;
-        next_desc_ = following(desc, size);
+        next_desc_ = leaf_following(desc, size);
         return;
     }
     Result<Leaf> leaf = decode_leaf(desc, level, enc_);
@@ -81,7 +68,7 @@ void RangePrinter::add(u64 desc, u64 ipa, unsigned level)
         return;
     }
     mapped_ += size;
-    next_desc_ = following(desc, size);
+    next_desc_ = leaf_following(desc, size);
     if (pending_ && cur_.level == level && cur_.attrs == leaf->attrs &&
         cur_.ipa.value + cur_.size == ipa && cur_.pa.value + cur_.size == leaf->oa.value) {
         cur_.size += size;
@@ -90,6 +77,26 @@ void RangePrinter::add(u64 desc, u64 ipa, unsigned level)
     flush();
     cur_ = MapRange{IpaAddr(ipa), leaf->oa, size, level, leaf->attrs};
     pending_ = true;
+}
+
+void RangePrinter::add_run(u64 desc, u64 ipa, unsigned level, usize count)
+{
+    add(desc, ipa, level);
+    const u64 size = level_span(level);
+    if (count > 1 && pending_ && next_desc_ == leaf_following(desc, size) && cur_.level == level &&
+        cur_.ipa.value + cur_.size == ipa + size) {
+        // The rest continue the run add() left pending, bit for bit.
+        const u64 more = (count - 1) * size;
+        cur_.size += more;
+        mapped_ += more;
+        next_desc_ = leaf_following(desc + more, size);
+        return;
+    }
+    // Undecodable: each leaf gets its own line, as add() gives it.
+    for (usize k = 1; k < count; ++k) {
+        desc = leaf_following(desc, size);
+        add(desc, ipa + k * size, level);
+    }
 }
 
 void RangePrinter::flush()

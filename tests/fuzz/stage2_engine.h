@@ -17,5 +17,9 @@ Status unmap(Table& pt, u64 ipa, u64 size);
 Status protect(Table& pt, u64 ipa, u64 size, Attrs attrs);
 Result<Translation> lookup(const Table& pt, u64 ipa);
 void destroy(Table& pt);
+// PageTable::pages_needed() and its reference, the walk deciding every entry.
+usize pages_needed(const Table& pt, const Op& op);
+usize pages_needed_by_walk(const Table& pt, const Op& op);
+usize table_pages_by_walk(const Table& pt);
 
 }  // namespace passage::stage2::fuzz

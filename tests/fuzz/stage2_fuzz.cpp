@@ -3,12 +3,16 @@
 // entry, output addresses block-congruent or not, bad arguments too) on
 // the page-table engine over the unit tests' fake environment, with a
 // table pool small enough to run dry. After every operation:
+//   - before a good request, the table pages counted from its shape
+//     (PageTable::pages_needed) equal the count of the walk that decides
+//     every entry;
 //   - it failed exactly when its arguments were bad (then with the error
 //     they call for) or, with good ones, only for want of table pages;
 //   - a failed operation wrote no entry and issued no barrier (only the
 //     partial reservation was handed back), and left the map as it was;
 //   - the engine's map equals the reference model's (tests/unit/stage2),
 //     lookups at the operation's edges and at a random IPA agree with it;
+//   - the table count the engine keeps equals a walk's count;
 //   - the table pages in use are the pages the tables hold (no leak) and
 //     the minimum the mapping needs; every break-before-make the fake
 //     environment saw was in order, and the last new entry was followed
@@ -153,6 +157,7 @@ void check_map(const fuzz::Table& pt, const Model& m, const FakeEnv& env, const 
         violated("the engine's map is not the model's");
     }
     const usize pages = pt.table_pages();
+    if (pages != fuzz::table_pages_by_walk(pt)) violated("the kept table count differs from the walk's", pages, fuzz::table_pages_by_walk(pt));
     if (pages != env.pages_in_use()) violated("table pages leaked", pages, env.pages_in_use());
     if (pages != m.min_table_pages(geo)) violated("more table pages than the mapping needs", pages, m.min_table_pages(geo));
     if (!env.violations().empty()) {
@@ -188,6 +193,14 @@ extern "C" int LLVMFuzzerTestOneInput(const u8* data, usize size)
             continue;
         }
         const std::optional<Error> want = expected_error(s, *geo);
+        if (!want) {
+            const u64 bits = s.kind == 1 ? 0 : encode_attrs(s.attrs, pt.encoding()).value();
+            const Op op{s.kind == 0 ? OpKind::Map : s.kind == 1 ? OpKind::Unmap : OpKind::Protect, s.ipa,
+                        s.ipa + s.size, s.kind == 0 ? s.pa - s.ipa : 0, bits};
+            const usize shape = fuzz::pages_needed(pt, op);
+            const usize each = fuzz::pages_needed_by_walk(pt, op);
+            if (shape != each) violated("the shape count differs from the per-entry count", shape, each);
+        }
         const usize in_use = env.pages_in_use();
         const Model before = m;
         env.events.clear();

@@ -97,6 +97,15 @@ constexpr bool is_table(u64 desc, unsigned level)
 constexpr bool is_leaf(u64 desc, unsigned level) { return is_valid(desc) && !is_table(desc, level); }
 constexpr PhysAddr desc_output(u64 desc) { return PhysAddr(desc & kOutputAddrMask); }
 
+// The descriptor of the leaf that continues a run after `desc` (of `size`
+// bytes): the same bits with the output address one leaf on; 0 (never a
+// valid leaf) if the address would carry out of its field.
+constexpr u64 leaf_following(u64 desc, u64 size)
+{
+    const u64 oa = (desc & kOutputAddrMask) + size;
+    return (oa & ~kOutputAddrMask) != 0 ? 0 : (desc & ~kOutputAddrMask) | oa;
+}
+
 constexpr u64 make_table_desc(PhysAddr table)
 {
     return (table.value & kOutputAddrMask) | DescValid::make(1) | DescType::make(1);

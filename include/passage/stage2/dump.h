@@ -21,6 +21,9 @@ public:
     RangePrinter(const char* title, const Geometry& geo, Encoding enc);
     // Adds the next valid leaf (in IPA order).
     void add(u64 desc, u64 ipa, unsigned level);
+    // Adds `count` leaves from `desc` (at `ipa`), each continuing the one
+    // before bit for bit (leaf_following()): as many add() calls.
+    void add_run(u64 desc, u64 ipa, unsigned level, usize count);
     // Prints what is pending and the totals.
     void finish(usize table_pages);
 

@@ -61,6 +61,7 @@ public:
         walk_root(0, geo_.ipa_limit(), false, v);
         env_->free_pages(root_, geo_.concat);
         env_ = nullptr;
+        tables_ = 0;
     }
 
     // Maps [ipa, ipa + size) to [pa, pa + size), replacing what was there.
@@ -116,12 +117,32 @@ public:
         return v.tables;
     }
 
-    // Table pages in use, the first level (all its concatenated pages) included.
-    usize table_pages() const
+    // Table pages in use, the first level (all its concatenated pages)
+    // included: kept by every change, so asking costs nothing.
+    usize table_pages() const { return geo_.concat + tables_; }
+
+    // The same counted by a walk of the whole table (tests hold the two
+    // together).
+    usize table_pages_by_walk() const
     {
         TableCountVisitor v;
         walk_root(0, geo_.ipa_limit(), true, v);
         return geo_.concat + v.tables;
+    }
+
+    // Table pages `op` may need: what a CountVisitor walk counts, reading
+    // only the entries that can need one (apply() reserves this many).
+    usize pages_needed(const Op& op) const
+    {
+        return pages_below(op, root_, geo_.start_level, 0, geo_.root_entries, op.start, op.end);
+    }
+
+    // The same by the reference walk that decides every entry (tests).
+    usize pages_needed_by_walk(const Op& op) const
+    {
+        CountVisitor count{op};
+        walk_root(op.start, op.end, true, count);
+        return count.pages;
     }
 
     // The map as merged ranges, through log_info (dump.cpp does the printing).
@@ -151,16 +172,47 @@ private:
         return walk_table(*env_, root_, geo_.start_level, 0, geo_.root_entries, start, end, live, v);
     }
 
+    // pages_needed() below one table. Entries strictly between the first
+    // and the last are covered whole: one needs pages only for a map that
+    // cannot put a leaf at this level (a split, or a table to look into).
+    // Unmap and protect never split a covered entry, and a map with leaves
+    // that fit replaces whatever is there, so only the edges are read.
+    // Level-3 tables are not looked into: nothing splits there.
+    usize pages_below(const Op& op, PhysAddr table, unsigned level, u64 base, usize entries, u64 start,
+                      u64 end) const
+    {
+        const unsigned shift = level_shift(level);
+        const u64 span = u64{1} << shift;
+        const usize first = static_cast<usize>((start - base) >> shift);
+        usize last = static_cast<usize>((end - 1 - base) >> shift);
+        if (last >= entries) last = entries - 1;
+        const u64* t = env_->table(table);
+        const bool middle = op.kind == OpKind::Map && !map_leaf_fits(op, base + first * span, level);
+        usize pages = 0;
+        for (usize i = first; i <= last; ++i) {
+            if (!middle && i != first && i != last) i = last;
+            const u64 ipa = base + i * span;
+            const Decision d = decide_entry(op, t[i], ipa, level);
+            if (d.action == Action::Split) {
+                pages += split_cost(op, t[i], ipa, level);
+            } else if (d.action == Action::Descend && level + 1 < kLeafLevel) {
+                const u64 s = start > ipa ? start : ipa;
+                const u64 e = end < ipa + span ? end : ipa + span;
+                pages += pages_below(op, desc_output(t[i]), level + 1, ipa, kEntriesPerTable, s, e);
+            }
+        }
+        return pages;
+    }
+
     // Prepare (count and reserve every table page the change may need),
     // then commit (apply it; it cannot fail any more).
     Status apply(const Op& op)
     {
-        CountVisitor count{op};
-        walk_root(op.start, op.end, true, count);
         Reserve<Env> reserve(*env_);
-        if (!reserve.fill(count.pages)) return Failure{Error::NoMemory, op.start};
+        if (!reserve.fill(pages_needed(op))) return Failure{Error::NoMemory, op.start};
         ChangeVisitor<Env> change{*env_, reserve, op};
         walk_root(op.start, op.end, true, change);
+        tables_ = tables_ + change.taken - change.freed;
         if (change.published) env_->dsb_ish();  // new entries visible before we return
         return {};
     }
@@ -169,16 +221,17 @@ private:
     Geometry geo_{};
     Encoding enc_{};
     PhysAddr root_{};
+    usize tables_ = 0;  // table pages below the first level
 };
 
 template <Stage2Env Env>
 void PageTable<Env>::dump(const char* title) const
 {
-    // One walk for the leaves and the table count (table_pages() would be
-    // a second walk of the whole table).
+    // The leaves in runs; the table count is kept by the changes.
     RangePrinter printer(title, geo_, enc_);
-    const usize tables = for_each_leaf([&](const EntryRef& e) { printer.add(e.desc, e.ipa, e.level); });
-    printer.finish(geo_.concat + tables);
+    RunLeafVisitor<RangePrinter> v{printer};
+    walk_root(0, geo_.ipa_limit(), true, v);
+    printer.finish(table_pages());
 }
 
 }  // namespace passage::stage2

@@ -10,8 +10,11 @@
 
 namespace passage::stage2 {
 
-// Prepare: counts the table pages `op` may need (an upper bound: a fresh
-// table that folds back into a block is counted too).
+// The reference count of the table pages `op` may need (an upper bound: a
+// fresh table that folds back into a block is counted too), deciding every
+// entry in the op's range. PageTable::pages_needed() counts the same
+// reading only the entries that can need a page; the host tests and the
+// stage2 fuzzer check the two agree.
 struct CountVisitor {
     const Op& op;
     usize pages = 0;
@@ -19,7 +22,7 @@ struct CountVisitor {
     Step leaf(const EntryRef& e, PhysAddr&)
     {
         if (decide_entry(op, e.desc, e.ipa, e.level).action == Action::Split)
-            pages += split_cost(op, e.desc, e.ipa, e.level);
+            pages += split_cost_each(op, e.desc, e.ipa, e.level);
         return Step::Continue;
     }
     Step table_pre(const EntryRef& e)
@@ -34,17 +37,24 @@ struct CountVisitor {
 template <Stage2Env Env>
 struct FreeVisitor {
     Env& env;
+    usize freed = 0;
     Step leaf(const EntryRef&, PhysAddr&) { return Step::Continue; }
     Step table_pre(const EntryRef&) { return Step::Continue; }
-    void table_post(const EntryRef&, PhysAddr child, bool) { env.free_pages(child, 1); }
+    void table_post(const EntryRef&, PhysAddr child, bool)
+    {
+        env.free_pages(child, 1);
+        ++freed;
+    }
 };
 
+// Frees a detached table and every table below it; returns how many.
 template <Stage2Env Env>
-void free_subtree(Env& env, PhysAddr table, unsigned level, u64 base)
+usize free_subtree(Env& env, PhysAddr table, unsigned level, u64 base)
 {
     FreeVisitor<Env> v{env};
     walk_table(env, table, level, base, kEntriesPerTable, base, base + level_span(level - 1), false, v);
     env.free_pages(table, 1);
+    return v.freed + 1;
 }
 
 // Whether an entry of t[lo, hi) is valid: four at a time, since an empty
@@ -72,6 +82,17 @@ inline void fill_run(u64* t, u64 first)
         t[i] = first;
         t[i + 1] = first + kPageSize;
         first += 2 * kPageSize;
+    }
+}
+
+// Empties a fresh table, four entries a step.
+inline void zero_table(u64* t)
+{
+    for (usize i = 0; i < kEntriesPerTable; i += 4) {
+        t[i] = 0;
+        t[i + 1] = 0;
+        t[i + 2] = 0;
+        t[i + 3] = 0;
     }
 }
 
@@ -115,6 +136,8 @@ struct ChangeVisitor {
     Reserve<Env>& reserve;
     const Op& op;
     bool published = false;  // a live entry went from invalid to valid (a make included)
+    usize taken = 0;         // table pages taken from the reserve
+    usize freed = 0;         // table pages handed back (folded, emptied, replaced)
     // Entries changed so far, by level; and the count at the child's level
     // when the walk went below a table entry of each level.
     u64 writes[kLeafLevel + 1] = {};
@@ -141,12 +164,61 @@ struct ChangeVisitor {
         }
     }
 
+    // A run of entries the op covers whole, from t[i] (mapping `ipa`) to
+    // at most t[last]: each gets covered_leaf() with no decision, up to the
+    // first table (left to the walk) or entry the op does not cover whole.
+    // Returns how many it did; none where a map cannot put a leaf here.
+    usize run(u64* t, usize i, usize last, u64 ipa, unsigned level, bool live)
+    {
+        const u64 span = level_span(level);
+        if (ipa < op.start || ipa + span > op.end) return 0;
+        if (op.kind == OpKind::Map && !map_leaf_fits(op, ipa, level)) return 0;
+        const u64 whole = (op.end - ipa) >> level_shift(level);  // entries covered whole from t[i]
+        const usize end = whole < last + 1 - i ? i + static_cast<usize>(whole) : last + 1;
+        usize j = i;
+        if (op.kind == OpKind::Map) {
+            // map() checked pa + size against the PA limit (at most 2^48):
+            // the output address never carries out of its field here.
+            u64 want = make_leaf_desc(PhysAddr(ipa + op.delta), level, op.attr_bits);
+            for (; j < end; ++j, ipa += span, want += span) {
+                const u64 old = t[j];
+                if (is_table(old, level)) break;
+                if (want != old) put(&t[j], old, ipa, level, live, want);
+            }
+        } else {
+            for (; j < end; ++j, ipa += span) {
+                const u64 old = t[j];
+                if (is_table(old, level)) break;
+                const u64 desc = covered_leaf(op, old, ipa, level);
+                if (desc != old) put(&t[j], old, ipa, level, live, desc);
+            }
+        }
+        return j - i;
+    }
+
+    // set() for a run's entry, its common cases inline: a store into an
+    // unlinked table, or into a live invalid entry.
+    void put(u64* slot, u64 old, u64 ipa, unsigned level, bool live, u64 desc)
+    {
+        if (!live) {
+            ++writes[level];
+            *slot = desc;
+        } else if (!is_valid(old)) {
+            ++writes[level];
+            env.write_entry(slot, desc);
+            published = true;
+        } else {
+            set(EntryRef{slot, old, ipa, level, live}, desc);
+        }
+    }
+
     Step leaf(const EntryRef& e, PhysAddr& child)
     {
         const Decision d = decide_entry(op, e.desc, e.ipa, e.level);
         if (d.action == Action::SetLeaf) set(e, d.desc);
         if (d.action != Action::Split) return Step::Continue;
         child = reserve.take();
+        ++taken;
         u64* t = env.table(child);
         if (e.level + 1 == kLeafLevel) {
             // A fresh table of pages is written in one pass, each entry
@@ -155,7 +227,11 @@ struct ChangeVisitor {
             table_post(e, child, true);
             return Step::Continue;
         }
-        for (usize i = 0; i < kEntriesPerTable; ++i) t[i] = split_piece(e.desc, e.level, i);
+        if (!is_valid(e.desc)) {
+            zero_table(t);
+        } else {
+            for (usize i = 0; i < kEntriesPerTable; ++i) t[i] = split_piece(e.desc, e.level, i);
+        }
         return Step::Descend;
     }
 
@@ -166,26 +242,21 @@ struct ChangeVisitor {
             fill_run(t, make_leaf_desc(PhysAddr(e.ipa + op.delta), kLeafLevel, op.attr_bits));
             return;
         }
+        // Every page of the op's part gets covered_leaf(); the rest stays
+        // the split block's (or empty).
+        const u64 lo = op.start > e.ipa ? op.start : e.ipa;
+        const u64 hi = op.end < e.ipa + e.size() ? op.end : e.ipa + e.size();
+        const usize i_lo = static_cast<usize>((lo - e.ipa) / kPageSize);
+        const usize i_hi = static_cast<usize>((hi - e.ipa) / kPageSize);
         if (!is_valid(e.desc)) {
             // Nothing to split: empty but for the op's own pages, which
             // are all a map can set here (an unmap or protect of nothing
             // never splits).
-            for (usize i = 0; i < kEntriesPerTable; ++i) t[i] = 0;
-            const u64 lo = op.start > e.ipa ? op.start : e.ipa;
-            const u64 hi = op.end < e.ipa + e.size() ? op.end : e.ipa + e.size();
-            for (u64 ipa = lo; ipa < hi; ipa += kPageSize) {
-                const Decision d = decide_entry(op, 0, ipa, kLeafLevel);
-                if (d.action == Action::SetLeaf) t[(ipa - e.ipa) / kPageSize] = d.desc;
-            }
-            return;
+            zero_table(t);
+        } else {
+            for (usize i = 0; i < kEntriesPerTable; ++i) t[i] = split_piece(e.desc, e.level, i);
         }
-        for (usize i = 0; i < kEntriesPerTable; ++i) {
-            const u64 piece = split_piece(e.desc, e.level, i);
-            const u64 ipa = e.ipa + i * kPageSize;
-            const Decision d = ipa >= op.start && ipa < op.end ? decide_entry(op, piece, ipa, kLeafLevel)
-                                                               : Decision{Action::Keep};
-            t[i] = d.action == Action::SetLeaf ? d.desc : piece;
-        }
+        for (usize i = i_lo; i < i_hi; ++i) t[i] = covered_leaf(op, t[i], e.ipa + i * kPageSize, kLeafLevel);
     }
 
     Step table_pre(const EntryRef& e)
@@ -194,7 +265,7 @@ struct ChangeVisitor {
         if (e.level < kLeafLevel) writes_before[e.level] = writes[e.level + 1];
         if (d.action != Action::ReplaceTable) return Step::Continue;
         set(e, d.desc);  // removes a table: the whole VMID is invalidated first
-        free_subtree(env, desc_output(e.desc), e.level + 1, e.ipa);
+        freed += free_subtree(env, desc_output(e.desc), e.level + 1, e.ipa);
         return Step::Skip;
     }
 
@@ -210,6 +281,7 @@ struct ChangeVisitor {
         }
         set(e, next);  // a table (linked or not) gives way to a block or nothing
         env.free_pages(child, 1);
+        ++freed;
     }
 };
 
@@ -229,15 +301,22 @@ struct FindVisitor {
     void table_post(const EntryRef&, PhysAddr, bool) {}
 };
 
-// Counts the tables below the first level.
+// Counts the tables below the first level (a level-3 table holds none).
 struct TableCountVisitor {
     static constexpr bool kIgnoresInvalid = true;
     usize tables = 0;
+    // Leaves count for nothing: a run of them is passed over in one go.
+    usize run(u64* t, usize i, usize last, u64, unsigned level, bool)
+    {
+        usize j = i;
+        while (j <= last && !is_table(t[j], level)) ++j;
+        return j - i;
+    }
     Step leaf(const EntryRef&, PhysAddr&) { return Step::Continue; }
-    Step table_pre(const EntryRef&)
+    Step table_pre(const EntryRef& e)
     {
         ++tables;
-        return Step::Continue;
+        return e.level + 1 == kLeafLevel ? Step::Skip : Step::Continue;
     }
     void table_post(const EntryRef&, PhysAddr, bool) {}
 };
@@ -259,6 +338,34 @@ struct LeafVisitor {
         ++tables;
         return Step::Continue;
     }
+    void table_post(const EntryRef&, PhysAddr, bool) {}
+};
+
+// The dump's walk: runs of leaves that continue each other bit for bit go
+// to `Printer::add_run` whole (most leaves of a dump are such).
+template <typename Printer>
+struct RunLeafVisitor {
+    static constexpr bool kIgnoresInvalid = true;
+    Printer& printer;
+    usize run(u64* t, usize i, usize last, u64 ipa, unsigned level, bool)
+    {
+        const u64 first = t[i];
+        if (is_table(first, level)) return 0;
+        const u64 span = level_span(level);
+        usize j = i + 1;
+        const u64 room = (kOutputAddrMask | (kPageSize - 1)) - (first & kOutputAddrMask);  // to the field's top
+        if ((last - i) * span <= room) {
+            // No address of the run can carry: leaf_following() is a plain add.
+            for (u64 next = first + span; j <= last && t[j] == next; ++j) next += span;
+        } else {
+            for (u64 next = leaf_following(first, span); j <= last && t[j] == next; ++j)
+                next = leaf_following(next, span);
+        }
+        printer.add_run(first, ipa, level, j - i);
+        return j - i;
+    }
+    Step leaf(const EntryRef&, PhysAddr&) { return Step::Continue; }  // run() takes every leaf
+    Step table_pre(const EntryRef&) { return Step::Continue; }
     void table_post(const EntryRef&, PhysAddr, bool) {}
 };
 

@@ -46,6 +46,15 @@ concept Visitor = requires(V& v, const EntryRef& e, PhysAddr& out, PhysAddr chil
 template <typename V>
 concept IgnoresInvalid = requires { requires V::kIgnoresInvalid; };
 
+// A visitor with `usize run(u64* t, usize i, usize last, u64 ipa,
+// unsigned level, bool live)` may take a run of entries from t[i] (mapping
+// `ipa`) to at most t[last] in one go, without the walker's per-entry
+// steps; it returns how many it took (0: visit t[i] as usual).
+template <typename V>
+concept RunVisitor = requires(V& v, u64* t, usize i, u64 ipa, unsigned level, bool live) {
+    { v.run(t, i, i, ipa, level, live) } -> std::same_as<usize>;
+};
+
 // Walks `entries` entries of the table at `table` (level `level`, mapping
 // from `base`) that overlap [start, end). Returns false if a visitor stopped.
 template <Stage2Env Env, Visitor V>
@@ -60,10 +69,19 @@ bool walk_table(Env& env, PhysAddr table, unsigned level, u64 base, usize entrie
     u64* t = env.table(table);
     for (usize i = first; i <= last; ++i) {
         if constexpr (IgnoresInvalid<V>) {
+            static_assert(DescValid::kMask == 1);
+            while (i + 4 <= last && ((t[i] | t[i + 1] | t[i + 2] | t[i + 3]) & 1) == 0) i += 4;
             while (i < last && !is_valid(t[i])) ++i;
             if (!is_valid(t[i])) break;  // i == last: nothing valid left
         }
         const u64 ipa = base + i * span;
+        if constexpr (RunVisitor<V>) {
+            const usize n = v.run(t, i, last, ipa, level, live);
+            if (n != 0) {
+                i += n - 1;
+                continue;
+            }
+        }
         const EntryRef e{&t[i], t[i], ipa, level, live};
         const u64 s = start > ipa ? start : ipa;
         const u64 en = end < ipa + span ? end : ipa + span;

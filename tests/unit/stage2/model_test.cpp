@@ -141,6 +141,7 @@ void check_against(Fixture& f, const Model& m, Generator& gen)
         if (r) CHECK(t->pa.value == r->pa + (ipa - r->ipa));
     }
     const usize pages = f.pt.table_pages();
+    REQUIRE(pages == f.pt.table_pages_by_walk());  // the kept count against the walk
     REQUIRE(pages == f.env.pages_in_use());  // nothing leaked
     REQUIRE(pages == m.min_table_pages(f.geo));
     REQUIRE(f.env.violations().empty());
