@@ -15,18 +15,7 @@ also prints that round instruction by instruction, disassembled.
 """
 import bisect, collections, os, subprocess, sys
 
-root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-build = os.path.join(root, 'build', 'cross')
-
-
-def symbols(elf):
-    out = subprocess.run(['nm', '-n', '-C', elf], capture_output=True, text=True, check=True).stdout
-    syms = []
-    for line in out.splitlines():
-        p = line.split(' ', 2)
-        if len(p) == 3 and p[1] in 'tTwW' and not p[2].startswith('$'):
-            syms.append((int(p[0], 16), p[2]))
-    return syms
+from trace_common import build, root, symbols
 
 
 def print_listing(pcs, base, addrs, syms):

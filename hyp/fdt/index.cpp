@@ -332,6 +332,23 @@ const void* TreeIndex::prop(int node, Name n, int* len) const
         return block_ + d.reg;
     }
     if (n == Name::Compatible) return compatible(node, len);
+    return find_prop(node, len, [&](u32 nameoff) { return is_name(nameoff, n); });
+}
+
+const void* TreeIndex::prop(int node, const char* name, int name_len, int* len) const
+{
+    return find_prop(node, len, [&](u32 nameoff) {
+        const char* s = strings_ + nameoff;
+        int k = 0;
+        while (k < name_len && s[k] == name[k]) ++k;
+        return k == name_len && s[k] == '\0';
+    });
+}
+
+template <class Match>
+const void* TreeIndex::find_prop(int node, int* len, Match match) const
+{
+    const Node& d = nodes_[node];
     // The build read every token here: properties and NOPs, each inside the block.
     for (u32 off = d.props; off < d.props_end;) {
         const u8* p = block_ + off;
@@ -340,30 +357,7 @@ const void* TreeIndex::prop(int node, Name n, int* len) const
             continue;
         }
         const u32 plen = be32(p + 4);
-        if (is_name(be32(p + 8), n)) {
-            if (len != nullptr) *len = int(plen);
-            return p + 12;
-        }
-        off += 12 + u32(align_up(plen, 4));
-    }
-    if (len != nullptr) *len = -FDT_ERR_NOTFOUND;
-    return nullptr;
-}
-
-const void* TreeIndex::prop(int node, const char* name, int name_len, int* len) const
-{
-    const Node& d = nodes_[node];
-    for (u32 off = d.props; off < d.props_end;) {
-        const u8* p = block_ + off;
-        if (be32(p) != FDT_PROP) {
-            off += 4;
-            continue;
-        }
-        const u32 plen = be32(p + 4);
-        const char* s = strings_ + be32(p + 8);
-        int k = 0;
-        while (k < name_len && s[k] == name[k]) ++k;
-        if (k == name_len && s[k] == '\0') {
+        if (match(be32(p + 8))) {
             if (len != nullptr) *len = int(plen);
             return p + 12;
         }

@@ -34,15 +34,20 @@
     ldp     x16, x17, [sp, #128]
 .endm
 
-.macro save_frame el
-    stp     x2, x3, [sp, #16]
-    save_x4_x17
-    stp     x18, x19, [sp, #144]
+/* x20-x29, in their TrapFrame slots: callee-saved, so only a full frame saves them. */
+.macro save_x20_x29
     stp     x20, x21, [sp, #160]
     stp     x22, x23, [sp, #176]
     stp     x24, x25, [sp, #192]
     stp     x26, x27, [sp, #208]
     stp     x28, x29, [sp, #224]
+.endm
+
+.macro save_frame el
+    stp     x2, x3, [sp, #16]
+    save_x4_x17
+    stp     x18, x19, [sp, #144]
+    save_x20_x29
     add     x2, sp, #FRAME_SIZE    /* sp before the exception */
     stp     x30, x2, [sp, #FRAME_X30]
     mrs     x2, elr_\el
@@ -193,11 +198,7 @@ guest_abort:
     add     sp, sp, #FRAME_SIZE
     eret
 1:  str     x19, [sp, #152]
-    stp     x20, x21, [sp, #160]
-    stp     x22, x23, [sp, #176]
-    stp     x24, x25, [sp, #192]
-    stp     x26, x27, [sp, #208]
-    stp     x28, x29, [sp, #224]
+    save_x20_x29
     add     x2, sp, #FRAME_SIZE    /* sp before the exception */
     str     x2, [sp, #FRAME_SP]
     mov     x0, sp

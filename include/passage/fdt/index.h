@@ -115,6 +115,10 @@ public:
     void path_of(int node, char* buf, usize size) const;
 
 private:
+    // The first of the node's properties whose name offset match() accepts.
+    template <class Match>
+    const void* find_prop(int node, int* len, Match match) const;
+
     struct Node {
         u32 offset = 0;       // BEGIN_NODE, from the structure block's start
         u32 props = 0;        // the first token after the name
