@@ -7,6 +7,38 @@
 using namespace passage;
 using namespace passage::vcpu;
 
+namespace {
+
+// xorshift64: the random tests' ranges, the same every run.
+struct Rng {
+    u64 x;
+    u64 operator()()
+    {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        return x;
+    }
+};
+
+// The ranges a random test added, and the owner a scan of them in the order
+// added gives: what owner_of must answer.
+struct Added {
+    struct Range {
+        u64 base, size;
+        u8 owner;
+    } ranges[AbortRoutes::kMax];
+    usize count = 0;
+    u8 scan(u64 ipa) const
+    {
+        for (usize i = 0; i < count; ++i)
+            if (ipa - ranges[i].base < ranges[i].size) return ranges[i].owner;
+        return AbortRoutes::kNone;
+    }
+};
+
+}  // namespace
+
 TEST_CASE("abort routes: an address belongs to the range holding it")
 {
     AbortRoutes r;
@@ -70,20 +102,12 @@ TEST_CASE("abort routes: the GIC's frames merge into one run")
 
 TEST_CASE("abort routes: the search by halves answers as a scan in the order added")
 {
-    u64 x = 0x2545f4914f6cdd1d;
-    auto next = [&] {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        return x;
-    };
+    Rng next{0x2545f4914f6cdd1d};
     for (int round = 0; round < 200; ++round) {
         AbortRoutes r;
-        struct Added {
-            u64 base, size;
-            u8 owner;
-        } added[AbortRoutes::kMax];
-        usize count = 0;
+        Added a;
+        auto& added = a.ranges;
+        usize& count = a.count;
         usize want = 1 + next() % AbortRoutes::kMax;
         while (count < want) {
             // Small addresses so ranges overlap and touch; now and then one at the top.
@@ -98,11 +122,7 @@ TEST_CASE("abort routes: the search by halves answers as a scan in the order add
             REQUIRE(r.add(base, size, owner));
             added[count++] = {base, size, owner};
         }
-        auto scan = [&](u64 ipa) {
-            for (usize i = 0; i < count; ++i)
-                if (ipa - added[i].base < added[i].size) return added[i].owner;
-            return AbortRoutes::kNone;
-        };
+        auto scan = [&](u64 ipa) { return a.scan(ipa); };
         for (u64 ipa = 0; ipa < 0x50000; ipa += 0x800) REQUIRE(r.owner_of(ipa) == scan(ipa));
         for (u64 ipa : {u64{0x47fff}, ~u64{0}, ~u64{0} - 0x1000, ~u64{0} - 0xfff, u64{1} << 40})
             REQUIRE(r.owner_of(ipa) == scan(ipa));
@@ -118,20 +138,12 @@ TEST_CASE("abort routes: the search by halves answers as a scan in the order add
 // map answers the holes, and nothing it answers differs from the scan.
 TEST_CASE("abort routes: the GiB map answers as a scan in the order added")
 {
-    u64 x = 0x9e3779b97f4a7c15;
-    auto next = [&] {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        return x;
-    };
+    Rng next{0x9e3779b97f4a7c15};
     for (int round = 0; round < 300; ++round) {
         AbortRoutes r;
-        struct Added {
-            u64 base, size;
-            u8 owner;
-        } added[AbortRoutes::kMax];
-        usize count = 0;
+        Added a;
+        auto& added = a.ranges;
+        usize& count = a.count;
         usize want = 1 + next() % 12;
         while (count < want) {
             u64 base = (next() % 2200) << 28;  // up to about 2.1 TiB, 256 MiB steps
@@ -142,11 +154,7 @@ TEST_CASE("abort routes: the GiB map answers as a scan in the order added")
             REQUIRE(r.add(base, size, owner));
             added[count++] = {base, size, owner};
         }
-        auto scan = [&](u64 ipa) {
-            for (usize i = 0; i < count; ++i)
-                if (ipa - added[i].base < added[i].size) return added[i].owner;
-            return AbortRoutes::kNone;
-        };
+        auto scan = [&](u64 ipa) { return a.scan(ipa); };
         for (u64 g = 0; g < 1100; ++g) {
             const u64 at = g << 30;
             for (u64 ipa : {at, at + 0x1000, at + (u64{1} << 29), at + (u64{1} << 30) - 1}) REQUIRE(r.owner_of(ipa) == scan(ipa));
