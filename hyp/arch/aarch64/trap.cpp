@@ -217,6 +217,8 @@ namespace {
     return true;
 }
 
+// A plain 32-bit load from a handler's range, into a register the fast
+// frame holds, answered by the handler's word_read.
 [[gnu::noinline]] bool word_read_fast(GuestContext& g, TrapFrame& f, u8 owner, u64 ipa)
 {
     const vcpu::TrapHandlers& h = g.handlers;
@@ -231,28 +233,6 @@ namespace {
 }
 
 }  // namespace
-
-}  // namespace passage::arch
-
-// vectors.S's guest_abort (extern "C": no wrapper on this path). Only
-// x0-x18, x30 and the syndrome registers are in the frame (mmio_access.h,
-// in_fast_frame). What needs nothing else is answered here: an abort
-// outside every handler's range is injected, a plain word load a handler
-// answers is finished. Anything else returns false having changed nothing
-// the guest can see (the SMMUs' event queues may have been polled: that
-// only reports) and takes the full path through handle_guest_sync.
-extern "C" bool el2_guest_abort(passage::TrapFrame& f)
-{
-    using namespace passage;
-    using namespace passage::arch;
-    GuestContext& g = current_guest();
-    const u64 ipa = vcpu::fault_ipa(f.hpfar, f.far);
-    const u8 owner = g.handlers.routes.owner_of(ipa);
-    if (owner >= g.handlers.kMaxAbortHandlers) return inject_fast(g, f);
-    return word_read_fast(g, f, owner, ipa);
-}
-
-namespace passage::arch {
 
 // HVC and SMC never come here: vectors.S sends them to handle_guest_call.
 void handle_guest_sync(TrapFrame& f)
@@ -282,3 +262,21 @@ void handle_guest_sync(TrapFrame& f)
 }
 
 }  // namespace passage::arch
+
+// vectors.S's guest_abort (extern "C": no wrapper on this path). Only
+// x0-x18, x30 and the syndrome registers are in the frame (mmio_access.h,
+// in_fast_frame). What needs nothing else is answered here: an abort
+// outside every handler's range is injected, a plain word load a handler
+// answers is finished. Anything else returns false having changed nothing
+// the guest can see (the SMMUs' event queues may have been polled: that
+// only reports) and takes the full path through handle_guest_sync.
+extern "C" bool el2_guest_abort(passage::TrapFrame& f)
+{
+    using namespace passage;
+    using namespace passage::arch;
+    GuestContext& g = current_guest();
+    const u64 ipa = vcpu::fault_ipa(f.hpfar, f.far);
+    const u8 owner = g.handlers.routes.owner_of(ipa);
+    if (owner >= g.handlers.kMaxAbortHandlers) return inject_fast(g, f);
+    return word_read_fast(g, f, owner, ipa);
+}
