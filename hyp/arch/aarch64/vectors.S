@@ -43,13 +43,8 @@
     stp     x28, x29, [sp, #224]
 .endm
 
-.macro save_frame el
-    stp     x2, x3, [sp, #16]
-    save_x4_x17
-    stp     x18, x19, [sp, #144]
-    save_x20_x29
-    add     x2, sp, #FRAME_SIZE    /* sp before the exception */
-    stp     x30, x2, [sp, #FRAME_X30]
+/* ELR, SPSR, ESR and FAR into the frame (x2 and x3 already saved). */
+.macro save_syndrome el
     mrs     x2, elr_\el
     mrs     x3, spsr_\el
     stp     x2, x3, [sp, #FRAME_ELR]
@@ -58,10 +53,31 @@
     stp     x2, x3, [sp, #FRAME_ESR]
 .endm
 
-.macro restore_frame el
+/* HPFAR_EL2 too: a stage-2 fault's IPA. */
+.macro save_hpfar
+    mrs     x2, hpfar_el2
+    str     x2, [sp, #FRAME_HPFAR]
+.endm
+
+/* ELR and SPSR from the frame, as a handler may have changed them. */
+.macro restore_elr_spsr el
     ldp     x2, x3, [sp, #FRAME_ELR]
     msr     elr_\el, x2
     msr     spsr_\el, x3
+.endm
+
+.macro save_frame el
+    stp     x2, x3, [sp, #16]
+    save_x4_x17
+    stp     x18, x19, [sp, #144]
+    save_x20_x29
+    add     x2, sp, #FRAME_SIZE    /* sp before the exception */
+    stp     x30, x2, [sp, #FRAME_X30]
+    save_syndrome \el
+.endm
+
+.macro restore_frame el
+    restore_elr_spsr \el
     ldp     x2, x3, [sp, #16]
     restore_x4_x17
     ldp     x18, x19, [sp, #144]
@@ -146,8 +162,7 @@ el2_vectors:
 
 el2_common:
     save_frame el2
-    mrs     x2, hpfar_el2
-    str     x2, [sp, #FRAME_HPFAR]
+    save_hpfar
     mov     x0, sp
     bl      el2_exception          /* x0 = frame, x1 = vector index */
     restore_frame el2
@@ -155,8 +170,7 @@ el2_common:
 /* The guest's other synchronous exceptions: aborts, traps (trap.cpp). */
 el2_guest_sync:
     save_frame el2
-    mrs     x2, hpfar_el2
-    str     x2, [sp, #FRAME_HPFAR]
+    save_hpfar
     mov     x0, sp
     bl      el2_guest_exception
     restore_frame el2
@@ -176,20 +190,12 @@ guest_abort:
     save_x4_x17
     str     x18, [sp, #144]
     str     x30, [sp, #FRAME_X30]
-    mrs     x2, elr_el2
-    mrs     x3, spsr_el2
-    stp     x2, x3, [sp, #FRAME_ELR]
-    mrs     x2, esr_el2
-    mrs     x3, far_el2
-    stp     x2, x3, [sp, #FRAME_ESR]
-    mrs     x2, hpfar_el2
-    str     x2, [sp, #FRAME_HPFAR]
+    save_syndrome el2
+    save_hpfar
     mov     x0, sp
     bl      el2_guest_abort        /* trap.cpp */
     cbz     w0, 1f
-    ldp     x2, x3, [sp, #FRAME_ELR]
-    msr     elr_el2, x2
-    msr     spsr_el2, x3
+    restore_elr_spsr el2
     ldp     x2, x3, [sp, #16]
     restore_x4_x17
     ldr     x18, [sp, #144]

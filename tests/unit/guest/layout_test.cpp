@@ -600,19 +600,29 @@ TEST_CASE("layout: the copies put the right bytes in place and never clobber a m
     CHECK(std::equal(host_dtb.begin(), host_dtb.end(), arena.at(kRam + 50 * MiB)));
 }
 
-TEST_CASE("layout: ELF segments load at their own addresses with BSS zeroed")
-{
-    // Two segments; the second has 0x3000 bytes of BSS.
+// Two ELF segments in 16 MiB of RAM; the second has 0x3000 bytes of BSS.
+struct TwoSegmentElf {
     std::vector<u8> file = pattern(0x4000, 5);
     ElfImage elf;
-    elf.entry = elf.entry_phys = kRam + 0x80000;
-    elf.segments[0] = {kRam + 0x80000, kRam + 0x80000, 0x1000, 0x1000, 0x1000};
-    elf.segments[1] = {kRam + 0x90000, kRam + 0x90000, 0x2000, 0x800, 0x3800};
-    elf.segment_count = 2;
-    MemRange ram[] = {{kRam, 16 * MiB}};
+    MemRange ram[1] = {{kRam, 16 * MiB}};
     LayoutRequest req;
-    req.ram = ram;
-    req.elf = &elf;
+    TwoSegmentElf()
+    {
+        elf.entry = elf.entry_phys = kRam + 0x80000;
+        elf.segments[0] = {kRam + 0x80000, kRam + 0x80000, 0x1000, 0x1000, 0x1000};
+        elf.segments[1] = {kRam + 0x90000, kRam + 0x90000, 0x2000, 0x800, 0x3800};
+        elf.segment_count = 2;
+        req.ram = ram;
+        req.elf = &elf;
+    }
+    TwoSegmentElf(const TwoSegmentElf&) = delete;  // req points into it
+};
+
+TEST_CASE("layout: ELF segments load at their own addresses with BSS zeroed")
+{
+    TwoSegmentElf t;
+    const std::vector<u8>& file = t.file;
+    const LayoutRequest& req = t.req;
     auto p = plan(req);
     REQUIRE(p.ok);
     CHECK(p.layout.is_elf);
@@ -636,16 +646,9 @@ TEST_CASE("layout: ELF segments load at their own addresses with BSS zeroed")
 // PhysAccess::zero, exactly it, and does not memset it as well.
 TEST_CASE("layout: ELF tails go to the zero function the caller gives")
 {
-    std::vector<u8> file = pattern(0x4000, 5);
-    ElfImage elf;
-    elf.entry = elf.entry_phys = kRam + 0x80000;
-    elf.segments[0] = {kRam + 0x80000, kRam + 0x80000, 0x1000, 0x1000, 0x1000};
-    elf.segments[1] = {kRam + 0x90000, kRam + 0x90000, 0x2000, 0x800, 0x3800};
-    elf.segment_count = 2;
-    MemRange ram[] = {{kRam, 16 * MiB}};
-    LayoutRequest req;
-    req.ram = ram;
-    req.elf = &elf;
+    TwoSegmentElf t;
+    const std::vector<u8>& file = t.file;
+    const LayoutRequest& req = t.req;
     auto p = plan(req);
     REQUIRE(p.ok);
     Arena arena(kRam, 16 * MiB, 0xaa);
