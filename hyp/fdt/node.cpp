@@ -26,62 +26,7 @@ bool first_string_is(const char* s, int len, const char* want)
     return false;
 }
 
-// True if want[0, n) occurs at p[i] inside [p, p + size).
-bool occurs_at(const char* p, usize size, usize i, const char* want, usize n)
-{
-    if (i + n > size) return false;
-    usize k = 1;
-    while (k < n && p[i + k] == want[k]) ++k;
-    return k == n;
-}
-
-// True if `want` (n > 0 bytes) occurs in [p, p + size). The first byte is
-// looked for eight at a time in aligned words (a tree's structure block is
-// kilobytes, searched several times per boot; before the MMU is on an
-// unaligned load would fault): a word holds it if word ^ (byte x 8) has a
-// zero byte.
-bool bytes_occur(const char* p, usize size, const char* want, usize n)
-{
-    if (n == 0) return true;
-    if (n > size) return false;
-    const u64 ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
-    const u64 pattern = ones * u8(want[0]);
-    usize i = 0;
-    for (; i < size && (reinterpret_cast<u64>(p + i) & 7) != 0; ++i)
-        if (p[i] == want[0] && occurs_at(p, size, i, want, n)) return true;
-    for (; i + 8 <= size; i += 8) {
-        using Word = u64 __attribute__((may_alias));
-        const u64 x = *reinterpret_cast<const Word*>(p + i) ^ pattern;
-        if (((x - ones) & ~x & highs) == 0) continue;
-        for (usize j = i; j < i + 8; ++j)
-            if (p[j] == want[0] && occurs_at(p, size, j, want, n)) return true;
-    }
-    for (; i < size; ++i)
-        if (p[i] == want[0] && occurs_at(p, size, i, want, n)) return true;
-    return false;
-}
-
-// Searches one block of the blob, or answers true when the header cannot
-// be trusted to bound it.
-bool block_may_contain(const void* fdt, u32 off, u32 size, const char* bytes, usize n)
-{
-    if (fdt_check_header(fdt) != 0 || fdt_version(fdt) < 17) return true;
-    u64 end = static_cast<u64>(off) + size;
-    if (end > fdt_totalsize(fdt)) return true;
-    return bytes_occur(static_cast<const char*>(fdt) + off, size, bytes, n);
-}
-
 }  // namespace
-
-bool values_may_contain(const void* fdt, const char* bytes, usize n)
-{
-    return block_may_contain(fdt, fdt_off_dt_struct(fdt), fdt_size_dt_struct(fdt), bytes, n);
-}
-
-bool names_may_contain(const void* fdt, const char* bytes, usize n)
-{
-    return block_may_contain(fdt, fdt_off_dt_strings(fdt), fdt_size_dt_strings(fdt), bytes, n);
-}
 
 bool node_enabled(const void* fdt, int node)
 {

@@ -60,17 +60,6 @@ bool string_property_is(const void* fdt, int node, const char* name, const char*
 // buffer, "?" if it cannot be had at all.
 void node_path(const void* fdt, int node, char* buf, usize size);
 
-// False only if no property value in the tree can hold the `n` bytes at
-// `bytes`: a byte search of the structure block, where every value lies
-// (version 17 trees; anything else, or a malformed header, answers true).
-// A cheap filter before a walk of the whole tree: a node compatible with
-// "x" needs the bytes "x" and its NUL in its compatible property.
-bool values_may_contain(const void* fdt, const char* bytes, usize n);
-
-// The same for property names and the strings block: a property called
-// "x" needs the bytes "x" and its NUL there.
-bool names_may_contain(const void* fdt, const char* bytes, usize n);
-
 // The same questions of a node of a tree index (node: an index in it),
 // with the same answers; status and compatible were read when it was built.
 inline bool node_enabled(const TreeIndex& t, int node) { return t.enabled(node); }

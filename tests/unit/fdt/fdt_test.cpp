@@ -195,31 +195,6 @@ TEST_CASE("fdt: a path too long for the buffer names the node")
     CHECK(std::string(small) == ".../uart@10001000");
 }
 
-// The filters before whole-tree searches: a miss must mean no node or
-// property could match, and a header that cannot be trusted says "maybe".
-TEST_CASE("fdt: values and names a tree may hold are found by a byte search")
-{
-    TreeBuilder t;
-    const char list[] = "arm,gic-v3\0arm,smmu-v3";
-    t.begin("smmu").bytes("compatible", list, sizeof list).cell("iommus", 1).end();
-    t.begin("last").string("tail", "zz-end").end();
-    const void* fdt = t.finish();
-    CHECK(fdt::values_may_contain(fdt, "arm,smmu-v3", sizeof "arm,smmu-v3"));
-    CHECK(fdt::values_may_contain(fdt, "arm,gic-v3", sizeof "arm,gic-v3"));
-    CHECK(fdt::values_may_contain(fdt, "zz-end", sizeof "zz-end"));
-    CHECK_FALSE(fdt::values_may_contain(fdt, "arm,gic-400", sizeof "arm,gic-400"));
-    CHECK_FALSE(fdt::values_may_contain(fdt, "arm,smmu-v3x", sizeof "arm,smmu-v3x"));
-    CHECK(fdt::names_may_contain(fdt, "iommus", sizeof "iommus"));
-    CHECK(fdt::names_may_contain(fdt, "tail", sizeof "tail"));
-    CHECK_FALSE(fdt::names_may_contain(fdt, "iommu-map", sizeof "iommu-map"));
-    CHECK_FALSE(fdt::names_may_contain(fdt, "arm,smmu-v3", sizeof "arm,smmu-v3"));
-
-    std::vector<u8> bad(static_cast<const u8*>(fdt), static_cast<const u8*>(fdt) + fdt_totalsize(fdt));
-    fdt_set_magic(bad.data(), 0);
-    CHECK(fdt::values_may_contain(bad.data(), "arm,gic-400", sizeof "arm,gic-400"));
-    CHECK(fdt::names_may_contain(bad.data(), "iommu-map", sizeof "iommu-map"));
-}
-
 // Read once, asked several times: the same answers as fdt::compatible.
 TEST_CASE("fdt: a compatible list read once answers as compatible does")
 {
@@ -238,27 +213,4 @@ TEST_CASE("fdt: a compatible list read once answers as compatible does")
     }
     CHECK(fdt::CompatibleList(fdt, node(fdt, "/gic")).has("arm,cortex-a15-gic"));
     CHECK(fdt::CompatibleList(fdt, node(fdt, "/none")).data() == nullptr);
-}
-
-// The search passes over whole words: a match must be found at every
-// alignment, also right at the end of the block, and near-misses must not
-// count.
-TEST_CASE("fdt: the byte search finds a value at every alignment")
-{
-    for (char fill : {'a', 'z'}) {
-        for (int shift = 0; shift < 24; ++shift) {
-            INFO("fill " << fill << " shift " << shift);
-            TreeBuilder t;
-            std::string v(static_cast<usize>(shift), fill);
-            v += "aaaaaaax";  // near-misses of "ax" and its NUL
-            v += std::string(static_cast<usize>(shift), 'z');
-            v += "ab";
-            t.begin("n").bytes("v", v.c_str(), static_cast<int>(v.size() + 1)).end();
-            const void* fdt = t.finish();
-            CHECK(fdt::values_may_contain(fdt, "ab", 3));
-            CHECK(fdt::values_may_contain(fdt, "aaaaaaax", 8));
-            CHECK_FALSE(fdt::values_may_contain(fdt, "ax", 3));
-            CHECK_FALSE(fdt::values_may_contain(fdt, "abb", 3));
-        }
-    }
 }
