@@ -36,6 +36,10 @@ static_assert(__builtin_offsetof(TrapFrame, elr) == FRAME_ELR && __builtin_offse
 static_assert(__builtin_offsetof(TrapFrame, esr) == FRAME_ESR && __builtin_offsetof(TrapFrame, far) == FRAME_FAR);
 static_assert(__builtin_offsetof(TrapFrame, hpfar) == FRAME_HPFAR);
 static_assert((ESR_EC_HVC64 & 1) == 0 && (ESR_EC_HVC64 | 1) == ESR_EC_SMC64);  // vectors.S tests EC[5:1]
+// ... and sends EC[5:1] of the lower-EL aborts to guest_abort: the same ECs
+// esr.h names, each with EC[0] clear (EC[0] set is an abort taken at EL2).
+static_assert(ESR_EC_DABT_LOW == esr::kEcDataAbortLower && ESR_EC_IABT_LOW == esr::kEcInstAbortLower);
+static_assert((ESR_EC_DABT_LOW & 1) == 0 && (ESR_EC_IABT_LOW & 1) == 0);
 
 using ull = unsigned long long;
 
