@@ -33,7 +33,9 @@ Platform g_platform;
 BootOptions g_options;
 // The host tree's index, built once by the check and read by every step
 // after it. Kept out of BSS (~290 KiB the BSS clear would zero for nothing):
-// the build writes every entry it uses.
+// the build writes every entry it uses. It is built with the MMU off and
+// read with it on, so the linker script puts it in the early pool, which
+// enable_el2_mmu cleans from the caches.
 __attribute__((section(".pool.fdt_index"))) fdt::TreeIndex g_tree;
 
 void note_early(const char* text)

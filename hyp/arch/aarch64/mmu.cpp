@@ -7,7 +7,7 @@
 #include "sysreg_fields.h"
 
 extern "C" {
-extern char __relro_start[], __bss_end[];
+extern char __relro_start[], __bss_end[], __early_pool_start[], __early_pool_end[];
 extern unsigned char passage_stacks[][STACK_SIZE];
 }
 
@@ -65,7 +65,8 @@ Result<usize> enable_el2_mmu(const BootInfo& b, const Platform& p)
     // Only what was written with the MMU off can be stale:
     //  - the relocation targets (head.S) and .data: from __relro_start on;
     //    scripts/check-image.sh fails the build if a relocation lies lower;
-    //  - BSS (cleared by head.S, then written);
+    //  - BSS (cleared by head.S, then written), and the early pool after
+    //    it (the device-tree index, built before the MMU is on);
     //  - the boot CPU's stack, the first of passage_stacks;
     //  - the table pages build_el2_map wrote.
     // The rest of the image, code and read-only data, was only read. The
@@ -78,6 +79,8 @@ Result<usize> enable_el2_mmu(const BootInfo& b, const Platform& p)
     // allocate none.
     dcache_clean_inval_poc(reinterpret_cast<u64>(__relro_start),
                            reinterpret_cast<u64>(__bss_end) - reinterpret_cast<u64>(__relro_start));
+    dcache_clean_inval_poc(reinterpret_cast<u64>(__early_pool_start),
+                           reinterpret_cast<u64>(__early_pool_end) - reinterpret_cast<u64>(__early_pool_start));
     dcache_clean_inval_poc(reinterpret_cast<u64>(passage_stacks[0]), sizeof passage_stacks[0]);
     dcache_clean_inval_poc(t.root(), t.pages_used() * kPageSize);
     passage_el2_mmu = {mm::kMairEl2, tcr, t.root(),
